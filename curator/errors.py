@@ -1,0 +1,93 @@
+"""One error tree for curator; foreign exceptions are translated at stage boundaries.
+
+    CuratorError                    base; carries context (url, stage, call id) and a stable `reason`
+    ├── ConfigError                 bad config / flags; CLI exit 78 before any network I/O
+    ├── StoreError                  database unusable (corrupt, locked, disk full); run-level
+    ├── LockHeld                    another run holds the run lock; CLI exit 75
+    ├── SourceError                 a source could not be read (feed unparsable, API shape wrong)
+    ├── FetchError                  one HTTP fetch failed (reason: timeout, dns, http_404, too_large …)
+    │   └── BlockedAddress          URL or redirect points at a forbidden scheme / address
+    ├── ExtractionError             no usable article text (reason: too_short, not_html …)
+    ├── LLMError                    an enrichment call failed (reason: llm_invalid, llm_length …)
+    │   └── BudgetExceeded          the run / issue budget is spent; items wait for the next run
+    └── ComposeError                a draft could not be written
+
+`reason` is the short machine key that becomes `failed:<reason>` / `skipped:<reason>` on an item and
+a counter in the run summary; `str(err)` is the human sentence that says what happened and what to do.
+Messages never carry secret values (API keys, credentials in URLs).
+"""
+
+from __future__ import annotations
+
+
+class CuratorError(Exception):
+    """Base of every error curator raises on purpose."""
+
+    reason: str = "error"
+    exit_code: int = 1
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str | None = None,
+        url: str | None = None,
+        stage: str | None = None,
+        call_id: str | None = None,
+        retryable: bool = False,
+    ) -> None:
+        super().__init__(message)
+        if reason is not None:
+            self.reason = reason
+        self.url = url
+        self.stage = stage
+        self.call_id = call_id
+        self.retryable = retryable
+
+    def __str__(self) -> str:
+        msg = super().__str__()
+        ctx = [f"{k}={v}" for k, v in (("stage", self.stage), ("url", self.url), ("call", self.call_id)) if v]
+        return f"{msg} [{', '.join(ctx)}]" if ctx else msg
+
+
+class ConfigError(CuratorError):
+    reason = "config"
+    exit_code = 78  # EX_CONFIG
+
+
+class StoreError(CuratorError):
+    reason = "store"
+    exit_code = 74  # EX_IOERR
+
+
+class LockHeld(CuratorError):
+    reason = "locked"
+    exit_code = 75  # EX_TEMPFAIL
+
+
+class SourceError(CuratorError):
+    reason = "source"
+
+
+class FetchError(CuratorError):
+    reason = "fetch"
+
+
+class BlockedAddress(FetchError):
+    reason = "blocked_address"
+
+
+class ExtractionError(CuratorError):
+    reason = "extract"
+
+
+class LLMError(CuratorError):
+    reason = "llm"
+
+
+class BudgetExceeded(LLMError):
+    reason = "budget"
+
+
+class ComposeError(CuratorError):
+    reason = "compose"

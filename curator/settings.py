@@ -1,0 +1,301 @@
+"""Settings: built once at the edge and passed down.
+
+Precedence, lowest first — each layer overrides the one before, and `Settings.origins` says which
+layer set each value:
+
+    1. defaults in code (the models below)
+    2. config/*.toml under the workspace, files merged in name order ("file:config/curator.toml")
+    3. environment: CURATOR_<SECTION>__<KEY> (e.g. CURATOR_LLM__MODEL, CURATOR_FETCH__DEADLINE_S),
+       plus OPENAI_API_KEY / OPENAI_BASE_URL for the LLM ("env:CURATOR_LLM__MODEL")
+    4. CLI flags ("flag:--provider")
+
+Nothing below this module reads os.environ. Secrets are SecretStr and never printed.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from curator.errors import ConfigError
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PublicationSettings(_Section):
+    name: str = "In The Loop 科技周刊"
+    language: str = "zh-Hans"  # BCP-47; zh-Hans output is forced to Simplified characters
+    author: str = "curator"
+    template: str = "footnotes"  # a name in curator/templates/ or a path to a custom .md.j2
+    title_format: str = "{name} #{number}：{headline}"
+    intro: str = "本期内容由 curator 自动收集整理，经编辑审阅后发布。"
+    outro: str = ""
+    tags: list[str] = Field(default_factory=lambda: ["科技周刊", "AI"])
+    type: str = "weekly"
+    window_days: int = Field(default=7, ge=1, le=366)
+    first_issue_number: int = Field(default=1, ge=1)
+    label_english: str = "（英文）"  # appended to items whose source is English; "" to turn off
+
+
+class SectionSettings(_Section):
+    id: str
+    title: str
+    quota: int = Field(default=5, ge=0, le=100)
+    keywords: list[str] = Field(default_factory=list)
+
+
+class TagSettings(_Section):
+    id: str
+    keywords: list[str] = Field(default_factory=list)
+
+
+class ProfileSettings(_Section):
+    """What the weekly covers and never covers; drives offline scoring and LLM triage."""
+
+    description: str = "面向中文读者的 AI 与科技周刊：模型、开发工具、开源、芯片与产业动态。"
+    include: list[str] = Field(default_factory=list)
+    exclude: list[str] = Field(default_factory=list)
+    min_score: int = Field(default=20, ge=0, le=100)
+
+
+class SourceSettings(_Section):
+    name: str
+    kind: str = "rss"
+    url: str
+    weight: float = Field(default=1.0, ge=0.0, le=10.0)
+    section: str | None = None
+    enabled: bool = True
+    max_entries: int = Field(default=200, ge=1, le=10_000)
+
+
+class FetchSettings(_Section):
+    user_agent: str = "curator/0.1 (+https://github.com/curator-weekly/curator; editor@example.org)"
+    max_concurrency: int = Field(default=8, ge=1, le=256)
+    per_host_concurrency: int = Field(default=2, ge=1, le=64)
+    per_host_delay_s: float = Field(default=0.0, ge=0.0, le=60.0)
+    connect_timeout_s: float = Field(default=5.0, gt=0, le=120)
+    read_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    deadline_s: float = Field(default=30.0, gt=0, le=600)  # overall, per request
+    max_bytes: int = Field(default=5_000_000, ge=1024, le=200_000_000)
+    max_redirects: int = Field(default=5, ge=0, le=20)
+    retries: int = Field(default=1, ge=0, le=3)
+    # Hosts allowed even though they resolve to loopback/private addresses (tests, the demo).
+    allowed_hosts: list[str] = Field(default_factory=list)
+    # host[:port] -> ip:port, like curl --resolve; the demo routes its *.demo.test hosts to loopback.
+    resolve: dict[str, str] = Field(default_factory=dict)
+    ca_bundle: str | None = None  # extra CA file to trust (the demo's self-signed *.demo.test)
+
+
+class ExtractSettings(_Section):
+    min_chars: int = Field(default=120, ge=0)
+    max_chars: int = Field(default=60_000, ge=1000)
+
+
+class LLMSettings(_Section):
+    provider: Literal["auto", "openai", "offline"] = "auto"
+    model: str = "gpt-4o-mini"
+    base_url: str | None = None
+    api_key: SecretStr | None = None
+    max_retries: int = Field(default=2, ge=0, le=10)
+    timeout_s: float = Field(default=60.0, gt=0, le=600)
+    concurrency: int = Field(default=4, ge=1, le=64)
+    temperature: float = Field(default=0.2, ge=0.0, le=2.0)
+    max_input_chars: int = Field(default=6000, ge=500)
+    response_format: Literal["json_schema", "json_object"] = "json_schema"
+
+
+class StoreSettings(_Section):
+    path: str = "data/curator.db"
+
+
+class DraftSettings(_Section):
+    dir: str = "drafts"
+    max_per_domain: int = Field(default=3, ge=1)
+    min_stories: int = Field(default=1, ge=0)
+
+
+class Settings(_Section):
+    home: Path = Path(".")
+    publication: PublicationSettings = Field(default_factory=PublicationSettings)
+    sections: list[SectionSettings] = Field(default_factory=list)
+    taxonomy: list[TagSettings] = Field(default_factory=list)
+    profile: ProfileSettings = Field(default_factory=ProfileSettings)
+    sources: list[SourceSettings] = Field(default_factory=list)
+    fetch: FetchSettings = Field(default_factory=FetchSettings)
+    extract: ExtractSettings = Field(default_factory=ExtractSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    drafts: DraftSettings = Field(default_factory=DraftSettings)
+    origins: dict[str, str] = Field(default_factory=dict, exclude=True)
+
+    @field_validator("sections")
+    @classmethod
+    def _unique_sections(cls, v: list[SectionSettings]) -> list[SectionSettings]:
+        ids = [s.id for s in v]
+        if len(ids) != len(set(ids)):
+            raise ValueError(f"section ids must be unique, got {ids}")
+        return v
+
+    # Paths are relative to the workspace (home).
+    @property
+    def db_path(self) -> Path:
+        return (self.home / self.store.path).resolve()
+
+    @property
+    def drafts_dir(self) -> Path:
+        return (self.home / self.drafts.dir).resolve()
+
+    @property
+    def prompts_dir(self) -> Path:
+        local = self.home / "prompts"
+        return local if local.is_dir() else defaults_dir() / "prompts"
+
+    def section_ids(self) -> list[str]:
+        return [s.id for s in self.sections]
+
+    def tag_ids(self) -> list[str]:
+        return [t.id for t in self.taxonomy]
+
+    def source(self, name: str) -> SourceSettings | None:
+        return next((s for s in self.sources if s.name == name), None)
+
+
+def defaults_dir() -> Path:
+    """Where the bundled config/ and prompts/ live: in the wheel, or the repo for an editable install."""
+    here = Path(__file__).resolve().parent
+    packaged = here / "_defaults"
+    return packaged if packaged.is_dir() else here.parent
+
+
+_ENV_PREFIX = "CURATOR_"
+_SECRET_PATHS = {("llm", "api_key")}
+
+
+def _merge(base: dict[str, Any], new: Mapping[str, Any], origin: str, origins: dict[str, str], path: str = "") -> None:
+    for key, value in new.items():
+        dotted = f"{path}{key}"
+        if isinstance(value, Mapping) and isinstance(base.get(key, {}), dict):
+            _merge(base.setdefault(key, {}), value, origin, origins, dotted + ".")
+        elif isinstance(value, list) and isinstance(base.get(key), list) and key == "sources":
+            base[key] = [*base[key], *value]  # sources from several files add up
+            origins[dotted] = origin
+        else:
+            base[key] = dict(value) if isinstance(value, Mapping) else value
+            origins[dotted] = origin
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc}). Fix the file and run again.") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror}).") from exc
+
+
+def _env_layer(env: Mapping[str, str]) -> list[tuple[str, str, Any, str]]:
+    """(section, key, value) triples with the variable that set them."""
+    layer: dict[str, Any] = {}
+    names: dict[tuple[str, str], str] = {}
+    for name, raw in env.items():
+        if not name.startswith(_ENV_PREFIX) or "__" not in name:
+            continue
+        section, _, key = name[len(_ENV_PREFIX) :].lower().partition("__")
+        if section in {"home"}:
+            continue
+        value: Any = raw
+        if raw[:1] in "[{" or raw in {"true", "false"}:
+            try:
+                value = json.loads(raw)
+            except json.JSONDecodeError:
+                value = raw
+        layer.setdefault(section, {})[key] = value
+        names[(section, key)] = name
+    for var, key in (("OPENAI_API_KEY", "api_key"), ("OPENAI_BASE_URL", "base_url")):
+        if env.get(var) and key not in layer.get("llm", {}):
+            layer.setdefault("llm", {})[key] = env[var]
+            names[("llm", key)] = var
+    return [(sec, key, val, names[(sec, key)]) for sec, kv in layer.items() for key, val in kv.items()]
+
+
+def _describe(exc: ValidationError, origins: dict[str, str]) -> str:
+    """Name every bad field and where it came from, never its value (it may be a secret)."""
+    lines = []
+    for err in exc.errors(include_input=False, include_url=False):
+        loc = ".".join(str(p) for p in err["loc"])
+        top = ".".join(str(p) for p in err["loc"] if not isinstance(p, int))
+        origin = origins.get(top) or origins.get(top.split(".", 1)[0]) or "defaults"
+        lines.append(f"  {loc}: {err['msg']} (from {origin})")
+    return "invalid configuration:\n" + "\n".join(lines) + "\nFix these fields and run again."
+
+
+def load_settings(
+    home: Path | str = ".",
+    *,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    config_files: list[Path] | None = None,
+) -> Settings:
+    """Build Settings from the four layers. Raises ConfigError naming the field (never its value)."""
+    home = Path(home).resolve()
+    data: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+    if config_files is None:
+        cfg_dir = home / "config"
+        config_files = sorted(cfg_dir.glob("*.toml")) if cfg_dir.is_dir() else []
+    for path in config_files:
+        _merge(data, _read_toml(path), f"file:{_rel(path, home)}", origins)
+    for section, key, value, var in _env_layer(env or {}):
+        _merge(data, {section: {key: value}}, f"env:{var}", origins)
+    for section, values in (overrides or {}).items():
+        clean = {k: v for k, v in values.items() if v is not None}
+        for key, value in clean.items():
+            _merge(data, {section: {key: value}}, f"flag:--{key.replace('_', '-')}", origins)
+    data["home"] = home
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, origins)) from None
+    settings.origins = origins
+    _check_references(settings)
+    return settings
+
+
+def _check_references(s: Settings) -> None:
+    sections = set(s.section_ids())
+    problems = []
+    for src in s.sources:
+        if src.section and sections and src.section not in sections:
+            problems.append(f"  sources[{src.name}].section: '{src.section}' is not a configured section")
+        if not src.url.startswith(("http://", "https://")):
+            problems.append(f"  sources[{src.name}].url: must be an http(s) URL")
+    names = [src.name for src in s.sources]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        problems.append(f"  sources: names must be unique, repeated: {', '.join(dupes)}")
+    if problems:
+        raise ConfigError("invalid configuration:\n" + "\n".join(problems) + "\nFix these fields and run again.")
+
+
+def _rel(path: Path, home: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(home))
+    except ValueError:
+        return str(path)
+
+
+def describe_origins(settings: Settings) -> list[tuple[str, str]]:
+    """(setting, origin) pairs for `curator status`, secrets shown only as set/unset."""
+    rows = []
+    for key, origin in sorted(settings.origins.items()):
+        rows.append((key, origin))
+    if settings.llm.api_key is not None:
+        rows.append(("llm.api_key", "set (value hidden)"))
+    return rows

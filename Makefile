@@ -1,0 +1,44 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Each builds .venv/ from scratch if needed.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+BASE   := $(VENV)/.installed-base
+DEV    := $(VENV)/.installed-dev
+
+.PHONY: demo test bench eval lint clean help
+
+help:
+	@echo "make demo   run curator end to end on the bundled offline corpus"
+	@echo "make test   run the whole test suite"
+	@echo "make bench  speed benchmarks (prints a table; not part of make test)"
+	@echo "make eval   extraction quality against ../shared/data (fails below pinned floors)"
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "curator needs Python 3.11 or newer: set PYTHON=/path/to/python3.11")'
+	$(PYTHON) -m venv $(VENV)
+
+$(BASE): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
+	@touch $@
+
+$(DEV): pyproject.toml $(BASE)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+demo: $(BASE)
+	$(BIN)/curator demo
+
+test: $(DEV)
+	$(BIN)/python -m pytest
+
+bench: $(DEV)
+	$(BIN)/python bench/bench_collect.py
+
+eval: $(DEV)
+	$(BIN)/python bench/eval_extraction.py
+
+lint: $(DEV)
+	$(BIN)/ruff check curator tests
+
+clean:
+	rm -rf $(VENV) demo-workspace .pytest_cache

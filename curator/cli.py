@@ -1,0 +1,219 @@
+"""The `curator` command line: a thin veneer over the library (each command a few lines).
+
+Exit codes: 0 ok · 1 unexpected error · 2 usage · 74 store unusable · 75 another run holds the lock ·
+78 bad configuration (before any network I/O).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from curator.errors import CuratorError
+from curator.models import Candidate
+from curator.pipeline import Pipeline, RunResult
+from curator.progress import Reporter
+from curator.settings import Settings, defaults_dir, describe_origins, load_settings
+from curator.store import Store
+
+app = typer.Typer(
+    help="curator: collect a week of links, clean and summarise them, and draft a tech weekly for review.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # locals can hold secrets
+    add_completion=False,
+)
+
+HomeOpt = Annotated[
+    Path, typer.Option("--home", envvar="CURATOR_HOME", help="Workspace folder holding config/, prompts/, data/, drafts/.")
+]
+ProviderOpt = Annotated[
+    str | None, typer.Option("--provider", help="Enrichment backend: auto, openai or offline (overrides llm.provider).")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the run summary as JSON (for machines).")]
+
+
+def _setup_logging(verbose: bool) -> None:
+    level = logging.DEBUG if verbose else logging.INFO
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", "%H:%M:%S"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING)
+    logging.getLogger("curator").setLevel(level)
+    for noisy in ("httpx", "httpcore", "openai", "trafilatura", "htmldate", "jieba", "charset_normalizer"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+_state: dict[str, Any] = {"verbose": False}
+
+
+@app.callback()
+def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False) -> None:
+    _state["verbose"] = verbose
+    _setup_logging(verbose)
+
+
+def _settings(home: Path, **flags: Any) -> Settings:
+    overrides: dict[str, dict[str, Any]] = {}
+    if flags.get("provider"):
+        overrides["llm"] = {"provider": flags["provider"]}
+    return load_settings(home, env=os.environ, overrides=overrides)
+
+
+def _fail(exc: CuratorError) -> None:
+    typer.echo(f"curator: error: {exc}", err=True)
+    raise typer.Exit(exc.exit_code)
+
+
+def print_summary(run: RunResult, *, as_json: bool = False) -> None:
+    if as_json:
+        typer.echo(json.dumps({
+            "run_id": run.run_id, "status": run.status, "counters": dict(sorted(run.counters.items())),
+            "notes": run.notes, "draft": str(run.draft_path) if run.draft_path else None,
+        }, ensure_ascii=False, indent=2))
+        return
+    typer.echo(f"run #{run.run_id}: {run.status}")
+    stages: dict[str, list[str]] = {}
+    for key, n in sorted(run.counters.items()):
+        stage, _, outcome = key.partition("/")
+        stages.setdefault(stage, []).append(f"{outcome}={n}")
+    for stage, parts in stages.items():
+        typer.echo(f"  {stage:<9} {'  '.join(parts)}")
+    for note in run.notes:
+        typer.echo(f"  note: {note}")
+
+
+@app.command()
+def init(home: HomeOpt = Path(".")) -> None:
+    """Scaffold config/ and prompts/ for a publication (existing files are never overwritten)."""
+    src = defaults_dir()
+    created = []
+    for sub in ("config", "prompts"):
+        for f in sorted((src / sub).glob("*")):
+            dest = home / sub / f.name
+            if not dest.exists():
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(f, dest)
+                created.append(str(dest))
+    for sub in ("data", "drafts"):
+        (home / sub).mkdir(parents=True, exist_ok=True)
+    for path in created:
+        typer.echo(f"created {path}")
+    typer.echo("edit config/curator.toml (publication, sections) and config/sources.toml, then run `curator collect`.")
+
+
+@app.command()
+def collect(home: HomeOpt = Path("."), provider: ProviderOpt = None, as_json: JsonOpt = False) -> None:
+    """Discover new links from every source, fetch, extract and enrich them (idempotent, resumable)."""
+    try:
+        settings = _settings(home, provider=provider)
+        with Store(settings.db_path) as store:
+            run = Pipeline(settings, store, Reporter(quiet=as_json)).collect()
+    except CuratorError as exc:
+        _fail(exc)
+    print_summary(run, as_json=as_json)
+
+
+@app.command()
+def add(
+    url: Annotated[str, typer.Argument(help="The page to add (the editor's find or a reader submission).")],
+    home: HomeOpt = Path("."),
+    title: Annotated[str, typer.Option(help="Title to use if the page has none.")] = "",
+    submitter: Annotated[str | None, typer.Option(help="Credit a reader submission to this login.")] = None,
+    process: Annotated[bool, typer.Option(help="Fetch, extract and enrich it now.")] = True,
+    provider: ProviderOpt = None,
+) -> None:
+    """Add one URL to the pool of candidates."""
+    try:
+        settings = _settings(home, provider=provider)
+        with Store(settings.db_path) as store:
+            pipe = Pipeline(settings, store, Reporter())
+            item_id, is_new = pipe.add_candidate(Candidate(url=url, title=title, source="manual", submitter=submitter))
+            typer.echo(f"{'added' if is_new else 'already known'}: item {item_id}")
+            if process and is_new:
+                print_summary(pipe.collect(discover=False, command="add"))
+    except CuratorError as exc:
+        _fail(exc)
+
+
+@app.command()
+def draft(
+    home: HomeOpt = Path("."),
+    date: Annotated[str | None, typer.Option(help="Issue date YYYY-MM-DD (default today); the window ends here.")] = None,
+    number: Annotated[int | None, typer.Option(help="Issue number (default: the open draft or the next one).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Select the week's best stories and write drafts/issue-N.md for review."""
+    try:
+        settings = _settings(home)
+        as_of = _parse_date(date)
+        with Store(settings.db_path) as store:
+            run = Pipeline(settings, store).draft(as_of=as_of, number=number)
+    except CuratorError as exc:
+        _fail(exc)
+    print_summary(run, as_json=as_json)
+    if not as_json:
+        typer.echo(f"draft written: {run.draft_path}")
+
+
+def _parse_date(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").replace(hour=23, minute=59, tzinfo=UTC)
+    except ValueError:
+        raise typer.BadParameter(f"--date must look like 2026-11-23, got {value!r}") from None
+
+
+@app.command()
+def status(home: HomeOpt = Path("."), as_json: JsonOpt = False) -> None:
+    """Recent runs, items per state, source health, LLM usage, and where each setting came from."""
+    from curator.report import status_report
+
+    try:
+        settings = _settings(home)
+        with Store(settings.db_path) as store:
+            report = status_report(settings, store)
+    except CuratorError as exc:
+        _fail(exc)
+    if as_json:
+        typer.echo(json.dumps(report, ensure_ascii=False, indent=2, default=str))
+        return
+    from curator.report import print_status
+
+    print_status(report)
+    typer.echo("settings (where each came from):")
+    for key, origin in describe_origins(settings):
+        typer.echo(f"  {key:<28} {origin}")
+
+
+@app.command()
+def demo(
+    workspace: Annotated[Path, typer.Option(help="Where the demo keeps its store and draft.")] = Path("demo-workspace"),
+    fresh: Annotated[bool, typer.Option(help="Start from an empty workspace instead of reusing the last run.")] = False,
+    provider: ProviderOpt = None,
+) -> None:
+    """Run the whole pipeline on the bundled offline corpus, served on a loopback port."""
+    from curator.demo import run_demo
+
+    try:
+        run_demo(workspace, fresh=fresh, provider=provider, env=os.environ, echo=typer.echo,
+                 print_summary=print_summary)
+    except CuratorError as exc:
+        _fail(exc)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

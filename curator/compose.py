@@ -1,0 +1,196 @@
+"""Compose: select the week's best stories per section, render the house-style template, write atomically."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import jinja2
+
+from curator.errors import ComposeError, ConfigError
+from curator.models import Issue, IssueSection, Item, ItemState, Story
+from curator.settings import Settings
+from curator.urls import clean_link, domain
+
+log = logging.getLogger(__name__)
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+RUNNERS_UP = 10
+
+
+@dataclass
+class Footnote:
+    n: int
+    label: str
+    url: str
+    extra: str = ""
+
+
+def eligible(item: Item, settings: Settings, as_of: datetime, draft_ids: set[int]) -> bool:
+    enr = item.enrichment
+    if enr is None or not enr.summary.strip() or not enr.title.strip():
+        return False
+    if item.state is ItemState.DRAFTED and item.id not in draft_ids:
+        return False
+    if item.state not in (ItemState.ENRICHED, ItemState.DRAFTED):
+        return False
+    if enr.score < settings.profile.min_score:
+        return False
+    when = item.published_at or item.discovered_at
+    start = as_of - timedelta(days=settings.publication.window_days)
+    return start <= when <= as_of + timedelta(days=1)
+
+
+def build_stories(items: list[Item]) -> list[Story]:
+    """Group items by story id; the highest-scoring item leads."""
+    groups: dict[int, list[Item]] = {}
+    for item in items:
+        groups.setdefault(item.story_id or item.id, []).append(item)
+    stories = []
+    for sid, members in groups.items():
+        members.sort(key=lambda i: (-(i.enrichment.score if i.enrichment else 0), i.id))
+        stories.append(Story(id=sid, lead=members[0], others=members[1:]))
+    stories.sort(key=lambda s: (-s.score, s.id))
+    return stories
+
+
+def select(items: list[Item], settings: Settings, *, number: int, as_of: datetime, draft_ids: set[int]) -> Issue:
+    if not settings.sections:
+        raise ConfigError("no [[sections]] configured: add at least one section to config/curator.toml")
+    pool = build_stories([i for i in items if eligible(i, settings, as_of, draft_ids)])
+    by_section: dict[str, list[Story]] = {s.id: [] for s in settings.sections}
+    per_domain: dict[str, int] = {}
+    runners_up: list[Story] = []
+    for story in pool:
+        enr = story.lead.enrichment
+        assert enr is not None
+        section = enr.section if enr.section in by_section else settings.sections[0].id
+        quota = next(s.quota for s in settings.sections if s.id == section)
+        dom = domain(story.lead.url)
+        if len(by_section[section]) >= quota or per_domain.get(dom, 0) >= settings.drafts.max_per_domain:
+            runners_up.append(story)
+            continue
+        by_section[section].append(story)
+        per_domain[dom] = per_domain.get(dom, 0) + 1
+    sections = [IssueSection(id=s.id, title=s.title, stories=by_section[s.id]) for s in settings.sections]
+    chosen = [st for sec in sections for st in sec.stories]
+    headline = max(chosen, key=lambda s: s.score).lead.enrichment.title if chosen else "本周无入选内容"  # type: ignore[union-attr]
+    title = settings.publication.title_format.format(name=settings.publication.name, number=number, headline=headline)
+    return Issue(number=number, title=title, date=as_of, sections=sections, runners_up=runners_up[:RUNNERS_UP])
+
+
+def _is_english(item: Item) -> bool:
+    lang = item.article.lang if item.article else None
+    return bool(lang) and lang.startswith("en")  # type: ignore[union-attr]
+
+
+def _comment_safe(value: object) -> str:
+    return re.sub(r"-{2,}", "-", str(value)).replace(">", "›").replace("\n", " ")
+
+
+class Renderer:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        name = settings.publication.template
+        path = Path(name)
+        if name.endswith(".j2") and not path.is_absolute():
+            path = settings.home / path
+        search = [str(path.parent)] if name.endswith(".j2") else [str(TEMPLATES_DIR)]
+        self.template_name = path.name if name.endswith(".j2") else f"{name}.md.j2"
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(search),
+            undefined=jinja2.StrictUndefined,
+            autoescape=False,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+        )
+        self.env.filters["yaml_str"] = lambda s: str(s).replace("\\", "\\\\").replace('"', '\\"')
+
+    def story_title(self, story: Story) -> str:
+        enr = story.lead.enrichment
+        assert enr is not None
+        pub = self.settings.publication
+        label = pub.label_english if pub.language.startswith("zh") and _is_english(story.lead) else ""
+        return f"{enr.title}{label}"
+
+    def render(self, issue: Issue) -> str:
+        footnotes: list[Footnote] = []
+        by_story: dict[int, list[Footnote]] = {}
+        for story in issue.stories:
+            for item in story.items:
+                names = "、".join(dict.fromkeys(r.source for r in item.sources)) or "编辑推荐"
+                title = (item.article.title if item.article and item.article.title else item.title) or domain(item.url)
+                extra = " ".join(
+                    f"（[HN 讨论]({r.discussion_url}) {r.points} points）" if r.points is not None else f"（[讨论]({r.discussion_url})）"
+                    for r in item.sources
+                    if r.discussion_url
+                )
+                credit = " ".join(
+                    f"（[@{r.submitter}]({r.submitter_url}) 投稿）" if r.submitter_url else f"（@{r.submitter} 投稿）"
+                    for r in item.sources
+                    if r.submitter
+                )
+                note = Footnote(len(footnotes) + 1, f"{names}：{title}", clean_link(item.url), " ".join(filter(None, [extra, credit])))
+                footnotes.append(note)
+                by_story.setdefault(story.id, []).append(note)
+
+        def provenance(story: Story) -> str:
+            enr = story.lead.enrichment
+            assert enr is not None
+            fields = {
+                "story": story.id,
+                "items": ",".join(str(i.id) for i in story.items),
+                "section": enr.section,
+                "score": enr.score,
+                "backend": enr.backend,
+                "model": enr.model or "-",
+                "prompt": enr.prompt_sha[:12] or "-",
+                "tokens": enr.input_tokens + enr.output_tokens,
+                "cost_usd": f"{enr.cost_usd:.4f}",
+                "sources": "、".join(dict.fromkeys(r.source for i in story.items for r in i.sources)),
+                "flags": ",".join(enr.flags) or "-",
+                "reason": enr.reason,
+            }
+            return "curator " + " ".join(f'{k}="{_comment_safe(v)}"' for k, v in fields.items())
+
+        tags = list(dict.fromkeys([*self.settings.publication.tags, *(t for s in issue.stories for t in (s.lead.enrichment.tags if s.lead.enrichment else []))]))[:8]
+        try:
+            template = self.env.get_template(self.template_name)
+            text = template.render(
+                issue=issue,
+                publication=self.settings.publication,
+                tags=tags,
+                footnotes=footnotes,
+                footnotes_of=lambda story: by_story.get(story.id, []),
+                story_title=self.story_title,
+                provenance=provenance,
+            )
+        except jinja2.TemplateNotFound as exc:
+            raise ConfigError(f"publication.template: no template named '{exc.name}'") from exc
+        except jinja2.TemplateError as exc:
+            raise ComposeError(f"template {self.template_name} failed: {exc}") from exc
+        return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write the whole file or nothing: temp file in the same folder, fsync, rename."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise ComposeError(f"could not write the draft to {path}: {exc.strerror}. Free some space or pick another drafts.dir; nothing was written.") from exc

@@ -1,0 +1,63 @@
+"""`curator demo`: the whole pipeline on the bundled corpus, served on loopback, no network, no key.
+
+The demo keeps its workspace (store + draft) between runs: a second run reuses what the first
+stored, so it adds nothing, gets 304s for the feeds, makes no LLM call and rewrites the same draft.
+`--fresh` starts from an empty workspace.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from curator.demo_server import DemoServer
+from curator.pipeline import Pipeline
+from curator.progress import Reporter
+from curator.settings import Settings, defaults_dir, load_settings
+from curator.store import Store
+
+CORPUS = Path(__file__).parent / "demo_corpus"
+# The corpus is a fixed week; the demo drafts the issue of that week whatever today's date is.
+DEMO_AS_OF = datetime(2026, 11, 23, 23, 59, tzinfo=UTC)
+
+
+def demo_settings(workspace: Path, server: DemoServer, env: Mapping[str, str], provider: str | None = None) -> Settings:
+    overrides: dict[str, dict[str, Any]] = {
+        "fetch": {"resolve": server.resolve_map(), "ca_bundle": server.ca_bundle, "per_host_delay_s": 0.0},
+    }
+    if provider:
+        overrides["llm"] = {"provider": provider}
+    files = [defaults_dir() / "config" / "curator.toml", CORPUS / "sources.toml"]
+    return load_settings(workspace, env=env, overrides=overrides, config_files=files)
+
+
+def run_demo(
+    workspace: Path,
+    *,
+    fresh: bool = False,
+    provider: str | None = None,
+    env: Mapping[str, str],
+    echo: Callable[[str], None] = print,
+    print_summary: Callable[..., None] | None = None,
+) -> Path:
+    workspace = workspace.resolve()
+    if fresh and workspace.exists():
+        shutil.rmtree(workspace)
+    reused = (workspace / "data" / "curator.db").exists()
+    echo(f"demo workspace: {workspace} ({'reusing the previous run' if reused else 'new'})")
+    with DemoServer() as server:
+        echo(f"serving the bundled corpus ({len(server.hosts)} sites) on 127.0.0.1")
+        settings = demo_settings(workspace, server, env, provider)
+        with Store(settings.db_path) as store:
+            pipe = Pipeline(settings, store, Reporter())
+            collected = pipe.collect(command="demo")
+            drafted = pipe.draft(as_of=DEMO_AS_OF)
+    if print_summary:
+        print_summary(collected)
+        print_summary(drafted)
+    assert drafted.draft_path is not None
+    echo(f"draft written: {drafted.draft_path}")
+    return drafted.draft_path

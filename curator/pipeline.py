@@ -1,0 +1,308 @@
+"""The pipeline: discover → fetch → extract → enrich (collect), and select → compose (draft).
+
+Each stage reads the items waiting at its input state and writes the next state, item by item, so
+a run killed anywhere resumes where it stopped. A failing item or source becomes an outcome with a
+reason and a counter; only run-level faults (config, store, lock) end a run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from curator import charset, compose, extract
+from curator.enrich import Backend, choose_backend, content_hash
+from curator.errors import CuratorError, ExtractionError, FetchError, LLMError, SourceError
+from curator.http import Fetcher
+from curator.models import Candidate, EnrichRequest, Enrichment, Issue, Item, ItemState, Page
+from curator.progress import Reporter
+from curator.settings import Settings
+from curator.sources import SourceContext, build_source
+from curator.store import Store, now_utc
+from curator.urls import canonical_url, redact
+
+log = logging.getLogger(__name__)
+
+PAGE_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
+HTML_TYPES = ("text/html", "application/xhtml", "text/plain", "")
+BREAKER_FAILURES = 5  # consecutive LLM failures that stop the enrichment stage for this run
+
+
+@dataclass
+class RunResult:
+    run_id: int
+    status: str
+    counters: Counter[str] = field(default_factory=Counter)
+    notes: list[str] = field(default_factory=list)
+    draft_path: Path | None = None
+    issue: Issue | None = None
+
+
+class Pipeline:
+    def __init__(self, settings: Settings, store: Store, reporter: Reporter | None = None,
+                 *, backend: Backend | None = None) -> None:
+        self.settings = settings
+        self.store = store
+        self.reporter = reporter or Reporter(quiet=True)
+        self._backend = backend
+
+    # ---- collect -----------------------------------------------------------------------------
+    def collect(self, *, discover: bool = True, command: str = "collect") -> RunResult:
+        run = RunResult(run_id=self.store.start_run(command), status="running")
+        try:
+            requeued = self.store.requeue_retryable()
+            if requeued:
+                run.counters["retry/requeued"] += requeued
+            asyncio.run(self._collect_network(run, discover))
+            self._extract(run)
+            self._enrich(run)
+            run.status = "ok"
+        except BaseException as exc:
+            run.status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+            run.notes.append(f"run ended early: {type(exc).__name__}")
+            raise
+        finally:
+            self.store.finish_run(run.run_id, run.status, dict(run.counters), run.notes)
+        return run
+
+    async def _collect_network(self, run: RunResult, discover: bool) -> None:
+        async with Fetcher(self.settings.fetch) as fetcher:
+            if discover:
+                await self._discover(run, fetcher)
+            await self._fetch(run, fetcher)
+            for key, value in fetcher.stats.items():
+                run.counters[f"http/{key.split('/', 1)[-1]}"] += value
+
+    async def _discover(self, run: RunResult, fetcher: Fetcher) -> None:
+        sources = [s for s in self.settings.sources if s.enabled]
+        for src in sources:
+            self.store.sync_source(src.name, src.kind, src.url)
+        now = now_utc()
+        with self.reporter.stage("discover", len(sources)) as advance:
+
+            async def one(src_cfg):  # type: ignore[no-untyped-def]
+                source = build_source(src_cfg)
+                ctx = SourceContext(fetcher=fetcher, validators=self.store.source_validators(src_cfg.name), now=now)
+                try:
+                    result = await source.discover(ctx)
+                except (SourceError, FetchError) as exc:
+                    self.store.record_source_error(src_cfg.name, exc.reason)
+                    run.counters[f"source/{exc.reason}"] += 1
+                    log.warning("source %s failed: %s", src_cfg.name, exc)
+                    return
+                finally:
+                    advance()
+                if result.not_modified:
+                    run.counters["source/not_modified"] += 1
+                    self.store.record_source_ok(src_cfg.name, None, 0)
+                    return
+                new = sum(self._add(run, cand) for cand in result.candidates)
+                for reason, n in result.dropped.items():
+                    run.counters[f"discover/dropped_{reason}"] += n
+                # Validators are saved only now that the items they cover are committed.
+                self.store.record_source_ok(src_cfg.name, result.validators, new)
+                run.counters["source/ok"] += 1
+
+            await asyncio.gather(*(one(s) for s in sources))
+
+    def _add(self, run: RunResult, cand: Candidate) -> bool:
+        try:
+            canonical = canonical_url(cand.url)
+        except ValueError:
+            run.counters["discover/bad_url"] += 1
+            return False
+        _, is_new = self.store.add_candidate(cand, canonical)
+        run.counters["discover/new" if is_new else "discover/known"] += 1
+        return is_new
+
+    def add_candidate(self, cand: Candidate) -> tuple[int, bool]:
+        try:
+            canonical = canonical_url(cand.url)
+        except ValueError as exc:
+            raise CuratorError(f"{exc}; give a full http(s) URL", reason="bad_url") from None
+        return self.store.add_candidate(cand, canonical)
+
+    async def _fetch(self, run: RunResult, fetcher: Fetcher) -> None:
+        rows = self.store.waiting(ItemState.DISCOVERED)
+        with self.reporter.stage("fetch", len(rows)) as advance:
+
+            async def one(row) -> None:  # type: ignore[no-untyped-def]
+                try:
+                    resp = await fetcher.get(row["url"], accept=PAGE_ACCEPT)
+                    ctype = resp.headers.get("content-type", "").split(";")[0].strip().lower()
+                    if not ctype.startswith(HTML_TYPES):
+                        self.store.set_state(row["id"], ItemState.SKIPPED, "not_html")
+                        run.counters["fetch/skipped_not_html"] += 1
+                        return
+                    text, encoding = charset.decode_html(resp.body, resp.headers.get("content-type"))
+                    page = Page(url=resp.url, final_url=resp.final_url, status=resp.status, text=text,
+                                encoding=encoding, content_type=ctype, validators=resp.validators,
+                                fetched_at=now_utc())
+                    self.store.save_page(row["id"], page)
+                    run.counters["fetch/ok"] += 1
+                except FetchError as exc:
+                    state = ItemState.SKIPPED if exc.reason == "too_large" else ItemState.FAILED
+                    self.store.set_state(row["id"], state, exc.reason, retryable=exc.retryable)
+                    run.counters[f"fetch/{exc.reason}"] += 1
+                    log.info("fetch failed (%s): %s", exc.reason, redact(row["url"]))
+                except Exception:
+                    log.exception("unexpected error fetching %s", redact(row["url"]))
+                    self.store.set_state(row["id"], ItemState.FAILED, "internal_error", retryable=True)
+                    run.counters["fetch/internal_error"] += 1
+                finally:
+                    advance()
+
+            await asyncio.gather(*(one(r) for r in rows))
+
+    # ---- extract -----------------------------------------------------------------------------
+    def _extract(self, run: RunResult) -> None:
+        rows = self.store.waiting(ItemState.FETCHED)
+        with self.reporter.stage("extract", len(rows)) as advance:
+            for row in rows:
+                try:
+                    article = extract.extract_article(self.store.load_page(row), self.settings.extract)
+                    if not article.title:
+                        article = article.model_copy(update={"title": row["title"]})
+                    self.store.save_article(row["id"], article, content_hash(article.title, article.text))
+                    run.counters["extract/ok"] += 1
+                except ExtractionError as exc:
+                    self.store.set_state(row["id"], ItemState.SKIPPED, exc.reason)
+                    run.counters[f"extract/{exc.reason}"] += 1
+                except Exception:
+                    log.exception("unexpected error extracting %s", redact(row["url"]))
+                    self.store.set_state(row["id"], ItemState.FAILED, "extract_error")
+                    run.counters["extract/internal_error"] += 1
+                finally:
+                    advance()
+
+    # ---- enrich ------------------------------------------------------------------------------
+    def backend(self) -> tuple[Backend, str]:
+        if self._backend is not None:
+            return self._backend, f"enrichment: {self._backend.name}"
+        return choose_backend(self.settings)
+
+    def request_for(self, item: Item) -> EnrichRequest:
+        assert item.article is not None
+        first = item.sources[0].source if item.sources else "manual"
+        cfg = self.settings.source(first)
+        return EnrichRequest(
+            item_id=item.id,
+            url=item.url,
+            title=item.article.title or item.title,
+            text=item.article.text[: self.settings.llm.max_input_chars],
+            lang=item.article.lang,
+            source=first,
+            source_weight=max((self.settings.source(r.source).weight if self.settings.source(r.source) else 1.0)
+                              for r in item.sources) if item.sources else 1.0,
+            section_hint=cfg.section if cfg else None,
+            published_at=item.published_at,
+            content_hash=content_hash(item.article.title, item.article.text),
+        )
+
+    def _enrich(self, run: RunResult) -> None:
+        items = self.store.load_items("i.state = ?", (ItemState.EXTRACTED.value,))
+        if not items:
+            return
+        backend, note = self.backend()
+        run.notes.append(note)
+        self.reporter.info(note)
+        cached_model = getattr(backend, "model", "") or backend.name
+        todo: list[EnrichRequest] = []
+        for item in items:
+            req = self.request_for(item)
+            hit = self.store.cache_get(req.content_hash, backend.prompt_sha, cached_model) if backend.name != "offline" else None
+            if hit:
+                self.store.save_enrichment(item.id, Enrichment.model_validate_json(hit), req.content_hash)
+                run.counters["enrich/cached"] += 1
+            else:
+                todo.append(req)
+        workers = self.settings.llm.concurrency if backend.name != "offline" else 1
+        failures_in_a_row = 0
+        with self.reporter.stage("enrich", len(todo)) as advance, ThreadPoolExecutor(workers) as pool:
+            pending: dict[Future[Enrichment], EnrichRequest] = {}
+            queue = list(todo)
+            while queue or pending:
+                while queue and len(pending) < workers and failures_in_a_row < BREAKER_FAILURES:
+                    req = queue.pop(0)
+                    pending[pool.submit(backend.enrich, req)] = req
+                if not pending:
+                    break
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    req = pending.pop(fut)
+                    advance()
+                    try:
+                        enr = fut.result()
+                    except LLMError as exc:
+                        failures_in_a_row += 1
+                        self.store.set_state(req.item_id, ItemState.FAILED, exc.reason, retryable=exc.retryable)
+                        run.counters[f"enrich/{exc.reason}"] += 1
+                        log.warning("enrichment failed (%s) for %s", exc.reason, redact(req.url))
+                    except CuratorError as exc:
+                        self.store.set_state(req.item_id, ItemState.FAILED, exc.reason)
+                        run.counters[f"enrich/{exc.reason}"] += 1
+                    else:
+                        failures_in_a_row = 0
+                        self.store.save_enrichment(req.item_id, enr, req.content_hash)
+                        if backend.name != "offline":
+                            self.store.cache_put(req.content_hash, backend.prompt_sha, cached_model, enr.model_dump_json())
+                        run.counters["enrich/ok"] += 1
+                    self._log_calls(run, backend)
+            if queue:
+                run.counters["enrich/waiting_breaker_open"] += len(queue)
+                run.notes.append(
+                    f"LLM stage stopped after {BREAKER_FAILURES} failures in a row; {len(queue)} items wait for the next run"
+                )
+
+    def _log_calls(self, run: RunResult, backend: Backend) -> None:
+        drain = getattr(backend, "drain_calls", None)
+        if drain is None:
+            return
+        for call in drain():
+            run.counters["llm/calls"] += 1
+            run.counters["llm/input_tokens"] += call.input_tokens
+            run.counters["llm/output_tokens"] += call.output_tokens
+            self.store.log_llm_call(
+                run_id=run.run_id, item_id=call.item_id, prompt_sha=call.prompt_sha, schema_hash=call.schema_hash,
+                model=call.model, input_tokens=call.input_tokens, output_tokens=call.output_tokens, cost_usd=0.0,
+                latency_ms=call.latency_ms, outcome=call.outcome,
+            )
+
+    # ---- draft -------------------------------------------------------------------------------
+    def draft(self, *, as_of: datetime | None = None, number: int | None = None) -> RunResult:
+        run = RunResult(run_id=self.store.start_run("draft"), status="running")
+        try:
+            as_of = as_of or datetime.now(UTC)
+            open_issue = self.store.open_draft_issue()
+            if number is None:
+                number = open_issue["number"] if open_issue else self.store.next_issue_number(
+                    self.settings.publication.first_issue_number)
+            draft_ids = set()
+            if open_issue and open_issue["number"] == number:
+                draft_ids = {r[0] for r in self.store.db.execute(
+                    "SELECT item_id FROM issue_items WHERE issue_id=?", (open_issue["id"],))}
+            items = self.store.load_items("i.state IN ('enriched', 'drafted')")
+            issue = compose.select(items, self.settings, number=number, as_of=as_of, draft_ids=draft_ids)
+            text = compose.Renderer(self.settings).render(issue)
+            path = self.settings.drafts_dir / f"issue-{number}.md"
+            compose.write_atomic(path, text)
+            placements = [(it.id, sec.id, pos) for sec in issue.sections
+                          for pos, st in enumerate(sec.stories) for it in st.items]
+            self.store.save_draft_issue(number, str(path), placements)
+            run.counters["draft/stories"] = len(issue.stories)
+            run.counters["draft/sections"] = sum(1 for s in issue.sections if s.stories)
+            run.counters["draft/runners_up"] = len(issue.runners_up)
+            run.draft_path, run.issue, run.status = path, issue, "ok"
+            if not issue.stories:
+                run.notes.append("no enriched stories in the window: run `curator collect` first")
+        except BaseException:
+            run.status = "failed"
+            raise
+        finally:
+            self.store.finish_run(run.run_id, run.status, dict(run.counters), run.notes)
+        return run

@@ -1,0 +1,69 @@
+"""Status report: recent runs, items per state, source health, LLM usage (what `curator status` shows)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import typer
+
+from curator.settings import Settings
+from curator.store import Store, now_utc
+
+FLAG_AFTER_FAILURES = 3  # a source failing this many runs in a row is flagged
+
+
+def status_report(settings: Settings, store: Store) -> dict[str, Any]:
+    now = now_utc()
+    runs = store.recent_runs(10)
+    sources = []
+    for row in store.source_health():
+        sources.append({
+            "name": row["name"], "kind": row["kind"], "last_ok_at": row["last_ok_at"],
+            "last_error": row["last_error"], "consecutive_failures": row["consecutive_failures"],
+            "items_total": row["items_total"], "flagged": row["consecutive_failures"] >= FLAG_AFTER_FAILURES,
+        })
+    spend = {}
+    for label, since in (("run", runs[0].started_at if runs else now), ("week", now - timedelta(days=7)),
+                         ("month", now - timedelta(days=30))):
+        row = store.llm_totals(since)
+        spend[label] = {k: row[k] for k in ("calls", "input_tokens", "output_tokens", "cost_usd")}
+    cache_hits = sum(r.counters.get("enrich/cached", 0) for r in runs)
+    draft = store.open_draft_issue()
+    return {
+        "store": str(settings.db_path),
+        "items": store.state_counts(),
+        "runs": [r.model_dump(mode="json") for r in runs],
+        "sources": sources,
+        "llm": {**spend, "cache_hits_recent_runs": cache_hits},
+        "open_draft": {"number": draft["number"], "path": draft["path"]} if draft else None,
+    }
+
+
+def print_status(report: dict[str, Any]) -> None:
+    echo = typer.echo
+    echo(f"store: {report['store']}")
+    echo("items by state:")
+    for key, n in report["items"].items() or [("(none)", 0)]:
+        echo(f"  {key:<32} {n}")
+    echo("recent runs:")
+    for r in report["runs"]:
+        took = ""
+        if r["ended_at"]:
+            from datetime import datetime
+
+            took = f" {(datetime.fromisoformat(r['ended_at']) - datetime.fromisoformat(r['started_at'])).total_seconds():.1f}s"
+        top = ", ".join(f"{k}={v}" for k, v in sorted(r["counters"].items())[:8])
+        echo(f"  #{r['run_id']:<4} {r['command']:<8} {r['status']:<11} {r['started_at'][:19]}{took}  {top}")
+    echo("sources:")
+    for s in report["sources"]:
+        flag = "  ⚠ failing" if s["flagged"] else ""
+        echo(f"  {s['name']:<28} ok={s['last_ok_at'] or '-':<26} failures={s['consecutive_failures']} "
+             f"last_error={s['last_error'] or '-'} items={s['items_total']}{flag}")
+    llm = report["llm"]
+    for label in ("run", "week", "month"):
+        x = llm[label]
+        echo(f"llm {label:<5}: calls={x['calls']} tokens={x['input_tokens']}+{x['output_tokens']} cost=${x['cost_usd']:.4f}")
+    echo(f"llm cache hits (recent runs): {llm['cache_hits_recent_runs']}")
+    if report["open_draft"]:
+        echo(f"open draft: #{report['open_draft']['number']} at {report['open_draft']['path']}")

@@ -1,0 +1,74 @@
+"""Sources: where candidate links come from. Each kind is a class registered in SOURCES.
+
+A source turns its config (SourceSettings) plus the shared Fetcher into Candidates. Built-ins
+register exactly the way an extension would:
+
+    @register("rss")
+    class RssSource: ...
+
+`discover()` raises SourceError / FetchError for a source that cannot be read; the pipeline records
+it on the source's health and goes on with the other sources.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, ClassVar, Protocol
+
+from curator.errors import ConfigError
+from curator.models import Candidate, Validators
+from curator.settings import SourceSettings
+
+if TYPE_CHECKING:
+    from curator.http import Fetcher
+
+
+@dataclass
+class SourceContext:
+    fetcher: Fetcher
+    validators: Validators  # saved from the previous successful read of this source
+    now: datetime
+
+
+@dataclass
+class SourceResult:
+    candidates: list[Candidate] = field(default_factory=list)
+    validators: Validators | None = None  # save only after the candidates are committed
+    not_modified: bool = False
+    dropped: dict[str, int] = field(default_factory=dict)  # entries left out, by reason
+
+
+class Source(Protocol):
+    kind: ClassVar[str]
+    config: SourceSettings
+
+    async def discover(self, ctx: SourceContext) -> SourceResult: ...
+
+
+SOURCES: dict[str, Callable[[SourceSettings], Source]] = {}
+
+
+def register(*kinds: str) -> Callable[[type], type]:
+    def deco(cls: type) -> type:
+        for kind in kinds:
+            SOURCES[kind] = cls
+        return cls
+
+    return deco
+
+
+def build_source(config: SourceSettings) -> Source:
+    _load_builtins()
+    try:
+        factory = SOURCES[config.kind]
+    except KeyError:
+        raise ConfigError(
+            f"sources[{config.name}].kind: unknown kind '{config.kind}'; known kinds: {', '.join(sorted(SOURCES))}"
+        ) from None
+    return factory(config)
+
+
+def _load_builtins() -> None:
+    from curator.sources import rss  # noqa: F401  (registers itself)

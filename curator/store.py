@@ -1,0 +1,537 @@
+"""Store: one SQLite file (WAL), append-only migrations, items keyed by canonical URL.
+
+Every stage reads the items waiting at its input state and writes the next state in one
+transaction, so a run killed anywhere resumes where it stopped and never does work twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from curator.errors import StoreError
+from curator.models import (
+    Article,
+    Candidate,
+    Enrichment,
+    Item,
+    ItemState,
+    Page,
+    RunSummary,
+    SourceRef,
+    Validators,
+)
+
+log = logging.getLogger(__name__)
+
+# Append-only: never edit a migration that has shipped; add a new one.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE sources (
+        name TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        url TEXT NOT NULL,
+        etag TEXT,
+        last_modified TEXT,
+        last_ok_at TEXT,
+        last_error TEXT,
+        last_error_at TEXT,
+        consecutive_failures INTEGER NOT NULL DEFAULT 0,
+        items_total INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE items (
+        id INTEGER PRIMARY KEY,
+        canonical_url TEXT NOT NULL UNIQUE,
+        url TEXT NOT NULL,
+        title TEXT NOT NULL DEFAULT '',
+        snippet TEXT NOT NULL DEFAULT '',
+        published_at TEXT,
+        discovered_at TEXT NOT NULL,
+        state TEXT NOT NULL,
+        reason TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        retryable INTEGER NOT NULL DEFAULT 0,
+        final_url TEXT,
+        etag TEXT,
+        last_modified TEXT,
+        encoding TEXT,
+        html BLOB,
+        content_hash TEXT,
+        article TEXT,
+        lang TEXT,
+        story_id INTEGER,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX items_state ON items(state);
+    CREATE TABLE item_sources (
+        item_id INTEGER NOT NULL REFERENCES items(id),
+        source TEXT NOT NULL,
+        url TEXT NOT NULL,
+        seen_at TEXT NOT NULL,
+        discussion_url TEXT,
+        points INTEGER,
+        submitter TEXT,
+        submitter_url TEXT,
+        PRIMARY KEY (item_id, source)
+    );
+    CREATE TABLE enrichments (
+        item_id INTEGER PRIMARY KEY REFERENCES items(id),
+        content_hash TEXT NOT NULL,
+        backend TEXT NOT NULL,
+        model TEXT NOT NULL DEFAULT '',
+        prompt_sha TEXT NOT NULL DEFAULT '',
+        fields TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE llm_cache (
+        content_hash TEXT NOT NULL,
+        prompt_sha TEXT NOT NULL,
+        model TEXT NOT NULL,
+        fields TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (content_hash, prompt_sha, model)
+    );
+    CREATE TABLE llm_calls (
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER,
+        item_id INTEGER,
+        prompt_sha TEXT,
+        schema_hash TEXT,
+        model TEXT,
+        input_tokens INTEGER NOT NULL DEFAULT 0,
+        output_tokens INTEGER NOT NULL DEFAULT 0,
+        cost_usd REAL NOT NULL DEFAULT 0,
+        latency_ms INTEGER,
+        outcome TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE issues (
+        id INTEGER PRIMARY KEY,
+        number INTEGER NOT NULL UNIQUE,
+        state TEXT NOT NULL,
+        path TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        published_at TEXT
+    );
+    CREATE TABLE issue_items (
+        issue_id INTEGER NOT NULL REFERENCES issues(id),
+        item_id INTEGER NOT NULL REFERENCES items(id),
+        section TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        decision TEXT,
+        PRIMARY KEY (issue_id, item_id)
+    );
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        command TEXT NOT NULL,
+        status TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        ended_at TEXT,
+        counters TEXT NOT NULL DEFAULT '{}',
+        notes TEXT NOT NULL DEFAULT '[]'
+    );
+    """,
+]
+
+RETRY_CAP = 3  # a retryable failure is tried again on later runs, at most this many attempts
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ts(dt: datetime | None) -> str | None:
+    if dt is None:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+class Store:
+    """A curator workspace's database. Use as a context manager or call close()."""
+
+    def __init__(self, path: Path | str, *, busy_timeout_s: float = 10.0) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(self.path, timeout=busy_timeout_s, isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open the database at {self.path}: {exc}. Check the path and permissions.") from exc
+        self.db.row_factory = sqlite3.Row
+        try:
+            self._check_integrity()
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            self.db.close()
+            raise StoreError(
+                f"the database at {self.path} is not usable ({exc}). It was left untouched: restore it from a "
+                "backup, or move it aside to start a fresh store."
+            ) from exc
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.db.close()
+
+    def _check_integrity(self) -> None:
+        row = self.db.execute("PRAGMA quick_check").fetchone()
+        if row is None or row[0] != "ok":
+            raise sqlite3.DatabaseError(f"integrity check failed: {row[0] if row else 'no answer'}")
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise sqlite3.DatabaseError(
+                f"schema version {version} is newer than this curator knows ({len(MIGRATIONS)}); upgrade curator"
+            )
+        for number, sql in enumerate(MIGRATIONS[version:], start=version + 1):
+            with self.transaction():
+                for stmt in filter(str.strip, sql.split(";")):
+                    self.db.execute(stmt)
+                self.db.execute(f"PRAGMA user_version = {number}")
+            log.info("store migrated to schema version %d", number)
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"the database at {self.path} is busy or unwritable: {exc}") from exc
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        else:
+            try:
+                self.db.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                self.db.execute("ROLLBACK")
+                raise StoreError(f"could not write to {self.path}: {exc} (is the disk full?)") from exc
+
+    # ---- runs ------------------------------------------------------------------------------
+    def start_run(self, command: str) -> int:
+        with self.transaction():
+            cur = self.db.execute(
+                "INSERT INTO runs(command, status, started_at) VALUES (?, 'running', ?)", (command, _ts(now_utc()))
+            )
+        return int(cur.lastrowid or 0)
+
+    def finish_run(self, run_id: int, status: str, counters: dict[str, int], notes: list[str]) -> None:
+        with self.transaction():
+            self.db.execute(
+                "UPDATE runs SET status=?, ended_at=?, counters=?, notes=? WHERE id=?",
+                (status, _ts(now_utc()), json.dumps(counters, sort_keys=True), json.dumps(notes, ensure_ascii=False), run_id),
+            )
+
+    def recent_runs(self, limit: int = 10) -> list[RunSummary]:
+        rows = self.db.execute("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+        return [
+            RunSummary(
+                run_id=r["id"],
+                command=r["command"],
+                status=r["status"],
+                started_at=_dt(r["started_at"]) or now_utc(),
+                ended_at=_dt(r["ended_at"]),
+                counters=json.loads(r["counters"]),
+                notes=json.loads(r["notes"]),
+            )
+            for r in rows
+        ]
+
+    # ---- sources ---------------------------------------------------------------------------
+    def sync_source(self, name: str, kind: str, url: str) -> None:
+        with self.transaction():
+            self.db.execute(
+                "INSERT INTO sources(name, kind, url) VALUES (?, ?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET kind=excluded.kind, "
+                "etag=CASE WHEN sources.url=excluded.url THEN sources.etag END, "
+                "last_modified=CASE WHEN sources.url=excluded.url THEN sources.last_modified END, "
+                "url=excluded.url",
+                (name, kind, url),
+            )
+
+    def source_validators(self, name: str) -> Validators:
+        row = self.db.execute("SELECT etag, last_modified FROM sources WHERE name=?", (name,)).fetchone()
+        return Validators(etag=row["etag"], last_modified=row["last_modified"]) if row else Validators()
+
+    def record_source_ok(self, name: str, validators: Validators | None, new_items: int) -> None:
+        """Called after the source's items are committed, so validators never run ahead of the items."""
+        with self.transaction():
+            self.db.execute(
+                "UPDATE sources SET last_ok_at=?, consecutive_failures=0, items_total=items_total+?, "
+                "etag=COALESCE(?, etag), last_modified=COALESCE(?, last_modified) WHERE name=?",
+                (
+                    _ts(now_utc()),
+                    new_items,
+                    validators.etag if validators else None,
+                    validators.last_modified if validators else None,
+                    name,
+                ),
+            )
+
+    def record_source_error(self, name: str, reason: str) -> None:
+        with self.transaction():
+            self.db.execute(
+                "UPDATE sources SET last_error=?, last_error_at=?, consecutive_failures=consecutive_failures+1 "
+                "WHERE name=?",
+                (reason, _ts(now_utc()), name),
+            )
+
+    def source_health(self) -> list[sqlite3.Row]:
+        return self.db.execute("SELECT * FROM sources ORDER BY name").fetchall()
+
+    # ---- items -----------------------------------------------------------------------------
+    def add_candidate(self, cand: Candidate, canonical: str) -> tuple[int, bool]:
+        """Insert a candidate (or attach its source to the existing item). Returns (item id, is new)."""
+        now = _ts(now_utc())
+        with self.transaction():
+            cur = self.db.execute(
+                "INSERT INTO items(canonical_url, url, title, snippet, published_at, discovered_at, state, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, 'discovered', ?) ON CONFLICT(canonical_url) DO NOTHING",
+                (canonical, cand.url, cand.title, cand.snippet[:2000], _ts(cand.published_at), now, now),
+            )
+            is_new = cur.rowcount == 1
+            item_id = self.db.execute("SELECT id FROM items WHERE canonical_url=?", (canonical,)).fetchone()[0]
+            self.db.execute(
+                "INSERT INTO item_sources(item_id, source, url, seen_at, discussion_url, points, submitter, "
+                "submitter_url) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(item_id, source) DO UPDATE SET "
+                "points=COALESCE(excluded.points, item_sources.points)",
+                (item_id, cand.source, cand.url, now, cand.discussion_url, cand.points, cand.submitter, cand.submitter_url),
+            )
+        return int(item_id), is_new
+
+    def waiting(self, state: ItemState, limit: int | None = None) -> list[sqlite3.Row]:
+        """Items at `state`, plus retryable failures of the stage that consumes it (capped attempts)."""
+        sql = "SELECT * FROM items WHERE state=? ORDER BY id"
+        rows = self.db.execute(sql + (f" LIMIT {int(limit)}" if limit else ""), (state.value,)).fetchall()
+        return rows
+
+    def requeue_retryable(self) -> int:
+        """Failed items whose reason is retryable go back to the state before the stage that failed."""
+        with self.transaction():
+            cur = self.db.execute(
+                "UPDATE items SET state=CASE WHEN reason LIKE 'llm%' THEN 'extracted' ELSE 'discovered' END, "
+                "retryable=0, reason=NULL, updated_at=? WHERE state='failed' AND retryable=1 AND attempts < ?",
+                (_ts(now_utc()), RETRY_CAP),
+            )
+        return cur.rowcount
+
+    def set_state(self, item_id: int, state: ItemState, reason: str | None = None, *, retryable: bool = False) -> None:
+        with self.transaction():
+            self.db.execute(
+                "UPDATE items SET state=?, reason=?, retryable=?, attempts=attempts+?, updated_at=? WHERE id=?",
+                (state.value, reason, int(retryable), 1 if state == ItemState.FAILED else 0, _ts(now_utc()), item_id),
+            )
+
+    def page_validators(self, item_id: int) -> Validators:
+        row = self.db.execute("SELECT etag, last_modified FROM items WHERE id=?", (item_id,)).fetchone()
+        return Validators(etag=row["etag"], last_modified=row["last_modified"])
+
+    def save_page(self, item_id: int, page: Page) -> None:
+        with self.transaction():
+            self.db.execute(
+                "UPDATE items SET state='fetched', reason=NULL, final_url=?, etag=?, last_modified=?, encoding=?, "
+                "html=?, updated_at=? WHERE id=?",
+                (
+                    page.final_url,
+                    page.validators.etag,
+                    page.validators.last_modified,
+                    page.encoding,
+                    zlib.compress(page.text.encode("utf-8"), 6),
+                    _ts(now_utc()),
+                    item_id,
+                ),
+            )
+
+    def load_page(self, row: sqlite3.Row) -> Page:
+        text = zlib.decompress(row["html"]).decode("utf-8") if row["html"] else ""
+        return Page(
+            url=row["url"],
+            final_url=row["final_url"] or row["url"],
+            status=200,
+            text=text,
+            encoding=row["encoding"],
+            validators=Validators(etag=row["etag"], last_modified=row["last_modified"]),
+        )
+
+    def save_article(self, item_id: int, article: Article, content_hash: str) -> None:
+        with self.transaction():
+            self.db.execute(
+                "UPDATE items SET state='extracted', reason=NULL, article=?, lang=?, content_hash=?, html=NULL, "
+                "updated_at=? WHERE id=?",
+                (article.model_dump_json(), article.lang, content_hash, _ts(now_utc()), item_id),
+            )
+
+    def save_enrichment(self, item_id: int, enrichment: Enrichment, content_hash: str) -> None:
+        now = _ts(now_utc())
+        with self.transaction():
+            self.db.execute(
+                "INSERT INTO enrichments(item_id, content_hash, backend, model, prompt_sha, fields, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(item_id) DO UPDATE SET content_hash=excluded.content_hash, "
+                "backend=excluded.backend, model=excluded.model, prompt_sha=excluded.prompt_sha, "
+                "fields=excluded.fields, created_at=excluded.created_at",
+                (item_id, content_hash, enrichment.backend, enrichment.model, enrichment.prompt_sha,
+                 enrichment.model_dump_json(), now),
+            )
+            self.db.execute(
+                "UPDATE items SET state='enriched', reason=NULL, story_id=COALESCE(story_id, id), updated_at=? "
+                "WHERE id=?",
+                (now, item_id),
+            )
+
+    # ---- LLM cache and call log ------------------------------------------------------------
+    def cache_get(self, content_hash: str, prompt_sha: str, model: str) -> str | None:
+        row = self.db.execute(
+            "SELECT fields FROM llm_cache WHERE content_hash=? AND prompt_sha=? AND model=?",
+            (content_hash, prompt_sha, model),
+        ).fetchone()
+        return row["fields"] if row else None
+
+    def cache_put(self, content_hash: str, prompt_sha: str, model: str, fields_json: str) -> None:
+        with self.transaction():
+            self.db.execute(
+                "INSERT OR REPLACE INTO llm_cache VALUES (?, ?, ?, ?, ?)",
+                (content_hash, prompt_sha, model, fields_json, _ts(now_utc())),
+            )
+
+    def log_llm_call(
+        self,
+        *,
+        run_id: int | None,
+        item_id: int | None,
+        prompt_sha: str,
+        schema_hash: str,
+        model: str,
+        input_tokens: int,
+        output_tokens: int,
+        cost_usd: float,
+        latency_ms: int,
+        outcome: str,
+    ) -> None:
+        with self.transaction():
+            self.db.execute(
+                "INSERT INTO llm_calls(run_id, item_id, prompt_sha, schema_hash, model, input_tokens, output_tokens,"
+                " cost_usd, latency_ms, outcome, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (run_id, item_id, prompt_sha, schema_hash, model, input_tokens, output_tokens, cost_usd,
+                 latency_ms, outcome, _ts(now_utc())),
+            )
+
+    def llm_totals(self, since: datetime | None = None) -> sqlite3.Row:
+        return self.db.execute(
+            "SELECT COUNT(*) AS calls, COALESCE(SUM(input_tokens),0) AS input_tokens, "
+            "COALESCE(SUM(output_tokens),0) AS output_tokens, COALESCE(SUM(cost_usd),0) AS cost_usd "
+            "FROM llm_calls WHERE created_at >= ?",
+            (_ts(since) or "",),
+        ).fetchone()
+
+    # ---- reading items back as models ------------------------------------------------------
+    def load_items(self, where: str = "1=1", params: tuple[object, ...] = ()) -> list[Item]:
+        rows = self.db.execute(
+            f"SELECT i.*, e.fields AS enrichment FROM items i LEFT JOIN enrichments e ON e.item_id=i.id "
+            f"WHERE {where} ORDER BY i.id",
+            params,
+        ).fetchall()
+        ids = [r["id"] for r in rows]
+        refs: dict[int, list[SourceRef]] = {i: [] for i in ids}
+        if ids:
+            marks = ",".join("?" * len(ids))
+            for s in self.db.execute(
+                f"SELECT * FROM item_sources WHERE item_id IN ({marks}) ORDER BY seen_at, source", ids
+            ):
+                refs[s["item_id"]].append(
+                    SourceRef(
+                        source=s["source"],
+                        url=s["url"],
+                        seen_at=_dt(s["seen_at"]) or now_utc(),
+                        discussion_url=s["discussion_url"],
+                        points=s["points"],
+                        submitter=s["submitter"],
+                        submitter_url=s["submitter_url"],
+                    )
+                )
+        items = []
+        for r in rows:
+            state_raw = r["state"]
+            items.append(
+                Item(
+                    id=r["id"],
+                    canonical_url=r["canonical_url"],
+                    url=r["url"],
+                    title=r["title"],
+                    state=ItemState(state_raw),
+                    reason=r["reason"],
+                    published_at=_dt(r["published_at"]),
+                    discovered_at=_dt(r["discovered_at"]) or now_utc(),
+                    sources=refs[r["id"]],
+                    article=Article.model_validate_json(r["article"]) if r["article"] else None,
+                    enrichment=Enrichment.model_validate_json(r["enrichment"]) if r["enrichment"] else None,
+                    story_id=r["story_id"],
+                )
+            )
+        return items
+
+    def state_counts(self) -> dict[str, int]:
+        rows = self.db.execute(
+            "SELECT state || COALESCE(':' || reason, '') AS k, COUNT(*) AS n FROM items GROUP BY k ORDER BY k"
+        ).fetchall()
+        return {r["k"]: r["n"] for r in rows}
+
+    def count_items(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM items").fetchone()[0])
+
+    # ---- issues ----------------------------------------------------------------------------
+    def open_draft_issue(self) -> sqlite3.Row | None:
+        return self.db.execute("SELECT * FROM issues WHERE state='draft' ORDER BY number DESC LIMIT 1").fetchone()
+
+    def next_issue_number(self, first: int) -> int:
+        row = self.db.execute("SELECT MAX(number) FROM issues").fetchone()
+        return max(first, (row[0] or 0) + 1)
+
+    def save_draft_issue(self, number: int, path: str, placements: list[tuple[int, str, int]]) -> int:
+        """Record (or replace) the draft issue `number` and its items; mark them drafted."""
+        now = _ts(now_utc())
+        with self.transaction():
+            row = self.db.execute("SELECT id FROM issues WHERE number=?", (number,)).fetchone()
+            if row:
+                issue_id = row["id"]
+                self.db.execute("UPDATE issues SET path=?, updated_at=? WHERE id=?", (path, now, issue_id))
+                # Items dropped from a regenerated draft go back to the pool.
+                self.db.execute(
+                    "UPDATE items SET state='enriched' WHERE state='drafted' AND id IN "
+                    "(SELECT item_id FROM issue_items WHERE issue_id=?)",
+                    (issue_id,),
+                )
+                self.db.execute("DELETE FROM issue_items WHERE issue_id=?", (issue_id,))
+            else:
+                cur = self.db.execute(
+                    "INSERT INTO issues(number, state, path, created_at, updated_at) VALUES (?, 'draft', ?, ?, ?)",
+                    (number, path, now, now),
+                )
+                issue_id = int(cur.lastrowid or 0)
+            for item_id, section, position in placements:
+                self.db.execute(
+                    "INSERT INTO issue_items(issue_id, item_id, section, position) VALUES (?, ?, ?, ?)",
+                    (issue_id, item_id, section, position),
+                )
+                self.db.execute("UPDATE items SET state='drafted', updated_at=? WHERE id=?", (now, item_id))
+        return int(issue_id)

@@ -1,0 +1,80 @@
+import sqlite3
+
+import pytest
+
+from curator.errors import StoreError
+from curator.models import Candidate, ItemState, Page, Validators
+from curator.store import MIGRATIONS, Store
+from curator.urls import canonical_url
+
+
+def cand(url, source="feed-a", title="t"):
+    return Candidate(url=url, title=title, source=source)
+
+
+def test_migrations_apply_once_and_record_the_version(tmp_path):
+    path = tmp_path / "c.db"
+    with Store(path) as s:
+        assert s.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+        assert s.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    with Store(path) as s:  # reopening migrates nothing and keeps data
+        assert s.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+
+
+def test_one_row_per_canonical_url_with_every_source_kept(tmp_path):
+    with Store(tmp_path / "c.db") as s:
+        a = "https://ex.com/story?utm_source=rss"
+        b = "http://ex.com/story/"
+        id1, new1 = s.add_candidate(cand(a, "feed-a"), canonical_url(a))
+        id2, new2 = s.add_candidate(cand(b, "feed-b"), canonical_url(b))
+        id3, new3 = s.add_candidate(cand(b, "feed-b"), canonical_url(b))
+        assert (new1, new2, new3) == (True, False, False) and id1 == id2 == id3
+        assert s.count_items() == 1
+        [item] = s.load_items()
+        assert [r.source for r in item.sources] == ["feed-a", "feed-b"]
+
+
+def test_states_move_forward_and_failures_keep_their_reason(tmp_path):
+    with Store(tmp_path / "c.db") as s:
+        item_id, _ = s.add_candidate(cand("https://ex.com/x"), "https://ex.com/x")
+        s.set_state(item_id, ItemState.FAILED, "timeout", retryable=True)
+        assert s.state_counts() == {"failed:timeout": 1}
+        assert s.requeue_retryable() == 1
+        assert s.state_counts() == {"discovered": 1}
+        s.save_page(item_id, Page(url="https://ex.com/x", final_url="https://ex.com/x", status=200, text="<p>页面</p>",
+                                  validators=Validators(etag='"v1"')))
+        [row] = s.waiting(ItemState.FETCHED)
+        assert s.load_page(row).text == "<p>页面</p>"
+        assert s.page_validators(item_id).etag == '"v1"'
+
+
+def test_retry_is_capped(tmp_path):
+    with Store(tmp_path / "c.db") as s:
+        item_id, _ = s.add_candidate(cand("https://ex.com/x"), "https://ex.com/x")
+        for _ in range(5):
+            s.set_state(item_id, ItemState.FAILED, "http_503", retryable=True)
+            s.requeue_retryable()
+        assert s.state_counts() == {"failed:http_503": 1}
+
+
+def test_a_corrupt_database_is_reported_not_repaired(tmp_path):
+    path = tmp_path / "c.db"
+    with Store(path) as s:
+        s.add_candidate(cand("https://ex.com/x"), "https://ex.com/x")
+        s.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    data = bytearray(path.read_bytes())
+    data[0:16] = b"garbage garbage!"
+    path.write_bytes(bytes(data))
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match="not usable"):
+        Store(path)
+    assert path.read_bytes() == before  # left untouched for the editor to restore
+
+
+def test_a_newer_schema_is_refused(tmp_path):
+    path = tmp_path / "c.db"
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 5}")
+    db.close()
+    with pytest.raises(StoreError, match="upgrade curator"):
+        Store(path)

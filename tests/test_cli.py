@@ -1,0 +1,59 @@
+"""The CLI as an editor uses it (typer's CliRunner; exit codes and messages)."""
+
+from typer.testing import CliRunner
+
+from curator.cli import app
+
+runner = CliRunner()
+
+
+def test_every_command_has_help():
+    for cmd in ("init", "collect", "add", "draft", "status", "demo"):
+        result = runner.invoke(app, [cmd, "--help"])
+        assert result.exit_code == 0, cmd
+        assert len(result.output.strip().splitlines()) > 3
+
+
+def test_init_scaffolds_a_workspace_and_never_overwrites(tmp_path):
+    result = runner.invoke(app, ["init", "--home", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "config" / "curator.toml").is_file() and (tmp_path / "prompts" / "summarise.md").is_file()
+    (tmp_path / "config" / "curator.toml").write_text("# mine\n")
+    runner.invoke(app, ["init", "--home", str(tmp_path)])
+    assert (tmp_path / "config" / "curator.toml").read_text() == "# mine\n"
+
+
+def test_bad_config_exits_78_and_names_the_field(workspace):
+    (workspace / "config" / "zz.toml").write_text("[fetch]\nmax_bytes = -1\n")
+    result = runner.invoke(app, ["collect", "--home", str(workspace)])
+    assert result.exit_code == 78
+    assert "fetch.max_bytes" in result.output
+
+
+def test_add_refuses_a_non_web_url(workspace):
+    result = runner.invoke(app, ["add", "javascript:alert(1)", "--home", str(workspace), "--no-process"])
+    assert result.exit_code == 1
+    assert "not an http(s) URL" in result.output
+
+
+def test_add_then_status_shows_the_item_waiting(workspace):
+    result = runner.invoke(app, ["add", "https://example.com/post?utm_source=x", "--home", str(workspace), "--no-process"])
+    assert result.exit_code == 0 and "added: item 1" in result.output
+    again = runner.invoke(app, ["add", "http://example.com/post/", "--home", str(workspace), "--no-process"])
+    assert "already known: item 1" in again.output
+    status = runner.invoke(app, ["status", "--home", str(workspace)])
+    assert status.exit_code == 0
+    assert "discovered" in status.output
+    assert "publication.name" in status.output and "file:config/curator.toml" in status.output
+
+
+def test_draft_with_nothing_collected_still_writes_a_valid_draft_and_says_why(workspace):
+    result = runner.invoke(app, ["draft", "--home", str(workspace), "--date", "2026-11-23"])
+    assert result.exit_code == 0, result.output
+    assert "run `curator collect` first" in result.output
+    assert (workspace / "drafts" / "issue-1.md").read_text().startswith("---\n")
+
+
+def test_draft_rejects_a_malformed_date(workspace):
+    result = runner.invoke(app, ["draft", "--home", str(workspace), "--date", "23/11/2026"])
+    assert result.exit_code == 2 and "2026-11-23" in result.output

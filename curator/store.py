@@ -138,6 +138,46 @@ MIGRATIONS: list[str] = [
         notes TEXT NOT NULL DEFAULT '[]'
     );
     """,
+    # 2: the archive of published issues, the editor's decisions on drafts, learned weights.
+    """
+    CREATE TABLE archive (
+        id INTEGER PRIMARY KEY,
+        canonical_url TEXT NOT NULL,
+        url TEXT NOT NULL,
+        title TEXT NOT NULL DEFAULT '',
+        norm_title TEXT NOT NULL DEFAULT '',
+        issue_number INTEGER,
+        issue_date TEXT,
+        source_file TEXT,
+        UNIQUE (canonical_url, issue_number)
+    );
+    CREATE INDEX archive_url ON archive(canonical_url);
+    CREATE INDEX archive_title ON archive(norm_title);
+    CREATE TABLE decisions (
+        id INTEGER PRIMARY KEY,
+        issue_number INTEGER NOT NULL,
+        story_id INTEGER,
+        item_id INTEGER,
+        action TEXT NOT NULL,
+        section TEXT,
+        position INTEGER,
+        title TEXT,
+        summary TEXT,
+        url TEXT,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX decisions_issue ON decisions(issue_number);
+    CREATE TABLE weights (
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        weight REAL NOT NULL,
+        kept INTEGER NOT NULL DEFAULT 0,
+        dropped INTEGER NOT NULL DEFAULT 0,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (kind, key)
+    );
+    ALTER TABLE items ADD COLUMN flags TEXT NOT NULL DEFAULT '[]';
+    """,
 ]
 
 RETRY_CAP = 3  # a retryable failure is tried again on later runs, at most this many attempts

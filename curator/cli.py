@@ -1,7 +1,7 @@
 """The `curator` command line: a thin veneer over the library (each command a few lines).
 
 Exit codes: 0 ok · 1 unexpected error · 2 usage · 74 store unusable · 75 another run holds the lock ·
-78 bad configuration (before any network I/O).
+78 bad configuration (before any network I/O) · 143 stopped by SIGTERM or the run deadline (resumable).
 """
 
 from __future__ import annotations
@@ -10,7 +10,10 @@ import json
 import logging
 import os
 import shutil
+import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,8 +24,11 @@ from curator.errors import CuratorError
 from curator.models import Candidate
 from curator.pipeline import Pipeline, RunResult
 from curator.progress import Reporter
+from curator.runlock import RunLock
 from curator.settings import Settings, defaults_dir, describe_origins, load_settings
 from curator.store import Store
+
+log = logging.getLogger("curator.cli")
 
 app = typer.Typer(
     help="curator: collect a week of links, clean and summarise them, and draft a tech weekly for review.",
@@ -112,14 +118,33 @@ def init(home: HomeOpt = Path(".")) -> None:
 
 @app.command()
 def collect(home: HomeOpt = Path("."), provider: ProviderOpt = None, as_json: JsonOpt = False) -> None:
-    """Discover new links from every source, fetch, extract and enrich them (idempotent, resumable)."""
+    """Discover new links from every source, fetch, extract and enrich them (idempotent, resumable).
+
+    One run at a time (a second exits with 75). SIGTERM stops taking work, lets what is in flight
+    finish, marks the run interrupted and exits 143; the next run resumes where it stopped.
+    """
     try:
         settings = _settings(home, provider=provider)
-        with Store(settings.db_path) as store:
-            run = Pipeline(settings, store, Reporter(quiet=as_json)).collect()
+        with RunLock(settings.lock_path, "collect"), Store(settings.db_path) as store:
+            pipe = Pipeline(settings, store, Reporter(quiet=as_json))
+            with _stop_on_sigterm(pipe):
+                run = pipe.collect()
     except CuratorError as exc:
         _fail(exc)
     print_summary(run, as_json=as_json)
+
+
+@contextmanager
+def _stop_on_sigterm(pipe: Pipeline) -> Iterator[None]:
+    def handler(signum: int, frame: object) -> None:
+        log.warning("SIGTERM: finishing what is in flight, taking no new work")
+        pipe.stop("SIGTERM")
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @app.command()
@@ -134,7 +159,7 @@ def add(
     """Add one URL to the pool of candidates."""
     try:
         settings = _settings(home, provider=provider)
-        with Store(settings.db_path) as store:
+        with RunLock(settings.lock_path, "add"), Store(settings.db_path) as store:
             pipe = Pipeline(settings, store, Reporter())
             item_id, is_new = pipe.add_candidate(Candidate(url=url, title=title, source="manual", submitter=submitter))
             typer.echo(f"{'added' if is_new else 'already known'}: item {item_id}")
@@ -155,7 +180,7 @@ def draft(
     try:
         settings = _settings(home)
         as_of = _parse_date(date)
-        with Store(settings.db_path) as store:
+        with RunLock(settings.lock_path, "draft"), Store(settings.db_path) as store:
             run = Pipeline(settings, store).draft(as_of=as_of, number=number)
     except CuratorError as exc:
         _fail(exc)

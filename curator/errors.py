@@ -4,6 +4,7 @@
     ├── ConfigError                 bad config / flags; CLI exit 78 before any network I/O
     ├── StoreError                  database unusable (corrupt, locked, disk full); run-level
     ├── LockHeld                    another run holds the run lock; CLI exit 75
+    ├── Interrupted                 SIGTERM / run deadline: work stopped cleanly, items wait; exit 143
     ├── SourceError                 a source could not be read (feed unparsable, API shape wrong)
     ├── FetchError                  one HTTP fetch failed (reason: timeout, dns, http_404, too_large …)
     │   └── BlockedAddress          URL or redirect points at a forbidden scheme / address
@@ -63,6 +64,11 @@ class StoreError(CuratorError):
 class LockHeld(CuratorError):
     reason = "locked"
     exit_code = 75  # EX_TEMPFAIL
+
+
+class Interrupted(CuratorError):
+    reason = "interrupted"
+    exit_code = 143  # 128 + SIGTERM
 
 
 class SourceError(CuratorError):

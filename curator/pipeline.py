@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections import Counter
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from curator import charset, compose, extract
 from curator.enrich import Backend, choose_backend, content_hash
-from curator.errors import CuratorError, ExtractionError, FetchError, LLMError, SourceError
+from curator.errors import CuratorError, ExtractionError, FetchError, Interrupted, LLMError, SourceError
 from curator.http import Fetcher
 from curator.models import Candidate, EnrichRequest, Enrichment, Issue, Item, ItemState, Page
 from curator.progress import Reporter
@@ -50,10 +51,23 @@ class Pipeline:
         self.store = store
         self.reporter = reporter or Reporter(quiet=True)
         self._backend = backend
+        # Set by SIGTERM or the run deadline: stages stop taking new work; what is in flight finishes.
+        self.stopping = threading.Event()
+        self.stop_reason = ""
+
+    def stop(self, reason: str) -> None:
+        if not self.stopping.is_set():
+            self.stop_reason = reason
+            self.stopping.set()
 
     # ---- collect -----------------------------------------------------------------------------
     def collect(self, *, discover: bool = True, command: str = "collect") -> RunResult:
         run = RunResult(run_id=self.store.start_run(command), status="running")
+        timer = None
+        if self.settings.run.deadline_s:
+            timer = threading.Timer(self.settings.run.deadline_s, self.stop, args=("run deadline reached",))
+            timer.daemon = True
+            timer.start()
         try:
             requeued = self.store.requeue_retryable()
             if requeued:
@@ -61,12 +75,21 @@ class Pipeline:
             asyncio.run(self._collect_network(run, discover))
             self._extract(run)
             self._enrich(run)
+            if self.stopping.is_set():
+                waiting = sum(n for k, n in self.store.state_counts().items()
+                              if k in ("discovered", "fetched", "extracted"))
+                run.notes.append(f"stopped early ({self.stop_reason}); {waiting} items wait for the next run")
+                run.status = "interrupted"
+                raise Interrupted(f"run stopped: {self.stop_reason}; {waiting} items wait for the next run")
             run.status = "ok"
         except BaseException as exc:
-            run.status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
-            run.notes.append(f"run ended early: {type(exc).__name__}")
+            if run.status == "running":
+                run.status = "interrupted" if isinstance(exc, KeyboardInterrupt | Interrupted) else "failed"
+                run.notes.append(f"run ended early: {type(exc).__name__}")
             raise
         finally:
+            if timer:
+                timer.cancel()
             self.store.finish_run(run.run_id, run.status, dict(run.counters), run.notes)
         return run
 
@@ -86,6 +109,9 @@ class Pipeline:
         with self.reporter.stage("discover", len(sources)) as advance:
 
             async def one(src_cfg):  # type: ignore[no-untyped-def]
+                if self.stopping.is_set():
+                    advance()
+                    return
                 source = build_source(src_cfg)
                 ctx = SourceContext(fetcher=fetcher, validators=self.store.source_validators(src_cfg.name), now=now)
                 try:
@@ -132,6 +158,9 @@ class Pipeline:
         with self.reporter.stage("fetch", len(rows)) as advance:
 
             async def one(row) -> None:  # type: ignore[no-untyped-def]
+                if self.stopping.is_set():  # the item stays `discovered` for the next run
+                    advance()
+                    return
                 try:
                     resp = await fetcher.get(row["url"], accept=PAGE_ACCEPT)
                     ctype = resp.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -164,6 +193,8 @@ class Pipeline:
         rows = self.store.waiting(ItemState.FETCHED)
         with self.reporter.stage("extract", len(rows)) as advance:
             for row in rows:
+                if self.stopping.is_set():
+                    break
                 try:
                     article = extract.extract_article(self.store.load_page(row), self.settings.extract)
                     if not article.title:
@@ -227,7 +258,8 @@ class Pipeline:
             pending: dict[Future[Enrichment], EnrichRequest] = {}
             queue = list(todo)
             while queue or pending:
-                while queue and len(pending) < workers and failures_in_a_row < BREAKER_FAILURES:
+                while (queue and len(pending) < workers and failures_in_a_row < BREAKER_FAILURES
+                       and not self.stopping.is_set()):
                     req = queue.pop(0)
                     pending[pool.submit(backend.enrich, req)] = req
                 if not pending:
@@ -253,7 +285,7 @@ class Pipeline:
                             self.store.cache_put(req.content_hash, backend.prompt_sha, cached_model, enr.model_dump_json())
                         run.counters["enrich/ok"] += 1
                     self._log_calls(run, backend)
-            if queue:
+            if queue and failures_in_a_row >= BREAKER_FAILURES:
                 run.counters["enrich/waiting_breaker_open"] += len(queue)
                 run.notes.append(
                     f"LLM stage stopped after {BREAKER_FAILURES} failures in a row; {len(queue)} items wait for the next run"

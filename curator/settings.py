@@ -111,6 +111,10 @@ class LLMSettings(_Section):
     response_format: Literal["json_schema", "json_object"] = "json_schema"
 
 
+class RunSettings(_Section):
+    deadline_s: float | None = Field(default=None, gt=0)  # a collect stops taking work after this long
+
+
 class StoreSettings(_Section):
     path: str = "data/curator.db"
 
@@ -132,6 +136,7 @@ class Settings(_Section):
     extract: ExtractSettings = Field(default_factory=ExtractSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
+    run: RunSettings = Field(default_factory=RunSettings)
     drafts: DraftSettings = Field(default_factory=DraftSettings)
     origins: dict[str, str] = Field(default_factory=dict, exclude=True)
 
@@ -147,6 +152,10 @@ class Settings(_Section):
     @property
     def db_path(self) -> Path:
         return (self.home / self.store.path).resolve()
+
+    @property
+    def lock_path(self) -> Path:
+        return self.db_path.with_suffix(".lock")
 
     @property
     def drafts_dir(self) -> Path:

@@ -75,8 +75,7 @@ def test_offline_collect_moves_every_item_to_a_recorded_outcome(workspace, site)
 
 def test_openai_backend_stores_valid_answers_and_never_an_invalid_one(workspace, site, fake_llm):
     def script(request):
-        prompt = request["messages"][-1]["content"]
-        if "Rust" in request["messages"][0]["content"]:
+        if "原标题：Rust" in request["messages"][0]["content"]:
             return Reply(content='{"title": "坏答案", "summary": "缺字段"}')  # invalid, and again on the re-ask
         return Reply(content=valid_answer(request, title="OpenAI 发布新模型", section="ai", tags=["大模型"]))
 

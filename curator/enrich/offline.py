@@ -1,0 +1,415 @@
+"""Offline enrichment backend: extractive TextRank summary, keyword tags/section, profile score.
+
+No network and no model: what it writes comes from the article itself, so it never invents facts.
+An English article in a Chinese publication keeps its English sentences behind a short Chinese
+framing built from its tags (the offline backend cannot translate). Deterministic throughout.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import logging
+import math
+import re
+import unicodedata
+from dataclasses import dataclass
+from types import ModuleType
+
+import numpy as np
+
+from curator import text as textutil
+from curator.errors import LLMError
+from curator.models import Enrichment, EnrichRequest
+from curator.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SUMMARY_MAX_CJK_CHARS = 120
+SUMMARY_MAX_WORDS = 60
+MIN_CJK_CHARS = 8
+MIN_WORDS = 5
+MAX_SENTENCES = 3
+MAX_CANDIDATES = 150  # TextRank is quadratic; past the first ~150 sentences the lead bias wins anyway
+SOURCE_WEIGHT_RANGE = (0.5, 1.5)  # one source can tilt a score, not decide it
+_SIMPLIFIED_LANGS = {"zh", "zh-hans", "zh-cn", "zh-sg", "zh-my"}
+_FOREIGN = {"en": "英文", "ja": "日文", "ko": "韩文"}
+
+# fmt: off
+_EN_STOPWORDS = frozenset((
+    "a", "an", "the", "and", "or", "but", "if", "then", "than", "so", "of", "to", "in", "on", "at",
+    "by", "for", "with", "from", "as", "into", "about", "over", "after", "before", "is", "are", "was",
+    "were", "be", "been", "being", "has", "have", "had", "do", "does", "did", "will", "would", "can",
+    "could", "should", "may", "might", "must", "it", "its", "this", "that", "these", "those", "there",
+    "here", "we", "you", "they", "he", "she", "i", "our", "your", "their", "his", "her", "them", "us",
+    "not", "no", "also", "just", "more", "most", "very", "what", "which", "who", "whom", "how", "when",
+    "where", "why", "all", "any", "each", "some", "such", "said", "says", "new", "one", "two",
+))
+_ZH_STOPWORDS = frozenset((
+    "我们", "你们", "他们", "她们", "它们", "这个", "那个", "这些", "那些", "一个", "一些", "没有", "可以", "以及", "进行", "已经",
+    "表示", "认为", "因为", "所以", "但是", "而且", "如果", "或者", "还是", "就是", "不是", "这样", "那样", "其中", "之后", "之前",
+    "目前", "同时", "通过", "对于", "关于", "由于", "此外", "并且", "以及", "自己", "什么", "如何", "为了", "这种", "一种",
+))
+# fmt: on
+
+_HAS_NUMBER = re.compile(r"\d|[一二两三四五六七八九十百千万亿]+(?:亿|万|千|倍|个|家|款|位|项|年)")
+_HAS_DATE = re.compile(
+    r"\d{4}\s*年|\d{1,2}\s*月|\d{1,2}\s*日|(?:周|星期)[一二三四五六日天]|[今昨前明]天|本周|上周|"
+    r"\b(?:19|20)\d{2}\b|\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?\s+\d|"
+    r"\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|yesterday|today)\b"
+)
+_HAS_ORG = re.compile(
+    r"公司|集团|大学|研究院|研究所|实验室|银行|基金|委员会|交易所|协会|政府|[\u4e00-\u9fff]\s*[A-Z][A-Za-z0-9]+|"
+    r"\b(?:Inc|Corp|Corporation|Ltd|LLC|University|Institute|Labs?|Foundation|Commission|Agency|Ministry)\b|"
+    r"\s[A-Z][a-z]*[A-Z0-9][A-Za-z0-9]*|\s[A-Z][a-z]+\s[A-Z][a-z]+"
+)
+_HAS_QUOTE = re.compile(r"“[^”]{2,}”|「[^」]{2,}」|\"[^\"]{2,}\"|‘[^’]{2,}’")
+_SOFT_BOILERPLATE = re.compile(
+    r"图片来源|图源|题图|配图|编者按|更多精彩|相关阅读|延伸阅读|^\s*(?:图|来源)\s*[:：]|"
+    r"^\s*(?:photo|image)\b|credit\s*:|getty images|read more|sign up|newsletter|cookie|advertis|"
+    r"subscribe|related\s*:|click here|follow us",
+    re.IGNORECASE,
+)
+_TERMINAL = re.compile(r"[。！？；.!?…][”’」』）)\]】》\"']*$")
+
+
+# --- keyword matching --------------------------------------------------------------------------
+
+
+def _haystack(text: str) -> str:
+    """Title/text as keywords are matched against: NFKC, Simplified, spaces collapsed, case kept."""
+    return re.sub(r"\s+", " ", textutil.to_simplified(unicodedata.normalize("NFKC", text)))
+
+
+def keyword_pattern(keyword: str) -> re.Pattern[str] | None:
+    """A regex for one configured keyword.
+
+    Chinese keywords match as substrings. Latin keywords are case-insensitive and must start at a
+    word boundary; short ones (≤ 4 letters) must also end at one, allowing a plural "s" from 3
+    letters on, so "Go" never matches "Google" or "goes". Upper-case acronyms also match at a
+    camel-case seam ("ChatGPT", "OpenAI") and before digits ("GPT4").
+    """
+    kw = _haystack(keyword).strip()
+    if not kw:
+        return None
+    body = r"\s+".join(re.escape(part) for part in kw.split(" "))
+    first, last = kw[0], kw[-1]
+    latin_start = first.isascii() and first.isalnum()
+    latin_end = last.isascii() and last.isalnum()
+    plural = "s?" if len(kw) >= 3 else ""
+    if kw.isascii() and kw.isalnum() and kw.isupper() and len(kw) >= 2:
+        return re.compile(rf"(?:(?<![A-Za-z0-9])(?i:{body})|(?<=[a-z]){body}){plural}(?![A-Za-z])")
+    prefix = r"(?<![A-Za-z0-9])" if latin_start else ""
+    suffix = rf"{plural}(?![A-Za-z0-9])" if latin_end and len(kw) <= 4 else ""
+    return re.compile(prefix + body + suffix, re.IGNORECASE)
+
+
+class KeywordSet:
+    """Compiled keywords of one tag / section / profile list, deduplicated case-insensitively."""
+
+    def __init__(self, keywords: list[str]) -> None:
+        self.patterns: list[tuple[str, re.Pattern[str]]] = []
+        seen: set[str] = set()
+        for kw in keywords:
+            key = kw.strip().casefold()
+            pattern = keyword_pattern(kw)
+            if pattern is not None and key not in seen:
+                seen.add(key)
+                self.patterns.append((kw.strip(), pattern))
+
+    def counts(self, haystack: str) -> dict[str, int]:
+        """keyword → occurrences, only keywords that occur, in configured order."""
+        out = {}
+        for kw, pattern in self.patterns:
+            n = len(pattern.findall(haystack))
+            if n:
+                out[kw] = n
+        return out
+
+    def weighted(self, title: str, text: str, title_weight: int = 3) -> int:
+        return title_weight * sum(self.counts(title).values()) + sum(self.counts(text).values())
+
+
+# --- summarising -------------------------------------------------------------------------------
+
+
+@functools.cache
+def _jieba() -> ModuleType:
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)  # keep "Building prefix dict …" off stderr
+    jieba.initialize()
+    return jieba
+
+
+def _tokens(sentence: str, lang: str) -> frozenset[str]:
+    if lang == "zh":
+        words = _jieba().lcut(textutil.to_simplified(sentence).lower())
+        return frozenset(
+            w
+            for w in (w.strip() for w in words)
+            if w
+            and w not in _ZH_STOPWORDS
+            and (len(w) >= 2 or (w.isascii() and w.isalnum()))
+            and not w.isspace()
+        )
+    if lang in {"ja", "ko"}:
+        chars = [ch for ch in sentence if ch.isalnum()]
+        return frozenset(a + b for a, b in itertools.pairwise(chars))
+    words = re.findall(r"[a-z0-9]+(?:[-'.][a-z0-9]+)*", sentence.lower())
+    return frozenset(w for w in words if w not in _EN_STOPWORDS and len(w) > 1)
+
+
+def _size(sentence: str, cjk: bool) -> int:
+    """Characters (CJK, whitespace ignored) or words (otherwise)."""
+    return len(re.sub(r"\s+", "", sentence)) if cjk else len(sentence.split())
+
+
+def _prior(sentence: str, position: int) -> float:
+    """Lead bias × concrete-fact bonus × boilerplate penalty."""
+    lead = 1.0 + 1.5 * 0.6**position
+    facts = 1.0
+    facts += 0.15 if _HAS_NUMBER.search(sentence) else 0.0
+    facts += 0.15 if _HAS_DATE.search(sentence) else 0.0
+    facts += 0.10 if _HAS_ORG.search(sentence) else 0.0
+    facts += 0.10 if _HAS_QUOTE.search(sentence) else 0.0
+    penalty = 0.3 if _SOFT_BOILERPLATE.search(sentence) else 1.0
+    if not _TERMINAL.search(sentence):
+        penalty *= 0.6  # a heading or caption, not a sentence
+    return lead * facts * penalty
+
+
+def _pagerank(tokens: list[frozenset[str]], damping: float = 0.85) -> np.ndarray:
+    """TextRank: PageRank over sentences, edges weighted by overlap / (log|Si| + log|Sj|)."""
+    n = len(tokens)
+    weights = np.zeros((n, n))
+    for i in range(n):
+        for j in range(i + 1, n):
+            overlap = len(tokens[i] & tokens[j])
+            if overlap:
+                w = overlap / (math.log(len(tokens[i]) + 1) + math.log(len(tokens[j]) + 1))
+                weights[i, j] = weights[j, i] = w
+    out = weights.sum(axis=1)
+    transition = np.divide(weights, out[:, None], out=np.full((n, n), 1.0 / n), where=out[:, None] > 0)
+    rank = np.full(n, 1.0 / n)
+    for _ in range(200):
+        new = (1 - damping) / n + damping * transition.T @ rank
+        if np.abs(new - rank).sum() < 1e-10:
+            rank = new
+            break
+        rank = new
+    return rank * n  # mean 1
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    position: int
+    sentence: str
+    size: int
+    tokens: frozenset[str]
+
+
+def extractive_summary(text: str, lang: str) -> list[str]:
+    """One to three sentences of `text` in their original order, chatter never included; [] when
+    no sentence qualifies."""
+    cjk = lang in {"zh", "ja", "ko"}
+    budget = SUMMARY_MAX_CJK_CHARS if cjk else SUMMARY_MAX_WORDS
+    low = MIN_CJK_CHARS if cjk else MIN_WORDS
+    cleaned, _ = textutil.strip_chatter(text)
+    sentences = [s for s in textutil.split_sentences(cleaned, lang) if not textutil.is_chatter(s)]
+    candidates = []
+    for position, sentence in enumerate(sentences):
+        size = _size(sentence, cjk)
+        if low <= size <= budget:
+            candidates.append(_Candidate(position, sentence, size, _tokens(sentence, lang)))
+            if len(candidates) == MAX_CANDIDATES:
+                break
+    if not candidates:
+        return []
+    rank = _pagerank([c.tokens for c in candidates])
+    scores = [float(r) * _prior(c.sentence, c.position) for r, c in zip(rank, candidates, strict=True)]
+    order = sorted(range(len(candidates)), key=lambda i: (-round(scores[i], 9), candidates[i].position))
+    top = scores[order[0]]
+    chosen: list[_Candidate] = []
+    used = 0
+    for i in order:
+        c = candidates[i]
+        if len(chosen) == MAX_SENTENCES or scores[i] < 0.4 * top:
+            break
+        if used + c.size > budget or any(_redundant(c.tokens, o.tokens) for o in chosen):
+            continue
+        chosen.append(c)
+        used += c.size
+    return [c.sentence for c in sorted(chosen, key=lambda c: c.position)]
+
+
+def _redundant(a: frozenset[str], b: frozenset[str]) -> bool:
+    return bool(a and b) and len(a & b) / len(a | b) > 0.6
+
+
+def _fallback(text: str, cjk: bool) -> str:
+    """The first substantive paragraph, cut to the summary budget."""
+    cleaned, _ = textutil.strip_chatter(text)
+    for line in cleaned.splitlines():
+        line = line.strip()
+        if not line or textutil.is_chatter(line):
+            continue
+        if cjk:
+            return textutil.truncate(line, SUMMARY_MAX_CJK_CHARS)
+        words = line.split()
+        return line if len(words) <= SUMMARY_MAX_WORDS else " ".join(words[:SUMMARY_MAX_WORDS]) + "…"
+    return ""
+
+
+def _join(sentences: list[str], cjk: bool) -> str:
+    if not cjk:
+        return " ".join(sentences)
+    out = ""
+    for s in sentences:
+        out += (" " if out[-1:].isascii() and out[-1:].isalnum() and s[:1].isascii() else "") + s
+    return out
+
+
+# --- the backend -------------------------------------------------------------------------------
+
+
+class OfflineBackend:
+    """Enrichment without a model: extractive, keyword-driven, deterministic."""
+
+    name = "offline"
+    model = ""
+    prompt_sha = ""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        pub = settings.publication.language.strip().lower()
+        self.simplified = pub in _SIMPLIFIED_LANGS
+        self.chinese_pub = pub.startswith("zh")
+        self.tags = [(t.id, KeywordSet(t.keywords)) for t in settings.taxonomy]
+        self.sections = [(s.id, s.title, KeywordSet(s.keywords)) for s in settings.sections]
+        self.include = KeywordSet(settings.profile.include)
+        self.exclude = KeywordSet(settings.profile.exclude)
+
+    def enrich(self, req: EnrichRequest) -> Enrichment:
+        if not req.text.strip():
+            raise LLMError(
+                "article text is empty; nothing to summarise",
+                reason="empty_summary",
+                url=req.url,
+                stage="enrich",
+            )
+        lang = self._lang(req)
+        cjk = lang in {"zh", "ja", "ko"}
+        cleaned, _ = textutil.strip_chatter(req.text)
+        title_h, text_h = _haystack(req.title), _haystack(cleaned)
+
+        tags = self._tags(title_h, text_h)
+        section_id, section_title = self._section(title_h, text_h, req.section_hint)
+        score, reason = self._score(title_h, text_h, cleaned, lang, req.source_weight)
+
+        sentences = extractive_summary(req.text, lang)
+        summary = _join(sentences, cjk) if sentences else _fallback(req.text, cjk)
+        if not summary:
+            raise LLMError(
+                "no usable sentence in the article (only chatter/boilerplate)",
+                reason="empty_summary",
+                url=req.url,
+                stage="enrich",
+            )
+        title = req.title.strip() or textutil.truncate(sentences[0] if sentences else summary, 40)
+        if self.chinese_pub and lang != "zh":
+            topic = "、".join(tags[:2]) if tags else section_title
+            foreign = _FOREIGN.get(lang, "外文")
+            summary = (
+                f"{foreign}文章，介绍{topic}相关内容：{summary}" if topic else f"{foreign}文章：{summary}"
+            )
+
+        log.debug(
+            "offline enrich item=%s lang=%s sentences=%d score=%d", req.item_id, lang, len(sentences), score
+        )
+        flags = []
+        if self.simplified:
+            title, summary = textutil.to_simplified(title), textutil.to_simplified(summary)
+            if textutil.has_traditional(title + summary):
+                flags.append("traditional_residue")
+        return Enrichment(
+            title=title,
+            summary=summary,
+            tags=tags,
+            section=section_id,
+            score=score,
+            reason=reason,
+            backend=self.name,
+            model="",
+            prompt_sha="",
+            flags=flags,
+        )
+
+    def _lang(self, req: EnrichRequest) -> str:
+        """The article's language from its text (extractors guess wrong on mixed pages)."""
+        lang = textutil.detect_lang(req.text)
+        if lang == "und":
+            lang = textutil.detect_lang(req.title)
+        if lang == "und" and req.lang:
+            lang = req.lang.split("-")[0].lower()
+        return lang if lang != "und" else "en"
+
+    def _tags(self, title: str, text: str) -> list[str]:
+        scored = [(kws.weighted(title, text), i, tag) for i, (tag, kws) in enumerate(self.tags)]
+        scored = [s for s in scored if s[0] > 0]
+        scored.sort(key=lambda s: (-s[0], s[1]))
+        strong = [tag for weight, _, tag in scored if weight >= 2]
+        return (strong or [tag for _, _, tag in scored[:1]])[:4]
+
+    def _section(self, title: str, text: str, hint: str | None) -> tuple[str, str]:
+        if not self.sections:
+            return hint or "general", ""
+        titles = {sid: stitle for sid, stitle, _ in self.sections}
+        scored = [(kws.weighted(title, text), sid) for sid, _, kws in self.sections]
+        best = max(score for score, _ in scored)
+        tied = [sid for score, sid in scored if score == best]
+        if best > 0 and len(tied) == 1:
+            chosen = tied[0]
+        elif hint in titles and (best == 0 or hint in tied):
+            chosen = hint
+        else:
+            chosen = tied[0]
+        return chosen, titles[chosen]
+
+    def _score(self, title: str, text: str, cleaned: str, lang: str, weight: float) -> tuple[int, str]:
+        cjk = lang in {"zh", "ja", "ko"}
+        parts: list[str] = []
+        raw = 40.0
+        in_title, in_text = self.include.counts(title), self.include.counts(text)
+        title_kws = list(in_title)
+        text_kws = [kw for kw in in_text if kw not in in_title]
+        occurrences = sum(in_text.values())
+        include = 8 * len(title_kws) + 4 * len(text_kws) + 2 * math.log2(1 + occurrences)
+        raw += min(45.0, include)
+        hit = title_kws + text_kws
+        parts.append(f"命中关注词：{'、'.join(hit[:5])}" if hit else "未命中关注词")
+
+        size = _size(cleaned, cjk)
+        short, long_ = (300, 1500) if cjk else (80, 400)
+        if size < short:
+            raw -= 15
+            parts.append("正文过短")
+        elif size >= long_:
+            raw += 5
+        facts = len(re.findall(r"\d+(?:\.\d+)?", cleaned))
+        if facts >= 3:
+            raw += 5
+            parts.append("含具体数据")
+
+        ex_title, ex_text = self.exclude.counts(title), self.exclude.counts(text)
+        ex_text_only = [kw for kw in ex_text if kw not in ex_title]
+        raw -= 25 * len(ex_text_only)
+        w = min(max(weight, SOURCE_WEIGHT_RANGE[0]), SOURCE_WEIGHT_RANGE[1])
+        raw *= w
+        if ex_title:
+            raw = min(raw, 10.0)
+            parts.append(f"标题含排除词：{'、'.join(ex_title)}")
+        if ex_text_only:
+            parts.append(f"正文含排除词：{'、'.join(ex_text_only)}")
+        parts.append(f"来源权重 {weight:g}")
+        return round(min(100.0, max(0.0, raw))), "；".join(parts)

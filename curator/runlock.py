@@ -1,0 +1,57 @@
+"""One run at a time: an advisory lock file beside the store (freed by the kernel even after kill -9)."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+
+from curator.errors import LockHeld, StoreError
+
+
+class RunLock:
+    def __init__(self, path: Path, command: str) -> None:
+        self.path = path
+        self.command = command
+        self._fd: int | None = None
+
+    def __enter__(self) -> RunLock:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise StoreError(f"cannot create the run lock {self.path}: {exc.strerror}") from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _read_holder(fd)
+            os.close(fd)
+            raise LockHeld(
+                f"another curator run holds the lock {self.path} ({holder}); wait for it to finish, "
+                "or stop it — the lock frees itself when that process ends"
+            ) from None
+        os.ftruncate(fd, 0)
+        info = {"pid": os.getpid(), "command": self.command, "started_at": datetime.now(UTC).isoformat(timespec="seconds")}
+        os.write(fd, json.dumps(info).encode())
+        os.fsync(fd)
+        self._fd = fd
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        if self._fd is not None:
+            os.ftruncate(self._fd, 0)
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+
+def _read_holder(fd: int) -> str:
+    try:
+        raw = os.pread(fd, 4096, 0)
+        info = json.loads(raw or b"{}")
+        return f"pid {info.get('pid', '?')}, `curator {info.get('command', '?')}` since {info.get('started_at', '?')}"
+    except (OSError, ValueError):
+        return "holder unknown"

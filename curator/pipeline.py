@@ -155,12 +155,18 @@ class Pipeline:
 
     async def _fetch(self, run: RunResult, fetcher: Fetcher) -> None:
         rows = self.store.waiting(ItemState.DISCOVERED)
+        # Admit items only as fast as the fetcher can take them, so a stop leaves the rest untouched.
+        admit = asyncio.Semaphore(self.settings.fetch.max_concurrency)
         with self.reporter.stage("fetch", len(rows)) as advance:
 
             async def one(row) -> None:  # type: ignore[no-untyped-def]
-                if self.stopping.is_set():  # the item stays `discovered` for the next run
-                    advance()
-                    return
+                async with admit:
+                    if self.stopping.is_set():  # the item stays `discovered` for the next run
+                        advance()
+                        return
+                    await fetch_one(row)
+
+            async def fetch_one(row) -> None:  # type: ignore[no-untyped-def]
                 try:
                     resp = await fetcher.get(row["url"], accept=PAGE_ACCEPT)
                     ctype = resp.headers.get("content-type", "").split(";")[0].strip().lower()

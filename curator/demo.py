@@ -24,14 +24,26 @@ CORPUS = Path(__file__).parent / "demo_corpus"
 DEMO_AS_OF = datetime(2026, 11, 23, 23, 59, tzinfo=UTC)
 
 
+def init_workspace(workspace: Path) -> None:
+    """The demo workspace is a normal one (`curator status/draft --home demo-workspace` work on it)."""
+    for src, dest in (
+        (defaults_dir() / "config" / "curator.toml", workspace / "config" / "curator.toml"),
+        (CORPUS / "sources.toml", workspace / "config" / "sources.toml"),
+        (defaults_dir() / "prompts" / "summarise.md", workspace / "prompts" / "summarise.md"),
+    ):
+        if not dest.exists():
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dest)
+
+
 def demo_settings(workspace: Path, server: DemoServer, env: Mapping[str, str], provider: str | None = None) -> Settings:
+    # The corpus hosts (*.demo.test) are routed to this process's loopback server for this run only.
     overrides: dict[str, dict[str, Any]] = {
         "fetch": {"resolve": server.resolve_map(), "ca_bundle": server.ca_bundle, "per_host_delay_s": 0.0},
     }
     if provider:
         overrides["llm"] = {"provider": provider}
-    files = [defaults_dir() / "config" / "curator.toml", CORPUS / "sources.toml"]
-    return load_settings(workspace, env=env, overrides=overrides, config_files=files)
+    return load_settings(workspace, env=env, overrides=overrides)
 
 
 def run_demo(
@@ -48,6 +60,7 @@ def run_demo(
         shutil.rmtree(workspace)
     reused = (workspace / "data" / "curator.db").exists()
     echo(f"demo workspace: {workspace} ({'reusing the previous run' if reused else 'new'})")
+    init_workspace(workspace)
     with DemoServer() as server:
         echo(f"serving the bundled corpus ({len(server.hosts)} sites) on 127.0.0.1")
         settings = demo_settings(workspace, server, env, provider)

@@ -259,6 +259,8 @@ def load_settings(
     if config_files is None:
         cfg_dir = home / "config"
         config_files = sorted(cfg_dir.glob("*.toml")) if cfg_dir.is_dir() else []
+        if not config_files:  # an uninitialised folder: the bundled publication, no sources
+            config_files = [defaults_dir() / "config" / "curator.toml"]
     for path in config_files:
         _merge(data, _read_toml(path), f"file:{_rel(path, home)}", origins)
     for section, key, value, var in _env_layer(env or {}):

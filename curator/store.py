@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from curator.errors import StoreError
 from curator.models import (
@@ -183,6 +184,14 @@ MIGRATIONS: list[str] = [
 RETRY_CAP = 3  # a retryable failure is tried again on later runs, at most this many attempts
 
 
+def strip_credentials(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    return urlunsplit((parts.scheme, f"{host}:{parts.port}" if parts.port else host, parts.path, parts.query, ""))
+
+
 def now_utc() -> datetime:
     return datetime.now(UTC)
 
@@ -300,6 +309,7 @@ class Store:
 
     # ---- sources ---------------------------------------------------------------------------
     def sync_source(self, name: str, kind: str, url: str) -> None:
+        url = strip_credentials(url)  # a feed URL with user:pass@ is never stored as such
         with self.transaction():
             self.db.execute(
                 "INSERT INTO sources(name, kind, url) VALUES (?, ?, ?) "

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 from pathlib import Path
 
 import pytest
+
+from tests.canary import CANARY
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -26,3 +29,35 @@ def fake_llm():
 
     with FakeOpenAI() as fake:
         yield fake
+
+
+@pytest.fixture(autouse=True)
+def _canary_never_leaks(caplog, tmp_path):
+    """After every test: the canary key is in no log record and no file the test wrote."""
+    caplog.set_level(logging.DEBUG)
+    yield
+    for record in caplog.records:
+        shown = record.getMessage() + (logging.Formatter().formatException(record.exc_info) if record.exc_info else "")
+        assert CANARY not in shown, f"secret leaked into a log record from {record.name}"
+    _assert_no_canary_in(tmp_path)
+
+
+def _assert_no_canary_in(root: Path) -> None:
+    needle = CANARY.encode()
+    for path in root.rglob("*"):
+        if path.suffix == ".toml":  # the editor's own config files are input, not output
+            continue
+        if path.is_file() and path.stat().st_size < 50_000_000:
+            assert needle not in path.read_bytes(), f"secret leaked into {path}"
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Last sweep over everything the whole session wrote (stores, drafts, WAL files, logs)."""
+    base = session.config._tmp_path_factory.getbasetemp() if hasattr(session.config, "_tmp_path_factory") else None
+    if base is None or not Path(base).exists():
+        return
+    try:
+        _assert_no_canary_in(Path(base))
+    except AssertionError as exc:
+        print(f"\nCANARY CHECK FAILED: {exc}")
+        session.exitstatus = 1

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.canary import CANARY
+
 from curator import text as textutil
 from curator.demo import CORPUS, DEMO_AS_OF, demo_settings, init_workspace, run_demo
 from curator.demo_server import DemoServer
@@ -95,7 +97,7 @@ def test_gbk_page_without_charset_header_decodes_to_correct_chinese(demo_run):
 
 
 def test_second_run_adds_nothing_fetches_no_page_and_gets_304s(tmp_path, fake_llm):
-    env = {"OPENAI_API_KEY": "sk-test-demo", "OPENAI_BASE_URL": fake_llm.base_url}
+    env = {"OPENAI_API_KEY": CANARY, "OPENAI_BASE_URL": fake_llm.base_url}
     init_workspace(tmp_path)
     with DemoServer() as server:
         settings = demo_settings(tmp_path, server, env)

@@ -4,6 +4,8 @@ import json
 
 import pytest
 
+from tests.canary import CANARY
+
 from curator.enrich.llm import OpenAIBackend
 from curator.errors import ConfigError, LLMError
 from curator.models import EnrichRequest
@@ -16,7 +18,7 @@ TEXT = "英伟达在 2026 年 11 月 18 日发布了新一代 GPU，训练性能
 def backend_for(workspace, fake, **llm):
     settings = load_settings(
         workspace,
-        env={"OPENAI_API_KEY": "sk-test-not-real", "OPENAI_BASE_URL": fake.base_url},
+        env={"OPENAI_API_KEY": CANARY, "OPENAI_BASE_URL": fake.base_url},
         overrides={"llm": {"provider": "openai", "max_retries": 1, "timeout_s": 5, **llm}},
     )
     return OpenAIBackend(settings)
@@ -38,7 +40,7 @@ def test_valid_structured_answer_is_parsed(workspace, fake_llm):
     sent = fake_llm.requests[0]
     assert sent["response_format"]["type"] == "json_schema"
     assert sent["response_format"]["json_schema"]["schema"]["additionalProperties"] is False
-    assert fake_llm.headers_seen[0]["authorization"] == "Bearer sk-test-not-real"
+    assert fake_llm.headers_seen[0]["authorization"] == f"Bearer {CANARY}"
     [call] = backend.drain_calls()
     assert call.outcome == "ok" and call.model == "gpt-4o-mini"
 

@@ -4,6 +4,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from tests.canary import CANARY
+
 from curator.models import ItemState
 from curator.pipeline import Pipeline
 from curator.settings import load_settings
@@ -80,7 +82,7 @@ def test_openai_backend_stores_valid_answers_and_never_an_invalid_one(workspace,
         return Reply(content=valid_answer(request, title="OpenAI 发布新模型", section="ai", tags=["大模型"]))
 
     fake_llm.script = [script] * 10
-    settings = settings_for(workspace, site, env={"OPENAI_API_KEY": "sk-test-x", "OPENAI_BASE_URL": fake_llm.base_url},
+    settings = settings_for(workspace, site, env={"OPENAI_API_KEY": CANARY, "OPENAI_BASE_URL": fake_llm.base_url},
                             provider="auto")
     with Store(settings.db_path) as store:
         run = Pipeline(settings, store).collect()
@@ -98,7 +100,7 @@ def test_openai_backend_stores_valid_answers_and_never_an_invalid_one(workspace,
 
 
 def test_enrichment_cache_means_unchanged_content_is_never_sent_twice(workspace, site, fake_llm):
-    settings = settings_for(workspace, site, env={"OPENAI_API_KEY": "sk-test-x", "OPENAI_BASE_URL": fake_llm.base_url},
+    settings = settings_for(workspace, site, env={"OPENAI_API_KEY": CANARY, "OPENAI_BASE_URL": fake_llm.base_url},
                             provider="openai")
     with Store(settings.db_path) as store:
         Pipeline(settings, store).collect()

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.canary import CANARY
+
 from tests.fake_openai import FakeOpenAI
 from tests.sites import NewsSite
 
@@ -29,7 +31,9 @@ def cli(*args: str, env_extra: dict[str, str] | None = None, harness: tuple[str,
         cmd = [sys.executable, str(REPO / "tests" / "crash_harness.py"), harness[0], str(harness[1]), "--", *args]
     if not wait:
         return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
-    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, cwd=REPO)
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, cwd=REPO)
+    assert CANARY not in done.stdout + done.stderr
+    return done
 
 
 def db_rows(workspace: Path) -> dict[str, object]:
@@ -67,7 +71,7 @@ def test_kill_9_at_a_checkpoint_then_one_normal_run_loses_nothing(workspace, che
 def test_kill_9_mid_llm_call_never_charges_twice_for_stored_answers(workspace):
     with NewsSite(n_articles=8) as site, FakeOpenAI() as fake:
         site.write_sources(workspace)
-        env = {"OPENAI_API_KEY": "sk-test-resilience", "OPENAI_BASE_URL": fake.base_url}
+        env = {"OPENAI_API_KEY": CANARY, "OPENAI_BASE_URL": fake.base_url}
         crashed = cli("collect", "--home", str(workspace), harness=("llm_call", 3), env_extra=env)
         assert crashed.returncode == 137
         stored_before = db_rows(workspace)["enrichments"]

@@ -54,7 +54,7 @@ def _setup_logging(verbose: bool) -> None:
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING)
     logging.getLogger("curator").setLevel(level)
-    for noisy in ("httpx", "httpcore", "openai", "trafilatura", "htmldate", "jieba", "charset_normalizer"):
+    for noisy in ("httpx", "httpcore", "httpx2", "httpcore2", "openai", "trafilatura", "htmldate", "jieba", "charset_normalizer"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

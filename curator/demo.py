@@ -26,11 +26,12 @@ DEMO_AS_OF = datetime(2026, 11, 23, 23, 59, tzinfo=UTC)
 
 def init_workspace(workspace: Path) -> None:
     """The demo workspace is a normal one (`curator status/draft --home demo-workspace` work on it)."""
-    for src, dest in (
+    files = [
         (defaults_dir() / "config" / "curator.toml", workspace / "config" / "curator.toml"),
         (CORPUS / "sources.toml", workspace / "config" / "sources.toml"),
-        (defaults_dir() / "prompts" / "summarise.md", workspace / "prompts" / "summarise.md"),
-    ):
+        *((p, workspace / "prompts" / p.name) for p in sorted((defaults_dir() / "prompts").glob("*.md"))),
+    ]
+    for src, dest in files:
         if not dest.exists():
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(src, dest)

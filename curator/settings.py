@@ -98,17 +98,58 @@ class ExtractSettings(_Section):
     max_chars: int = Field(default=60_000, ge=1000)
 
 
+class ModelPrice(_Section):
+    input_per_mtok: float = Field(ge=0)  # USD per million input tokens
+    output_per_mtok: float = Field(ge=0)
+
+
+# Provider presets: what `llm.preset` fills in when the keys are not set explicitly.
+PRESETS: dict[str, dict[str, Any]] = {
+    "openai": {"base_url": None, "model": "gpt-4o-mini", "response_format": "json_schema"},
+    "deepseek": {"base_url": "https://api.deepseek.com/v1", "model": "deepseek-chat", "response_format": "json_object"},
+    "dashscope": {"base_url": "https://dashscope.aliyuncs.com/compatible-mode/v1", "model": "qwen-plus",
+                  "response_format": "json_object"},
+    "ollama": {"base_url": "http://localhost:11434/v1", "model": "qwen2.5:7b", "response_format": "json_schema"},
+    "vllm": {"base_url": "http://localhost:8000/v1", "model": "Qwen/Qwen2.5-7B-Instruct",
+             "response_format": "json_schema"},
+}
+
+DEFAULT_PRICES: dict[str, ModelPrice] = {
+    "gpt-4o-mini": ModelPrice(input_per_mtok=0.15, output_per_mtok=0.60),
+    "gpt-4.1-mini": ModelPrice(input_per_mtok=0.40, output_per_mtok=1.60),
+    "gpt-4o": ModelPrice(input_per_mtok=2.50, output_per_mtok=10.0),
+    "deepseek-chat": ModelPrice(input_per_mtok=0.27, output_per_mtok=1.10),
+    "qwen-plus": ModelPrice(input_per_mtok=0.40, output_per_mtok=1.20),
+}
+
+
 class LLMSettings(_Section):
     provider: Literal["auto", "openai", "offline"] = "auto"
+    preset: Literal["openai", "deepseek", "dashscope", "ollama", "vllm"] | None = None
     model: str = "gpt-4o-mini"
     base_url: str | None = None
     api_key: SecretStr | None = None
-    max_retries: int = Field(default=2, ge=0, le=10)
+    max_retries: int = Field(default=2, ge=0, le=10)  # the SDK's, for 429/5xx/connection errors
     timeout_s: float = Field(default=60.0, gt=0, le=600)
     concurrency: int = Field(default=4, ge=1, le=64)
+    rpm: int = Field(default=0, ge=0)  # requests per minute, 0 = no limit
+    tpm: int = Field(default=0, ge=0)  # tokens per minute, 0 = no limit
     temperature: float = Field(default=0.2, ge=0.0, le=2.0)
     max_input_chars: int = Field(default=6000, ge=500)
     response_format: Literal["json_schema", "json_object"] = "json_schema"
+    breaker_failures: int = Field(default=5, ge=1)  # consecutive failures that stop the stage
+    # Two-stage enrichment: a cheap batched triage of titles + snippets, then the full pass for
+    # items scoring at least `triage_threshold` or in their section's top `triage_top_k`.
+    triage: bool = True
+    triage_threshold: int = Field(default=40, ge=0, le=100)
+    triage_top_k: int = Field(default=3, ge=0)
+    triage_batch: int = Field(default=20, ge=1, le=100)
+    budget_run_usd: float | None = Field(default=None, ge=0)
+    budget_issue_usd: float | None = Field(default=None, ge=0)
+    prices: dict[str, ModelPrice] = Field(default_factory=dict)
+
+    def price(self) -> ModelPrice | None:
+        return self.prices.get(self.model) or DEFAULT_PRICES.get(self.model)
 
 
 class RunSettings(_Section):
@@ -275,8 +316,18 @@ def load_settings(
     except ValidationError as exc:
         raise ConfigError(_describe(exc, origins)) from None
     settings.origins = origins
+    _apply_preset(settings)
     _check_references(settings)
     return settings
+
+
+def _apply_preset(s: Settings) -> None:
+    if s.llm.preset is None:
+        return
+    for key, value in PRESETS[s.llm.preset].items():
+        if f"llm.{key}" not in s.origins:
+            setattr(s.llm, key, value)
+            s.origins[f"llm.{key}"] = f"preset:{s.llm.preset}"
 
 
 def _check_references(s: Settings) -> None:

@@ -47,6 +47,21 @@ def valid_answer(request: dict[str, Any], **overrides: Any) -> str:
     return json.dumps(answer, ensure_ascii=False)
 
 
+def triage_answer(request: dict[str, Any], score: Callable[[int, str], int] | None = None) -> str:
+    """A valid triage answer: every candidate id in the prompt, scored (default 70)."""
+    prompt = request["messages"][0]["content"]
+    sections = re.findall(r"(\w+)（[^）]*）", prompt.split("最合适的：", 1)[-1].split("\n", 1)[0])
+    rows = re.findall(r"^\[(\d+)\] (.*)$", prompt, re.M)
+    return json.dumps({"items": [
+        {"id": int(i), "score": score(int(i), title) if score else 70, "section": sections[0] if sections else "ai"}
+        for i, title in rows
+    ]}, ensure_ascii=False)
+
+
+def is_triage(request: dict[str, Any]) -> bool:
+    return "初筛" in request["messages"][0]["content"]
+
+
 class FakeOpenAI:
     def __init__(self) -> None:
         self.script: list[Reply | Callable[[dict[str, Any]], Reply]] = []
@@ -69,7 +84,8 @@ class FakeOpenAI:
                     fake.headers_seen.append({k.lower(): v for k, v in self.headers.items()})
                     step = fake.script.pop(0) if fake.script else None
                 reply = step(request) if callable(step) else step
-                reply = reply or Reply(content=valid_answer(request))
+                if reply is None:
+                    reply = Reply(content=triage_answer(request) if is_triage(request) else valid_answer(request))
                 if reply.delay_s:
                     time.sleep(reply.delay_s)
                 if reply.drop_connection:

@@ -104,7 +104,10 @@ def test_second_run_adds_nothing_fetches_no_page_and_gets_304s(tmp_path, fake_ll
         with Store(settings.db_path) as store:
             first = Pipeline(settings, store).collect()
             calls = len(fake_llm.requests)
-            assert calls == len(MANIFEST["pages"]) and first.counters["enrich/ok"] == calls
+            pages = len(MANIFEST["pages"])
+            batches = -(-pages // settings.llm.triage_batch)
+            assert first.counters["triage/kept"] == pages  # the fake scores everything 70
+            assert calls == batches + pages and first.counters["enrich/ok"] == pages
             rows = store.count_items()
             server.stats.reset()
             second = Pipeline(settings, store).collect()

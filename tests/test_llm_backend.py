@@ -101,7 +101,6 @@ def test_traditional_characters_are_converted_and_chatter_is_rejected(workspace,
 @pytest.mark.parametrize(
     ("reply", "reason"),
     [
-        (Reply(content='{"title": "半截', finish_reason="length"), "llm_length"),
         (Reply(content=None, refusal="I can't help with that."), "llm_refusal"),
         (Reply(content="", finish_reason="content_filter"), "llm_filtered"),
     ],
@@ -112,6 +111,20 @@ def test_cut_off_refused_or_filtered_answers_are_failures_never_half_parsed(work
     with pytest.raises(LLMError) as info:
         backend.enrich(req())
     assert info.value.reason == reason
+
+
+def test_cut_off_answer_is_retried_once_with_a_shorter_input_then_fails(workspace, fake_llm):
+    backend = backend_for(workspace, fake_llm, max_input_chars=1000)
+    long_req = req(text="很长的正文。" * 500)
+    fake_llm.script = [Reply(content='{"title": "半截', finish_reason="length")]
+    assert backend.enrich(long_req).summary  # second try, shorter input, valid answer
+    first, second = (len(r["messages"][0]["content"]) for r in fake_llm.requests)
+    assert second < first - 300
+    fake_llm.script = [Reply(content='{"title": "半', finish_reason="length")] * 2
+    with pytest.raises(LLMError) as info:
+        backend.enrich(long_req)
+    assert info.value.reason == "llm_length"
+    assert len(fake_llm.requests) == 4
 
 
 def test_server_errors_are_retried_by_the_sdk_only(workspace, fake_llm):

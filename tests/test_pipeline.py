@@ -49,10 +49,12 @@ def site(httpserver):
     return base
 
 
-def settings_for(workspace, site, env=None, provider="offline"):
+def settings_for(workspace, site, env=None, provider="offline", **llm):
     (workspace / "config" / "sources.toml").write_text(f'[[sources]]\nname = "测试源"\nurl = "{site}/feed.xml"\nweight = 1.0\n')
     return load_settings(
-        workspace, env=env or {}, overrides={"fetch": {"allowed_hosts": ["127.0.0.1", "localhost"]}, "llm": {"provider": provider}}
+        workspace, env=env or {},
+        overrides={"fetch": {"allowed_hosts": ["127.0.0.1", "localhost"]},
+                   "llm": {"provider": provider, "triage": False, **llm}},
     )
 
 

@@ -9,7 +9,7 @@ says which in the run notes.
 from __future__ import annotations
 
 import hashlib
-from typing import Protocol
+from typing import Any, Protocol
 
 from curator.models import EnrichRequest, Enrichment
 from curator.settings import Settings
@@ -27,7 +27,7 @@ def content_hash(title: str, text: str) -> str:
     return hashlib.sha256(f"{title}\n\n{text}".encode()).hexdigest()
 
 
-def choose_backend(settings: Settings) -> tuple[Backend, str]:
+def choose_backend(settings: Settings, budgets: list[Any] | None = None) -> tuple[Backend, str]:
     """The backend to use and a note for the run summary."""
     provider = settings.llm.provider
     if provider == "auto":
@@ -38,7 +38,7 @@ def choose_backend(settings: Settings) -> tuple[Backend, str]:
     if provider == "openai":
         from curator.enrich.llm import OpenAIBackend
 
-        backend: Backend = OpenAIBackend(settings)
+        backend: Backend = OpenAIBackend(settings, budgets=budgets)
         return backend, f"enrichment: openai-compatible model {settings.llm.model} ({why})"
     from curator.enrich.offline import OfflineBackend
 

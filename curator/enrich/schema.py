@@ -24,15 +24,36 @@ class LLMEnrichment(BaseModel):
     reason: str = Field(max_length=120, description="一句话说明打分理由")
 
 
-def strict_json_schema() -> dict[str, Any]:
-    """The schema in the shape `response_format=json_schema, strict=true` accepts."""
-    schema = LLMEnrichment.model_json_schema()
-    schema["additionalProperties"] = False
-    schema["required"] = list(schema["properties"])
-    for prop in schema["properties"].values():
-        prop.pop("title", None)
+class TriageScore(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: int = Field(description="候选的 id，原样返回")
+    score: int = Field(ge=0, le=100, description="0-100，对本刊读者的价值")
+    section: str = Field(description="从给定栏目 id 中选一个")
+
+
+class TriageResult(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[TriageScore]
+
+
+def _strict(schema: dict[str, Any]) -> dict[str, Any]:
+    """Every object closed and every field required, as `json_schema` + `strict: true` wants."""
+    if schema.get("type") == "object" or "properties" in schema:
+        schema["additionalProperties"] = False
+        schema["required"] = list(schema.get("properties", {}))
+    schema.pop("title", None)
+    for value in list(schema.get("properties", {}).values()) + list(schema.get("$defs", {}).values()):
+        _strict(value)
+    if isinstance(schema.get("items"), dict):
+        _strict(schema["items"])
     return schema
 
 
-def schema_hash() -> str:
-    return hashlib.sha256(json.dumps(strict_json_schema(), sort_keys=True).encode()).hexdigest()[:16]
+def strict_json_schema(model: type[BaseModel] = LLMEnrichment) -> dict[str, Any]:
+    return _strict(model.model_json_schema())
+
+
+def schema_hash(model: type[BaseModel] = LLMEnrichment) -> str:
+    return hashlib.sha256(json.dumps(strict_json_schema(model), sort_keys=True).encode()).hexdigest()[:16]

@@ -1,0 +1,63 @@
+"""Extraction quality on a small fixed sample of the shared gold-text corpus (the full run is `make eval`)."""
+
+from __future__ import annotations
+
+import importlib.util
+import statistics
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "extraction"
+EVAL = Path(__file__).resolve().parents[1] / "bench" / "eval_extraction.py"
+SAMPLE = 12
+# Sample means measured with curator's extractor, minus a margin (see bench/eval_baseline.json
+# for the full-corpus floors). trafilatura's default scores 0.883 / 0.951 on the same sample (curator 0.937 / 0.991).
+FLOORS = {"magic-article-zh": 0.92, "scrapinghub-aeb": 0.97}
+
+
+def _load_eval() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("eval_extraction", EVAL)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses resolve their module by name
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def ev() -> ModuleType:
+    if not DATA.is_dir():
+        pytest.skip(f"shared/data/extraction not found beside the repo: {DATA} (see shared/data/README.md)")
+    return _load_eval()
+
+
+def _sample(ev: ModuleType, name: str) -> list:
+    cases = ev.load_cases(DATA, [name])
+    if name == "magic-article":
+        cases = [c for c in cases if ev.is_zh(c.gold)]
+    return cases[:SAMPLE]
+
+
+@pytest.mark.parametrize(
+    ("name", "key"), [("magic-article", "magic-article-zh"), ("scrapinghub-aeb", "scrapinghub-aeb")]
+)
+def test_sample_f1_above_floor(ev: ModuleType, name: str, key: str) -> None:
+    results = [ev.run_case(c) for c in _sample(ev, name)]
+    assert len(results) == SAMPLE
+    f1 = statistics.fmean(r.f1 for r in results)
+    base = statistics.fmean(r.base_f1 for r in results)
+    worst = min(results, key=lambda r: r.f1)
+    assert f1 >= FLOORS[key], (
+        f"{key}: sample F1 {f1:.3f} < floor {FLOORS[key]} (trafilatura {base:.3f}; worst {worst.id[:12]} {worst.f1:.2f})"
+    )
+
+
+def test_scoring_protocol(ev: ModuleType) -> None:
+    assert ev.tokens("AI 模型 GPT-4o") == ["ai", "模", "型", "gpt", "4o"]
+    assert ev.prf("", "gold") == (0.0, 0.0, 0.0)
+    assert ev.prf("一二三", "一二三四")[2] == pytest.approx(2 * 1.0 * 0.75 / 1.75)
+    assert ev.is_zh("这是中文文本") and not ev.is_zh("日本語のテキスト") and not ev.is_zh("english text")
+    assert ev.shingle_pr("a b c d e", "a b c d e") == (1.0, 1.0)

@@ -14,7 +14,7 @@ import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -185,8 +185,96 @@ def draft(
     except CuratorError as exc:
         _fail(exc)
     print_summary(run, as_json=as_json)
-    if not as_json:
+    if not as_json and run.draft_path:
         typer.echo(f"draft written: {run.draft_path}")
+        _lint_file(settings, run.draft_path)
+
+
+archive_app = typer.Typer(help="The archive of past issues: links that already ran are never proposed again.",
+                          no_args_is_help=True)
+app.add_typer(archive_app, name="archive")
+
+
+@archive_app.command("import")
+def archive_import(
+    directory: Annotated[Path, typer.Argument(help="Folder of past issues (Markdown, e.g. docs/issue-*.md).")],
+    home: HomeOpt = Path("."),
+) -> None:
+    """Read past published issues (footnote or list style) and remember their links and titles."""
+    from curator import history
+
+    try:
+        settings = _settings(home)
+        with RunLock(settings.lock_path, "archive"), Store(settings.db_path) as store:
+            issues, links = history.import_archive(store, directory)
+    except CuratorError as exc:
+        _fail(exc)
+    typer.echo(f"archive: {issues} issues read, {links} new links remembered")
+
+
+@app.command()
+def publish(
+    file: Annotated[Path, typer.Argument(help="The edited draft (drafts/issue-N.md) as you published it.")],
+    home: HomeOpt = Path("."),
+) -> None:
+    """Record what was published: kept / dropped / edited / added stories, the archive, learned weights."""
+    from curator import history
+
+    try:
+        settings = _settings(home)
+        with RunLock(settings.lock_path, "publish"), Store(settings.db_path) as store:
+            result = history.publish(settings, store, file)
+    except CuratorError as exc:
+        _fail(exc)
+    typer.echo(f"published #{result.number}: kept {len(result.kept)}, edited {len(result.edited)}, "
+               f"dropped {len(result.dropped)}, added by hand {len(result.added)}; "
+               f"{result.archived_links} links archived")
+
+
+@app.command()
+def lint(
+    file: Annotated[Path, typer.Argument(help="A draft to check.")],
+    home: HomeOpt = Path("."),
+    window_days: Annotated[int | None, typer.Option(help="Flag items older than this many days.")] = None,
+) -> None:
+    """Report problems in a draft with line numbers; exits 1 when any error is found."""
+    try:
+        settings = _settings(home)
+    except CuratorError as exc:
+        _fail(exc)
+    findings = _lint_file(settings, file, window_days)
+    if findings is None:
+        raise typer.Exit(1)
+    raise typer.Exit(1 if any(f.severity == "error" for f in findings) else 0)
+
+
+def _lint_file(settings: Settings, file: Path, window_days: int | None = None) -> list[Any] | None:
+    from curator.lint import format_findings, lint_markdown
+
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        typer.echo(f"curator: error: cannot read {file}: {exc.strerror}", err=True)
+        return None
+    days = window_days or settings.publication.window_days
+    start = _front_matter_date(text)
+    findings = lint_markdown(
+        text, language=settings.publication.language,
+        window_start=(start - timedelta(days=days)) if start else None,
+        max_per_domain=settings.drafts.max_per_domain,
+    )
+    if findings:
+        typer.echo(format_findings(findings, str(file)))
+    errors = sum(f.severity == "error" for f in findings)
+    typer.echo(f"lint: {errors} errors, {len(findings) - errors} warnings")
+    return findings
+
+
+def _front_matter_date(text: str) -> date | None:
+    import re
+
+    m = re.search(r"^date:\s*(\d{4}-\d{2}-\d{2})", text, re.M)
+    return date.fromisoformat(m.group(1)) if m else None
 
 
 def _parse_date(value: str | None) -> datetime | None:
@@ -234,6 +322,11 @@ def demo(
                  print_summary=print_summary)
     except CuratorError as exc:
         _fail(exc)
+
+
+from curator.sources.cli import app as sources_app  # noqa: E402
+
+app.add_typer(sources_app, name="sources")
 
 
 def main() -> None:

@@ -46,23 +46,46 @@ def eligible(item: Item, settings: Settings, as_of: datetime, draft_ids: set[int
     return start <= when <= as_of + timedelta(days=1)
 
 
-def build_stories(items: list[Item]) -> list[Story]:
-    """Group items by story id; the highest-scoring item leads."""
+def build_stories(items: list[Item], settings: Settings | None = None) -> list[Story]:
+    """Group items by story id; the best item leads (enriched, highest score, then heaviest source)."""
+    def weight(i: Item) -> float:
+        if settings is None:
+            return 1.0
+        return max((s.weight for r in i.sources if (s := settings.source(r.source))), default=1.0)
+
     groups: dict[int, list[Item]] = {}
     for item in items:
         groups.setdefault(item.story_id or item.id, []).append(item)
     stories = []
     for sid, members in groups.items():
-        members.sort(key=lambda i: (-(i.enrichment.score if i.enrichment else 0), i.id))
+        members.sort(key=lambda i: (i.enrichment is None, -(i.enrichment.score if i.enrichment else 0), -weight(i), i.id))
+        if members[0].enrichment is None:
+            continue
         stories.append(Story(id=sid, lead=members[0], others=members[1:]))
     stories.sort(key=lambda s: (-s.score, s.id))
     return stories
 
 
-def select(items: list[Item], settings: Settings, *, number: int, as_of: datetime, draft_ids: set[int]) -> Issue:
+def adjusted_score(story: Story, weights: dict[tuple[str, str], float]) -> float:
+    """The enrichment score scaled by what the editor's past decisions taught (1.0 without evidence)."""
+    enr = story.lead.enrichment
+    assert enr is not None
+    src = [weights.get(("source", r.source), 1.0) for i in story.items for r in i.sources] or [1.0]
+    tags = [weights.get(("tag", t), 1.0) for t in enr.tags] or [1.0]
+    return enr.score * max(src) * (sum(tags) / len(tags))
+
+
+def select(items: list[Item], settings: Settings, *, number: int, as_of: datetime, draft_ids: set[int],
+           already: dict[int, int | None] | None = None,
+           weights: dict[tuple[str, str], float] | None = None) -> Issue:
     if not settings.sections:
         raise ConfigError("no [[sections]] configured: add at least one section to config/curator.toml")
-    pool = build_stories([i for i in items if eligible(i, settings, as_of, draft_ids)])
+    already = already or {}
+    weights = weights or {}
+    stories = build_stories([i for i in items if eligible(i, settings, as_of, draft_ids)], settings)
+    # A story any of whose items the archive already carried is never selected again.
+    pool = [s for s in stories if not any(i.id in already for i in s.items)]
+    pool.sort(key=lambda s: (-adjusted_score(s, weights), s.id))
     by_section: dict[str, list[Story]] = {s.id: [] for s in settings.sections}
     per_domain: dict[str, int] = {}
     runners_up: list[Story] = []
@@ -119,7 +142,7 @@ class Renderer:
         label = pub.label_english if pub.language.startswith("zh") and _is_english(story.lead) else ""
         return f"{enr.title}{label}"
 
-    def render(self, issue: Issue) -> str:
+    def render(self, issue: Issue, **context: object) -> str:
         footnotes: list[Footnote] = []
         by_story: dict[int, list[Footnote]] = {}
         for story in issue.stories:
@@ -155,6 +178,7 @@ class Renderer:
                 "cost_usd": f"{enr.cost_usd:.4f}",
                 "sources": "、".join(dict.fromkeys(r.source for i in story.items for r in i.sources)),
                 "flags": ",".join(enr.flags) or "-",
+                "published": (story.lead.published_at or story.lead.discovered_at).strftime("%Y-%m-%d"),
                 "reason": enr.reason,
             }
             return "curator " + " ".join(f'{k}="{_comment_safe(v)}"' for k, v in fields.items())
@@ -170,6 +194,7 @@ class Renderer:
                 footnotes_of=lambda story: by_story.get(story.id, []),
                 story_title=self.story_title,
                 provenance=provenance,
+                **context,
             )
         except jinja2.TemplateNotFound as exc:
             raise ConfigError(f"publication.template: no template named '{exc.name}'") from exc

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from curator import charset, compose, extract
+from curator import charset, compose, extract, history
 from curator.enrich import Backend, choose_backend, content_hash
 from curator.enrich.limits import Budget
 from curator.errors import BudgetExceeded, CuratorError, ExtractionError, FetchError, Interrupted, LLMError, SourceError
@@ -409,10 +409,18 @@ class Pipeline:
                 draft_ids = {r[0] for r in self.store.db.execute(
                     "SELECT item_id FROM issue_items WHERE issue_id=?", (open_issue["id"],))}
             items = self.store.load_items("i.state IN ('enriched', 'drafted')")
-            issue = compose.select(items, self.settings, number=number, as_of=as_of, draft_ids=draft_ids)
-            text = compose.Renderer(self.settings).render(issue)
+            already = history.already_ran(self.store, items)
+            weights = history.load_weights(self.store) if self.settings.learning.enabled else {}
+            issue = compose.select(items, self.settings, number=number, as_of=as_of, draft_ids=draft_ids,
+                                   already=already, weights=weights)
+            extra = {"looking_back": history.looking_back(self.store, as_of)} if self.settings.publication.looking_back else {}
+            text = compose.Renderer(self.settings).render(issue, **extra)
             path = self.settings.drafts_dir / f"issue-{number}.md"
+            review = json.dumps(history.review_data(issue, already), ensure_ascii=False, indent=1)
+            compose.write_atomic(path.with_suffix(".json"), review)
             compose.write_atomic(path, text)
+            if already:
+                run.counters["draft/already_ran"] = len(already)
             placements = [(it.id, sec.id, pos) for sec in issue.sections
                           for pos, st in enumerate(sec.stories) for it in st.items]
             self.store.save_draft_issue(number, str(path), placements)

@@ -37,6 +37,9 @@ def status_report(settings: Settings, store: Store) -> dict[str, Any]:
         "sources": sources,
         "llm": {**spend, "cache_hits_recent_runs": cache_hits},
         "open_draft": {"number": draft["number"], "path": draft["path"]} if draft else None,
+        "learned_weights": [dict(r) for r in store.db.execute(
+            "SELECT kind, key, weight, kept, dropped FROM weights ORDER BY kind, weight")],
+        "learning": settings.learning.enabled,
     }
 
 
@@ -65,5 +68,10 @@ def print_status(report: dict[str, Any]) -> None:
         x = llm[label]
         echo(f"llm {label:<5}: calls={x['calls']} tokens={x['input_tokens']}+{x['output_tokens']} cost=${x['cost_usd']:.4f}")
     echo(f"llm cache hits (recent runs): {llm['cache_hits_recent_runs']}")
+    if report["learned_weights"]:
+        state = "on" if report["learning"] else "off (learning.enabled = false)"
+        echo(f"learned weights ({state}):")
+        for w in report["learned_weights"]:
+            echo(f"  {w['kind']:<6} {w['key']:<28} {w['weight']:.2f}  kept={w['kept']} dropped={w['dropped']}")
     if report["open_draft"]:
         echo(f"open draft: #{report['open_draft']['number']} at {report['open_draft']['path']}")

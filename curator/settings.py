@@ -42,6 +42,7 @@ class PublicationSettings(_Section):
     window_days: int = Field(default=7, ge=1, le=366)
     first_issue_number: int = Field(default=1, ge=1)
     label_english: str = "（英文）"  # appended to items whose source is English; "" to turn off
+    looking_back: bool = False  # add a "往年回顾" block: archive issues of the same week in earlier years
 
 
 class SectionSettings(_Section):
@@ -156,6 +157,10 @@ class RunSettings(_Section):
     deadline_s: float | None = Field(default=None, gt=0)  # a collect stops taking work after this long
 
 
+class LearningSettings(_Section):
+    enabled: bool = True  # source and tag weights learned from kept vs dropped stories adjust selection
+
+
 class StoreSettings(_Section):
     path: str = "data/curator.db"
 
@@ -178,6 +183,7 @@ class Settings(_Section):
     llm: LLMSettings = Field(default_factory=LLMSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
     run: RunSettings = Field(default_factory=RunSettings)
+    learning: LearningSettings = Field(default_factory=LearningSettings)
     drafts: DraftSettings = Field(default_factory=DraftSettings)
     origins: dict[str, str] = Field(default_factory=dict, exclude=True)
 

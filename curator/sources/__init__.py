@@ -71,4 +71,5 @@ def build_source(config: SourceSettings) -> Source:
 
 
 def _load_builtins() -> None:
-    from curator.sources import rss  # noqa: F401  (registers itself)
+    # Each module registers its kinds on import.
+    from curator.sources import arxiv, github, hn, jsonfeed, rss, watch, youtube  # noqa: F401

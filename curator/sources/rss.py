@@ -51,6 +51,10 @@ def plain_text(markup: str, limit: int = 600) -> str:
 
 
 def parse_feed(body: bytes, final_url: str, content_type: str, source: SourceSettings, now: datetime) -> SourceResult:
+    from curator.sources import jsonfeed  # imports this module; JSON Feed bodies are parsed there
+
+    if jsonfeed.is_json_feed(body, content_type):
+        return jsonfeed.parse_json_feed(body, final_url, source, now)
     if _ENTITY_DECL.search(body[:1_000_000]):
         raise SourceError("feed declares XML entities (refused to expand them)", reason="xml_entities", url=final_url)
     parsed = feedparser.parse(

@@ -1,0 +1,223 @@
+"""Archive parsing: read published issues (footnotes or 科技爱好者周刊 list style) back into (url, title) entries.
+
+Storage is the store's job; this module only turns Markdown files into `ParsedIssue`s, so past issues
+(ours or an imported weekly's `docs/issue-*.md`) can be checked for repeats by URL or near-identical
+title (`normalise_title`).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Literal, NamedTuple
+
+import yaml
+
+from curator.lint import Document, Line, Link, scan
+from curator.text import normalise_for_match
+from curator.urls import canonical_url, is_web_url
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Entry", "ParsedIssue", "iter_issue_files", "normalise_title", "parse_issue"]
+
+
+class Entry(NamedTuple):
+    url: str
+    title: str
+
+
+@dataclass
+class ParsedIssue:
+    path: str
+    number: int | None
+    date: date | None
+    title: str
+    entries: list[Entry] = field(default_factory=list)
+    style: Literal["footnotes", "list", "other"] = "other"
+
+    @property
+    def headline(self) -> str:
+        """The part of the title after the issue number: "科技爱好者周刊（第 296 期）：X" → "X"."""
+        head, sep, tail = self.title.partition("：")
+        return tail.strip() if sep and _NUMBER_IN_TITLE.search(head) else self.title
+
+
+_NUMBER_IN_TITLE = re.compile(
+    r"第\s*(\d+)\s*期|#\s*(\d+)|\b(?:issue|vol\.?|no\.?)\s*[-#]?\s*(\d+)", re.IGNORECASE
+)
+_NUMBER_IN_NAME = re.compile(r"(?:issue|weekly)[-_ ]?(\d+)|^(\d+)$", re.IGNORECASE)
+_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+_H1 = re.compile(r"^ {0,3}#\s+(.+?)\s*#*\s*$")
+_SECTION = re.compile(r"^ {0,3}(#{2,6})\s+(.+?)\s*#*\s*$")
+_BOLD_TITLE = re.compile(r"^\s*\*\*(?!\s)(.+?)\*\*")
+_FOOTNOTE_DEF = re.compile(r"^ {0,3}\[\^([^\]\s]+)\]:")
+_FOOTNOTE_REF = re.compile(r"\[\^([^\]\s]+)\](?!:)")
+_NUMBERED = re.compile(r"^\s*\d+、\s*")
+_LABEL = re.compile(r"[(\[](?:英文|中文|日文|韩文|english)[)\]]", re.IGNORECASE)
+_BACK_ISSUES = ("往年回顾", "往期回顾", "历史文章", "looking back")
+# Links that point at the weekly itself rather than at what it recommends: back issues, the
+# submission tracker, the weekly's own repository.
+_OWN = re.compile(
+    r"weekly[-_]?issue[-_]?\d+|/issues?[-_]\d+(?:\.html?)?/?$|github\.com/[^/]+/[^/?#]*weekly[^/?#]*(?:[/?#]|$)",
+    re.IGNORECASE,
+)
+_SKIP_FILES = {"readme.md", "changelog.md", "contributing.md", "license.md", "index.md", "_index.md"}
+
+
+def _front_matter(doc: Document) -> dict[str, Any]:
+    front = [ln.raw for ln in doc.lines if ln.kind == "front"]
+    if len(front) < 2:
+        return {}
+    body = "\n".join(front[1:-1])
+    try:
+        meta = yaml.safe_load(body)
+    except (yaml.YAMLError, ValueError) as exc:  # ValueError: a date like 2026-13-45
+        log.debug("front matter is not valid YAML (%s); reading title/date by line", exc)
+        meta = None
+    meta = meta if isinstance(meta, dict) else {}
+    # An unquoted `title: Weekly #42：…` is a YAML comment after "Weekly": take the raw line.
+    if m := re.search(r"^title:\s*(.+?)\s*$", body, re.MULTILINE):
+        raw = m.group(1)
+        if raw[0] not in "\"'":
+            meta["title"] = raw
+        elif not isinstance(meta.get("title"), str):  # YAML failed elsewhere: unquote by hand
+            meta["title"] = raw[1:-1] if len(raw) > 1 and raw[-1] == raw[0] else raw[1:]
+    if "date" not in meta and (m := re.search(r"^date:\s*(.+?)\s*$", body, re.MULTILINE)):
+        meta["date"] = m.group(1)
+    return meta
+
+
+def _as_date(value: Any) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str) and (m := _DATE.search(value)):
+        try:
+            return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        except ValueError:
+            return None
+    return None
+
+
+def _number(*candidates: str) -> int | None:
+    for text in candidates:
+        if text and (m := _NUMBER_IN_TITLE.search(text)):
+            return int(next(g for g in m.groups() if g))
+    return None
+
+
+def _number_from_path(path: str) -> int | None:
+    stem = Path(path).stem
+    m = _NUMBER_IN_NAME.search(stem)
+    return int(next(g for g in m.groups() if g)) if m else None
+
+
+def _clean_title(text: str) -> str:
+    text = _FOOTNOTE_REF.sub("", text).replace("**", "")
+    text = re.sub(r"\s*[（(](?:英文|中文|日文|韩文|English)[）)]\s*$", "", text.strip())
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _wanted(link: Link) -> bool:
+    label = link.label.strip().lower()
+    if link.image or label.startswith("@") or label.endswith("讨论") or label in {"via", "来源"}:
+        return False
+    return is_web_url(link.url) and not _OWN.search(link.url)
+
+
+def _skipped_lines(doc: Document) -> set[int]:
+    """Lines of back-issue sections ("## 往年回顾"): links to the weekly itself, not entries."""
+    skipped: set[int] = set()
+    level = 0
+    for line in doc.text_lines():
+        if m := _SECTION.match(line.masked) or _H1.match(line.masked):
+            depth = len(m.group(1)) if m.re is _SECTION else 1
+            if level and depth <= level:
+                level = 0
+            if not level and m.re is _SECTION and any(k in m.group(2).lower() for k in _BACK_ISSUES):
+                level = depth
+        if level:
+            skipped.add(line.no)
+    return skipped
+
+
+def parse_issue(text: str, path: str) -> ParsedIssue:
+    """Number, date, title and linked entries of one issue in either house style.
+
+    The number comes from the front-matter title, the H1, or the file name (`issue-123.md`,
+    `weekly-123.md`); the date from the front matter only. Images, credit and discussion links,
+    back-issue sections and links to the weekly's own issues are left out; every URL once.
+    """
+    doc = scan(text)
+    meta = _front_matter(doc)
+    h1 = next((m.group(1) for ln in doc.text_lines() if (m := _H1.match(ln.masked))), "")
+    title = str(meta.get("title") or h1 or "").strip()
+    number = _number(str(meta.get("title") or ""), h1)
+    if number is None:
+        number = _number_from_path(path)
+    issue = ParsedIssue(path=path, number=number, date=_as_date(meta.get("date")), title=title)
+
+    skipped = _skipped_lines(doc)
+    lines = [ln for ln in doc.text_lines() if ln.no not in skipped]
+    # Footnotes style: a story's title is the bold text of the paragraph citing the footnote.
+    cited_by: dict[str, str] = {}
+    for line in lines:
+        if (m := _BOLD_TITLE.match(line.masked)) and not _FOOTNOTE_DEF.match(line.masked):
+            for ref in _FOOTNOTE_REF.finditer(line.masked):
+                cited_by.setdefault(ref.group(1), _clean_title(m.group(1)))
+    numbered = footnoted = 0
+    found: list[tuple[Line, Entry]] = []
+    for line in lines:
+        links = [x for x in line.links if _wanted(x)]
+        if (m := _FOOTNOTE_DEF.match(line.masked)) and links:
+            footnoted += 1
+            first, *rest = links
+            found.append((line, Entry(first.url, cited_by.get(m.group(1)) or _clean_title(first.label))))
+            found.extend((line, Entry(x.url, _clean_title(x.label))) for x in rest)
+            continue
+        if _NUMBERED.match(line.masked) and links:
+            numbered += 1
+        found.extend((line, Entry(x.url, _clean_title(x.label))) for x in links)
+    seen: set[str] = set()
+    for _, entry in found:
+        try:
+            key = canonical_url(entry.url)
+        except ValueError:
+            continue
+        if key not in seen:
+            seen.add(key)
+            issue.entries.append(entry)
+    issue.style = "footnotes" if footnoted > numbered else "list" if numbered else "other"
+    return issue
+
+
+def _natural_key(path: Path) -> list[tuple[int, int | str]]:
+    return [(0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", str(path).lower())]
+
+
+def iter_issue_files(directory: Path | str) -> Iterator[Path]:
+    """Markdown files under `directory`, recursively, in natural order (issue-9 before issue-10).
+    Hidden folders and README/CHANGELOG/index pages are skipped: they are never issues."""
+    root = Path(directory)
+    paths = [
+        p
+        for p in root.rglob("*.md")
+        if p.is_file()
+        and p.name.lower() not in _SKIP_FILES
+        and not any(part.startswith(".") for part in p.relative_to(root).parts)
+    ]
+    yield from sorted(paths, key=_natural_key)
+
+
+def normalise_title(title: str) -> str:
+    """A key for near-identical titles: Simplified, NFKC, lower-case, no （英文） label, no
+    punctuation, symbols or whitespace ("OpenAI 發布 GPT-6（英文）" → "openai发布gpt6")."""
+    text = _LABEL.sub("", normalise_for_match(title))
+    return "".join(ch for ch in text if unicodedata.category(ch)[0] not in "PSZC")

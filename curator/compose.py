@@ -113,7 +113,7 @@ def _is_english(item: Item) -> bool:
 
 
 def _comment_safe(value: object) -> str:
-    return re.sub(r"-{2,}", "-", str(value)).replace(">", "›").replace("\n", " ")
+    return re.sub(r"-{2,}", "-", str(value)).replace(">", "›").replace('"', "'").replace("\n", " ")
 
 
 class Renderer:
@@ -123,7 +123,8 @@ class Renderer:
         path = Path(name)
         if name.endswith(".j2") and not path.is_absolute():
             path = settings.home / path
-        search = [str(path.parent)] if name.endswith(".j2") else [str(TEMPLATES_DIR)]
+        # Custom templates can include the built-in partials ({% include "_frontmatter.j2" %}).
+        search = [str(path.parent), str(TEMPLATES_DIR)] if name.endswith(".j2") else [str(TEMPLATES_DIR)]
         self.template_name = path.name if name.endswith(".j2") else f"{name}.md.j2"
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(search),
@@ -194,7 +195,7 @@ class Renderer:
                 footnotes_of=lambda story: by_story.get(story.id, []),
                 story_title=self.story_title,
                 provenance=provenance,
-                **context,
+                **{"front_matter": self.settings.publication.front_matter, **context},
             )
         except jinja2.TemplateNotFound as exc:
             raise ConfigError(f"publication.template: no template named '{exc.name}'") from exc

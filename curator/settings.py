@@ -42,6 +42,7 @@ class PublicationSettings(_Section):
     window_days: int = Field(default=7, ge=1, le=366)
     first_issue_number: int = Field(default=1, ge=1)
     label_english: str = "（英文）"  # appended to items whose source is English; "" to turn off
+    front_matter: Literal["hugo", "hexo", "jekyll", "none"] = "hugo"  # "none": no front matter
     looking_back: bool = False  # add a "往年回顾" block: archive issues of the same week in earlier years
 
 

@@ -18,6 +18,7 @@ _TRACKING = re.compile(
     r"mpshare|scene|srcid|vd_source|_hsenc|_hsmi|__twitter_impression|s_channel|ncid|cmpid|ito)$",
     re.IGNORECASE,
 )
+TRACKING_PARAMS = _TRACKING
 _MOBILE_HOST = re.compile(r"^(www|m|mobile|amp|wap)\.", re.IGNORECASE)
 _AMP_PATH = re.compile(r"(/amp)(?=/|$)|(\.amp)(?=\.html?$|$)", re.IGNORECASE)
 _INDEX = re.compile(r"/index\.(html?|php|aspx?)$", re.IGNORECASE)

@@ -309,6 +309,24 @@ def status(home: HomeOpt = Path("."), as_json: JsonOpt = False) -> None:
 
 
 @app.command()
+def review(
+    home: HomeOpt = Path("."),
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0 picks a free one).")] = 0,
+    open_browser: Annotated[bool, typer.Option("--open/--no-open", help="Open the board in your browser.")] = True,
+) -> None:
+    """Review the open draft on a local web page: keep, drop, move, swap in, edit, add, regenerate.
+
+    Listens on 127.0.0.1 only; the printed URL carries a random token that every request needs.
+    """
+    from curator.review.app import serve
+
+    try:
+        serve(_settings(home), port=port, open_browser=open_browser, echo=typer.echo)
+    except CuratorError as exc:
+        _fail(exc)
+
+
+@app.command()
 def demo(
     workspace: Annotated[Path, typer.Option(help="Where the demo keeps its store and draft.")] = Path("demo-workspace"),
     fresh: Annotated[bool, typer.Option(help="Start from an empty workspace instead of reusing the last run.")] = False,

@@ -31,19 +31,23 @@ class Footnote:
     extra: str = ""
 
 
-def eligible(item: Item, settings: Settings, as_of: datetime, draft_ids: set[int]) -> bool:
-    enr = item.enrichment
-    if enr is None or not enr.summary.strip() or not enr.title.strip():
-        return False
+def citable(item: Item, settings: Settings, as_of: datetime, draft_ids: set[int]) -> bool:
+    """May appear in this draft at all: in the window, and not already placed in another issue."""
     if item.state is ItemState.DRAFTED and item.id not in draft_ids:
         return False
     if item.state not in (ItemState.ENRICHED, ItemState.DRAFTED):
         return False
-    if enr.score < settings.profile.min_score:
-        return False
     when = item.published_at or item.discovered_at
     start = as_of - timedelta(days=settings.publication.window_days)
     return start <= when <= as_of + timedelta(days=1)
+
+
+def eligible(item: Item, settings: Settings, as_of: datetime, draft_ids: set[int]) -> bool:
+    """May lead a story: citable, with a usable enrichment scoring at least profile.min_score."""
+    enr = item.enrichment
+    if enr is None or not enr.summary.strip() or not enr.title.strip():
+        return False
+    return enr.score >= settings.profile.min_score and citable(item, settings, as_of, draft_ids)
 
 
 def build_stories(items: list[Item], settings: Settings | None = None) -> list[Story]:
@@ -82,7 +86,12 @@ def select(items: list[Item], settings: Settings, *, number: int, as_of: datetim
         raise ConfigError("no [[sections]] configured: add at least one section to config/curator.toml")
     already = already or {}
     weights = weights or {}
-    stories = build_stories([i for i in items if eligible(i, settings, as_of, draft_ids)], settings)
+    # Group first, then judge the lead: a story's weaker reports are still cited under it.
+    stories = [
+        s
+        for s in build_stories([i for i in items if citable(i, settings, as_of, draft_ids)], settings)
+        if eligible(s.lead, settings, as_of, draft_ids)
+    ]
     # A story any of whose items the archive already carried is never selected again.
     pool = [s for s in stories if not any(i.id in already for i in s.items)]
     pool.sort(key=lambda s: (-adjusted_score(s, weights), s.id))
@@ -160,7 +169,7 @@ class Renderer:
                     for r in item.sources
                     if r.submitter
                 )
-                note = Footnote(len(footnotes) + 1, f"{names}：{title}", clean_link(item.url), " ".join(filter(None, [extra, credit])))
+                note = Footnote(len(footnotes) + 1, f"{names}：{title}", clean_link(item.url, keep_fragment="#" in item.canonical_url), " ".join(filter(None, [extra, credit])))
                 footnotes.append(note)
                 by_story.setdefault(story.id, []).append(note)
 

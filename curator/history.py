@@ -238,6 +238,12 @@ def learn_weights(store: Store) -> dict[tuple[str, str], float]:
         "SELECT d.action, d.item_id FROM decisions d WHERE d.action IN "
         "('published:keep', 'published:edit', 'published:drop') AND d.item_id IS NOT NULL"
     ).fetchall()
+    rows = [dict(r) for r in rows]
+    # Stories dropped on the review board are gone from the file `publish` reads: count them from the board.
+    from curator import decisions
+
+    for (number,) in store.db.execute("SELECT number FROM issues WHERE state='published'").fetchall():
+        rows += [{"action": "published:drop", "item_id": item_id} for item_id in decisions.dropped_items(store, number)]
     tallies: dict[tuple[str, str], list[int]] = {}
     for r in rows:
         kept = r["action"] != "published:drop"

@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from curator import charset, compose, extract, history
+from curator import charset, cluster, compose, decisions, extract, history
 from curator.enrich import Backend, choose_backend, content_hash
 from curator.enrich.limits import Budget
 from curator.errors import BudgetExceeded, CuratorError, ExtractionError, FetchError, Interrupted, LLMError, SourceError
@@ -27,6 +28,7 @@ from curator.models import Candidate, EnrichRequest, Enrichment, Issue, Item, It
 from curator.progress import Reporter
 from curator.settings import Settings
 from curator.sources import SourceContext, build_source
+from curator.sources.watch import narrow_to_entry
 from curator.store import Store, now_utc
 from curator.urls import canonical_url, redact
 
@@ -34,6 +36,7 @@ log = logging.getLogger(__name__)
 
 PAGE_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
 HTML_TYPES = ("text/html", "application/xhtml", "text/plain", "")
+CLUSTER_WINDOW_DAYS = 14  # new items join stories of items published in the last two weeks
 
 
 @dataclass
@@ -77,6 +80,7 @@ class Pipeline:
                 run.counters["retry/requeued"] += requeued
             asyncio.run(self._collect_network(run, discover))
             self._extract(run)
+            self._cluster(run)
             self._enrich(run)
             if self.stopping.is_set():
                 waiting = sum(n for k, n in self.store.state_counts().items()
@@ -130,7 +134,8 @@ class Pipeline:
                     run.counters["source/not_modified"] += 1
                     self.store.record_source_ok(src_cfg.name, None, 0)
                     return
-                new = sum(self._add(run, cand) for cand in result.candidates)
+                anchored = src_cfg.kind == "watch"  # entries that are anchors on one page keep their #fragment
+                new = sum(self._add(run, cand, keep_fragment=anchored) for cand in result.candidates)
                 for reason, n in result.dropped.items():
                     run.counters[f"discover/dropped_{reason}"] += n
                 # Validators are saved only now that the items they cover are committed.
@@ -139,9 +144,9 @@ class Pipeline:
 
             await asyncio.gather(*(one(s) for s in sources))
 
-    def _add(self, run: RunResult, cand: Candidate) -> bool:
+    def _add(self, run: RunResult, cand: Candidate, *, keep_fragment: bool = False) -> bool:
         try:
-            canonical = canonical_url(cand.url)
+            canonical = canonical_url(cand.url, keep_fragment=keep_fragment)
         except ValueError:
             run.counters["discover/bad_url"] += 1
             return False
@@ -205,7 +210,10 @@ class Pipeline:
                 if self.stopping.is_set():
                     break
                 try:
-                    article = extract.extract_article(self.store.load_page(row), self.settings.extract)
+                    page = self.store.load_page(row)
+                    if anchor := urlsplit(row["canonical_url"]).fragment:  # a `watch` entry: one block of a page
+                        page = page.model_copy(update={"text": narrow_to_entry(page.text, anchor) or page.text})
+                    article = extract.extract_article(page, self.settings.extract)
                     if not article.title:
                         article = article.model_copy(update={"title": row["title"]})
                     self.store.save_article(row["id"], article, content_hash(article.title, article.text))
@@ -219,6 +227,56 @@ class Pipeline:
                     run.counters["extract/internal_error"] += 1
                 finally:
                     advance()
+
+    # ---- cluster -----------------------------------------------------------------------------
+    def _cluster(self, run: RunResult) -> None:
+        """Group newly extracted items (story_id still NULL) into stories with each other and with
+        the items of the last CLUSTER_WINDOW_DAYS; stored story ids stay as they are."""
+        since = (now_utc() - timedelta(days=CLUSTER_WINDOW_DAYS)).isoformat(timespec="seconds")
+        items = self.store.load_items(
+            "i.article IS NOT NULL AND i.state NOT IN ('skipped', 'failed') "
+            "AND (i.story_id IS NULL OR COALESCE(i.published_at, i.discovered_at) >= ?)",
+            (since,),
+        )
+        new = [i.id for i in items if i.story_id is None]
+        if not new or self.stopping.is_set():
+            return
+        inputs = [
+            cluster.ClusterInput(
+                item_id=i.id,
+                title=i.article.title or i.title,
+                text=i.article.text,
+                lang=i.article.lang,
+                published_at=i.published_at or i.article.date or i.discovered_at,
+            )
+            for i in items
+            if i.article is not None
+        ]
+        existing = {i.id: i.story_id for i in items if i.story_id is not None}
+        assignments = cluster.assign_stories(inputs, existing)
+        self.store.set_story_ids(assignments)
+        run.counters["cluster/new"] += len(new)
+        run.counters["cluster/joined"] += sum(1 for i in new if assignments[i] != i)
+
+    def _story_leads(self, run: RunResult, items: list[Item]) -> list[Item]:
+        """A story is enriched once: its lead (heaviest source, then longest text). The other items,
+        and items joining a story that already has an enriched member, are cited under it."""
+        enriched_stories = {r[0] for r in self.store.db.execute(
+            "SELECT DISTINCT i.story_id FROM items i JOIN enrichments e ON e.item_id = i.id "
+            "WHERE i.story_id IS NOT NULL")}
+        groups: dict[int, list[Item]] = {}
+        for item in items:
+            groups.setdefault(item.story_id or item.id, []).append(item)
+        leads = []
+        for story_id, members in groups.items():
+            if story_id not in enriched_stories:
+                members.sort(key=lambda i: (-self.request_for(i).source_weight,
+                                            -len(i.article.text if i.article else ""), i.id))
+                leads.append(members.pop(0))
+            for follower in members:
+                self.store.set_state(follower.id, ItemState.ENRICHED, "same_story")
+                run.counters["enrich/same_story"] += 1
+        return leads
 
     # ---- enrich ------------------------------------------------------------------------------
     def backend(self, budgets: list[Budget] | None = None) -> tuple[Backend, str]:
@@ -256,6 +314,7 @@ class Pipeline:
         items = self.store.load_items("i.state = ?", (ItemState.EXTRACTED.value,))
         if not items or self.stopping.is_set():
             return
+        items = self._story_leads(run, items)
         budgets = self._budgets()
         backend, note = self.backend(budgets)
         run.notes.append(note)
@@ -413,6 +472,8 @@ class Pipeline:
             weights = history.load_weights(self.store) if self.settings.learning.enabled else {}
             issue = compose.select(items, self.settings, number=number, as_of=as_of, draft_ids=draft_ids,
                                    already=already, weights=weights)
+            # The editor's decisions on this issue number (review board), replayed on every regeneration.
+            issue = decisions.apply_stored(self.store, issue, items, self.settings)
             extra = {"looking_back": history.looking_back(self.store, as_of)} if self.settings.publication.looking_back else {}
             text = compose.Renderer(self.settings).render(issue, **extra)
             path = self.settings.drafts_dir / f"issue-{number}.md"

@@ -449,6 +449,19 @@ class Store:
                 (now, item_id),
             )
 
+    def set_story_ids(self, assignments: dict[int, int]) -> int:
+        """Write the stories clustering found (item id -> story id); returns how many items moved."""
+        now = _ts(now_utc())
+        moved = 0
+        with self.transaction():
+            for item_id, story_id in assignments.items():
+                cur = self.db.execute(
+                    "UPDATE items SET story_id=?, updated_at=? WHERE id=? AND story_id IS NOT ?",
+                    (story_id, now, item_id, story_id),
+                )
+                moved += cur.rowcount
+        return moved
+
     # ---- LLM cache and call log ------------------------------------------------------------
     def cache_get(self, content_hash: str, prompt_sha: str, model: str) -> str | None:
         row = self.db.execute(

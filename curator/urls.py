@@ -22,6 +22,9 @@ TRACKING_PARAMS = _TRACKING
 _MOBILE_HOST = re.compile(r"^(www|m|mobile|amp|wap)\.", re.IGNORECASE)
 _AMP_PATH = re.compile(r"(/amp)(?=/|$)|(\.amp)(?=\.html?$|$)", re.IGNORECASE)
 _INDEX = re.compile(r"/index\.(html?|php|aspx?)$", re.IGNORECASE)
+# courlan's strict mode keeps only a short list of query keys and drops YouTube's `v`: read the id first.
+_YOUTUBE_HOST = re.compile(r"^(?:(?:www|m|music)\.)?youtube\.com$|^youtu\.be$", re.IGNORECASE)
+_VIDEO_ID = re.compile(r"^[A-Za-z0-9_-]{6,20}$")
 
 WEB_SCHEMES = ("http", "https")
 
@@ -45,11 +48,40 @@ def absolutize(link: str, base: str) -> str | None:
     return url if is_web_url(url) else None
 
 
-def canonical_url(url: str) -> str:
-    """The storage key of a page. Raises ValueError for non-web URLs."""
+def _entry_fragment(url: str) -> str:
+    """The fragment naming an entry on a page (`#llm-evals`); text fragments (`#:~:text=`) are not one."""
+    fragment = urlsplit(url).fragment
+    return "" if fragment.startswith(":~:") else fragment
+
+
+def _youtube_video(url: str) -> str | None:
+    """The video id of youtube.com/watch?v=ID, youtu.be/ID or youtube.com/shorts/ID, else None."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if not _YOUTUBE_HOST.match(host):
+        return None
+    if host == "youtu.be":
+        video = parts.path.strip("/")
+    elif parts.path.rstrip("/") == "/watch":
+        video = dict(parse_qsl(parts.query)).get("v", "")
+    elif parts.path.startswith(("/shorts/", "/live/")):
+        video = parts.path.split("/")[2]
+    else:
+        return None
+    return video if _VIDEO_ID.match(video) else None
+
+
+def canonical_url(url: str, *, keep_fragment: bool = False) -> str:
+    """The storage key of a page. Raises ValueError for non-web URLs.
+
+    `keep_fragment` is for sources whose entries are anchors on one page (kind "watch"): there the
+    fragment is what tells two items apart."""
     raw = url.strip()
     if not is_web_url(raw):
         raise ValueError(f"not an http(s) URL: {redact(raw)}")
+    if video := _youtube_video(raw):
+        return f"https://youtube.com/watch?v={video}"
+    fragment = _entry_fragment(raw) if keep_fragment else ""
     norm = courlan.normalize_url(raw, strict=True) or raw
     parts = urlsplit(norm)
     host = (parts.hostname or "").lower()
@@ -66,7 +98,7 @@ def canonical_url(url: str) -> str:
     query = urlencode(
         sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k))
     )
-    return urlunsplit(("https", host, path, query, ""))
+    return urlunsplit(("https", host, path, query, fragment))
 
 
 def domain(url: str) -> str:
@@ -86,8 +118,9 @@ def redact(url: str) -> str:
     return urlunsplit((parts.scheme, host, parts.path, "…" if parts.query else "", ""))
 
 
-def clean_link(url: str) -> str:
-    """The URL to print in a draft: tracking parameters and fragment removed, scheme and host kept."""
+def clean_link(url: str, *, keep_fragment: bool = False) -> str:
+    """The URL to print in a draft: tracking parameters and fragment removed (kept for an entry anchor)."""
     parts = urlsplit(url.strip())
     query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k)])
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
+    fragment = _entry_fragment(url.strip()) if keep_fragment else ""
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, fragment))

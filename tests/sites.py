@@ -11,15 +11,34 @@ from typing import Any
 TOPICS = ["大模型", "开源", "芯片", "编程语言", "机器人", "数据库"]
 
 
+SUBJECTS = ["星河智能", "北辰科技", "青松数据", "远望半导体", "云杉实验室", "海川机器人", "白鹭软件", "赤霄网络",
+            "松果大学", "蓝鲸云", "墨子量子", "长风汽车", "银杏医疗", "金石证券", "紫藤出版", "灯塔基金"]
+PHRASES = ["发布了新一代产品", "完成了新一轮融资", "宣布开源核心代码", "公布了季度财报", "推出了开发者平台",
+           "披露了安全漏洞细节", "启动了全球招聘计划", "与高校共建联合实验室", "下调了旗舰型号价格", "通过了行业认证",
+           "上线了多语言版本", "关停了一项老业务", "签下了大型政企订单", "更新了隐私政策", "举办了年度技术大会"]
+OBJECTS = ["数据中心", "手机芯片", "编程助手", "自动驾驶系统", "开源数据库", "语音模型", "图像生成工具", "机器人底盘",
+           "云存储服务", "安全网关", "操作系统", "量子计算原型", "医疗影像软件", "电池材料", "教育应用"]
+
+
+def article_title(i: int) -> str:
+    return f"{SUBJECTS[i % len(SUBJECTS)]}的{OBJECTS[(i * 7) % len(OBJECTS)]}：第 {1000 + i * 37} 号"
+
+
 def article_html(i: int) -> str:
+    """A distinct article per i: its own companies, events and numbers (so stories never merge)."""
+    import random
+
+    rnd = random.Random(i * 7919)
     topic = TOPICS[i % len(TOPICS)]
     paras = "".join(
-        f"<p>第{i}号报道第{j}段：某公司在 2026 年 11 月 {10 + i % 9} 日公布了关于{topic}的新进展，"
-        f"相关产品的性能提升了 {j * 7 + i}%，已有 {100 + i * 3} 家企业开始试用，研究团队表示将在明年继续开源更多代码。</p>"
-        for j in range(1, 7)
+        f"<p>{rnd.choice(SUBJECTS)}在 2026 年 11 月 {10 + i % 9} 日{rnd.choice(PHRASES)}，涉及{rnd.choice(OBJECTS)}，"
+        f"金额约 {rnd.randint(100, 99999)} 万元，覆盖 {rnd.randint(3, 900)} 个城市；{rnd.choice(SUBJECTS)}随后表示"
+        f"{rnd.choice(PHRASES)}，并计划在{rnd.choice(OBJECTS)}方面投入 {rnd.randint(10, 5000)} 名工程师。</p>"
+        for _ in range(6)
     )
-    return (f"<html><head><meta charset='utf-8'><title>{topic}新闻 {i}</title></head><body>"
-            f"<nav>首页 | 科技 | 关于</nav><article><h1>{topic}新闻 {i}：新进展发布</h1>{paras}</article>"
+    title = article_title(i)
+    return (f"<html><head><meta charset='utf-8'><title>{title}</title></head><body>"
+            f"<nav>首页 | 科技 | 关于</nav><article><h1>{title}</h1><p>{topic}专题。</p>{paras}</article>"
             f"<div class='related'>相关推荐：<a href='/x'>其他</a></div></body></html>")
 
 
@@ -79,7 +98,7 @@ class NewsSite:
 
     def feed(self) -> str:
         items = "".join(
-            f"<item><title>新闻 {i}</title><link>{self.base}/a/{i}</link>"
+            f"<item><title>{article_title(i)}</title><link>{self.base}/a/{i}</link>"
             f"<pubDate>Tue, {10 + i % 9} Nov 2026 08:00:00 GMT</pubDate></item>"
             for i in range(self.n)
         )

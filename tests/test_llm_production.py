@@ -194,6 +194,7 @@ def test_status_shows_calls_tokens_cost_and_cache_hits(workspace, fake_llm):
         settings = pipeline_env(workspace, fake_llm, site, triage=False)
         with Store(settings.db_path) as store:
             Pipeline(settings, store).collect()
+            store.db.execute("DELETE FROM enrichments")
             store.db.execute("UPDATE items SET state='extracted'")
             Pipeline(settings, store).collect()
     out = CliRunner().invoke(app, ["status", "--home", str(workspace)], env={"OPENAI_API_KEY": CANARY}).output

@@ -108,6 +108,7 @@ def test_enrichment_cache_means_unchanged_content_is_never_sent_twice(workspace,
         Pipeline(settings, store).collect()
         assert len(fake_llm.requests) == 2
         # Forget the items' enrichments but keep the cache: re-enrichment costs nothing.
+        store.db.execute("DELETE FROM enrichments")
         store.db.execute("UPDATE items SET state='extracted' WHERE state='enriched'")
         run = Pipeline(settings, store).collect()
         assert len(fake_llm.requests) == 2 and run.counters["enrich/cached"] == 2

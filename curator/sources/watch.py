@@ -86,6 +86,8 @@ def date_in_text(text: str) -> datetime | None:
                 )
             except (ValueError, KeyError):
                 continue
+            if not 1995 <= dt.year <= 2200:  # version numbers, phone numbers, copyright ranges
+                continue
             if best is None or match.start() < best[0]:
                 best = (match.start(), dt)
             break
@@ -123,13 +125,26 @@ def _extent(el: HtmlElement) -> list[HtmlElement]:
     return parts
 
 
+def _head_text(parts: list[HtmlElement], limit: int = _SCAN_CHARS) -> str:
+    """The first `limit` characters of the blocks' text, without walking a whole large container."""
+    chunks: list[str] = []
+    size = 0
+    for part in parts:
+        for piece in part.itertext():
+            chunks.append(piece)
+            size += len(piece)
+            if size >= limit:
+                return re.sub(r"\s+", " ", " ".join(chunks))[:limit]
+    return re.sub(r"\s+", " ", " ".join(chunks))
+
+
 def _block_date(parts: list[HtmlElement]) -> datetime | None:
     for part in parts:
         for t in part.iter("time"):
             dt = _time_value(t)
             if dt:
                 return dt
-    return date_in_text(" ".join(_text(p) for p in parts)[:_SCAN_CHARS])
+    return date_in_text(_head_text(parts))
 
 
 def _inner(parts: list[HtmlElement], el: HtmlElement) -> set[HtmlElement]:
@@ -144,7 +159,7 @@ def _is_fragment(href: str) -> bool:
 
 
 def _links(parts: list[HtmlElement]) -> list[HtmlElement]:
-    return [a for p in parts for a in ([p] if p.tag == "a" else []) + list(p.iter("a")) if a.get("href")]
+    return [a for p in parts for a in p.iter("a") if a.get("href")]  # iter() includes p itself
 
 
 def _anchor(el: HtmlElement, parts: list[HtmlElement]) -> str | None:
@@ -222,7 +237,9 @@ def find_entries(html: str, page_url: str, now: datetime) -> tuple[list[Entry], 
             continue
         title = _title(el, extents[el])
         body = " ".join(t for p in extents[el] for t in p.itertext())
-        published = clamp_date(dated[el], now) or now
+        published = clamp_date(dated[el], now)
+        if published is None:
+            continue
         entries.setdefault(link, Entry(link, title, published, plain_text(body.replace(title, "", 1))))
     return sorted(entries.values(), key=lambda e: e.published_at, reverse=True), no_link
 

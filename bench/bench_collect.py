@@ -104,6 +104,7 @@ class ServerProcess:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
         )
         assert self.proc.stdout is not None
+        EXCLUDE_PIDS.add(self.proc.pid)
         first = self.proc.stdout.readline()
         if not first:
             raise RuntimeError("the bench server did not start")
@@ -143,24 +144,114 @@ class ServerProcess:
 # ---- measuring -------------------------------------------------------------------------------------
 
 
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def _proc_table() -> dict[int, tuple[int, float, int]]:
+    """pid -> (ppid, own CPU seconds, RSS bytes) for every process in /proc (Linux)."""
+    table: dict[int, tuple[int, float, int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = Path(entry.path, "stat").read_text()
+        except OSError:
+            continue
+        fields = raw[raw.rindex(")") + 2:].split()  # after "pid (comm) "
+        table[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICK,
+                                  int(fields[21]) * _PAGE)
+    return table
+
+
+class DescendantSampler:
+    """CPU time and RSS of this process's descendants, sampled from /proc every `interval` seconds.
+
+    getrusage(RUSAGE_CHILDREN) only sees children this process has reaped; a `forkserver` pool's workers
+    are children of the fork server, so their CPU never shows up there. A worker that exits between two
+    samples loses at most `interval` seconds of CPU. `exclude`: pids whose subtrees are not curator's
+    (the bench's own server)."""
+
+    def __init__(self, exclude: set[int], interval: float = 0.2) -> None:
+        self.exclude, self.interval = exclude, interval
+        self.last: dict[int, float] = {}
+        self.base: dict[int, float] = {}
+        self.peak_rss = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _snap(self) -> dict[int, tuple[float, int]]:
+        if not Path("/proc/self/stat").exists():
+            return {}
+        table = _proc_table()
+        kids: dict[int, list[int]] = {}
+        for pid, (ppid, _, _) in table.items():
+            kids.setdefault(ppid, []).append(pid)
+        out: dict[int, tuple[float, int]] = {}
+        stack = [p for p in kids.get(os.getpid(), []) if p not in self.exclude]
+        while stack:
+            pid = stack.pop()
+            out[pid] = table[pid][1:]
+            stack += [p for p in kids.get(pid, []) if p not in self.exclude]
+        me = table.get(os.getpid())
+        self.peak_rss = max(self.peak_rss, sum(r for _, r in out.values()) + (me[2] if me else 0))
+        return out
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            for pid, (cpu, _) in self._snap().items():
+                self.last[pid] = cpu
+
+    def __enter__(self) -> DescendantSampler:  # noqa: PYI034
+        self.base = {pid: cpu for pid, (cpu, _) in self._snap().items()}
+        self.last = dict(self.base)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        for pid, (cpu, _) in self._snap().items():
+            self.last[pid] = cpu
+
+    @property
+    def cpu_s(self) -> float:
+        return sum(cpu - self.base.get(pid, 0.0) for pid, cpu in self.last.items())
+
+    @property
+    def processes(self) -> int:
+        return len(set(self.last) - set(self.base))
+
+
 def _cpu() -> tuple[float, float]:
     me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime
 
 
+EXCLUDE_PIDS: set[int] = set()  # the bench server's process
+
+
 @contextmanager
 def measured() -> Iterator[dict[str, float]]:
-    """Fills the yielded dict with wall_s, cpu_s (self + reaped children), cpu_self_s, cpu_children_s."""
+    """Fills the yielded dict with wall_s, cpu_self_s, cpu_children_s, cpu_s (= self + children) and
+    peak_rss_sampled_mb (this process + descendants). Children CPU is the larger of getrusage's reaped
+    children and the /proc sampler's descendants: they see the same workers under fork/spawn (so adding
+    them would count twice), and only the sampler sees forkserver workers."""
     out: dict[str, float] = {}
     s0, c0 = _cpu()
     t0 = time.perf_counter()
+    sampler = DescendantSampler(EXCLUDE_PIDS)
     try:
-        yield out
+        with sampler:
+            yield out
     finally:
         wall = time.perf_counter() - t0
         s1, c1 = _cpu()
-        out.update(wall_s=round(wall, 3), cpu_self_s=round(s1 - s0, 3), cpu_children_s=round(c1 - c0, 3),
-                   cpu_s=round(s1 - s0 + c1 - c0, 3))
+        kids = max(c1 - c0, sampler.cpu_s)
+        out.update(wall_s=round(wall, 3), cpu_self_s=round(s1 - s0, 3), cpu_children_s=round(kids, 3),
+                   cpu_children_reaped_s=round(c1 - c0, 3), cpu_children_sampled_s=round(sampler.cpu_s, 3),
+                   child_processes=sampler.processes, cpu_s=round(s1 - s0 + kids, 3),
+                   peak_rss_sampled_mb=round(sampler.peak_rss / 2**20, 1))
 
 
 def _reporter_cls() -> type:
@@ -373,7 +464,7 @@ def _prepare_extracted(settings: Any) -> None:
 
 
 def enrichment(corpus: Corpus, server: ServerProcess, workdir: Path, items: int, latency_ms: float,
-               concurrency: int) -> dict[str, Any]:
+               concurrency: int, extract_timeout_s: float | None = None) -> dict[str, Any]:
     from curator.pipeline import Pipeline
     from curator.settings import LLMSettings, load_settings
     from curator.store import Store
@@ -393,7 +484,8 @@ def enrichment(corpus: Corpus, server: ServerProcess, workdir: Path, items: int,
                    "concurrency": concurrency, "max_retries": 1, "timeout_s": 30}
             if has_triage_setting:
                 llm["triage"] = triage
-        return load_settings(ws, env={}, overrides={"fetch": fetch_overrides(server), "llm": llm})
+        extra = {"extract": {"timeout_s": extract_timeout_s}} if extract_timeout_s is not None else {}
+        return load_settings(ws, env={}, overrides={"fetch": fetch_overrides(server), "llm": llm, **extra})
 
     base_settings = settings_for(base, None, False)
     can_prepare = hasattr(Pipeline, "_collect_network") and hasattr(Pipeline, "_extract")
@@ -540,13 +632,15 @@ def markdown(res: dict[str, Any]) -> str:
         ("first collect: CPU (self + children)", f"{_f(fc['cpu_s'])} s",
          (f"{_f(fc['cpu_s'] / fc['wall_s'] if fc['wall_s'] else None, 2)} cores busy on average "
          f"(children {_f(fc['cpu_children_s'])} s)")),
-        ("first collect: peak RSS", f"{_f(fc['peak_rss_mb'], 0)} MB", "ru_maxrss of the bench process"),
+        ("first collect: peak RSS", f"{_f(fc['peak_rss_mb'], 0)} MB",
+         (f"ru_maxrss of the bench process; with its worker processes (sampled): "
+         f"{_f(fc.get('peak_rss_sampled_mb'), 0)} MB")),
     ]
     for name in ("discover", "fetch", "extract", "enrich"):
         if name in st:
             s = st[name]
             rows.append((f"  stage {name}", f"{_f(s['wall_s'])} s",
-                         f"{s['items']:,} items, CPU {_f(s['cpu_s'])} s"
+                         f"{s['items']:,} items, main-process CPU {_f(s['cpu_s'])} s"
                          + (f", {_f(s['items'] / s['wall_s'], 1)} items/s" if s["wall_s"] else "")))
     rows += [
         ("CPU floor: trafilatura.extract CPU / cores", f"{_f(fl['floor_s'])} s",
@@ -557,7 +651,7 @@ def markdown(res: dict[str, Any]) -> str:
     if "wall_s" in cli:
         rows.append((f"trafilatura CLI --parallel {cli['parallel']}", f"{_f(cli['wall_s'])} s",
                      (f"curator wall / CLI wall = **{_f(cli.get('ratio'), 2)}×** (CLI CPU {_f(cli['cpu_s'])} s, "
-                     f"{cli['outputs']:,} outputs)")))
+                     f"{cli['outputs']:,} output files: it names them by content hash, so copies collapse)")))
     else:
         rows.append(("trafilatura CLI", "n/a", cli.get("error", "")))
     rows += [
@@ -627,6 +721,11 @@ def markdown(res: dict[str, Any]) -> str:
 def run(args: argparse.Namespace) -> int:
     from curator.settings import load_settings
 
+    if args.no_worker_recycling:
+        import curator.workers as workers_mod
+
+        if hasattr(workers_mod, "JOBS_PER_WORKER"):
+            workers_mod.JOBS_PER_WORKER = None  # type: ignore[assignment]
     workdir = Path(args.workdir).resolve() if args.workdir else Path(tempfile.mkdtemp(prefix="curator-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     out_dir = Path(args.out_dir).resolve()
@@ -644,8 +743,10 @@ def run(args: argparse.Namespace) -> int:
         server = ServerProcess(corpus, args.latency_ms)
         try:
             ws = make_workspace(workdir / "ws", corpus.sources_toml())
-            settings = load_settings(ws, env={}, overrides={"fetch": fetch_overrides(server),
-                                                            "llm": {"provider": "offline"}})
+            overrides: dict[str, Any] = {"fetch": fetch_overrides(server), "llm": {"provider": "offline"}}
+            if args.extract_timeout_s is not None:
+                overrides["extract"] = {"timeout_s": args.extract_timeout_s}
+            settings = load_settings(ws, env={}, overrides=overrides)
             # 1. first collect
             prof = cProfile.Profile() if args.profile else None
             server.reset()
@@ -704,7 +805,8 @@ def run(args: argparse.Namespace) -> int:
 
             # 5. enrichment with the fake LLM
             llm_items = min(args.llm_items, corpus.pages)
-            enr = enrichment(corpus, server, workdir, llm_items, args.llm_latency_ms, args.llm_concurrency)
+            enr = enrichment(corpus, server, workdir, llm_items, args.llm_latency_ms, args.llm_concurrency,
+                             args.extract_timeout_s)
             if enr["llm_calls"] == 0:
                 problems.append("enrichment made no LLM call")
             if enr["rerun"]["llm_calls"] or enr["rerun"]["fake_requests"] or enr["rerun"]["enrichments"]:
@@ -714,14 +816,16 @@ def run(args: argparse.Namespace) -> int:
             server.close()
 
         res: dict[str, Any] = {
-            "command": "bench/bench_collect.py " + " ".join(args.argv),
+            "command": " ".join(["bench/bench_collect.py", *args.argv]),
             "finished_at": time.strftime("%Y-%m-%d %H:%M:%S %z"),
             "machine": machine(),
             "params": {"pages": corpus.pages, "feeds": corpus.feeds, "hosts": len(corpus.hosts),
                        "https_hosts": len(corpus.https_hosts), "no_conditional_hosts": len(corpus.no_conditional_hosts),
                        "unique_pages": corpus.unique_pages, "latency_ms": args.latency_ms, "quick": args.quick,
                        "max_concurrency": 32, "per_host_concurrency": 2, "llm_items": llm_items,
-                       "llm_latency_ms": args.llm_latency_ms, "llm_concurrency": args.llm_concurrency},
+                       "llm_latency_ms": args.llm_latency_ms, "llm_concurrency": args.llm_concurrency,
+                       "extract_timeout_s": args.extract_timeout_s,
+                       "no_worker_recycling": args.no_worker_recycling},
             "first_collect": first, "rerun": rerun, "cpu_floor": floor, "trafilatura_cli": cli,
             "enrichment": enr,
             "profile": profile_top(prof) if prof else None,
@@ -758,6 +862,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--llm-items", type=int, default=None, help="items enriched by the fake LLM (default 300)")
     ap.add_argument("--llm-latency-ms", type=float, default=50.0)
     ap.add_argument("--llm-concurrency", type=int, default=8)
+    ap.add_argument("--extract-timeout-s", type=float, default=None,
+                    help="override extract.timeout_s for the collects (the per-job parse deadline)")
+    ap.add_argument("--no-worker-recycling", action="store_true",
+                    help="run the parser pool without max_tasks_per_child (works around CPython gh-115634: "
+                         "on Python < 3.13.x a pool whose workers hit the limit with work queued hangs)")
     ap.add_argument("--profile", action="store_true", help="cProfile the first collect (inflates its times)")
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the shared data folder (../shared/data)")
     ap.add_argument("--out-dir", default=str(BENCH), help="where results.json / results.md go (default bench/)")

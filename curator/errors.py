@@ -45,10 +45,21 @@ class CuratorError(Exception):
         self.call_id = call_id
         self.retryable = retryable
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Keyword-only context survives pickling (errors raised in parser worker processes).
+        return (_rebuild, (type(self), super().__str__(), self.__dict__))
+
     def __str__(self) -> str:
         msg = super().__str__()
         ctx = [f"{k}={v}" for k, v in (("stage", self.stage), ("url", self.url), ("call", self.call_id)) if v]
         return f"{msg} [{', '.join(ctx)}]" if ctx else msg
+
+
+def _rebuild(cls: type[CuratorError], message: str, state: dict[str, object]) -> CuratorError:
+    err = cls.__new__(cls)
+    Exception.__init__(err, message)
+    err.__dict__.update(state)
+    return err
 
 
 class ConfigError(CuratorError):

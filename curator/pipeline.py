@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from curator import charset, cluster, compose, decisions, extract, history
+from curator import charset, cluster, compose, decisions, history
 from curator.enrich import Backend, choose_backend, content_hash
 from curator.enrich.limits import Budget
 from curator.errors import BudgetExceeded, CuratorError, ExtractionError, FetchError, Interrupted, LLMError, SourceError
@@ -28,9 +28,9 @@ from curator.models import Candidate, EnrichRequest, Enrichment, Issue, Item, It
 from curator.progress import Reporter
 from curator.settings import Settings
 from curator.sources import SourceContext, build_source
-from curator.sources.watch import narrow_to_entry
 from curator.store import Store, now_utc
 from curator.urls import canonical_url, redact
+from curator.workers import ParsePool, extract_job
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,7 @@ class Pipeline:
         # Set by SIGTERM or the run deadline: stages stop taking new work; what is in flight finishes.
         self.stopping = threading.Event()
         self.stop_reason = ""
+        self._pool = ParsePool(settings.extract.model_copy(update={"workers": 0}))  # replaced per collect
 
     def stop(self, reason: str) -> None:
         if not self.stopping.is_set():
@@ -79,7 +80,6 @@ class Pipeline:
             if requeued:
                 run.counters["retry/requeued"] += requeued
             asyncio.run(self._collect_network(run, discover))
-            self._extract(run)
             self._cluster(run)
             self._enrich(run)
             if self.stopping.is_set():
@@ -101,12 +101,18 @@ class Pipeline:
         return run
 
     async def _collect_network(self, run: RunResult, discover: bool) -> None:
-        async with Fetcher(self.settings.fetch) as fetcher:
-            if discover:
-                await self._discover(run, fetcher)
-            await self._fetch(run, fetcher)
-            for key, value in fetcher.stats.items():
-                run.counters[f"http/{key.split('/', 1)[-1]}"] += value
+        """Discover, fetch, and extract in parser processes while the fetching goes on."""
+        with ParsePool(self.settings.extract) as pool:
+            self._pool = pool
+            async with Fetcher(self.settings.fetch) as fetcher:
+                if discover:
+                    await self._discover(run, fetcher)
+                await self._fetch(run, fetcher)
+                for key, value in fetcher.stats.items():
+                    run.counters[f"http/{key.split('/', 1)[-1]}"] += value
+            await self._extract_waiting(run)  # pages fetched by an earlier, interrupted run
+            if pool.restarts:
+                run.counters["extract/pool_restarts"] += pool.restarts
 
     async def _discover(self, run: RunResult, fetcher: Fetcher) -> None:
         sources = [s for s in self.settings.sources if s.enabled]
@@ -120,7 +126,8 @@ class Pipeline:
                     advance()
                     return
                 source = build_source(src_cfg)
-                ctx = SourceContext(fetcher=fetcher, validators=self.store.source_validators(src_cfg.name), now=now)
+                ctx = SourceContext(fetcher=fetcher, validators=self.store.source_validators(src_cfg.name), now=now,
+                                    cpu=self._pool.run)
                 try:
                     result = await source.discover(ctx)
                 except (SourceError, FetchError) as exc:
@@ -165,6 +172,8 @@ class Pipeline:
         rows = self.store.waiting(ItemState.DISCOVERED)
         # Admit items only as fast as the fetcher can take them, so a stop leaves the rest untouched.
         admit = asyncio.Semaphore(self.settings.fetch.max_concurrency)
+        # Pages wait for a parser in a bounded queue: fetching goes on, memory stays bounded.
+        parse_slots = asyncio.Semaphore(max(1, self._pool.workers) * 4)
         with self.reporter.stage("fetch", len(rows)) as advance:
 
             async def one(row) -> None:  # type: ignore[no-untyped-def]
@@ -172,9 +181,12 @@ class Pipeline:
                     if self.stopping.is_set():  # the item stays `discovered` for the next run
                         advance()
                         return
-                    await fetch_one(row)
+                    page = await fetch_one(row)
+                if page is not None:
+                    async with parse_slots:
+                        await self._extract_one(run, row, page)
 
-            async def fetch_one(row) -> None:  # type: ignore[no-untyped-def]
+            async def fetch_one(row) -> Page | None:  # type: ignore[no-untyped-def]
                 try:
                     resp = await fetcher.get(row["url"], accept=PAGE_ACCEPT)
                     ctype = resp.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -188,6 +200,7 @@ class Pipeline:
                                 fetched_at=now_utc())
                     self.store.save_page(row["id"], page)
                     run.counters["fetch/ok"] += 1
+                    return page
                 except FetchError as exc:
                     state = ItemState.SKIPPED if exc.reason == "too_large" else ItemState.FAILED
                     self.store.set_state(row["id"], state, exc.reason, retryable=exc.retryable)
@@ -202,31 +215,36 @@ class Pipeline:
 
             await asyncio.gather(*(one(r) for r in rows))
 
-    # ---- extract -----------------------------------------------------------------------------
-    def _extract(self, run: RunResult) -> None:
+    # ---- extract ------------------------------------------------------------------------------
+    async def _extract_waiting(self, run: RunResult) -> None:
         rows = self.store.waiting(ItemState.FETCHED)
+        admit = asyncio.Semaphore(max(1, self._pool.workers) * 2)
         with self.reporter.stage("extract", len(rows)) as advance:
-            for row in rows:
-                if self.stopping.is_set():
-                    break
-                try:
-                    page = self.store.load_page(row)
-                    if anchor := urlsplit(row["canonical_url"]).fragment:  # a `watch` entry: one block of a page
-                        page = page.model_copy(update={"text": narrow_to_entry(page.text, anchor) or page.text})
-                    article = extract.extract_article(page, self.settings.extract)
-                    if not article.title:
-                        article = article.model_copy(update={"title": row["title"]})
-                    self.store.save_article(row["id"], article, content_hash(article.title, article.text))
-                    run.counters["extract/ok"] += 1
-                except ExtractionError as exc:
-                    self.store.set_state(row["id"], ItemState.SKIPPED, exc.reason)
-                    run.counters[f"extract/{exc.reason}"] += 1
-                except Exception:
-                    log.exception("unexpected error extracting %s", redact(row["url"]))
-                    self.store.set_state(row["id"], ItemState.FAILED, "extract_error")
-                    run.counters["extract/internal_error"] += 1
-                finally:
+
+            async def one(row) -> None:  # type: ignore[no-untyped-def]
+                async with admit:
+                    if not self.stopping.is_set():
+                        await self._extract_one(run, row, self.store.load_page(row))
                     advance()
+
+            await asyncio.gather(*(one(r) for r in rows))
+
+    async def _extract_one(self, run: RunResult, row: Any, page: Page) -> None:
+        anchor = urlsplit(row["canonical_url"]).fragment  # a `watch` entry: one block of a page
+        try:
+            article = await self._pool.run(extract_job, page, anchor, self.settings.extract)
+            if not article.title:
+                article = article.model_copy(update={"title": row["title"]})
+            self.store.save_article(row["id"], article, content_hash(article.title, article.text))
+            run.counters["extract/ok"] += 1
+        except ExtractionError as exc:
+            state = ItemState.FAILED if exc.retryable else ItemState.SKIPPED
+            self.store.set_state(row["id"], state, exc.reason, retryable=exc.retryable)
+            run.counters[f"extract/{exc.reason}"] += 1
+        except Exception:
+            log.exception("unexpected error extracting %s", redact(row["url"]))
+            self.store.set_state(row["id"], ItemState.FAILED, "extract_error")
+            run.counters["extract/internal_error"] += 1
 
     # ---- cluster -----------------------------------------------------------------------------
     def _cluster(self, run: RunResult) -> None:

@@ -98,6 +98,9 @@ class FetchSettings(_Section):
 class ExtractSettings(_Section):
     min_chars: int = Field(default=120, ge=0)
     max_chars: int = Field(default=60_000, ge=1000)
+    workers: int = Field(default=-1, ge=-1, le=64)  # parser processes; -1 = one per core, 0 = in-process
+    timeout_s: float = Field(default=60.0, gt=0, le=600)  # per document
+    worker_max_mb: int = Field(default=3072, ge=0)  # address-space cap per parser process (0 = none)
 
 
 class ModelPrice(_Section):

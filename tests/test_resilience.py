@@ -7,6 +7,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -31,7 +32,13 @@ def cli(*args: str, env_extra: dict[str, str] | None = None, harness: tuple[str,
         cmd = [sys.executable, str(REPO / "tests" / "crash_harness.py"), harness[0], str(harness[1]), "--", *args]
     if not wait:
         return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, cwd=REPO)
+    # Output goes to files, not pipes: a killed run's parser processes may outlive it by a moment,
+    # and a pipe would make the test wait for them.
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.run(cmd, env=env, stdout=out, stderr=err, text=True, timeout=timeout, cwd=REPO)
+        out.seek(0)
+        err.seek(0)
+        done = subprocess.CompletedProcess(cmd, proc.returncode, out.read(), err.read())
     assert CANARY not in done.stdout + done.stderr
     return done
 

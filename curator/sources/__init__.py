@@ -12,10 +12,10 @@ it on the source's health and goes on with the other sources.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from curator.errors import ConfigError
 from curator.models import Candidate, Validators
@@ -25,11 +25,17 @@ if TYPE_CHECKING:
     from curator.http import Fetcher
 
 
+async def _inline(fn: Callable[..., Any], *args: Any) -> Any:
+    return fn(*args)
+
+
 @dataclass
 class SourceContext:
     fetcher: Fetcher
     validators: Validators  # saved from the previous successful read of this source
     now: datetime
+    # Runs CPU-heavy parsing (`await ctx.cpu(parse_feed, body, …)`) in the parser pool; inline by default.
+    cpu: Callable[..., Awaitable[Any]] = _inline
 
 
 @dataclass

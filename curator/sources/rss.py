@@ -98,6 +98,7 @@ class RssSource:
         resp = await ctx.fetcher.get(self.config.url, validators=ctx.validators, accept=FEED_ACCEPT)
         if resp.not_modified:
             return SourceResult(not_modified=True)
-        result = parse_feed(resp.body, resp.final_url, resp.headers.get("content-type", ""), self.config, ctx.now)
+        result = await ctx.cpu(parse_feed, resp.body, resp.final_url, resp.headers.get("content-type", ""),
+                               self.config, ctx.now)
         result.validators = resp.validators
         return result

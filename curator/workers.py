@@ -1,0 +1,120 @@
+"""CPU-heavy parsing (feeds, extraction) in a small process pool.
+
+One pathological document can neither stall the run (a per-job deadline; a stuck pool is killed
+and replaced) nor bloat it (each worker has an address-space cap and is recycled after a number of
+jobs). The event loop keeps fetching while the workers parse.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import resource
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, TypeVar
+
+from curator.errors import CuratorError, ExtractionError
+from curator.models import Article, Page
+from curator.settings import ExtractSettings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+JOBS_PER_WORKER = 500
+
+
+def _init_worker(max_bytes: int, owner_pid: int) -> None:
+    """Cap the worker's memory, and end it when the run that owns it is gone (even after kill -9)."""
+    if max_bytes > 0:
+        resource.setrlimit(resource.RLIMIT_AS, (max_bytes, max_bytes))
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            try:
+                os.kill(owner_pid, 0)
+            except ProcessLookupError:
+                os._exit(0)
+            except PermissionError:
+                pass
+
+    threading.Thread(target=watch, name="owner-watch", daemon=True).start()
+
+
+class ParsePool:
+    """`await pool.run(fn, *args)` runs `fn` in a worker process (or inline when workers == 0)."""
+
+    def __init__(self, settings: ExtractSettings) -> None:
+        self.workers = settings.workers if settings.workers >= 0 else (os.cpu_count() or 1)
+        self.timeout_s = settings.timeout_s
+        self.max_bytes = settings.worker_max_mb * 1024 * 1024
+        self._pool: ProcessPoolExecutor | None = None
+        self.restarts = 0
+
+    def __enter__(self) -> ParsePool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _executor(self) -> Executor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=multiprocessing.get_context("forkserver"),
+                initializer=_init_worker,
+                initargs=(self.max_bytes, os.getpid()),
+                max_tasks_per_child=JOBS_PER_WORKER,
+            )
+        return self._pool
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        if self.workers == 0:
+            return fn(*args)
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(self._executor(), fn, *args)
+        try:
+            return await asyncio.wait_for(future, self.timeout_s)
+        except TimeoutError:
+            log.warning("a parse job ran over %.0f s; replacing the worker pool", self.timeout_s)
+            self._kill()
+            raise ExtractionError(f"parsing took longer than {self.timeout_s:.0f} s", reason="parse_timeout",
+                                  retryable=True) from None
+        except BrokenProcessPool:
+            self._kill()
+            raise ExtractionError("the parser process died (out of memory?)", reason="parser_crashed",
+                                  retryable=True) from None
+        except MemoryError:
+            raise ExtractionError("the document needs more memory than a parser may use", reason="too_complex") from None
+
+    def _kill(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        self.restarts += 1
+        for proc in list(getattr(pool, "_processes", {}).values()):
+            proc.kill()
+        pool.shutdown(wait=False, cancel_futures=True)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+def extract_job(page: Page, anchor: str, settings: ExtractSettings) -> Article:
+    """Runs in a worker: narrow a `watch` entry to its block, then extract."""
+    from curator import extract
+    from curator.sources.watch import narrow_to_entry
+
+    if anchor:
+        page = page.model_copy(update={"text": narrow_to_entry(page.text, anchor) or page.text})
+    return extract.extract_article(page, settings)
+
+
+__all__ = ["CuratorError", "ParsePool", "extract_job"]

@@ -26,6 +26,8 @@ from curator.errors import BudgetExceeded, CuratorError, ExtractionError, FetchE
 from curator.http import Fetcher
 from curator.models import Candidate, EnrichRequest, Enrichment, Issue, Item, ItemState, Page
 from curator.progress import Reporter
+from curator.report import FLAG_AFTER_FAILURES
+from curator.robots import RobotsCache
 from curator.settings import Settings
 from curator.sources import SourceContext, build_source
 from curator.store import Store, now_utc
@@ -150,6 +152,11 @@ class Pipeline:
                 run.counters["source/ok"] += 1
 
             await asyncio.gather(*(one(s) for s in sources))
+        names = {s.name for s in sources}
+        for row in self.store.source_health():
+            if row["name"] in names and row["consecutive_failures"] >= FLAG_AFTER_FAILURES:
+                run.notes.append(f"source '{row['name']}' has failed {row['consecutive_failures']} runs in a row "
+                                 f"(last error: {row['last_error']}); check it with `curator sources check`")
 
     def _add(self, run: RunResult, cand: Candidate, *, keep_fragment: bool = False) -> bool:
         try:
@@ -174,6 +181,7 @@ class Pipeline:
         admit = asyncio.Semaphore(self.settings.fetch.max_concurrency)
         # Pages wait for a parser in a bounded queue: fetching goes on, memory stays bounded.
         parse_slots = asyncio.Semaphore(max(1, self._pool.workers) * 4)
+        robots = RobotsCache(fetcher, self.settings.fetch.user_agent) if self.settings.fetch.respect_robots else None
         with self.reporter.stage("fetch", len(rows)) as advance:
 
             async def one(row) -> None:  # type: ignore[no-untyped-def]
@@ -188,6 +196,10 @@ class Pipeline:
 
             async def fetch_one(row) -> Page | None:  # type: ignore[no-untyped-def]
                 try:
+                    if robots is not None and not await robots.allowed(row["url"]):
+                        self.store.set_state(row["id"], ItemState.SKIPPED, "robots")
+                        run.counters["fetch/skipped_robots"] += 1
+                        return None
                     resp = await fetcher.get(row["url"], accept=PAGE_ACCEPT)
                     ctype = resp.headers.get("content-type", "").split(";")[0].strip().lower()
                     if not ctype.startswith(HTML_TYPES):
@@ -214,6 +226,8 @@ class Pipeline:
                     advance()
 
             await asyncio.gather(*(one(r) for r in rows))
+        if robots is not None and robots.unavailable:
+            run.counters["fetch/robots_unavailable"] += robots.unavailable
 
     # ---- extract ------------------------------------------------------------------------------
     async def _extract_waiting(self, run: RunResult) -> None:

@@ -92,6 +92,7 @@ class FetchSettings(_Section):
     allowed_hosts: list[str] = Field(default_factory=list)
     # host[:port] -> ip:port, like curl --resolve; the demo routes its *.demo.test hosts to loopback.
     resolve: dict[str, str] = Field(default_factory=dict)
+    respect_robots: bool = True  # obey robots.txt for article pages (feeds and APIs are published to be read)
     ca_bundle: str | None = None  # extra CA file to trust (the demo's self-signed *.demo.test)
 
 

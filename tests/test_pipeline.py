@@ -112,3 +112,20 @@ def test_enrichment_cache_means_unchanged_content_is_never_sent_twice(workspace,
         store.db.execute("UPDATE items SET state='extracted' WHERE state='enriched'")
         run = Pipeline(settings, store).collect()
         assert len(fake_llm.requests) == 2 and run.counters["enrich/cached"] == 2
+
+
+def test_a_source_failing_night_after_night_is_flagged_and_never_fails_the_run(workspace, site, httpserver):
+    (workspace / "config" / "sources.toml").write_text(
+        f'[[sources]]\nname = "好源"\nurl = "{site}/feed.xml"\n\n[[sources]]\nname = "坏源"\nurl = "{site}/gone.xml"\n')
+    httpserver.expect_request("/gone.xml").respond_with_data("gone", status=410)
+    settings = load_settings(workspace, env={}, overrides={"fetch": {"allowed_hosts": ["127.0.0.1", "localhost"]},
+                                                             "llm": {"provider": "offline"}})
+    with Store(settings.db_path) as store:
+        for night in range(1, 4):
+            run = Pipeline(settings, store).collect()
+            assert run.status == "ok" and run.counters["source/http_410"] == 1
+            flagged = [n for n in run.notes if "坏源" in n]
+            assert bool(flagged) == (night >= 3)
+        assert "failed 3 runs in a row" in flagged[0] and "http_410" in flagged[0]
+        health = {r["name"]: r for r in store.source_health()}
+        assert health["好源"]["consecutive_failures"] == 0 and health["坏源"]["consecutive_failures"] == 3

@@ -623,6 +623,8 @@ def markdown(res: dict[str, Any]) -> str:
     p, fc, fl, cli, rr, en = (res[k] for k in ("params", "first_collect", "cpu_floor", "trafilatura_cli",
                                                 "rerun", "enrichment"))
     st = fc["stages"]
+    every = en.get("every_item", {})
+    wired = bool(en.get("features", {}).get("pipeline_clusters"))
     rows: list[tuple[str, str, str]] = [
         ("corpus", f"{p['pages']:,} pages, {p['feeds']} feeds, {p['hosts']} hosts",
          (f"{p['unique_pages']} distinct real pages reused; {p['https_hosts']} hosts HTTPS, "
@@ -662,10 +664,12 @@ def markdown(res: dict[str, Any]) -> str:
         ("unchanged re-run: page fetches / re-extractions / enrichments / LLM calls",
          f"{rr['page_fetches']} / {rr['re_extractions']} / {rr['enrichments']} / {rr['llm_calls']}",
          "must all be 0"),
-        (f"enrichment, fake LLM ({en['latency_ms']:g} ms, concurrency {en['concurrency']}): summarise every item",
+        (f"enrichment, fake LLM ({en['latency_ms']:g} ms, concurrency {en['concurrency']}): "
+         + ("current pipeline, triage off (clustering on)" if wired else "summarise every item"),
          f"{en['llm_calls']} calls, {en['input_tokens']:,} in + {en['output_tokens']:,} out tokens",
-         (f"{en['items_enriched']} items in {_f(en['enrich_wall_s'], 2)} s = {_f(en['calls_per_s'])} calls/s; "
-         f"tokens as the fake counts them (request JSON / 4)")),
+         (f"{every.get('items_extracted', 0)} items extracted, {en['items_enriched']} summarised in "
+          f"{_f(en['enrich_wall_s'], 2)} s = {_f(en['calls_per_s'])} calls/s; tokens as the fake counts them "
+          "(request JSON / 4)")),
         ("enrichment re-run: LLM calls", str(en["rerun"]["llm_calls"]), "must be 0"),
     ]
 
@@ -673,33 +677,35 @@ def markdown(res: dict[str, Any]) -> str:
         if not en["llm_calls"] or not en["input_tokens"]:
             return ""
         return (f"{_f(100 * (1 - row['llm_calls'] / en['llm_calls']), 0)}% fewer calls, "
-                f"{_f(100 * (1 - row['input_tokens'] / en['input_tokens']), 0)}% fewer input tokens")
+                f"{_f(100 * (1 - row['input_tokens'] / en['input_tokens']), 0)}% fewer input tokens than the row above")
 
     tr = en.get("triage")
     if tr:
-        rows.append(("triage, then summarise the kept items",
+        rows.append(("triage, then summarise the kept items" + (" (clustering on)" if wired else ""),
                      f"{tr['llm_calls']} calls, {tr['input_tokens']:,} in + {tr['output_tokens']:,} out tokens",
                      (f"measured; kept {tr['triage_kept']}, dropped {tr['triage_dropped']}; {reduction(tr)}; "
-                     "fake triage scores = curator's offline scorer on title + snippet")))
+                      "fake triage scores = curator's offline scorer on title + snippet")))
     else:
         rows.append(("triage, then summarise the kept items", "n/a (not implemented yet)", ""))
     cl = en.get("clustering")
-    if cl:
-        how = ("measured in the pipeline" if cl["wired_into_pipeline"]
-               else "projection: curator.cluster exists, the pipeline does not use it yet")
+    if wired:
+        same = every.get("failures", {}).get("enrich/same_story", 0)
+        rows.append(("clustering (in the pipeline)", (f"{same} of {every.get('items_extracted', 0)} items joined "
+                     "another story"), ("their summaries were skipped; a switch to turn clustering off would give the "
+                     "every-item baseline (none exists, so it is not measured)")))
+    elif cl:
         rows.append(("clustering: one summary per story",
                      f"{cl['llm_calls']} calls, {cl['input_tokens']:,} in + {cl['output_tokens']:,} out tokens",
-                     f"{cl['stories']} stories from {cl['items']} items; {reduction(cl)}; {how}"))
+                     (f"{cl['stories']} stories from {cl['items']} items; {reduction(cl)}; "
+                      "projection: curator.cluster exists, the pipeline does not use it yet")))
+        tc = en.get("triage_clustering")
+        if tc:
+            rows.append(("triage + clustering",
+                         f"{tc['llm_calls']} calls, {tc['input_tokens']:,} in + {tc['output_tokens']:,} out tokens",
+                         (f"{tc['stories']} stories among the {tc['items']} kept items; {reduction(tc)}; "
+                          "triage measured, clustering projected")))
     else:
         rows.append(("clustering: one summary per story", "n/a (not implemented yet)", ""))
-    tc = en.get("triage_clustering")
-    if tc:
-        how = "measured" if tc["wired_into_pipeline"] else "triage measured, clustering projected"
-        rows.append(("triage + clustering",
-                     f"{tc['llm_calls']} calls, {tc['input_tokens']:,} in + {tc['output_tokens']:,} out tokens",
-                     f"{tc['stories']} stories among the {tc['items']} kept items; {reduction(tc)}; {how}"))
-    else:
-        rows.append(("triage + clustering", "n/a (not implemented yet)", ""))
     if res.get("profile"):
         top = res["profile"]["by_cumulative"]
         rows.append(("profile (quick run)", "see results.json", ", ".join(r["function"] for r in top[:3])))
@@ -872,6 +878,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--out-dir", default=str(BENCH), help="where results.json / results.md go (default bench/)")
     ap.add_argument("--workdir", default=None, help="build the corpus and workspaces here (default: a temp dir)")
     ap.add_argument("--keep", action="store_true", help="keep the work dir")
+    ap.add_argument("--render", default=None, metavar="RESULTS_JSON",
+                    help="only rewrite results.md (next to the JSON) from a results.json")
     ap.add_argument("--serve", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--no-conditional", default="", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -890,6 +898,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.serve:
         return serve_main(args.serve, args.latency_ms, args.no_conditional)
+    if args.render:
+        src = Path(args.render)
+        table = markdown(json.loads(src.read_text(encoding="utf-8")))
+        (src.parent / "results.md").write_text(table, encoding="utf-8")
+        print(table)
+        return 0
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     return run(args)
 

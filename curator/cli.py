@@ -236,19 +236,21 @@ def lint(
     file: Annotated[Path, typer.Argument(help="A draft to check.")],
     home: HomeOpt = Path("."),
     window_days: Annotated[int | None, typer.Option(help="Flag items older than this many days.")] = None,
+    check_links: Annotated[bool, typer.Option("--check-links", help="Also fetch every link (network).")] = False,
 ) -> None:
     """Report problems in a draft with line numbers; exits 1 when any error is found."""
     try:
         settings = _settings(home)
     except CuratorError as exc:
         _fail(exc)
-    findings = _lint_file(settings, file, window_days)
+    findings = _lint_file(settings, file, window_days, check_links=check_links)
     if findings is None:
         raise typer.Exit(1)
     raise typer.Exit(1 if any(f.severity == "error" for f in findings) else 0)
 
 
-def _lint_file(settings: Settings, file: Path, window_days: int | None = None) -> list[Any] | None:
+def _lint_file(settings: Settings, file: Path, window_days: int | None = None, *,
+               check_links: bool = False) -> list[Any] | None:
     from curator.lint import format_findings, lint_markdown
 
     try:
@@ -263,6 +265,10 @@ def _lint_file(settings: Settings, file: Path, window_days: int | None = None) -
         window_start=(start - timedelta(days=days)) if start else None,
         max_per_domain=settings.drafts.max_per_domain,
     )
+    if check_links:
+        from curator.linkcheck import check_links as check
+
+        findings = sorted([*findings, *check(text, settings.fetch)], key=lambda f: f.line)
     if findings:
         typer.echo(format_findings(findings, str(file)))
     errors = sum(f.severity == "error" for f in findings)

@@ -121,6 +121,16 @@ def _is_english(item: Item) -> bool:
     return bool(lang) and lang.startswith("en")  # type: ignore[union-attr]
 
 
+def cover_image(issue: Issue) -> str | None:
+    """The cover candidate: the main image of the best-scoring story that has a usable one."""
+    for story in sorted(issue.stories, key=lambda s: -s.score):
+        for item in story.items:
+            image = item.article.image if item.article else None
+            if image and image.startswith("https://") and not image.lower().endswith((".svg", ".gif")):
+                return image
+    return None
+
+
 def _comment_safe(value: object) -> str:
     return re.sub(r"-{2,}", "-", str(value)).replace(">", "›").replace('"', "'").replace("\n", " ")
 
@@ -204,7 +214,8 @@ class Renderer:
                 footnotes_of=lambda story: by_story.get(story.id, []),
                 story_title=self.story_title,
                 provenance=provenance,
-                **{"front_matter": self.settings.publication.front_matter, **context},
+                **{"front_matter": self.settings.publication.front_matter, "cover_image": cover_image(issue),
+                   **context},
             )
         except jinja2.TemplateNotFound as exc:
             raise ConfigError(f"publication.template: no template named '{exc.name}'") from exc

@@ -37,10 +37,25 @@ def status_report(settings: Settings, store: Store) -> dict[str, Any]:
         "sources": sources,
         "llm": {**spend, "cache_hits_recent_runs": cache_hits},
         "open_draft": {"number": draft["number"], "path": draft["path"]} if draft else None,
+        "next_issue_candidates": _candidates_per_section(settings, store, now),
         "learned_weights": [dict(r) for r in store.db.execute(
             "SELECT kind, key, weight, kept, dropped FROM weights ORDER BY kind, weight")],
         "learning": settings.learning.enabled,
     }
+
+
+def _candidates_per_section(settings: Settings, store: Store, now: Any) -> dict[str, int]:
+    """Enriched stories in the window that the next draft can choose from, per section."""
+    since = (now - timedelta(days=settings.publication.window_days)).isoformat(timespec="seconds")
+    rows = store.db.execute(
+        "SELECT json_extract(e.fields, '$.section') AS section, COUNT(DISTINCT COALESCE(i.story_id, i.id)) AS n "
+        "FROM items i JOIN enrichments e ON e.item_id = i.id "
+        "WHERE i.state IN ('enriched', 'drafted') AND COALESCE(i.published_at, i.discovered_at) >= ? "
+        "AND json_extract(e.fields, '$.score') >= ? GROUP BY section",
+        (since, settings.profile.min_score),
+    ).fetchall()
+    counts = {r["section"]: r["n"] for r in rows}
+    return {s.id: counts.get(s.id, 0) for s in settings.sections}
 
 
 def print_status(report: dict[str, Any]) -> None:
@@ -68,6 +83,8 @@ def print_status(report: dict[str, Any]) -> None:
         x = llm[label]
         echo(f"llm {label:<5}: calls={x['calls']} tokens={x['input_tokens']}+{x['output_tokens']} cost=${x['cost_usd']:.4f}")
     echo(f"llm cache hits (recent runs): {llm['cache_hits_recent_runs']}")
+    cands = report["next_issue_candidates"]
+    echo("next issue candidates: " + ("  ".join(f"{k}={v}" for k, v in cands.items()) or "(no sections)"))
     if report["learned_weights"]:
         state = "on" if report["learning"] else "off (learning.enabled = false)"
         echo(f"learned weights ({state}):")

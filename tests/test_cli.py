@@ -57,3 +57,30 @@ def test_draft_with_nothing_collected_still_writes_a_valid_draft_and_says_why(wo
 def test_draft_rejects_a_malformed_date(workspace):
     result = runner.invoke(app, ["draft", "--home", str(workspace), "--date", "23/11/2026"])
     assert result.exit_code == 2 and "2026-11-23" in result.output
+
+
+def test_status_counts_the_next_issues_candidates_per_section(tmp_path):
+    from curator.demo import run_demo
+
+    run_demo(tmp_path, env={}, echo=lambda s: None)
+    out = runner.invoke(app, ["status", "--home", str(tmp_path)]).output
+    line = next(l for l in out.splitlines() if l.startswith("next issue candidates:"))
+    counts = dict(part.split("=") for part in line.split(":", 1)[1].split())
+    assert set(counts) == {"ai", "dev", "industry", "research"}
+    assert sum(int(v) for v in counts.values()) >= 10
+
+
+def test_lint_check_links_reports_dead_links_with_their_line(workspace, httpserver):
+    httpserver.expect_request("/ok").respond_with_data("fine")
+    httpserver.expect_request("/gone").respond_with_data("gone", status=404)
+    ok, gone = httpserver.url_for("/ok"), httpserver.url_for("/gone")
+    (workspace / "config" / "zz.toml").write_text('[fetch]\nallowed_hosts = ["localhost", "127.0.0.1"]\n')
+    draft = workspace / "d.md"
+    draft.write_text(f"---\ntitle: t\ndate: 2026-11-20\n---\n\n## AI\n\n**好文**：摘要。[^1]\n\n**坏链**：摘要。[^2]\n\n"
+                     f"[^1]: [源：好文]({ok})\n\n[^2]: [源：坏链]({gone})\n", encoding="utf-8")
+    plain = runner.invoke(app, ["lint", str(draft), "--home", str(workspace)])
+    assert "broken_link" not in plain.output
+    checked = runner.invoke(app, ["lint", str(draft), "--home", str(workspace), "--check-links"])
+    assert checked.exit_code == 1
+    assert f"d.md:14: [broken_link]" in checked.output and "http_404" in checked.output
+    assert ok not in checked.output.split("[broken_link]", 1)[1].splitlines()[0]

@@ -1,0 +1,50 @@
+"""Composer rules an editor notices: the cover candidate, quotas, one domain at most K times."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from curator.compose import cover_image, select
+from curator.models import Issue, IssueSection, Story
+from curator.settings import SectionSettings, Settings
+from tests.test_templates import _item, _src, render, renderer_for
+
+
+def _with_image(item, image):
+    return item.model_copy(update={"article": item.article.model_copy(update={"image": image})})
+
+
+def _items():
+    mk = lambda i, url, score, section="ai": _item(  # noqa: E731
+        i, url, f"标题{i}", f"标题{i}：第 {i} 条摘要，内容来自原文。", lang="zh", section=section, score=score,
+        sources=[_src("源", url)])
+    return [
+        mk(1, "https://a.example.com/1", 90),
+        mk(2, "https://a.example.com/2", 85),
+        mk(3, "https://a.example.com/3", 80),
+        mk(4, "https://b.example.com/4", 70),
+        mk(5, "https://c.example.com/5", 60, "dev"),
+    ]
+
+
+def test_cover_is_the_best_story_with_a_usable_image():
+    items = _items()
+    items[0] = _with_image(items[0], "http://insecure.example.com/x.jpg")  # not https: skipped
+    items[1] = _with_image(items[1], "https://img.example.com/cover.png")
+    items[3] = _with_image(items[3], "https://img.example.com/other.png")
+    issue = Issue(number=3, title="t", date=datetime(2026, 11, 20, tzinfo=UTC),
+                  sections=[IssueSection(id="ai", title="AI", stories=[Story(id=i.id, lead=i) for i in items])])
+    assert cover_image(issue) == "https://img.example.com/cover.png"
+    text = render(renderer_for("footnotes"), issue)
+    assert 'cover: "https://img.example.com/cover.png"' in text.split("---")[1]
+
+
+def test_quotas_and_domain_cap_send_the_rest_to_runners_up():
+    settings = Settings(sections=[SectionSettings(id="ai", title="AI", quota=3), SectionSettings(id="dev", title="开发")])
+    settings.drafts.max_per_domain = 2
+    issue = select(_items(), settings, number=1, as_of=datetime(2026, 11, 20, tzinfo=UTC), draft_ids=set())
+    ai = [s.id for s in issue.sections[0].stories]
+    assert ai == [1, 2, 4]  # story 3 would be a third a.example.com item
+    assert [s.id for s in issue.sections[1].stories] == [5]
+    assert [s.id for s in issue.runners_up] == [3]
+    assert issue.title.endswith("标题1")

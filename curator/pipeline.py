@@ -164,8 +164,13 @@ class Pipeline:
         except ValueError:
             run.counters["discover/bad_url"] += 1
             return False
-        _, is_new = self.store.add_candidate(cand, canonical)
+        item_id, is_new = self.store.add_candidate(cand, canonical)
         run.counters["discover/new" if is_new else "discover/known"] += 1
+        max_age = self.settings.run.max_age_days
+        if is_new and max_age and cand.published_at and cand.published_at < now_utc() - timedelta(days=max_age):
+            # Known from now on, but never fetched or paid for: a feed's back catalogue is not news.
+            self.store.set_state(item_id, ItemState.SKIPPED, "too_old")
+            run.counters["discover/too_old"] += 1
         return is_new
 
     def add_candidate(self, cand: Candidate) -> tuple[int, bool]:
@@ -179,19 +184,20 @@ class Pipeline:
         rows = self.store.waiting(ItemState.DISCOVERED)
         # Admit items only as fast as the fetcher can take them, so a stop leaves the rest untouched.
         admit = asyncio.Semaphore(self.settings.fetch.max_concurrency)
-        # Pages wait for a parser in a bounded queue: fetching goes on, memory stays bounded.
-        parse_slots = asyncio.Semaphore(max(1, self._pool.workers) * 4)
+        # Fetched pages wait for a parser in a bounded queue: fetching goes on while the parsers work,
+        # and at most this many pages are held in memory at once.
+        in_memory = asyncio.Semaphore(self.settings.fetch.max_concurrency + max(1, self._pool.workers) * 4)
         robots = RobotsCache(fetcher, self.settings.fetch.user_agent) if self.settings.fetch.respect_robots else None
         with self.reporter.stage("fetch", len(rows)) as advance:
 
             async def one(row) -> None:  # type: ignore[no-untyped-def]
-                async with admit:
-                    if self.stopping.is_set():  # the item stays `discovered` for the next run
-                        advance()
-                        return
-                    page = await fetch_one(row)
-                if page is not None:
-                    async with parse_slots:
+                async with in_memory:
+                    async with admit:
+                        if self.stopping.is_set():  # the item stays `discovered` for the next run
+                            advance()
+                            return
+                        page = await fetch_one(row)
+                    if page is not None:
                         await self._extract_one(run, row, page)
 
             async def fetch_one(row) -> Page | None:  # type: ignore[no-untyped-def]

@@ -160,6 +160,8 @@ class LLMSettings(_Section):
 
 class RunSettings(_Section):
     deadline_s: float | None = Field(default=None, gt=0)  # a collect stops taking work after this long
+    # New links published longer ago than this are recorded but never fetched (0 = no limit).
+    max_age_days: int = Field(default=14, ge=0)
 
 
 class LearningSettings(_Section):

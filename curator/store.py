@@ -407,7 +407,7 @@ class Store:
                     page.validators.etag,
                     page.validators.last_modified,
                     page.encoding,
-                    zlib.compress(page.text.encode("utf-8"), 6),
+                    zlib.compress(page.text.encode("utf-8"), 1),
                     _ts(now_utc()),
                     item_id,
                 ),

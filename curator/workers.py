@@ -54,6 +54,8 @@ class ParsePool:
         self.timeout_s = settings.timeout_s
         self.max_bytes = settings.worker_max_mb * 1024 * 1024
         self._pool: ProcessPoolExecutor | None = None
+        self._jobs = 0  # jobs given to the current pool
+        self._slots: asyncio.Semaphore | None = None  # one job per worker in flight
         self.restarts = 0
 
     def __enter__(self) -> ParsePool:
@@ -63,39 +65,59 @@ class ParsePool:
         self.close()
 
     def _executor(self) -> Executor:
+        # Recycle by replacing the pool every JOBS_PER_WORKER jobs per worker, not with max_tasks_per_child:
+        # on CPython < 3.13 that deadlocks once a worker hits its limit with work queued (gh-115634).
+        if self._pool is not None and self._jobs >= JOBS_PER_WORKER * self.workers:
+            old, self._pool = self._pool, None
+            old.shutdown(wait=False)  # its in-flight jobs finish; it holds no queue (see _slots)
         if self._pool is None:
+            self._jobs = 0
             self._pool = ProcessPoolExecutor(
                 max_workers=self.workers,
                 mp_context=multiprocessing.get_context("forkserver"),
                 initializer=_init_worker,
                 initargs=(self.max_bytes, os.getpid()),
-                max_tasks_per_child=JOBS_PER_WORKER,
             )
+        self._jobs += 1
         return self._pool
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         if self.workers == 0:
             return fn(*args)
-        loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(self._executor(), fn, *args)
-        try:
-            return await asyncio.wait_for(future, self.timeout_s)
-        except TimeoutError:
-            log.warning("a parse job ran over %.0f s; replacing the worker pool", self.timeout_s)
-            self._kill()
-            raise ExtractionError(f"parsing took longer than {self.timeout_s:.0f} s", reason="parse_timeout",
-                                  retryable=True) from None
-        except BrokenProcessPool:
-            self._kill()
-            raise ExtractionError("the parser process died (out of memory?)", reason="parser_crashed",
-                                  retryable=True) from None
-        except MemoryError:
-            raise ExtractionError("the document needs more memory than a parser may use", reason="too_complex") from None
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.workers)
+        # One job per worker is submitted, so the deadline times the job, not its wait in a queue.
+        async with self._slots:
+            return await self._run(fn, *args)
 
-    def _kill(self) -> None:
-        pool, self._pool = self._pool, None
-        if pool is None:
-            return
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        for attempt in (1, 2):
+            executor = self._executor()
+            future = asyncio.get_running_loop().run_in_executor(executor, fn, *args)
+            try:
+                return await asyncio.wait_for(future, self.timeout_s)
+            except TimeoutError:
+                log.warning("a parse job ran over %.0f s; replacing the worker pool", self.timeout_s)
+                self._kill(executor)
+                raise ExtractionError(f"parsing took longer than {self.timeout_s:.0f} s", reason="parse_timeout",
+                                      retryable=True) from None
+            except (BrokenProcessPool, asyncio.CancelledError) as exc:
+                if executor is not self._pool and attempt == 1:
+                    continue  # another job's deadline replaced the pool under this one: run it again once
+                if isinstance(exc, asyncio.CancelledError):
+                    raise
+                self._kill(executor)
+                raise ExtractionError("the parser process died (out of memory?)", reason="parser_crashed",
+                                      retryable=True) from None
+            except MemoryError:
+                raise ExtractionError("the document needs more memory than a parser may use",
+                                      reason="too_complex") from None
+        raise AssertionError("unreachable")
+
+    def _kill(self, pool: Executor | None) -> None:
+        if pool is None or pool is not self._pool:
+            return  # already replaced
+        self._pool = None
         self.restarts += 1
         for proc in list(getattr(pool, "_processes", {}).values()):
             proc.kill()

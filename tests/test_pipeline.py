@@ -129,3 +129,28 @@ def test_a_source_failing_night_after_night_is_flagged_and_never_fails_the_run(w
         assert "failed 3 runs in a row" in flagged[0] and "http_410" in flagged[0]
         health = {r["name"]: r for r in store.source_health()}
         assert health["好源"]["consecutive_failures"] == 0 and health["坏源"]["consecutive_failures"] == 3
+
+
+def test_a_feeds_back_catalogue_is_recorded_but_never_fetched(workspace, httpserver):
+    from datetime import timedelta
+
+    from email.utils import format_datetime
+
+    base = httpserver.url_for("").rstrip("/")
+    fresh = format_datetime(datetime.now(UTC) - timedelta(days=1))
+    old = format_datetime(datetime.now(UTC) - timedelta(days=90))
+    httpserver.expect_request("/feed.xml").respond_with_data(
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+        f'<item><title>新</title><link>{base}/zh</link><pubDate>{fresh}</pubDate></item>'
+        f'<item><title>旧</title><link>{base}/old</link><pubDate>{old}</pubDate></item>'
+        '</channel></rss>', content_type="application/rss+xml")
+    httpserver.expect_request("/zh").respond_with_data(page("OpenAI 发布新的大模型", ZH_BODY), content_type="text/html; charset=utf-8")
+    (workspace / "config" / "sources.toml").write_text(f'[[sources]]\nname = "s"\nurl = "{base}/feed.xml"\n')
+    (workspace / "config" / "zz-tests.toml").write_text("[run]\nmax_age_days = 14\n")
+    settings = load_settings(workspace, env={}, overrides={"fetch": {"allowed_hosts": ["127.0.0.1", "localhost"]},
+                                                             "llm": {"provider": "offline"}})
+    with Store(settings.db_path) as store:
+        run = Pipeline(settings, store).collect()
+        assert store.state_counts() == {"enriched": 1, "skipped:too_old": 1}
+        assert run.counters["discover/too_old"] == 1
+    assert "/old" not in [req.path for req, _ in httpserver.log]

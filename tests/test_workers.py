@@ -1,0 +1,60 @@
+"""The parser pool: workers are recycled without deadlock, a stuck job is cut off, waiting is not timed."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from curator import workers
+from curator.errors import ExtractionError
+from curator.settings import ExtractSettings
+
+
+def _square(x: int) -> int:
+    return x * x
+
+
+def _slow(seconds: float) -> str:
+    time.sleep(seconds)
+    return "done"
+
+
+def test_workers_are_recycled_without_deadlock(monkeypatch):
+    monkeypatch.setattr(workers, "JOBS_PER_WORKER", 3)
+    pool = workers.ParsePool(ExtractSettings(workers=2, timeout_s=30))
+
+    async def main() -> list[int]:
+        return await asyncio.gather(*(pool.run(_square, i) for i in range(40)))
+
+    with pool:
+        assert asyncio.run(main()) == [i * i for i in range(40)]
+
+
+def test_a_stuck_job_is_cut_off_and_the_others_still_finish():
+    pool = workers.ParsePool(ExtractSettings(workers=2, timeout_s=1.0))
+
+    async def main() -> list[object]:
+        return await asyncio.gather(pool.run(_slow, 5.0), *(pool.run(_slow, 0.2) for _ in range(6)),
+                                    return_exceptions=True)
+
+    with pool:
+        started = time.monotonic()
+        results = asyncio.run(main())
+        assert time.monotonic() - started < 4.5
+    errors = [r for r in results if isinstance(r, ExtractionError)]
+    assert errors and all(e.reason == "parse_timeout" and e.retryable for e in errors)
+    assert results.count("done") >= 4  # a slow neighbour never times out the jobs queued behind it
+
+
+def test_inline_mode_runs_in_process():
+    pool = workers.ParsePool(ExtractSettings(workers=0))
+    assert asyncio.run(pool.run(_square, 7)) == 49
+
+
+@pytest.mark.parametrize("workers_setting", [-1])
+def test_default_is_one_worker_per_core(workers_setting):
+    import os
+
+    assert workers.ParsePool(ExtractSettings(workers=workers_setting)).workers == (os.cpu_count() or 1)

@@ -6,9 +6,11 @@ Pipeline for one page (`extract_text` is the text path, `extract_article` adds m
 2. structural cleanup (`clean_tree`): drop hidden elements (a prompt-injection hiding place, RELIABILITY
    row 28), then boilerplate blocks whose class/id say related / recommend / comment / share / tags …
    and link-dense teaser lists — unless they hold the page's main text;
-3. run trafilatura in the mode the page calls for (`choose_mode`): precision without comments for
-   articles; default with comments for discussion pages (forums, Q&A), where replies are the content;
-   fall back to the default mode when the precise output is a small fraction of it;
+3. run trafilatura in the mode the page calls for: precision without comments for
+   articles; recall with comments for discussion pages (forums, Q&A), where replies are the content;
+   otherwise check the precise output against the default mode's text on the uncleaned tree
+   (`_choose`): take the default when precision found only a fragment or the wrong block, and on
+   pages with thread markup (post / reply / quote … class words) where precision dropped the replies;
 4. post-filter: drop a trailing run of short headline-like lines (a "related" list that survived).
 """
 
@@ -275,6 +277,26 @@ def is_discussion(html: str) -> bool:
     return bool(_DISCUSSION_TYPES.search(head) or _FORUM_SOFTWARE.search(head))
 
 
+# Class/id words of post-and-reply markup. One word is weak evidence (blogs have a "post", news
+# sites a "topic"); several different ones, each on several elements, mark a thread page whose
+# replies are content even without schema.org types or a forum generator tag.
+_THREAD_WORDS = {
+    "post", "posts", "postbody", "reply", "replies", "topic", "thread", "forum", "bbs", "answer",
+    "answers", "question", "quote", "username", "vote", "votes", "floor", "signature", "lzl", "tieba",
+}  # fmt: skip
+THREAD_MIN_ELEMENTS = 3
+THREAD_MIN_WORDS = 3
+
+
+def thread_markup(root: HtmlElement) -> bool:
+    """Post/reply class words: at least THREAD_MIN_WORDS different ones, each on THREAD_MIN_ELEMENTS elements."""
+    counts: dict[str, int] = {}
+    for el in _elements(root):
+        for w in _words(el) & _THREAD_WORDS:
+            counts[w] = counts.get(w, 0) + 1
+    return sum(1 for n in counts.values() if n >= THREAD_MIN_ELEMENTS) >= THREAD_MIN_WORDS
+
+
 # --- tree / text ---------------------------------------------------------------------------------
 
 
@@ -350,15 +372,44 @@ def _joined(doc: Any) -> str:
 # Below this many characters the precise output is a fragment (a title, a byline): the page is
 # not an article trafilatura's precision mode understands, so the default mode gets a chance.
 TINY_CHARS = 100
+# Sanity check against trafilatura's default mode on the uncleaned tree. When the precise output is
+# under LOST_SHARE of the default text while that text is not a whole-page dump (under
+# DUMP_SHARE of the page's visible text), precision mode picked the wrong block (a title and byline,
+# the first post of a thread) and the default text is the article.
+LOST_SHARE = 0.1
+DUMP_SHARE = 0.9
+# On pages with thread markup the default text (posts + replies; not its comment section, which on
+# blogs is reader chatter) wins whenever the precise output is clearly shorter: precision mode keeps
+# the first post and drops the replies.
+THREAD_SHARE = 0.7
+
+
+def _choose(text: str, default: Any, *, thread: bool, page_chars: int) -> str:
+    """Precise `text` or trafilatura default's output (`default`, run on the uncleaned tree)."""
+    alt_text, alt_all = _text(default), _joined(default)
+    if len(text) < TINY_CHARS:
+        return alt_all if len(alt_all) > len(text) else text
+    if thread and len(text) < THREAD_SHARE * len(alt_text):
+        return alt_text
+    if len(text) < LOST_SHARE * len(alt_text) and len(alt_text) < DUMP_SHARE * page_chars:
+        return alt_text
+    return text
 
 
 def _extract(html: str, url: str | None, *, with_metadata: bool = False) -> tuple[str, Any]:
-    """(main text, trafilatura document of the cleaned page for metadata)."""
+    """(main text, trafilatura document of the cleaned page for metadata).
+
+    trafilatura runs at most three times: precision on the page (anchors the cleanup), precision on
+    the cleaned page, then recall (discussion pages) or default (the sanity check) on the uncleaned one.
+    """
     root = parse_html(html)
     _strip_non_text(root)
     remove_hidden(root)
     raw = copy.deepcopy(root)
     discussion = is_discussion(html)
+    thread = not discussion and thread_markup(root)
+    body = root.find("body")
+    page_chars = _text_len(body if body is not None else root)
     # Where does the text start? trafilatura's own first pass anchors the cleanup, so a class word
     # never removes the block holding the article.
     first = _text(_bare(root, url, favor_precision=True))
@@ -368,9 +419,8 @@ def _extract(html: str, url: str | None, *, with_metadata: bool = False) -> tupl
     if discussion or len(comments) > max(1, len(text)):
         # forum / Q&A: the replies are the content; recall mode with comments on the uncleaned tree
         text = _joined(_bare(raw, url, favor_recall=True)) or text
-    elif len(text) < TINY_CHARS:
-        alt = _joined(_bare(raw, url))
-        text = alt if len(alt) > len(text) else text
+    else:
+        text = _choose(text, _bare(raw, url), thread=thread, page_chars=page_chars)
     return text, doc
 
 

@@ -485,7 +485,8 @@ def enrichment(corpus: Corpus, server: ServerProcess, workdir: Path, items: int,
             if has_triage_setting:
                 llm["triage"] = triage
         extra = {"extract": {"timeout_s": extract_timeout_s}} if extract_timeout_s is not None else {}
-        return load_settings(ws, env={}, overrides={"fetch": fetch_overrides(server), "llm": llm, **extra})
+        return load_settings(ws, env={}, overrides={"fetch": fetch_overrides(server), "llm": llm,
+                                                    "run": {"max_age_days": 0}, **extra})
 
     base_settings = settings_for(base, None, False)
     can_prepare = hasattr(Pipeline, "_collect_network") and hasattr(Pipeline, "_extract")
@@ -749,7 +750,9 @@ def run(args: argparse.Namespace) -> int:
         server = ServerProcess(corpus, args.latency_ms)
         try:
             ws = make_workspace(workdir / "ws", corpus.sources_toml())
-            overrides: dict[str, Any] = {"fetch": fetch_overrides(server), "llm": {"provider": "offline"}}
+            # The real pages carry their own (old) dates: fetch them all, as a fresh nightly run would.
+            overrides: dict[str, Any] = {"fetch": fetch_overrides(server), "llm": {"provider": "offline"},
+                                         "run": {"max_age_days": 0}}
             if args.extract_timeout_s is not None:
                 overrides["extract"] = {"timeout_s": args.extract_timeout_s}
             settings = load_settings(ws, env={}, overrides=overrides)

@@ -390,7 +390,7 @@ def _feature_status() -> dict[str, Any]:
     return {
         "cluster_module": cluster is not None and hasattr(cluster, "assign_stories"),
         "pipeline_clusters": any("cluster" in n for n in names),
-        "pipeline_triage": any("triage" in n for n in names) and "triage" in LLMSettings.model_fields,
+        "pipeline_triage": "triage" in LLMSettings.model_fields,
     }
 
 

@@ -1,0 +1,237 @@
+"""The enrichment stage: one summary per story, a cheap triage first, within budget and rate limits.
+
+    extracted items ─► story leads (followers are cited under their lead, never paid for)
+                    ─► cache (content, prompt, model) ─► triage (batched titles + snippets)
+                    ─► full pass (thread pool, breaker, budget) ─► enriched | failed:<reason>
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from curator.enrich import Backend, choose_backend, content_hash
+from curator.enrich.limits import Budget
+from curator.errors import BudgetExceeded, CuratorError, LLMError
+from curator.models import Enrichment, EnrichRequest, Item, ItemState
+from curator.progress import Reporter
+from curator.settings import Settings
+from curator.store import Store, now_utc
+from curator.urls import redact
+
+if TYPE_CHECKING:
+    from curator.pipeline import RunResult
+
+log = logging.getLogger(__name__)
+
+
+class EnrichStage:
+    def __init__(self, settings: Settings, store: Store, reporter: Reporter, stopping: threading.Event,
+                 *, backend: Backend | None = None) -> None:
+        self.settings = settings
+        self.store = store
+        self.reporter = reporter
+        self.stopping = stopping
+        self._backend = backend
+
+    def run(self, run: RunResult) -> None:
+        self._enrich(run)
+
+    def _story_leads(self, run: RunResult, items: list[Item]) -> list[Item]:
+        """A story is enriched once: its lead (heaviest source, then longest text). The other items,
+        and items joining a story that already has an enriched member, are cited under it."""
+        enriched_stories = {r[0] for r in self.store.db.execute(
+            "SELECT DISTINCT i.story_id FROM items i JOIN enrichments e ON e.item_id = i.id "
+            "WHERE i.story_id IS NOT NULL")}
+        groups: dict[int, list[Item]] = {}
+        for item in items:
+            groups.setdefault(item.story_id or item.id, []).append(item)
+        leads = []
+        for story_id, members in groups.items():
+            if story_id not in enriched_stories:
+                members.sort(key=lambda i: (-self.request_for(i).source_weight,
+                                            -len(i.article.text if i.article else ""), i.id))
+                leads.append(members.pop(0))
+            for follower in members:
+                self.store.set_state(follower.id, ItemState.ENRICHED, "same_story")
+                run.counters["enrich/same_story"] += 1
+        return leads
+
+    def backend(self, budgets: list[Budget] | None = None) -> tuple[Backend, str]:
+        if self._backend is not None:
+            return self._backend, f"enrichment: {self._backend.name}"
+        return choose_backend(self.settings, budgets)
+
+    def request_for(self, item: Item) -> EnrichRequest:
+        assert item.article is not None
+        first = item.sources[0].source if item.sources else "manual"
+        cfg = self.settings.source(first)
+        weights = [src.weight for r in item.sources if (src := self.settings.source(r.source))]
+        return EnrichRequest(
+            item_id=item.id,
+            url=item.url,
+            title=item.article.title or item.title,
+            text=item.article.text[: self.settings.llm.max_input_chars * 2],
+            lang=item.article.lang,
+            source=first,
+            source_weight=max(weights, default=1.0),
+            section_hint=cfg.section if cfg else None,
+            published_at=item.published_at,
+            content_hash=content_hash(item.article.title, item.article.text),
+        )
+
+    def _budgets(self) -> list[Budget]:
+        llm = self.settings.llm
+        budgets = [Budget(llm.budget_run_usd, 0.0, "run")]
+        if llm.budget_issue_usd is not None:
+            since = now_utc() - timedelta(days=self.settings.publication.window_days)
+            budgets.append(Budget(llm.budget_issue_usd, float(self.store.llm_totals(since)["cost_usd"]), "issue"))
+        return budgets
+
+    def _enrich(self, run: RunResult) -> None:
+        items = self.store.load_items("i.state = ?", (ItemState.EXTRACTED.value,))
+        if not items or self.stopping.is_set():
+            return
+        items = self._story_leads(run, items)
+        budgets = self._budgets()
+        backend, note = self.backend(budgets)
+        run.notes.append(note)
+        self.reporter.info(note)
+        model_key = getattr(backend, "model", "") or backend.name
+        todo: list[EnrichRequest] = []
+        for item in items:
+            req = self.request_for(item)
+            hit = self.store.cache_get(req.content_hash, backend.prompt_sha, model_key) if backend.name != "offline" else None
+            if hit:
+                self.store.save_enrichment(item.id, Enrichment.model_validate_json(hit), req.content_hash)
+                run.counters["enrich/cached"] += 1
+            else:
+                todo.append(req)
+        try:
+            if todo and self.settings.llm.triage and hasattr(backend, "triage"):
+                todo = self._triage(run, backend, todo)
+            self._full_pass(run, backend, todo, model_key)
+        except BudgetExceeded as exc:
+            run.counters["enrich/waiting_budget"] += sum(1 for _ in self.store.waiting(ItemState.EXTRACTED))
+            run.notes.append(str(exc))
+            log.warning("%s", exc)
+        finally:
+            self._log_calls(run, backend)
+
+    def _triage(self, run: RunResult, backend: Any, todo: list[EnrichRequest]) -> list[EnrichRequest]:
+        """Cheap batched scoring of titles + snippets; only promising items get the full pass."""
+        scores: dict[int, tuple[int, str]] = {}
+        model_key = f"{backend.model}"
+        uncached = []
+        for req in todo:
+            hit = self.store.cache_get(req.content_hash, f"triage:{backend.triage_sha}", model_key)
+            if hit:
+                data = json.loads(hit)
+                scores[req.item_id] = (data["score"], data["section"])
+                run.counters["triage/cached"] += 1
+            else:
+                uncached.append(req)
+        size = self.settings.llm.triage_batch
+        with self.reporter.stage("triage", len(uncached)) as advance:
+            for start in range(0, len(uncached), size):
+                if self.stopping.is_set():
+                    break
+                batch = uncached[start : start + size]
+                try:
+                    got = backend.triage(batch)
+                except BudgetExceeded:
+                    raise
+                except LLMError as exc:
+                    run.counters[f"triage/{exc.reason}"] += 1
+                    got = {}
+                finally:
+                    advance(len(batch))
+                    self._log_calls(run, backend)
+                for req in batch:
+                    if req.item_id in got:
+                        scores[req.item_id] = got[req.item_id]
+                        score, section = got[req.item_id]
+                        self.store.cache_put(req.content_hash, f"triage:{backend.triage_sha}", model_key,
+                                             json.dumps({"score": score, "section": section}))
+        llm = self.settings.llm
+        keep: set[int] = {r.item_id for r in todo if r.item_id not in scores}  # unscored: full pass decides
+        by_section: dict[str, list[tuple[int, int]]] = {}
+        for item_id, (score, section) in scores.items():
+            if score >= llm.triage_threshold:
+                keep.add(item_id)
+            by_section.setdefault(section, []).append((score, item_id))
+        for ranked in by_section.values():
+            keep.update(i for _, i in sorted(ranked, reverse=True)[: llm.triage_top_k])
+        for req in todo:
+            if req.item_id not in keep:
+                self.store.set_state(req.item_id, ItemState.SKIPPED, "triaged_out")
+                run.counters["triage/dropped"] += 1
+        run.counters["triage/kept"] += len(keep)
+        return [r for r in todo if r.item_id in keep]
+
+    def _full_pass(self, run: RunResult, backend: Backend, todo: list[EnrichRequest], model_key: str) -> None:
+        workers = self.settings.llm.concurrency if backend.name != "offline" else 1
+        limit = self.settings.llm.breaker_failures
+        failures_in_a_row = 0
+        budget_hit: BudgetExceeded | None = None
+        with self.reporter.stage("enrich", len(todo)) as advance, ThreadPoolExecutor(workers) as pool:
+            pending: dict[Future[Enrichment], EnrichRequest] = {}
+            queue = list(todo)
+            while queue or pending:
+                while (queue and len(pending) < workers and failures_in_a_row < limit
+                       and budget_hit is None and not self.stopping.is_set()):
+                    req = queue.pop(0)
+                    pending[pool.submit(backend.enrich, req)] = req
+                if not pending:
+                    break
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    req = pending.pop(fut)
+                    advance()
+                    try:
+                        enr = fut.result()
+                    except BudgetExceeded as exc:
+                        budget_hit = exc  # the item stays `extracted` and waits for the next run
+                    except LLMError as exc:
+                        failures_in_a_row += 1
+                        self.store.set_state(req.item_id, ItemState.FAILED, exc.reason, retryable=exc.retryable)
+                        run.counters[f"enrich/{exc.reason}"] += 1
+                        log.warning("enrichment failed (%s) for %s", exc.reason, redact(req.url))
+                    except CuratorError as exc:
+                        self.store.set_state(req.item_id, ItemState.FAILED, exc.reason)
+                        run.counters[f"enrich/{exc.reason}"] += 1
+                    else:
+                        failures_in_a_row = 0
+                        self.store.save_enrichment(req.item_id, enr, req.content_hash)
+                        if backend.name != "offline":
+                            self.store.cache_put(req.content_hash, backend.prompt_sha, model_key, enr.model_dump_json())
+                        run.counters["enrich/ok"] += 1
+                        for flag in enr.flags:
+                            run.counters[f"enrich/flag_{flag.split(':')[0]}"] += 1
+                    self._log_calls(run, backend)
+            if queue and failures_in_a_row >= limit:
+                run.counters["enrich/waiting_breaker_open"] += len(queue)
+                run.notes.append(
+                    f"LLM stage stopped after {limit} failures in a row; {len(queue)} items wait for the next run"
+                )
+        if budget_hit is not None:
+            raise budget_hit
+
+    def _log_calls(self, run: RunResult, backend: Backend) -> None:
+        drain = getattr(backend, "drain_calls", None)
+        if drain is None:
+            return
+        for call in drain():
+            run.counters["llm/calls"] += 1
+            run.counters["llm/input_tokens"] += call.input_tokens
+            run.counters["llm/output_tokens"] += call.output_tokens
+            run.cost_usd += call.cost_usd
+            self.store.log_llm_call(
+                run_id=run.run_id, item_id=call.item_id, prompt_sha=call.prompt_sha, schema_hash=call.schema_hash,
+                model=call.model, input_tokens=call.input_tokens, output_tokens=call.output_tokens,
+                cost_usd=call.cost_usd, latency_ms=call.latency_ms, outcome=call.outcome,
+            )

@@ -279,7 +279,7 @@ def _lint_file(settings: Settings, file: Path, window_days: int | None = None, *
 def _front_matter_date(text: str) -> date | None:
     import re
 
-    m = re.search(r"^date:\s*(\d{4}-\d{2}-\d{2})", text, re.M)
+    m = re.search(r"^date:\s*(\d{4}-\d{2}-\d{2})", text, re.MULTILINE)
     return date.fromisoformat(m.group(1)) if m else None
 
 
@@ -348,7 +348,7 @@ def demo(
         _fail(exc)
 
 
-from curator.sources.cli import app as sources_app  # noqa: E402
+from curator.sources.cli import app as sources_app
 
 app.add_typer(sources_app, name="sources")
 

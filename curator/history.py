@@ -27,7 +27,7 @@ from curator.urls import canonical_url
 
 log = logging.getLogger(__name__)
 
-PROVENANCE = re.compile(r"<!--\s*curator\s+(.*?)-->", re.S)
+PROVENANCE = re.compile(r"<!--\s*curator\s+(.*?)-->", re.DOTALL)
 FIELD = re.compile(r'(\w+)="([^"]*)"')
 
 

@@ -213,6 +213,7 @@ class Store:
 
     def __init__(self, path: Path | str, *, busy_timeout_s: float = 10.0) -> None:
         self.path = Path(path)
+        self.busy_timeout_s = busy_timeout_s
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(self.path, timeout=busy_timeout_s, isolation_level=None)
@@ -264,18 +265,28 @@ class Store:
         try:
             self.db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
-            raise StoreError(f"the database at {self.path} is busy or unwritable: {exc}") from exc
+            raise StoreError(self._write_error(exc)) from exc
         try:
             yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        else:
-            try:
-                self.db.execute("COMMIT")
-            except sqlite3.OperationalError as exc:
+            self.db.execute("COMMIT")
+        except BaseException as exc:
+            if self.db.in_transaction:  # SQLite has already rolled back after some errors (SQLITE_FULL)
                 self.db.execute("ROLLBACK")
-                raise StoreError(f"could not write to {self.path}: {exc} (is the disk full?)") from exc
+            if isinstance(exc, sqlite3.OperationalError):
+                raise StoreError(self._write_error(exc)) from exc
+            raise
+
+    def _write_error(self, exc: sqlite3.OperationalError) -> str:
+        """What went wrong with a write, and what to do; nothing of the failed transaction was kept."""
+        code = getattr(exc, "sqlite_errorname", "")
+        if code.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in str(exc):
+            return (f"the database at {self.path} is busy: another program held its write lock for more than "
+                    f"{self.busy_timeout_s:g} s ({exc}). Wait for it to finish, or stop it, and run the command again.")
+        if code.startswith("SQLITE_FULL") or "full" in str(exc):
+            return (f"could not write to the database at {self.path}: the disk is full ({exc}). Nothing of this "
+                    "step was saved; free some disk space and run the command again.")
+        return (f"could not write to the database at {self.path} ({exc}). Nothing of this step was saved; check "
+                "the disk and the file's permissions, then run the command again.")
 
     # ---- runs ------------------------------------------------------------------------------
     def start_run(self, command: str) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any, Protocol
 
-from curator.models import EnrichRequest, Enrichment
+from curator.models import Enrichment, EnrichRequest
 from curator.settings import Settings
 
 

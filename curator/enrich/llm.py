@@ -32,7 +32,7 @@ from curator.enrich import guards
 from curator.enrich.limits import Budget, RateLimiter, cost_usd, estimate_tokens
 from curator.enrich.schema import LLMEnrichment, TriageResult, schema_hash, strict_json_schema
 from curator.errors import BudgetExceeded, ConfigError, LLMError
-from curator.models import EnrichRequest, Enrichment
+from curator.models import Enrichment, EnrichRequest
 from curator.settings import Settings, defaults_dir
 
 log = logging.getLogger(__name__)

@@ -16,12 +16,16 @@ FLAG_AFTER_FAILURES = 3  # a source failing this many runs in a row is flagged
 def status_report(settings: Settings, store: Store) -> dict[str, Any]:
     now = now_utc()
     runs = store.recent_runs(10)
+    week_ago = (now - timedelta(days=7)).isoformat(timespec="seconds")
+    per_week = dict(store.db.execute(
+        "SELECT source, COUNT(*) FROM item_sources WHERE seen_at >= ? GROUP BY source", (week_ago,)).fetchall())
     sources = []
     for row in store.source_health():
         sources.append({
             "name": row["name"], "kind": row["kind"], "last_ok_at": row["last_ok_at"],
             "last_error": row["last_error"], "consecutive_failures": row["consecutive_failures"],
-            "items_total": row["items_total"], "flagged": row["consecutive_failures"] >= FLAG_AFTER_FAILURES,
+            "items_total": row["items_total"], "items_week": per_week.get(row["name"], 0),
+            "flagged": row["consecutive_failures"] >= FLAG_AFTER_FAILURES,
         })
     spend = {}
     for label, since in (("run", runs[0].started_at if runs else now), ("week", now - timedelta(days=7)),
@@ -77,7 +81,7 @@ def print_status(report: dict[str, Any]) -> None:
     for s in report["sources"]:
         flag = "  ⚠ failing" if s["flagged"] else ""
         echo(f"  {s['name']:<28} ok={s['last_ok_at'] or '-':<26} failures={s['consecutive_failures']} "
-             f"last_error={s['last_error'] or '-'} items={s['items_total']}{flag}")
+             f"last_error={s['last_error'] or '-'} items={s['items_total']} this_week={s['items_week']}{flag}")
     llm = report["llm"]
     for label in ("run", "week", "month"):
         x = llm[label]

@@ -80,7 +80,7 @@ class SourceSettings(_Section):
 class FetchSettings(_Section):
     user_agent: str = "curator/0.1 (+https://github.com/curator-weekly/curator; editor@example.org)"
     max_concurrency: int = Field(default=8, ge=1, le=256)
-    per_host_concurrency: int = Field(default=2, ge=1, le=64)
+    per_host_concurrency: int = Field(default=1, ge=1, le=64)  # politeness: one request per host
     per_host_delay_s: float = Field(default=0.0, ge=0.0, le=60.0)
     connect_timeout_s: float = Field(default=5.0, gt=0, le=120)
     read_timeout_s: float = Field(default=10.0, gt=0, le=300)

@@ -39,7 +39,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from curator import decisions
+from curator import decisions, history
 from curator.decisions import Action, Review
 from curator.errors import CuratorError
 from curator.models import Candidate, Issue, Item, Story
@@ -155,6 +155,7 @@ class BoardView:
     runners_up: list[Story]
     stale: bool  # decisions newer than the Markdown file
     decision_count: int
+    already_ran: list[tuple[Item, int | None]] = field(default_factory=list)  # never selected again
 
     @property
     def issue(self) -> Issue:
@@ -172,11 +173,13 @@ def load_view(settings: Settings) -> BoardView | None:
         found = decisions.load(store, number)
         review = decisions.replay(issue, found, decisions.pool(items, settings))
         decisions.retitle(review.issue, settings)
+        ran = history.already_ran(store, items)
+        already = [(i, ran[i.id]) for i in items if i.id in ran and i.enrichment is not None]
     path = settings.drafts_dir / f"issue-{number}.md"
     mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC) if path.exists() else None
     stale = bool(found) and (mtime is None or max(d.created_at for d in found) > mtime)
     return BoardView(number=number, path=path, as_of=as_of, review=review, runners_up=review.issue.runners_up,
-                     stale=stale, decision_count=len(found))
+                     stale=stale, decision_count=len(found), already_ran=already)
 
 
 def load_item(settings: Settings, item_id: int) -> Item | None:

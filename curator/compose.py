@@ -239,4 +239,4 @@ def write_atomic(path: Path, text: str) -> None:
             Path(tmp).unlink(missing_ok=True)
             raise
     except OSError as exc:
-        raise ComposeError(f"could not write the draft to {path}: {exc.strerror}. Free some space or pick another drafts.dir; nothing was written.") from exc
+        raise ComposeError(f"could not write the draft to {path}: {exc.strerror or exc}. Free some space or pick another drafts.dir; nothing was written.") from exc

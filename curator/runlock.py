@@ -33,10 +33,15 @@ class RunLock:
                 f"another curator run holds the lock {self.path} ({holder}); wait for it to finish, "
                 "or stop it — the lock frees itself when that process ends"
             ) from None
-        os.ftruncate(fd, 0)
         info = {"pid": os.getpid(), "command": self.command, "started_at": datetime.now(UTC).isoformat(timespec="seconds")}
-        os.write(fd, json.dumps(info).encode())
-        os.fsync(fd)
+        try:
+            os.ftruncate(fd, 0)
+            os.write(fd, json.dumps(info).encode())
+            os.fsync(fd)
+        except OSError as exc:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+            raise StoreError(f"cannot write the run lock {self.path}: {exc.strerror or exc} (is the disk full?)") from exc
         self._fd = fd
         return self
 

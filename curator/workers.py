@@ -97,9 +97,9 @@ class ParsePool:
             try:
                 return await asyncio.wait_for(future, self.timeout_s)
             except TimeoutError:
-                log.warning("a parse job ran over %.0f s; replacing the worker pool", self.timeout_s)
+                log.warning("a parse job ran over %g s; replacing the worker pool", self.timeout_s)
                 self._kill(executor)
-                raise ExtractionError(f"parsing took longer than {self.timeout_s:.0f} s", reason="parse_timeout",
+                raise ExtractionError(f"parsing took longer than {self.timeout_s:g} s", reason="parse_timeout",
                                       retryable=True) from None
             except (BrokenProcessPool, asyncio.CancelledError) as exc:
                 if executor is not self._pool and attempt == 1:

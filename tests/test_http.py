@@ -370,7 +370,8 @@ def test_slow_drip_hits_the_deadline_while_other_hosts_flow(srv: HTTPServer) -> 
             conn.sendall(b"x")
 
     srv.expect_request("/fast").respond_with_data(b"fast")
-    s = settings(read_timeout_s=1.0, deadline_s=1.5, max_concurrency=4)
+    # Both test servers live on 127.0.0.1: allow two requests to that host, as two real hosts would get.
+    s = settings(read_timeout_s=1.0, deadline_s=1.5, max_concurrency=4, per_host_concurrency=2)
 
     async def go():
         async with Fetcher(s) as f:
@@ -936,3 +937,21 @@ def test_per_host_concurrency_and_delay() -> None:
         started = time.monotonic()
         run(go(settings(per_host_concurrency=4, per_host_delay_s=0.25)))
         assert time.monotonic() - started >= 0.75  # three gaps between four starts
+
+
+def test_by_default_one_request_is_in_flight_per_host() -> None:
+    def slow_ok(conn: socket.socket, server: RawServer) -> None:
+        server.read_request(conn)
+        server.stop.wait(0.2)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+
+    assert FetchSettings().per_host_concurrency == 1
+    with RawServer(slow_ok, max_conns=4) as server:
+
+        async def go(s: FetchSettings):
+            async with Fetcher(s) as f:
+                return await asyncio.gather(*(f.get(server.url + f"x{i}") for i in range(3)))
+
+        base = settings(max_concurrency=8)
+        assert all(r.body == b"ok" for r in run(go(base)))
+        assert server.max_active == 1

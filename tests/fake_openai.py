@@ -13,8 +13,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.loopback import LoopbackServer
 
 
 @dataclass
@@ -51,7 +53,7 @@ def triage_answer(request: dict[str, Any], score: Callable[[int, str], int] | No
     """A valid triage answer: every candidate id in the prompt, scored (default 70)."""
     prompt = request["messages"][0]["content"]
     sections = re.findall(r"(\w+)（[^）]*）", prompt.split("最合适的：", 1)[-1].split("\n", 1)[0])
-    rows = re.findall(r"^\[(\d+)\] (.*)$", prompt, re.M)
+    rows = re.findall(r"^\[(\d+)\] (.*)$", prompt, re.MULTILINE)
     return json.dumps({"items": [
         {"id": int(i), "score": score(int(i), title) if score else 70, "section": sections[0] if sections else "ai"}
         for i, title in rows
@@ -62,7 +64,7 @@ def is_triage(request: dict[str, Any]) -> bool:
     return "初筛" in request["messages"][0]["content"]
 
 
-class FakeOpenAI:
+class FakeOpenAI(LoopbackServer):
     def __init__(self) -> None:
         self.script: list[Reply | Callable[[dict[str, Any]], Reply]] = []
         self.requests: list[dict[str, Any]] = []
@@ -76,7 +78,7 @@ class FakeOpenAI:
             def log_message(self, *args: Any) -> None:
                 pass
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 length = int(self.headers.get("content-length", 0))
                 request = json.loads(self.rfile.read(length) or b"{}")
                 with fake._lock:
@@ -116,19 +118,9 @@ class FakeOpenAI:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        super().__init__(Handler)
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        return self.origin + "/v1"
 
-    def __enter__(self) -> FakeOpenAI:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)

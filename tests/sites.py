@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.loopback import LoopbackServer
 
 TOPICS = ["大模型", "开源", "芯片", "编程语言", "机器人", "数据库"]
 
@@ -42,7 +44,7 @@ def article_html(i: int) -> str:
             f"<div class='related'>相关推荐：<a href='/x'>其他</a></div></body></html>")
 
 
-class NewsSite:
+class NewsSite(LoopbackServer):
     def __init__(self, n_articles: int = 12, page_delay_s: float = 0.0) -> None:
         self.n = n_articles
         self.page_delay_s = page_delay_s
@@ -57,7 +59,7 @@ class NewsSite:
             def log_message(self, *a: Any) -> None:
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 path = self.path.split("?")[0]
                 with site._lock:
                     site.hits[path] = site.hits.get(path, 0) + 1
@@ -88,13 +90,11 @@ class NewsSite:
                 self.end_headers()
                 self.wfile.write(body)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        super().__init__(Handler)
 
     @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        return self.origin + ""
 
     def feed(self) -> str:
         items = "".join(
@@ -110,11 +110,3 @@ class NewsSite:
             '[fetch]\nallowed_hosts = ["127.0.0.1"]\nmax_concurrency = 2\nper_host_concurrency = 2\n'
         )
 
-    def __enter__(self) -> NewsSite:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)

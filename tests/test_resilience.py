@@ -105,7 +105,7 @@ def test_kill_9_mid_draft_write_leaves_no_partial_draft(workspace):
         again = cli("draft", "--home", str(workspace), "--date", "2026-11-20")
         assert again.returncode == 0, again.stderr
         text = (drafts / "issue-1.md").read_text()
-        assert text.startswith("---\n") and text.rstrip().endswith(")") or "[^" in text
+        assert text.startswith("---\n") and "[^1]: [" in text and text.rstrip().endswith(")")
         assert len(leftovers) <= 1
 
 

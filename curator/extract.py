@@ -127,9 +127,10 @@ _BOILER_WORDS = {
     "copyright", "login", "subscribe", "newsletter", "outbrain", "taboola", "recirc", "more",
     "morestories", "stream", "guess", "cnxh", "prev", "next", "pager", "pagination", "toolbar",
     "disclaimer", "statement", "reward", "qrcode", "download", "app",
+    "tieba", "gentie", "pinglun",  # Chinese portals' reader-comment blocks (跟帖 / 评论)
 }  # fmt: skip
 # On discussion pages replies are the content, so these words do not mark boilerplate there.
-_DISCUSSION_WORDS = {"comment", "comments", "commentlist"}
+_DISCUSSION_WORDS = {"comment", "comments", "commentlist", "tieba", "gentie", "pinglun"}
 _SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z])(?=[A-Z])")
 _STRUCTURAL = {"html", "body", "main", "article"}
 

@@ -276,7 +276,7 @@ _BARE_PATTERNS = [
     r"asan?ailanguagemodel|asa(large)?languagemodel|^asanai(assistant|model)?i(cannot|cant|dont|donot|am|m|have)",
     r"^(letmeknowif|feelfreeto(ask|reachout|letmeknow))",
     # Page boilerplate (Chinese)
-    r"点击(查看|阅读)原文|^阅读原文|^责任编辑|^编辑[a-z\u4e00-\u9fff]{0,4}$|本文来源|^来源[a-z\u4e00-\u9fff]{1,12}$",
+    r"点击(查看|阅读)原文|^阅读原文|^责任编辑|本文来源",
     r"版权所有(?!人|者|权)|扫码关注|长按(识别)?二维码|关注(我们的?)?公众号|点击上方蓝字",
     r"未经(授权|许可|允许)(不得|禁止|严禁)(转载|使用)|转载请注明|本文(首发|转载)(于|自)|^原标题",
     # Page boilerplate (English)
@@ -289,6 +289,8 @@ _BARE_PATTERNS = [
 _LIGHT_PATTERNS = [
     r"^[(\[【]?\s*(注|备注|说明|note)\s*[:：].{0,80}(改写|润色|翻译|整理|删减|调整|生成|原文|rewrit|summar|translat)",
     r"^©",
+    # "来源：新华社" / "编辑：张三" credit lines (the colon tells them from prose starting with 来源/编辑)
+    r"^[(\[（【]?\s*(来源|编辑|作者|图片来源)\s*[:：]\s*\S{1,24}\s*[)\]）】]?$",
 ]
 
 CHATTER: tuple[re.Pattern[str], ...] = tuple(re.compile(p) for p in _BARE_PATTERNS)

@@ -226,3 +226,12 @@ def test_truncate() -> None:
     cut = t.truncate("the quick brown fox jumps over the lazy dog", 20)
     assert cut == "the quick brown fox…" and len(cut) <= 20
     assert len(t.truncate("x" * 50, 10, marker="[…]")) == 10
+
+
+@pytest.mark.parametrize(
+    ("sentence", "chatter"),
+    [("来源：新华社", True), ("（来源：IT之家）", True), ("编辑：张三", True),
+     ("来源正文里藏着给模型的指令。", False), ("来源不明的文件被公开", False), ("编辑器 VS Code 发布新版", False)],
+)
+def test_credit_lines_need_their_colon(sentence, chatter):
+    assert t.is_chatter(sentence) is chatter

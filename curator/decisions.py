@@ -13,13 +13,11 @@ Models are copied, never mutated: the stored items and enrichments stay what the
 from __future__ import annotations
 
 import enum
-import json
 import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
@@ -289,25 +287,6 @@ def select_for(store: Store, settings: Settings, items: list[Item], *, number: i
     issue = compose.select(items, settings, number=number, as_of=as_of, draft_ids=issue_items(store, number),
                            already=already, weights=weights)
     return issue, already
-
-
-def draft_with_decisions(settings: Settings, store: Store, *, number: int, as_of: datetime) -> tuple[Path, Issue]:
-    """Rewrite drafts/issue-N.md (and its review data) from select + the stored decisions.
-
-    What `Pipeline.draft` does once it calls `apply_stored`; the review board uses this until then.
-    """
-    items = store.load_items("i.state IN ('enriched', 'drafted')")
-    issue, already = select_for(store, settings, items, number=number, as_of=as_of)
-    issue = apply_stored(store, issue, items, settings)
-    extra = {"looking_back": history.looking_back(store, as_of)} if settings.publication.looking_back else {}
-    text = compose.Renderer(settings).render(issue, **extra)
-    path = settings.drafts_dir / f"issue-{number}.md"
-    review = json.dumps(history.review_data(issue, already), ensure_ascii=False, indent=1)
-    compose.write_atomic(path.with_suffix(".json"), review)
-    compose.write_atomic(path, text)
-    placements = [(it.id, sec.id, pos) for sec in issue.sections for pos, st in enumerate(sec.stories) for it in st.items]
-    store.save_draft_issue(number, str(path), placements)
-    return path, issue
 
 
 def dropped_items(store: Store, issue_number: int) -> list[int]:

@@ -303,8 +303,11 @@ class Pipeline:
     def draft(self, *, as_of: datetime | None = None, number: int | None = None) -> RunResult:
         run = RunResult(run_id=self.store.start_run("draft"), status="running")
         try:
-            as_of = as_of or datetime.now(UTC)
             open_issue = self.store.open_draft_issue()
+            if as_of is None and open_issue is not None and open_issue["as_of"] and (
+                    number is None or number == open_issue["number"]):
+                as_of = datetime.fromisoformat(open_issue["as_of"])  # regenerating: the same window
+            as_of = as_of or datetime.now(UTC)
             if number is None:
                 number = open_issue["number"] if open_issue else self.store.next_issue_number(
                     self.settings.publication.first_issue_number)
@@ -329,7 +332,7 @@ class Pipeline:
                 run.counters["draft/already_ran"] = len(already)
             placements = [(it.id, sec.id, pos) for sec in issue.sections
                           for pos, st in enumerate(sec.stories) for it in st.items]
-            self.store.save_draft_issue(number, str(path), placements)
+            self.store.save_draft_issue(number, str(path), placements, as_of)
             run.counters["draft/stories"] = len(issue.stories)
             run.counters["draft/sections"] = sum(1 for s in issue.sections if s.stories)
             run.counters["draft/runners_up"] = len(issue.runners_up)

@@ -179,6 +179,10 @@ MIGRATIONS: list[str] = [
     );
     ALTER TABLE items ADD COLUMN flags TEXT NOT NULL DEFAULT '[]';
     """,
+    # 3: the date a draft was made for (the end of its window), so regenerations use the same window.
+    """
+    ALTER TABLE issues ADD COLUMN as_of TEXT;
+    """,
 ]
 
 RETRY_CAP = 3  # a retryable failure is tried again on later runs, at most this many attempts
@@ -581,14 +585,16 @@ class Store:
         row = self.db.execute("SELECT MAX(number) FROM issues").fetchone()
         return max(first, (row[0] or 0) + 1)
 
-    def save_draft_issue(self, number: int, path: str, placements: list[tuple[int, str, int]]) -> int:
+    def save_draft_issue(self, number: int, path: str, placements: list[tuple[int, str, int]],
+                         as_of: datetime | None = None) -> int:
         """Record (or replace) the draft issue `number` and its items; mark them drafted."""
         now = _ts(now_utc())
         with self.transaction():
             row = self.db.execute("SELECT id FROM issues WHERE number=?", (number,)).fetchone()
             if row:
                 issue_id = row["id"]
-                self.db.execute("UPDATE issues SET path=?, updated_at=? WHERE id=?", (path, now, issue_id))
+                self.db.execute("UPDATE issues SET path=?, updated_at=?, as_of=COALESCE(?, as_of) WHERE id=?",
+                                (path, now, _ts(as_of), issue_id))
                 # Items dropped from a regenerated draft go back to the pool.
                 self.db.execute(
                     "UPDATE items SET state='enriched' WHERE state='drafted' AND id IN "
@@ -598,8 +604,9 @@ class Store:
                 self.db.execute("DELETE FROM issue_items WHERE issue_id=?", (issue_id,))
             else:
                 cur = self.db.execute(
-                    "INSERT INTO issues(number, state, path, created_at, updated_at) VALUES (?, 'draft', ?, ?, ?)",
-                    (number, path, now, now),
+                    "INSERT INTO issues(number, state, path, created_at, updated_at, as_of) "
+                    "VALUES (?, 'draft', ?, ?, ?, ?)",
+                    (number, path, now, now, _ts(as_of)),
                 )
                 issue_id = int(cur.lastrowid or 0)
             for item_id, section, position in placements:

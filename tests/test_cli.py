@@ -84,3 +84,14 @@ def test_lint_check_links_reports_dead_links_with_their_line(workspace, httpserv
     assert checked.exit_code == 1
     assert f"d.md:14: [broken_link]" in checked.output and "http_404" in checked.output
     assert ok not in checked.output.split("[broken_link]", 1)[1].splitlines()[0]
+
+
+def test_regenerating_a_draft_keeps_its_window(tmp_path):
+    from curator.demo import run_demo
+
+    run_demo(tmp_path, env={}, echo=lambda s: None)  # drafted for the corpus week (2026-11-23)
+    first = (tmp_path / "drafts" / "issue-1.md").read_text()
+    again = runner.invoke(app, ["draft", "--home", str(tmp_path)])  # no --date: the open draft's own window
+    assert again.exit_code == 0, again.output
+    assert (tmp_path / "drafts" / "issue-1.md").read_text() == first
+    assert "date: 2026-11-23" in first

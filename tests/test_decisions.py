@@ -13,6 +13,7 @@ from curator import compose, decisions
 from curator.decisions import Action
 from curator.errors import CuratorError
 from curator.models import Enrichment, Issue, IssueSection, Item, ItemState, Story
+from curator.pipeline import Pipeline
 from curator.settings import load_settings
 from curator.store import Store
 
@@ -150,7 +151,7 @@ def test_regenerated_draft_applies_the_stored_decisions(demo_ws):
         decisions.record(store, 1, "drop", story_id=dropped.id)
         decisions.record(store, 1, "swap_in", story_id=runner.id, section="research")
         decisions.record(store, 1, "edit", story_id=edited.id, summary="编辑重写的摘要，一句话。")
-        path, _ = decisions.draft_with_decisions(settings, store, number=1, as_of=DEMO_AS_OF)
+        path = Pipeline(settings, store).draft(number=1, as_of=DEMO_AS_OF).draft_path
         placed = decisions.issue_items(store, 1)
     text = path.read_text(encoding="utf-8")
     assert dropped.lead.enrichment.title not in text
@@ -159,7 +160,7 @@ def test_regenerated_draft_applies_the_stored_decisions(demo_ws):
     assert runner.lead.id in placed and dropped.lead.id not in placed
     # A second regeneration (the runner-up is now `drafted`) gives the same draft.
     with Store(settings.db_path) as store:
-        path2, _ = decisions.draft_with_decisions(settings, store, number=1, as_of=DEMO_AS_OF)
+        path2 = Pipeline(settings, store).draft(number=1, as_of=DEMO_AS_OF).draft_path
     assert path2.read_text(encoding="utf-8") == text
 
 
@@ -188,7 +189,7 @@ def test_a_board_regenerated_draft_can_be_published(demo_ws):
         dropped, runner = base.sections[0].stories[0], base.runners_up[0]
         decisions.record(store, 1, "drop", story_id=dropped.id)
         decisions.record(store, 1, "swap_in", story_id=runner.id, section="ai")
-        path, _ = decisions.draft_with_decisions(settings, store, number=1, as_of=DEMO_AS_OF)
+        path = Pipeline(settings, store).draft(number=1, as_of=DEMO_AS_OF).draft_path
         review = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
         assert runner.id in {s["story"] for sec in review["sections"] for s in sec["stories"]}
         result = history.publish(settings, store, path)

@@ -132,8 +132,10 @@ class Board:
 def issue_as_of(settings: Settings, row: Any) -> datetime:
     """The date the draft was made for: its front matter `date:` (the window's end), else when it was made.
 
-    The issues table keeps no date of its own, so the draft file is the record of it.
+    Drafts made since schema 3 record it in the issues table; older ones fall back to the file.
     """
+    if "as_of" in row.keys() and row["as_of"]:  # noqa: SIM118 (sqlite3.Row: `in` tests values)
+        return datetime.fromisoformat(row["as_of"])
     path = settings.drafts_dir / f"issue-{row['number']}.md"
     if not path.exists() and row["path"]:
         path = Path(row["path"])
@@ -196,12 +198,9 @@ def regenerate(settings: Settings) -> Path:
         if row is None:
             raise CuratorError("there is no open draft: run `curator draft` first", reason="no_draft")
         number, as_of = int(row["number"]), issue_as_of(settings, row)
-        if "apply_stored" in Pipeline.draft.__code__.co_names:  # Pipeline.draft applies decisions itself
-            run = Pipeline(settings, store).draft(number=number, as_of=as_of)
-            assert run.draft_path is not None
-            return run.draft_path
-        path, _ = decisions.draft_with_decisions(settings, store, number=number, as_of=as_of)
-        return path
+        run = Pipeline(settings, store).draft(number=number, as_of=as_of)  # replays the stored decisions
+        assert run.draft_path is not None
+        return run.draft_path
 
 
 def add_url(settings: Settings, number: int, url: str, section: str | None, process: bool) -> str:

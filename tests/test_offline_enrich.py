@@ -261,3 +261,14 @@ def test_jieba_stays_quiet_on_stderr() -> None:
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
     assert "深度求索" in proc.stdout
+
+
+def test_table_layout_pipes_and_a_repeated_headline_never_open_the_summary(backend):
+    title = "多地政务大模型上线一年：咨询类问题自动解答率超过六成"
+    text = (f"| {title} 去年以来，多个城市陆续在政务热线和网上服务平台中引入大模型辅助服务。"
+            "以东部某省会城市为例，其政务热线于去年 11 月上线了基于大模型的智能问答系统，一年来累计接听 120 万通电话。"
+            "该系统的咨询类问题自动解答率超过 60%，人工坐席的平均等待时间缩短了 35%。 |\n| 责任编辑：郑海 |")
+    enr = backend.enrich(EnrichRequest(item_id=9, url="http://x.test/a", title=title, text=text, lang="zh",
+                                       source="s", content_hash="h"))
+    assert not enr.summary.startswith("|") and not enr.summary.startswith(title)
+    assert "|" not in enr.summary and "去年以来" in enr.summary

@@ -209,6 +209,16 @@ class _Candidate:
     tokens: frozenset[str]
 
 
+def _without_layout(text: str, title: str) -> str:
+    """Drop table-cell pipes (table layouts come out as "| … |") and the headline repeated at the top."""
+    lines = [ln.strip().strip("|").strip() for ln in text.splitlines()]
+    body = "\n".join(ln for ln in lines if ln)
+    head = title.strip()
+    if head and body.startswith(head):
+        body = body[len(head):].lstrip(" \n：:，,")
+    return body or text
+
+
 def extractive_summary(text: str, lang: str) -> list[str]:
     """One to three sentences of `text` in their original order, chatter never included; [] when
     no sentence qualifies."""
@@ -307,8 +317,9 @@ class OfflineBackend:
         section_id, section_title = self._section(title_h, text_h, req.section_hint)
         score, reason = self._score(title_h, text_h, cleaned, lang, req.source_weight)
 
-        sentences = extractive_summary(req.text, lang)
-        summary = _join(sentences, cjk) if sentences else _fallback(req.text, cjk)
+        body = _without_layout(req.text, req.title)
+        sentences = extractive_summary(body, lang)
+        summary = _join(sentences, cjk) if sentences else _fallback(body, cjk)
         if not summary:
             raise LLMError(
                 "no usable sentence in the article (only chatter/boilerplate)",

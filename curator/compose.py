@@ -53,9 +53,7 @@ def eligible(item: Item, settings: Settings, as_of: datetime, draft_ids: set[int
 def build_stories(items: list[Item], settings: Settings | None = None) -> list[Story]:
     """Group items by story id; the best item leads (enriched, highest score, then heaviest source)."""
     def weight(i: Item) -> float:
-        if settings is None:
-            return 1.0
-        return max((s.weight for r in i.sources if (s := settings.source(r.source))), default=1.0)
+        return settings.source_weight(r.source for r in i.sources) if settings else 1.0
 
     groups: dict[int, list[Item]] = {}
     for item in items:

@@ -281,7 +281,9 @@ def issue_items(store: Store, number: int) -> set[int]:
 
 def select_for(store: Store, settings: Settings, items: list[Item], *, number: int, as_of: datetime) -> tuple[
         Issue, dict[int, int | None]]:
-    """compose.select with the same inputs `Pipeline.draft` gives it (archive, learned weights)."""
+    """compose.select with everything a draft selects by: the archive (no repeats), learned weights,
+    and the items already placed in draft `number` (still eligible although `drafted`). The one
+    selection path for `Pipeline.draft` and the review board."""
     already = history.already_ran(store, items)
     weights = history.load_weights(store) if settings.learning.enabled else {}
     issue = compose.select(items, settings, number=number, as_of=as_of, draft_ids=issue_items(store, number),

@@ -14,7 +14,7 @@ import json
 import logging
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -73,17 +73,16 @@ def already_ran(store: Store, items: list[Item]) -> dict[int, int | None]:
     """item id → the issue number that already carried its link or a near-identical title."""
     out: dict[int, int | None] = {}
     for item in items:
-        title = (item.enrichment.title if item.enrichment else "") or item.title
-        keys = [item.canonical_url]
-        row = store.db.execute("SELECT issue_number FROM archive WHERE canonical_url=? LIMIT 1", keys).fetchone()
-        if row is None and item.article and item.article.title:
-            norm = archive.normalise_title(item.article.title)
-            if len(norm) >= 8:
-                row = store.db.execute("SELECT issue_number FROM archive WHERE norm_title=? LIMIT 1", (norm,)).fetchone()
-        if row is None and title:
-            norm = archive.normalise_title(title)
-            if len(norm) >= 8:
-                row = store.db.execute("SELECT issue_number FROM archive WHERE norm_title=? LIMIT 1", (norm,)).fetchone()
+        row = store.db.execute("SELECT issue_number FROM archive WHERE canonical_url=? LIMIT 1",
+                               (item.canonical_url,)).fetchone()
+        titles = (item.article.title if item.article else "", item.enrichment.title if item.enrichment else "",
+                  item.title)
+        for norm in dict.fromkeys(archive.normalise_title(t) for t in titles if t):
+            if row is not None:
+                break
+            if len(norm) >= 8:  # short titles ("周刊"、"Release notes") are too common to match on
+                row = store.db.execute("SELECT issue_number FROM archive WHERE norm_title=? LIMIT 1",
+                                       (norm,)).fetchone()
         if row is not None:
             out[item.id] = row["issue_number"]
     return out
@@ -99,7 +98,7 @@ def looking_back(store: Store, as_of: datetime, limit: int = 5) -> list[dict[str
     out = []
     for r in rows:
         d = date.fromisoformat(r["d"])
-        if d.year < as_of.year and abs(d.isocalendar().week - week) <= 0:
+        if d.year < as_of.year and d.isocalendar().week == week:
             out.append({"number": r["issue_number"], "year": d.year, "date": r["d"], "file": r["f"]})
     return out[:limit]
 
@@ -274,6 +273,3 @@ def learn_weights(store: Store) -> dict[tuple[str, str], float]:
 def load_weights(store: Store) -> dict[tuple[str, str], float]:
     return {(r["kind"], r["key"]): r["weight"] for r in store.db.execute("SELECT kind, key, weight FROM weights")}
 
-
-def window_start(as_of: datetime, days: int) -> datetime:
-    return as_of - timedelta(days=days)

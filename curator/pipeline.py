@@ -311,15 +311,8 @@ class Pipeline:
             if number is None:
                 number = open_issue["number"] if open_issue else self.store.next_issue_number(
                     self.settings.publication.first_issue_number)
-            draft_ids = set()
-            if open_issue and open_issue["number"] == number:
-                draft_ids = {r[0] for r in self.store.db.execute(
-                    "SELECT item_id FROM issue_items WHERE issue_id=?", (open_issue["id"],))}
             items = self.store.load_items("i.state IN ('enriched', 'drafted')")
-            already = history.already_ran(self.store, items)
-            weights = history.load_weights(self.store) if self.settings.learning.enabled else {}
-            issue = compose.select(items, self.settings, number=number, as_of=as_of, draft_ids=draft_ids,
-                                   already=already, weights=weights)
+            issue, already = decisions.select_for(self.store, self.settings, items, number=number, as_of=as_of)
             # The editor's decisions on this issue number (review board), replayed on every regeneration.
             issue = decisions.apply_stored(self.store, issue, items, self.settings)
             extra = {"looking_back": history.looking_back(self.store, as_of)} if self.settings.publication.looking_back else {}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import typer
@@ -72,8 +72,6 @@ def print_status(report: dict[str, Any]) -> None:
     for r in report["runs"]:
         took = ""
         if r["ended_at"]:
-            from datetime import datetime
-
             took = f" {(datetime.fromisoformat(r['ended_at']) - datetime.fromisoformat(r['started_at'])).total_seconds():.1f}s"
         top = ", ".join(f"{k}={v}" for k, v in sorted(r["counters"].items())[:8])
         echo(f"  #{r['run_id']:<4} {r['command']:<8} {r['status']:<11} {r['started_at'][:19]}{took}  {top}")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -228,6 +228,10 @@ class Settings(_Section):
 
     def source(self, name: str) -> SourceSettings | None:
         return next((s for s in self.sources if s.name == name), None)
+
+    def source_weight(self, names: Iterable[str]) -> float:
+        """The weight of an item seen by these sources: its heaviest configured source (1.0 if none)."""
+        return max((src.weight for n in names if (src := self.source(n))), default=1.0)
 
 
 def defaults_dir() -> Path:

@@ -385,11 +385,9 @@ class Store:
             )
         return int(item_id), is_new
 
-    def waiting(self, state: ItemState, limit: int | None = None) -> list[sqlite3.Row]:
-        """Items at `state`, plus retryable failures of the stage that consumes it (capped attempts)."""
-        sql = "SELECT * FROM items WHERE state=? ORDER BY id"
-        rows = self.db.execute(sql + (f" LIMIT {int(limit)}" if limit else ""), (state.value,)).fetchall()
-        return rows
+    def waiting(self, state: ItemState) -> list[sqlite3.Row]:
+        """Items at `state` (retryable failures come back here through `requeue_retryable`)."""
+        return self.db.execute("SELECT * FROM items WHERE state=? ORDER BY id", (state.value,)).fetchall()
 
     def requeue_retryable(self) -> int:
         """Failed items whose reason is retryable go back to the state before the stage that failed."""

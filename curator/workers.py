@@ -19,7 +19,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
-from curator.errors import CuratorError, ExtractionError
+from curator.errors import ExtractionError
 from curator.models import Article, Page
 from curator.settings import ExtractSettings
 
@@ -139,4 +139,4 @@ def extract_job(page: Page, anchor: str, settings: ExtractSettings) -> Article:
     return extract.extract_article(page, settings)
 
 
-__all__ = ["CuratorError", "ParsePool", "extract_job"]
+__all__ = ["ParsePool", "extract_job"]

@@ -95,3 +95,17 @@ def test_regenerating_a_draft_keeps_its_window(tmp_path):
     assert again.exit_code == 0, again.output
     assert (tmp_path / "drafts" / "issue-1.md").read_text() == first
     assert "date: 2026-11-23" in first
+
+
+def test_collect_json_summary_is_machine_readable(workspace):
+    import json
+
+    from tests.sites import NewsSite
+
+    with NewsSite(n_articles=3) as site:
+        site.write_sources(workspace)
+        result = runner.invoke(app, ["collect", "--home", str(workspace), "--provider", "offline", "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output[result.output.index("{"):])
+    assert summary["status"] == "ok" and summary["counters"]["enrich/ok"] == 3
+    assert any("OFFLINE" in n for n in summary["notes"])

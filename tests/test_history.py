@@ -112,3 +112,18 @@ def test_learning_can_be_switched_off(drafted):
     assert runner.invoke(app, ["publish", str(path), "--home", str(drafted)]).exit_code == 0
     with Store(drafted / "data" / "curator.db") as store:
         assert history.load_weights(store) == {}
+
+
+def test_looking_back_lists_issues_of_the_same_week_in_earlier_years(drafted):
+    past = drafted / "past"
+    past.mkdir()
+    for number, day in ((30, "2025-11-20"), (31, "2025-11-27")):  # 2025-11-20 is in the same ISO week
+        (past / f"issue-{number}.md").write_text(
+            f'---\ntitle: "In The Loop 科技周刊 #{number}：旧闻"\ndate: {day}\n---\n\n## AI\n\n'
+            f"**旧闻**：说明。[^1]\n\n[^1]: [某媒体：旧闻 {number}](https://old.example.com/{number})\n", encoding="utf-8")
+    assert runner.invoke(app, ["archive", "import", str(past), "--home", str(drafted)]).exit_code == 0
+    (drafted / "config" / "zz.toml").write_text("[publication]\nlooking_back = true\n")
+    assert runner.invoke(app, ["draft", "--home", str(drafted), "--date", "2026-11-19"]).exit_code == 0
+    text = (drafted / "drafts" / "issue-1.md").read_text(encoding="utf-8")
+    assert "## 往年回顾" in text and "第 30 期（2025-11-20）" in text
+    assert "30" in text.split("往年回顾")[-1] and "第 31 期" not in text

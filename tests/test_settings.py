@@ -58,3 +58,13 @@ def test_config_errors_never_echo_a_secret_value(workspace):
     with pytest.raises(ConfigError) as info:
         load_settings(workspace, env={"CURATOR_LLM__TEMPERATURE": "sk-CANARY-0002"})
     assert "sk-CANARY-0002" not in str(info.value)
+
+
+def test_a_provider_preset_fills_what_is_not_set_explicitly(workspace):
+    s = load_settings(workspace, env={"CURATOR_LLM__PRESET": "deepseek"})
+    assert (s.llm.base_url, s.llm.model, s.llm.response_format) == (
+        "https://api.deepseek.com/v1", "deepseek-chat", "json_object")
+    assert s.origins["llm.model"] == "preset:deepseek"
+    assert s.llm.price() is not None  # the built-in price table knows the preset's model
+    mine = load_settings(workspace, env={"CURATOR_LLM__PRESET": "dashscope", "CURATOR_LLM__MODEL": "qwen-max"})
+    assert mine.llm.model == "qwen-max" and mine.llm.base_url.startswith("https://dashscope")

@@ -53,7 +53,8 @@ class EnrichStage:
         leads = []
         for story_id, members in groups.items():
             if story_id not in enriched_stories:
-                members.sort(key=lambda i: (-self.request_for(i).source_weight,
+                # No request building (and no hashing of the text) just to rank the members.
+                members.sort(key=lambda i: (-self.settings.source_weight(r.source for r in i.sources),
                                             -len(i.article.text if i.article else ""), i.id))
                 leads.append(members.pop(0))
             for follower in members:
@@ -70,7 +71,6 @@ class EnrichStage:
         assert item.article is not None
         first = item.sources[0].source if item.sources else "manual"
         cfg = self.settings.source(first)
-        weights = [src.weight for r in item.sources if (src := self.settings.source(r.source))]
         return EnrichRequest(
             item_id=item.id,
             url=item.url,
@@ -78,7 +78,7 @@ class EnrichStage:
             text=item.article.text[: self.settings.llm.max_input_chars * 2],
             lang=item.article.lang,
             source=first,
-            source_weight=max(weights, default=1.0),
+            source_weight=self.settings.source_weight(r.source for r in item.sources),
             section_hint=cfg.section if cfg else None,
             published_at=item.published_at,
             content_hash=content_hash(item.article.title, item.article.text),

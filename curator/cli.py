@@ -1,7 +1,8 @@
 """The `curator` command line: a thin veneer over the library (each command a few lines).
 
 Exit codes: 0 ok · 1 unexpected error · 2 usage · 74 store unusable · 75 another run holds the lock ·
-78 bad configuration (before any network I/O) · 143 stopped by SIGTERM or the run deadline (resumable).
+78 bad configuration (before any network I/O) · 3 done in part (`add`: the link was kept as a candidate
+but its page could not be fetched) · 143 stopped by SIGTERM or the run deadline (resumable).
 """
 
 from __future__ import annotations
@@ -151,7 +152,8 @@ def _stop_on_sigterm(pipe: Pipeline) -> Iterator[None]:
 def add(
     url: Annotated[str, typer.Argument(help="The page to add (the editor's find or a reader submission).")],
     home: HomeOpt = Path("."),
-    title: Annotated[str, typer.Option(help="Title to use if the page has none.")] = "",
+    title: Annotated[str, typer.Option(help="Title to use if the page has none or cannot be fetched.")] = "",
+    note: Annotated[str, typer.Option(help="Your summary, used if the page cannot be fetched (403, WeChat …).")] = "",
     submitter: Annotated[str | None, typer.Option(help="Credit a reader submission to this login.")] = None,
     process: Annotated[bool, typer.Option(help="Fetch, extract and enrich it now.")] = True,
     provider: ProviderOpt = None,
@@ -161,18 +163,23 @@ def add(
         settings = _settings(home, provider=provider)
         with RunLock(settings.lock_path, "add"), Store(settings.db_path) as store:
             pipe = Pipeline(settings, store, Reporter())
-            item_id, is_new = pipe.add_candidate(Candidate(url=url, title=title, source="manual", submitter=submitter))
+            item_id, is_new = pipe.add_candidate(Candidate(url=url, title=title, snippet=note, source="manual",
+                                                           submitter=submitter))
             typer.echo(f"{'added' if is_new else 'already known'}: item {item_id}")
-            if process and is_new:
-                print_summary(pipe.collect(discover=False, command="add"))
+            run = pipe.collect(discover=False, command="add") if process and is_new else None
     except CuratorError as exc:
         _fail(exc)
+    if run is not None:
+        print_summary(run)
+        if run.status != "ok":  # kept as a flagged candidate, but not what was asked: say so in the exit code
+            raise typer.Exit(3)
 
 
 @app.command()
 def draft(
     home: HomeOpt = Path("."),
-    date: Annotated[str | None, typer.Option(help="Issue date YYYY-MM-DD (default today); the window ends here.")] = None,
+    date: Annotated[str | None, typer.Option(help="Issue date YYYY-MM-DD; the window ends here. Default: the open draft's date, else "
+                                                  "today (or run.now / CURATOR_RUN__NOW when pinned).")] = None,
     number: Annotated[int | None, typer.Option(help="Issue number (default: the open draft or the next one).")] = None,
     as_json: JsonOpt = False,
 ) -> None:

@@ -41,7 +41,8 @@ def demo_settings(workspace: Path, server: DemoServer, env: Mapping[str, str], p
     # The corpus hosts (*.demo.test) are routed to this process's loopback server for this run only.
     overrides: dict[str, dict[str, Any]] = {
         "fetch": {"resolve": server.resolve_map(), "ca_bundle": server.ca_bundle, "per_host_delay_s": 0.0},
-        "run": {"max_age_days": 0},  # the corpus is a fixed week, however long ago that is
+        # The corpus is a fixed week, however long ago that is: the demo runs on its clock.
+        "run": {"max_age_days": 0, "now": DEMO_AS_OF},
     }
     if provider:
         overrides["llm"] = {"provider": provider}

@@ -13,23 +13,23 @@ import logging
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from curator import charset, cluster, compose, decisions, history
+from curator import charset, cluster, compose, decisions, finds, history
 from curator.enrich import Backend, content_hash
 from curator.enrich.stage import EnrichStage
 from curator.errors import CuratorError, ExtractionError, FetchError, Interrupted, SourceError
 from curator.http import Fetcher
 from curator.models import Candidate, Issue, ItemState, Page
 from curator.progress import Reporter
-from curator.report import FLAG_AFTER_FAILURES
+from curator.report import source_flag
 from curator.robots import RobotsCache
 from curator.settings import Settings
 from curator.sources import SourceContext, build_source
-from curator.store import Store, now_utc
+from curator.store import Store
 from curator.urls import canonical_url, redact
 from curator.workers import ParsePool, extract_job
 
@@ -56,6 +56,7 @@ class Pipeline:
                  *, backend: Backend | None = None) -> None:
         self.settings = settings
         self.store = store
+        store.now = settings.now  # one clock: items are stamped on the week the windows read
         self.reporter = reporter or Reporter(quiet=True)
         self._backend = backend
         # Set by SIGTERM or the run deadline: stages stop taking new work; what is in flight finishes.
@@ -89,7 +90,8 @@ class Pipeline:
                 run.notes.append(f"stopped early ({self.stop_reason}); {waiting} items wait for the next run")
                 run.status = "interrupted"
                 raise Interrupted(f"run stopped: {self.stop_reason}; {waiting} items wait for the next run")
-            run.status = "ok"
+            # An editor's find kept without its page is there, but not what was asked: never `ok`.
+            run.status = "degraded" if run.counters["add/not_fetched"] else "ok"
         except BaseException as exc:
             if run.status == "running":
                 run.status = "interrupted" if isinstance(exc, KeyboardInterrupt | Interrupted) else "failed"
@@ -119,7 +121,7 @@ class Pipeline:
         sources = [s for s in self.settings.sources if s.enabled]
         for src in sources:
             self.store.sync_source(src.name, src.kind, src.url)
-        now = now_utc()
+        now = self.settings.now()
         with self.reporter.stage("discover", len(sources)) as advance:
 
             async def one(src_cfg):  # type: ignore[no-untyped-def]
@@ -147,15 +149,14 @@ class Pipeline:
                 for reason, n in result.dropped.items():
                     run.counters[f"discover/dropped_{reason}"] += n
                 # Validators are saved only now that the items they cover are committed.
-                self.store.record_source_ok(src_cfg.name, result.validators, new)
-                run.counters["source/ok"] += 1
+                self.store.record_source_ok(src_cfg.name, result.validators, new, len(result.candidates))
+                run.counters["source/ok" if result.candidates else "source/empty"] += 1
 
             await asyncio.gather(*(one(s) for s in sources))
         names = {s.name for s in sources}
         for row in self.store.source_health():
-            if row["name"] in names and row["consecutive_failures"] >= FLAG_AFTER_FAILURES:
-                run.notes.append(f"source '{row['name']}' has failed {row['consecutive_failures']} runs in a row "
-                                 f"(last error: {row['last_error']}); check it with `curator sources check`")
+            if row["name"] in names and (flag := source_flag(row)):
+                run.notes.append(f"source '{row['name']}' {flag}; check it with `curator sources check`")
 
     def _add(self, run: RunResult, cand: Candidate, *, keep_fragment: bool = False) -> bool:
         try:
@@ -166,7 +167,7 @@ class Pipeline:
         item_id, is_new = self.store.add_candidate(cand, canonical)
         run.counters["discover/new" if is_new else "discover/known"] += 1
         max_age = self.settings.run.max_age_days
-        if is_new and max_age and cand.published_at and cand.published_at < now_utc() - timedelta(days=max_age):
+        if is_new and max_age and cand.published_at and cand.published_at < self.settings.now() - timedelta(days=max_age):
             # Known from now on, but never fetched or paid for: a feed's back catalogue is not news.
             self.store.set_state(item_id, ItemState.SKIPPED, "too_old")
             run.counters["discover/too_old"] += 1
@@ -204,17 +205,22 @@ class Pipeline:
                     if robots is not None and not await robots.allowed(row["url"]):
                         self.store.set_state(row["id"], ItemState.SKIPPED, "robots")
                         run.counters["fetch/skipped_robots"] += 1
+                        self._keep_find(run, row, "robots")
                         return None
                     resp = await fetcher.get(row["url"], accept=PAGE_ACCEPT)
                     ctype = resp.headers.get("content-type", "").split(";")[0].strip().lower()
                     if not ctype.startswith(HTML_TYPES):
                         self.store.set_state(row["id"], ItemState.SKIPPED, "not_html")
                         run.counters["fetch/skipped_not_html"] += 1
+                        self._keep_find(run, row, "not_html")
                         return
                     text, encoding = charset.decode_html(resp.body, resp.headers.get("content-type"))
+                    if finds.challenge_page(text) and self._keep_find(run, row, "anti_bot"):
+                        run.counters["fetch/anti_bot"] += 1
+                        return None
                     page = Page(url=resp.url, final_url=resp.final_url, status=resp.status, text=text,
                                 encoding=encoding, content_type=ctype, validators=resp.validators,
-                                fetched_at=now_utc())
+                                fetched_at=self.settings.now())
                     self.store.save_page(row["id"], page)
                     run.counters["fetch/ok"] += 1
                     return page
@@ -223,6 +229,7 @@ class Pipeline:
                     self.store.set_state(row["id"], state, exc.reason, retryable=exc.retryable)
                     run.counters[f"fetch/{exc.reason}"] += 1
                     log.info("fetch failed (%s): %s", exc.reason, redact(row["url"]))
+                    self._keep_find(run, row, exc.reason)
                 except Exception:
                     log.exception("unexpected error fetching %s", redact(row["url"]))
                     self.store.set_state(row["id"], ItemState.FAILED, "internal_error", retryable=True)
@@ -233,6 +240,18 @@ class Pipeline:
             await asyncio.gather(*(one(r) for r in rows))
         if robots is not None and robots.unavailable:
             run.counters["fetch/robots_unavailable"] += robots.unavailable
+
+    def _keep_find(self, run: RunResult, row: Any, reason: str) -> bool:
+        """An editor's find whose page could not be read stays a candidate, flagged (finds.py);
+        a feed's item keeps the outcome just recorded. True when it was an editor's find."""
+        item = finds.editor_find(self.store, row["id"])
+        if item is None:
+            return False
+        flag = finds.keep_unfetched(self.settings, self.store, item, reason, row["snippet"] or "")
+        run.counters["add/not_fetched"] += 1
+        run.notes.append(f"item {item.id} ({redact(item.url)}) could not be fetched ({reason}): kept as a "
+                         f"candidate with the editor's title/note, flagged {flag} for the reviewer")
+        return True
 
     # ---- extract ------------------------------------------------------------------------------
     async def _extract_waiting(self, run: RunResult) -> None:
@@ -260,6 +279,7 @@ class Pipeline:
             state = ItemState.FAILED if exc.retryable else ItemState.SKIPPED
             self.store.set_state(row["id"], state, exc.reason, retryable=exc.retryable)
             run.counters[f"extract/{exc.reason}"] += 1
+            self._keep_find(run, row, exc.reason)
         except Exception:
             log.exception("unexpected error extracting %s", redact(row["url"]))
             self.store.set_state(row["id"], ItemState.FAILED, "extract_error")
@@ -269,7 +289,7 @@ class Pipeline:
     def _cluster(self, run: RunResult) -> None:
         """Group newly extracted items (story_id still NULL) into stories with each other and with
         the items of the last CLUSTER_WINDOW_DAYS; stored story ids stay as they are."""
-        since = (now_utc() - timedelta(days=CLUSTER_WINDOW_DAYS)).isoformat(timespec="seconds")
+        since = (self.settings.now() - timedelta(days=CLUSTER_WINDOW_DAYS)).isoformat(timespec="seconds")
         items = self.store.load_items(
             "i.article IS NOT NULL AND i.state NOT IN ('skipped', 'failed') "
             "AND (i.story_id IS NULL OR COALESCE(i.published_at, i.discovered_at) >= ?)",
@@ -307,7 +327,7 @@ class Pipeline:
             if as_of is None and open_issue is not None and open_issue["as_of"] and (
                     number is None or number == open_issue["number"]):
                 as_of = datetime.fromisoformat(open_issue["as_of"])  # regenerating: the same window
-            as_of = as_of or datetime.now(UTC)
+            as_of = as_of or self.settings.now()
             if number is None:
                 number = open_issue["number"] if open_issue else self.store.next_issue_number(
                     self.settings.publication.first_issue_number)

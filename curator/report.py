@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import typer
@@ -13,23 +13,37 @@ from curator.store import Store, now_utc
 FLAG_AFTER_FAILURES = 3  # a source failing this many runs in a row is flagged
 
 
+def next_issue_window(settings: Settings, store: Store) -> tuple[datetime, datetime]:
+    """(start, end) of the next issue's window: the open draft's own week, else the week ending now
+    (settings.now(), which a pinned run.now fixes, so the report never depends on today's date)."""
+    draft = store.open_draft_issue()
+    end = datetime.fromisoformat(draft["as_of"]) if draft and draft["as_of"] else settings.now()
+    return end - timedelta(days=settings.publication.window_days), end
+
+
 def status_report(settings: Settings, store: Store) -> dict[str, Any]:
-    now = now_utc()
     runs = store.recent_runs(10)
-    week_ago = (now - timedelta(days=7)).isoformat(timespec="seconds")
+    start, end = next_issue_window(settings, store)
+    # Per source: items inside the next issue's window that can still be drafted (a back-catalogue
+    # entry skipped as too_old, a failed fetch or an item already published is not a candidate).
     per_week = dict(store.db.execute(
-        "SELECT source, COUNT(*) FROM item_sources WHERE seen_at >= ? GROUP BY source", (week_ago,)).fetchall())
+        "SELECT s.source, COUNT(DISTINCT i.id) FROM item_sources s JOIN items i ON i.id = s.item_id "
+        "WHERE COALESCE(i.published_at, i.discovered_at) BETWEEN ? AND ? "
+        "AND i.state NOT IN ('skipped', 'failed', 'published') GROUP BY s.source",
+        (_iso(start), _iso(end))).fetchall())
     sources = []
     for row in store.source_health():
         sources.append({
             "name": row["name"], "kind": row["kind"], "last_ok_at": row["last_ok_at"],
             "last_error": row["last_error"], "consecutive_failures": row["consecutive_failures"],
             "items_total": row["items_total"], "items_week": per_week.get(row["name"], 0),
-            "flagged": row["consecutive_failures"] >= FLAG_AFTER_FAILURES,
+            "consecutive_empty": row["consecutive_empty"],
+            "flagged": source_flag(row) is not None, "flag": source_flag(row),
         })
     spend = {}
-    for label, since in (("run", runs[0].started_at if runs else now), ("week", now - timedelta(days=7)),
-                         ("month", now - timedelta(days=30))):
+    wall = now_utc()  # LLM calls are stamped with the wall clock: spend is counted on it, not run.now
+    for label, since in (("run", runs[0].started_at if runs else wall), ("week", wall - timedelta(days=7)),
+                         ("month", wall - timedelta(days=30))):
         row = store.llm_totals(since)
         spend[label] = {k: row[k] for k in ("calls", "input_tokens", "output_tokens", "cost_usd")}
     cache_hits = sum(r.counters.get("enrich/cached", 0) for r in runs)
@@ -41,22 +55,35 @@ def status_report(settings: Settings, store: Store) -> dict[str, Any]:
         "sources": sources,
         "llm": {**spend, "cache_hits_recent_runs": cache_hits},
         "open_draft": {"number": draft["number"], "path": draft["path"]} if draft else None,
-        "next_issue_candidates": _candidates_per_section(settings, store, now),
+        "next_issue_window": {"start": _iso(start), "end": _iso(end)},
+        "next_issue_candidates": _candidates_per_section(settings, store, start, end),
         "learned_weights": [dict(r) for r in store.db.execute(
             "SELECT kind, key, weight, kept, dropped FROM weights ORDER BY kind, weight")],
         "learning": settings.learning.enabled,
     }
 
 
-def _candidates_per_section(settings: Settings, store: Store, now: Any) -> dict[str, int]:
+def _iso(dt: datetime) -> str:
+    return dt.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def source_flag(row: Any) -> str | None:
+    """Why a source needs the editor's eye: failing, or answering with nothing, N runs in a row."""
+    if row["consecutive_failures"] >= FLAG_AFTER_FAILURES:
+        return f"failed {row['consecutive_failures']} runs in a row (last error: {row['last_error']})"
+    if row["consecutive_empty"] >= FLAG_AFTER_FAILURES:
+        return f"yielded 0 items {row['consecutive_empty']} runs in a row (moved, or its page changed shape?)"
+    return None
+
+
+def _candidates_per_section(settings: Settings, store: Store, start: datetime, end: datetime) -> dict[str, int]:
     """Enriched stories in the window that the next draft can choose from, per section."""
-    since = (now - timedelta(days=settings.publication.window_days)).isoformat(timespec="seconds")
     rows = store.db.execute(
         "SELECT json_extract(e.fields, '$.section') AS section, COUNT(DISTINCT COALESCE(i.story_id, i.id)) AS n "
         "FROM items i JOIN enrichments e ON e.item_id = i.id "
-        "WHERE i.state IN ('enriched', 'drafted') AND COALESCE(i.published_at, i.discovered_at) >= ? "
+        "WHERE i.state IN ('enriched', 'drafted') AND COALESCE(i.published_at, i.discovered_at) BETWEEN ? AND ? "
         "AND json_extract(e.fields, '$.score') >= ? GROUP BY section",
-        (since, settings.profile.min_score),
+        (_iso(start), _iso(end), settings.profile.min_score),
     ).fetchall()
     counts = {r["section"]: r["n"] for r in rows}
     return {s.id: counts.get(s.id, 0) for s in settings.sections}
@@ -77,7 +104,7 @@ def print_status(report: dict[str, Any]) -> None:
         echo(f"  #{r['run_id']:<4} {r['command']:<8} {r['status']:<11} {r['started_at'][:19]}{took}  {top}")
     echo("sources:")
     for s in report["sources"]:
-        flag = "  ⚠ failing" if s["flagged"] else ""
+        flag = f"  ⚠ {s['flag']}" if s["flag"] else ""
         echo(f"  {s['name']:<28} ok={s['last_ok_at'] or '-':<26} failures={s['consecutive_failures']} "
              f"last_error={s['last_error'] or '-'} items={s['items_total']} this_week={s['items_week']}{flag}")
     llm = report["llm"]
@@ -86,6 +113,8 @@ def print_status(report: dict[str, Any]) -> None:
         echo(f"llm {label:<5}: calls={x['calls']} tokens={x['input_tokens']}+{x['output_tokens']} cost=${x['cost_usd']:.4f}")
     echo(f"llm cache hits (recent runs): {llm['cache_hits_recent_runs']}")
     cands = report["next_issue_candidates"]
+    window = report["next_issue_window"]
+    echo(f"next issue window: {window['start'][:10]} → {window['end'][:10]}")
     echo("next issue candidates: " + ("  ".join(f"{k}={v}" for k, v in cands.items()) or "(no sections)"))
     if report["learned_weights"]:
         state = "on" if report["learning"] else "off (learning.enabled = false)"

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import tomllib
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -162,6 +163,15 @@ class RunSettings(_Section):
     deadline_s: float | None = Field(default=None, gt=0)  # a collect stops taking work after this long
     # New links published longer ago than this are recorded but never fetched (0 = no limit).
     max_age_days: int = Field(default=14, ge=0)
+    # The clock every window is computed from (the draft's week, `status`, max_age_days, the cluster
+    # window). None = the wall clock; a fixed instant (CURATOR_RUN__NOW=2026-11-23T23:59:00+00:00)
+    # pins a run to a week: the demo pins its corpus week, tests pin theirs, so nothing ages.
+    now: datetime | None = None
+
+    @field_validator("now")
+    @classmethod
+    def _aware(cls, v: datetime | None) -> datetime | None:
+        return v.replace(tzinfo=UTC) if v is not None and v.tzinfo is None else v
 
 
 class LearningSettings(_Section):
@@ -219,6 +229,10 @@ class Settings(_Section):
     def prompts_dir(self) -> Path:
         local = self.home / "prompts"
         return local if local.is_dir() else defaults_dir() / "prompts"
+
+    def now(self) -> datetime:
+        """The current instant for windows: run.now when pinned, else the wall clock."""
+        return self.run.now or datetime.now(UTC)
 
     def section_ids(self) -> list[str]:
         return [s.id for s in self.sections]

@@ -10,7 +10,7 @@ import json
 import logging
 import sqlite3
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -183,6 +183,10 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE issues ADD COLUMN as_of TEXT;
     """,
+    # 4: runs in a row a source answered but yielded no entry (a page that changed shape, a dead feed).
+    """
+    ALTER TABLE sources ADD COLUMN consecutive_empty INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 RETRY_CAP = 3  # a retryable failure is tried again on later runs, at most this many attempts
@@ -215,8 +219,10 @@ def _dt(value: str | None) -> datetime | None:
 class Store:
     """A curator workspace's database. Use as a context manager or call close()."""
 
-    def __init__(self, path: Path | str, *, busy_timeout_s: float = 10.0) -> None:
+    def __init__(self, path: Path | str, *, busy_timeout_s: float = 10.0,
+                 clock: Callable[[], datetime] = now_utc) -> None:
         self.path = Path(path)
+        self.now = clock  # stamps discovered_at / seen_at, which the windows read (Settings.now)
         self.busy_timeout_s = busy_timeout_s
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -339,15 +345,22 @@ class Store:
         row = self.db.execute("SELECT etag, last_modified FROM sources WHERE name=?", (name,)).fetchone()
         return Validators(etag=row["etag"], last_modified=row["last_modified"]) if row else Validators()
 
-    def record_source_ok(self, name: str, validators: Validators | None, new_items: int) -> None:
-        """Called after the source's items are committed, so validators never run ahead of the items."""
+    def record_source_ok(self, name: str, validators: Validators | None, new_items: int,
+                         yielded: int | None = None) -> None:
+        """Called after the source's items are committed, so validators never run ahead of the items.
+
+        `yielded` is how many entries the answer held (None: not modified); 0 counts an empty run."""
         with self.transaction():
             self.db.execute(
                 "UPDATE sources SET last_ok_at=?, consecutive_failures=0, items_total=items_total+?, "
+                "consecutive_empty=CASE WHEN ? IS NULL THEN consecutive_empty WHEN ? = 0 "
+                "THEN consecutive_empty+1 ELSE 0 END, "
                 "etag=COALESCE(?, etag), last_modified=COALESCE(?, last_modified) WHERE name=?",
                 (
                     _ts(now_utc()),
                     new_items,
+                    yielded,
+                    yielded,
                     validators.etag if validators else None,
                     validators.last_modified if validators else None,
                     name,
@@ -368,7 +381,7 @@ class Store:
     # ---- items -----------------------------------------------------------------------------
     def add_candidate(self, cand: Candidate, canonical: str) -> tuple[int, bool]:
         """Insert a candidate (or attach its source to the existing item). Returns (item id, is new)."""
-        now = _ts(now_utc())
+        now = _ts(self.now())
         with self.transaction():
             cur = self.db.execute(
                 "INSERT INTO items(canonical_url, url, title, snippet, published_at, discovered_at, state, updated_at)"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from tests.canary import CANARY
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
+FIXTURE_NOW = datetime(2026, 11, 23, 23, 59, tzinfo=UTC)  # the fixtures' week ends here (= the demo's)
 
 
 @pytest.fixture
@@ -20,8 +22,9 @@ def workspace(tmp_path: Path) -> Path:
     (tmp_path / "config").mkdir()
     shutil.copyfile(REPO / "config" / "curator.toml", tmp_path / "config" / "curator.toml")
     shutil.copytree(REPO / "prompts", tmp_path / "prompts")
-    # Fixture feeds carry fixed dates in Nov 2026: keep them fetchable whenever the suite runs.
-    (tmp_path / "config" / "zz-tests.toml").write_text("[run]\nmax_age_days = 0\n")
+    # Fixture feeds carry fixed dates in Nov 2026: keep them fetchable whenever the suite runs, and
+    # run every window (draft, status, max_age, clustering) on that week's clock, never the wall's.
+    (tmp_path / "config" / "zz-tests.toml").write_text(f'[run]\nmax_age_days = 0\nnow = "{FIXTURE_NOW.isoformat()}"\n')
     return tmp_path
 
 

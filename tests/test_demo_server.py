@@ -297,7 +297,7 @@ def test_quiet_and_close_is_bounded(capfd):
     assert len(threads) == 2 and all(t.is_alive() for t in threads)
     t0 = time.monotonic()
     srv.close()
-    assert time.monotonic() - t0 < 3
+    assert time.monotonic() - t0 < 30  # bounded (an idle client cannot hold it), generously for a loaded machine
     idle.close()
     assert not any(t.is_alive() for t in threads)
     out, err = capfd.readouterr()

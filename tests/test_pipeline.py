@@ -137,8 +137,9 @@ def test_a_feeds_back_catalogue_is_recorded_but_never_fetched(workspace, httpser
     from email.utils import format_datetime
 
     base = httpserver.url_for("").rstrip("/")
-    fresh = format_datetime(datetime.now(UTC) - timedelta(days=1))
-    old = format_datetime(datetime.now(UTC) - timedelta(days=90))
+    now = datetime(2026, 11, 23, 12, tzinfo=UTC)  # the run's injected clock: the test never ages
+    fresh = format_datetime(now - timedelta(days=1))
+    old = format_datetime(now - timedelta(days=90))
     httpserver.expect_request("/feed.xml").respond_with_data(
         '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
         f'<item><title>新</title><link>{base}/zh</link><pubDate>{fresh}</pubDate></item>'
@@ -146,7 +147,7 @@ def test_a_feeds_back_catalogue_is_recorded_but_never_fetched(workspace, httpser
         '</channel></rss>', content_type="application/rss+xml")
     httpserver.expect_request("/zh").respond_with_data(page("OpenAI 发布新的大模型", ZH_BODY), content_type="text/html; charset=utf-8")
     (workspace / "config" / "sources.toml").write_text(f'[[sources]]\nname = "s"\nurl = "{base}/feed.xml"\n')
-    (workspace / "config" / "zz-tests.toml").write_text("[run]\nmax_age_days = 14\n")
+    (workspace / "config" / "zz-tests.toml").write_text(f'[run]\nmax_age_days = 14\nnow = "{now.isoformat()}"\n')
     settings = load_settings(workspace, env={}, overrides={"fetch": {"allowed_hosts": ["127.0.0.1", "localhost"]},
                                                              "llm": {"provider": "offline"}})
     with Store(settings.db_path) as store:

@@ -117,4 +117,4 @@ def test_a_second_request_waits_for_the_interval(httpserver):
     # The timestamp is per process, not per run: a later run's first request waits too.
     started = time.monotonic()
     discover(two[0])
-    assert len(arrivals) == 3 and arrivals[2] - arrivals[1] >= 0.5 and time.monotonic() - started < 3
+    assert len(arrivals) == 3 and arrivals[2] - arrivals[1] >= 0.5 and time.monotonic() - started < 30

@@ -232,7 +232,7 @@ def test_a_write_waits_out_a_short_lock_and_succeeds(tmp_path):
             item_id = add(store, 1)
             waited = time.monotonic() - started
             assert other.error is None
-        assert 0.7 < waited < 5, waited
+        assert 0.7 < waited, waited  # it waited for the holder, then succeeded (no upper stopwatch)
         assert store.state_counts() == {"discovered": 1}
         store.set_state(item_id, ItemState.SKIPPED, "robots")
         assert store.state_counts() == {"skipped:robots": 1}
@@ -243,11 +243,11 @@ def test_a_lock_held_past_the_busy_timeout_is_a_clear_store_error(tmp_path):
     with Store(db, busy_timeout_s=0.2) as store:
         add(store, 1)
         before = table_counts(store)
-        with Writer(db, hold_s=5.0):
+        with Writer(db, hold_s=120.0):  # released on exit; far longer than any loaded machine's delay
             started = time.monotonic()
             with pytest.raises(StoreError) as info:
                 add(store, 2)
-            assert time.monotonic() - started < 2
+            assert time.monotonic() - started < 60  # gave up at its busy timeout, not when the holder let go
             msg = str(info.value)
             assert str(db) in msg and "busy" in msg
             assert table_counts(store) == before

@@ -88,7 +88,7 @@ class EnrichStage:
         llm = self.settings.llm
         budgets = [Budget(llm.budget_run_usd, 0.0, "run")]
         if llm.budget_issue_usd is not None:
-            since = now_utc() - timedelta(days=self.settings.publication.window_days)
+            since = now_utc() - timedelta(days=self.settings.publication.window_days)  # spend: wall-stamped
             budgets.append(Budget(llm.budget_issue_usd, float(self.store.llm_totals(since)["cost_usd"]), "issue"))
         return budgets
 

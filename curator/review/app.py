@@ -39,10 +39,10 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from curator import decisions, history
+from curator import decisions, finds, history
 from curator.decisions import Action, Review
 from curator.errors import CuratorError
-from curator.models import Candidate, Issue, Item, Story
+from curator.models import Candidate, Issue, Item, ItemState, Story
 from curator.pipeline import Pipeline
 from curator.runlock import RunLock
 from curator.settings import Settings
@@ -203,18 +203,29 @@ def regenerate(settings: Settings) -> Path:
         return run.draft_path
 
 
-def add_url(settings: Settings, number: int, url: str, section: str | None, process: bool) -> str:
-    """Add the editor's URL as a manual candidate and record an `add` decision; optionally collect it now."""
+def add_url(settings: Settings, number: int, url: str, section: str | None, process: bool,
+            title: str = "", note: str = "") -> tuple[str, str]:
+    """Add the editor's URL as a manual candidate and record an `add` decision; optionally collect it now.
+    Returns (notice level, text): the text says when the page could not be fetched."""
     with Store(settings.db_path) as store:
         pipe = Pipeline(settings, store)
-        item_id, is_new = pipe.add_candidate(Candidate(url=url, source="manual"))
+        item_id, is_new = pipe.add_candidate(Candidate(url=url, title=title, snippet=note, source="manual"))
         decisions.record(store, number, Action.ADD, item_id=item_id, section=section, url=url)
         if not process or not is_new:
-            return f"已添加条目 {item_id}" + ("" if is_new else "（已在库中）") + (
+            return "ok", f"已添加条目 {item_id}" + ("" if is_new else "（已在库中）") + (
                 "；运行 `curator collect` 后它会出现在草稿里" if is_new else "")
     with RunLock(settings.lock_path, "add"), Store(settings.db_path) as store:
         run = Pipeline(settings, store).collect(discover=False, command="add")
-    return f"已添加条目 {item_id} 并抓取、摘要（run #{run.run_id}: {run.status}）"
+        found = store.load_items("i.id = ?", (item_id,))
+    flags = [f for f in (found[0].enrichment.flags if found and found[0].enrichment else [])
+             if f.startswith(finds.NOT_FETCHED)]
+    if flags:
+        reason = flags[0].partition(":")[2]
+        return "warn", (f"已添加条目 {item_id}，但页面未能抓取（{reason}）：已按你填写的标题/摘要（或网址）作为候选，"
+                        f"并标记为「未抓取」供审阅（run #{run.run_id}: {run.status}）")
+    if found and found[0].state in (ItemState.FAILED, ItemState.SKIPPED):
+        return "error", f"已添加条目 {item_id}，但处理失败：{found[0].state.value}:{found[0].reason}（run #{run.run_id}）"
+    return "ok", f"已添加条目 {item_id} 并抓取、摘要（run #{run.run_id}: {run.status}）"
 
 
 # ---- rendering helpers -------------------------------------------------------------------------
@@ -349,9 +360,10 @@ def make_app(settings: Settings, token: str, *, allowed_hosts: tuple[str, ...] =
         if section is not None and section not in {s.id for s in settings.sections}:
             section = None
         try:
-            text = await run_in_threadpool(add_url, settings, view.number, fields.get("url", "").strip(), section,
-                                           fields.get("process") == "on")
-            board.notice("ok", text)
+            level, text = await run_in_threadpool(add_url, settings, view.number, fields.get("url", "").strip(),
+                                                  section, fields.get("process") == "on",
+                                                  fields.get("title", "").strip(), fields.get("note", "").strip())
+            board.notice(level, text)
         except CuratorError as exc:
             board.notice("error", str(exc))
         return RedirectResponse("/#add", status_code=303)

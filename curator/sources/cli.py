@@ -17,7 +17,7 @@ import typer
 
 from curator.errors import CuratorError
 from curator.http import Fetcher
-from curator.report import FLAG_AFTER_FAILURES
+from curator.report import FLAG_AFTER_FAILURES, source_flag
 from curator.settings import Settings, SourceSettings, load_settings
 from curator.sources import build_source
 from curator.sources.discovery import discover_feed, parse_opml, source_table, to_opml
@@ -232,11 +232,14 @@ def check(home: HomeOpt = Path(".")) -> None:
     configured = {s.name: s for s in settings.sources}
     seen = {r["name"] for r in rows}
     table = [["name", "kind", "last ok", "failures", "last error", "items", ""]]
-    flagged = 0
+    flagged = empty = 0
     for r in rows:
-        bad = r["consecutive_failures"] >= FLAG_AFTER_FAILURES
-        flagged += bad
-        note = "⚠ failing" if bad else ("" if r["name"] in configured else "(no longer configured)")
+        flag = source_flag(r)
+        failing = r["consecutive_failures"] >= FLAG_AFTER_FAILURES
+        flagged += failing
+        empty += flag is not None and not failing
+        short = "⚠ failing" if failing else f"⚠ {flag}"
+        note = short if flag else ("" if r["name"] in configured else "(no longer configured)")
         table.append(
             [
                 r["name"],
@@ -260,3 +263,6 @@ def check(home: HomeOpt = Path(".")) -> None:
             f"{flagged} source(s) failed {FLAG_AFTER_FAILURES}+ runs in a row: "
             "check their URLs or remove them."
         )
+    if empty:
+        typer.echo(f"{empty} source(s) answered with 0 items {FLAG_AFTER_FAILURES}+ runs in a row: "
+                   "check that their URL still lists entries (a moved feed, a page that changed shape).")

@@ -1,0 +1,105 @@
+"""The editor's own finds (`curator add`, the board's add form): never lost when their page cannot be read.
+
+A feed's item whose page fails is an outcome with a reason; a link the editor chose by hand is a
+decision. So when its page cannot be fetched or read (timeout, 403, DNS, robots, an anti-bot or
+"verify you are human" page, WeChat's 环境异常 wall) it still becomes a candidate: a stand-in
+article and enrichment built from what the editor gave (`--title`, `--note`, else the URL), ranked
+with the week's best so it is drafted, and flagged `not_fetched:<reason>` for the reviewer (board
+badge, provenance comment, issue-N.json).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from urllib.parse import unquote, urlsplit
+
+from curator.enrich import content_hash
+from curator.enrich.offline import OfflineBackend
+from curator.errors import LLMError
+from curator.models import Article, Enrichment, EnrichRequest, Item
+from curator.settings import Settings
+from curator.store import Store
+from curator.urls import redact
+
+log = logging.getLogger(__name__)
+
+EDITOR_SOURCE = "manual"  # the internal source name of the editor's finds; never printed in a draft
+NOT_FETCHED = "not_fetched"  # flag prefix: not_fetched:<reason>
+# The editor picked it: rank it with the week's best so the draft carries it (the reviewer sees why).
+EDITOR_FIND_SCORE = 90
+NO_NOTE = "（页面未能抓取，请编辑补充摘要）"
+
+# Challenge / verification pages that answer 200 in place of the article. Matched on the page's
+# <title> or on a short body, so an article that merely discusses captchas is not caught.
+_CHALLENGE_TITLE = re.compile(
+    r"just a moment|attention required|access denied|are you a robot|verify you are human|security check|"
+    r"captcha|安全验证|环境异常|访问验证|人机验证|请完成验证|验证码|访问过于频繁|请稍后再试|滑动验证",
+    re.IGNORECASE,
+)
+_CHALLENGE_BODY = re.compile(
+    r"cf-chl-|challenge-platform|g-recaptcha|h-captcha|geetest|_waf_|完成验证后即可继续访问|当前环境异常|"
+    r"enable javascript and cookies to continue|请在微信客户端打开",
+    re.IGNORECASE,
+)
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_TAGS = re.compile(r"<script.*?</script>|<style.*?</style>|<[^>]+>", re.IGNORECASE | re.DOTALL)
+
+
+def is_editor_find(item: Item) -> bool:
+    return any(ref.source == EDITOR_SOURCE for ref in item.sources)
+
+
+def challenge_page(html: str) -> bool:
+    """Whether a 200 answer is an anti-bot / verification wall rather than the page asked for."""
+    head = html[:200_000]
+    title = _TITLE.search(head)
+    if title and _CHALLENGE_TITLE.search(title.group(1)) and len(title.group(1)) < 120:
+        return True
+    visible = re.sub(r"\s+", " ", _TAGS.sub(" ", head)).strip()
+    return len(visible) < 1500 and bool(_CHALLENGE_BODY.search(head))
+
+
+def editor_find(store: Store, item_id: int) -> Item | None:
+    """The item if the editor added it by hand, else None (a feed's item fails with its reason)."""
+    found = store.load_items("i.id = ?", (item_id,))
+    return found[0] if found and is_editor_find(found[0]) else None
+
+
+def _readable(url: str) -> str:
+    """The URL as a title of last resort: host and path, decoded, without query or scheme."""
+    parts = urlsplit(url)
+    return (parts.hostname or "") + unquote(parts.path).rstrip("/")
+
+
+def keep_unfetched(settings: Settings, store: Store, item: Item, reason: str, note: str = "") -> str:
+    """Store the stand-in for an editor's find whose page could not be read; returns the flag.
+
+    `note` is the editor's `--note` (kept as the candidate's snippet); their words are used as given."""
+    title = item.title.strip() or _readable(item.url)
+    note = note.strip()
+    flag = f"{NOT_FETCHED}:{reason}"
+    article = Article(url=item.url, title=title, text=note, description=note or None)
+    section, tags = _place(settings, item, title, note)
+    enrichment = Enrichment(
+        title=title, summary=note or NO_NOTE,
+        tags=tags, section=section, score=EDITOR_FIND_SCORE,
+        reason=f"编辑推荐；页面未能抓取（{reason}），标题与摘要来自编辑", backend="editor", flags=[flag],
+    )
+    digest = content_hash(title, note)
+    store.save_article(item.id, article, digest)
+    store.save_enrichment(item.id, enrichment, digest)
+    log.warning("the editor's find %s could not be fetched (%s): kept as a candidate, flagged %s",
+                redact(item.url), reason, flag)
+    return flag
+
+
+def _place(settings: Settings, item: Item, title: str, note: str) -> tuple[str, list[str]]:
+    """Section and tags from the editor's words, by the offline backend's keyword rules."""
+    fallback = settings.sections[0].id if settings.sections else "general"
+    req = EnrichRequest(item_id=item.id, url=item.url, title=title, text=note or title, source=EDITOR_SOURCE)
+    try:
+        enr = OfflineBackend(settings).enrich(req)
+    except LLMError:
+        return fallback, []
+    return enr.section, enr.tags

@@ -13,6 +13,7 @@ from pathlib import Path
 import jinja2
 
 from curator.errors import ComposeError, ConfigError
+from curator.finds import EDITOR_SOURCE, is_editor_find
 from curator.models import Issue, IssueSection, Item, ItemState, Story
 from curator.settings import Settings
 from curator.urls import clean_link, domain
@@ -153,6 +154,10 @@ class Renderer:
         )
         self.env.filters["yaml_str"] = lambda s: str(s).replace("\\", "\\\\").replace('"', '\\"')
 
+    def source_label(self, name: str) -> str:
+        """A source as the reader sees it: the editor's finds under publication.editor_label."""
+        return self.settings.publication.editor_label if name == EDITOR_SOURCE else name
+
     def story_title(self, story: Story) -> str:
         enr = story.lead.enrichment
         assert enr is not None
@@ -163,9 +168,11 @@ class Renderer:
     def render(self, issue: Issue, **context: object) -> str:
         footnotes: list[Footnote] = []
         by_story: dict[int, list[Footnote]] = {}
+        label = self.source_label
         for story in issue.stories:
-            for item in story.items:
-                names = "、".join(dict.fromkeys(r.source for r in item.sources)) or "编辑推荐"
+            # The editor's own find is cited first in its story, under the editor's label.
+            for item in sorted(story.items, key=lambda i: not is_editor_find(i)):
+                names = "、".join(dict.fromkeys(label(r.source) for r in item.sources)) or label(EDITOR_SOURCE)
                 title = (item.article.title if item.article and item.article.title else item.title) or domain(item.url)
                 extra = " ".join(
                     f"（[HN 讨论]({r.discussion_url}) {r.points} points）" if r.points is not None else f"（[讨论]({r.discussion_url})）"
@@ -194,7 +201,7 @@ class Renderer:
                 "prompt": enr.prompt_sha[:12] or "-",
                 "tokens": enr.input_tokens + enr.output_tokens,
                 "cost_usd": f"{enr.cost_usd:.4f}",
-                "sources": "、".join(dict.fromkeys(r.source for i in story.items for r in i.sources)),
+                "sources": "、".join(dict.fromkeys(label(r.source) for i in story.items for r in i.sources)),
                 "flags": ",".join(enr.flags) or "-",
                 "published": (story.lead.published_at or story.lead.discovered_at).strftime("%Y-%m-%d"),
                 "reason": enr.reason,

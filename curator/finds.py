@@ -53,10 +53,12 @@ def is_editor_find(item: Item) -> bool:
 def challenge_page(html: str) -> bool:
     """Whether a 200 answer is an anti-bot / verification wall rather than the page asked for."""
     head = html[:200_000]
-    title = _TITLE.search(head)
-    if title and _CHALLENGE_TITLE.search(title.group(1)) and len(title.group(1)) < 120:
-        return True
     visible = re.sub(r"\s+", " ", _TAGS.sub(" ", head)).strip()
+    if len(visible) > 3000:  # a wall says little; an article that discusses captchas says a lot
+        return False
+    title = _TITLE.search(head)
+    if title and len(title.group(1)) < 120 and _CHALLENGE_TITLE.search(title.group(1)):
+        return True
     return len(visible) < 1500 and bool(_CHALLENGE_BODY.search(head))
 
 

@@ -45,6 +45,7 @@ class PublicationSettings(_Section):
     label_english: str = "（英文）"  # appended to items whose source is English; "" to turn off
     front_matter: Literal["hugo", "hexo", "jekyll", "none"] = "hugo"  # "none": no front matter
     looking_back: bool = False  # add a "往年回顾" block: archive issues of the same week in earlier years
+    editor_label: str = Field(default="编辑推荐", min_length=1)  # how the editor's own finds are credited
 
 
 class SectionSettings(_Section):

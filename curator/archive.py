@@ -7,6 +7,7 @@ title (`normalise_title`).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import unicodedata
@@ -24,7 +25,7 @@ from curator.urls import canonical_url, is_web_url
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Entry", "ParsedIssue", "iter_issue_files", "normalise_title", "parse_issue"]
+__all__ = ["Entry", "ParsedIssue", "iter_issue_files", "normalise_title", "parse_issue", "survey", "web_link"]
 
 
 class Entry(NamedTuple):
@@ -68,6 +69,27 @@ _OWN = re.compile(
     re.IGNORECASE,
 )
 _SKIP_FILES = {"readme.md", "changelog.md", "contributing.md", "license.md", "index.md", "_index.md"}
+# A link written without its scheme ("huggingface.co/papers/2411.01234", "//example.com/x"): a host
+# with a letters-only top-level domain, then a path, port or nothing.
+_SCHEMELESS = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,24}(?::\d{1,5})?(?:[/?#]|$)", re.IGNORECASE)
+# The same in running text needs a path, so prose like "node.js" or "例如 a.com" is not taken for a link.
+_BARE_SCHEMELESS = re.compile(
+    r"(?<![\w@/.:-])(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,24}/[^\s<>\"'()\[\]（）【】「」，。；！？、]+",
+    re.IGNORECASE,
+)
+
+
+def web_link(url: str) -> str | None:
+    """An http(s) URL for a link as an issue wrote it: scheme-less and protocol-relative links become
+    https (how the weekly's own site would resolve them for a reader); anything else is not a web link."""
+    url = url.strip()
+    if is_web_url(url):
+        return url
+    if url.startswith("//") and is_web_url("https:" + url):
+        return "https:" + url
+    if _SCHEMELESS.match(url) and is_web_url("https://" + url):
+        return "https://" + url
+    return None
 
 
 def _front_matter(doc: Document) -> dict[str, Any]:
@@ -129,7 +151,19 @@ def _wanted(link: Link) -> bool:
     label = link.label.strip().lower()
     if link.image or label.startswith("@") or label.endswith("讨论") or label in {"via", "来源"}:
         return False
-    return is_web_url(link.url) and not _OWN.search(link.url)
+    url = web_link(link.url)
+    return url is not None and not _OWN.search(url)
+
+
+def _links(line: Line) -> list[Link]:
+    """The line's wanted links, scheme-less ones made https, plus scheme-less URLs in its prose."""
+    found = [dataclasses.replace(x, url=web_link(x.url) or x.url) for x in line.links if _wanted(x)]
+    for m in _BARE_SCHEMELESS.finditer(line.prose):
+        url = "https://" + m.group(0).rstrip(".,;:!?")
+        if not _OWN.search(url):
+            found.append(Link("", url, m.start(), m.end()))
+    return sorted(found, key=lambda x: x.start)
+
 
 
 def _skipped_lines(doc: Document) -> set[int]:
@@ -175,7 +209,7 @@ def parse_issue(text: str, path: str) -> ParsedIssue:
     numbered = footnoted = 0
     found: list[tuple[Line, Entry]] = []
     for line in lines:
-        links = [x for x in line.links if _wanted(x)]
+        links = _links(line)
         if (m := _FOOTNOTE_DEF.match(line.masked)) and links:
             footnoted += 1
             first, *rest = links
@@ -214,6 +248,22 @@ def iter_issue_files(directory: Path | str) -> Iterator[Path]:
         and not any(part.startswith(".") for part in p.relative_to(root).parts)
     ]
     yield from sorted(paths, key=_natural_key)
+
+
+def survey(directory: Path | str) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """(Markdown files to read, [(file, why it is skipped)]) under `directory`, so an import can say
+    what it read and why it left the rest. Hidden folders (.git …) are left out without a word."""
+    root = Path(directory)
+    wanted = set(iter_issue_files(root))
+    skipped: list[tuple[Path, str]] = []
+    for p in sorted(root.rglob("*"), key=_natural_key):
+        if not p.is_file() or p in wanted or any(part.startswith(".") for part in p.relative_to(root).parts):
+            continue
+        if p.name.lower() in _SKIP_FILES:
+            skipped.append((p, "a README / index page, not an issue"))
+        else:
+            skipped.append((p, f"not Markdown ({p.suffix or 'no extension'}): past issues are read from .md files"))
+    return sorted(wanted, key=_natural_key), skipped
 
 
 def normalise_title(title: str) -> str:

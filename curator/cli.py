@@ -213,10 +213,15 @@ def archive_import(
     try:
         settings = _settings(home)
         with RunLock(settings.lock_path, "archive"), Store(settings.db_path) as store:
-            issues, links = history.import_archive(store, directory)
+            report = history.import_archive(store, directory)
     except CuratorError as exc:
         _fail(exc)
-    typer.echo(f"archive: {issues} issues read, {links} new links remembered")
+    for path, number, links in report.read:
+        typer.echo(f"  read     {path} ({f'#{number}, ' if number is not None else ''}{links} links)")
+    for path, why in report.skipped:
+        typer.echo(f"  skipped  {path}: {why}")
+    typer.echo(f"archive: {len(report.read)} issues read, {report.links_added} new links remembered, "
+               f"{len(report.skipped)} files skipped")
 
 
 @app.command()

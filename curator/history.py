@@ -50,23 +50,46 @@ def record_issue(store: Store, parsed: archive.ParsedIssue, source_file: str) ->
     return added
 
 
-def import_archive(store: Store, directory: Path) -> tuple[int, int]:
-    """(issues read, links added). Files that cannot be read are reported and skipped."""
+@dataclass
+class ImportReport:
+    """What `archive import` did, file by file, so it can say so."""
+
+    read: list[tuple[str, int | None, int]] = field(default_factory=list)  # (file, issue number, links)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, why)
+    links_added: int = 0
+
+
+def import_archive(store: Store, directory: Path) -> ImportReport:
+    """Read every past issue under `directory`; says which files it read and why it skipped the rest.
+    Raises CuratorError when nothing there could be imported (a wrong folder must not look like success)."""
     if not directory.is_dir():
         raise CuratorError(f"{directory} is not a folder of past issues (Markdown files such as docs/issue-*.md)",
                            reason="bad_path")
-    issues = links = 0
-    for path in archive.iter_issue_files(directory):
+    report = ImportReport()
+    files, skipped = archive.survey(directory)
+    report.skipped = [(str(p), why) for p, why in skipped]
+    for path in files:
         try:
             parsed = archive.parse_issue(path.read_text(encoding="utf-8"), str(path))
-        except (OSError, UnicodeDecodeError) as exc:
-            log.warning("skipped %s: %s", path, exc)
+        except UnicodeDecodeError:
+            report.skipped.append((str(path), "not UTF-8 text: save it as UTF-8 and import again"))
+            continue
+        except OSError as exc:
+            report.skipped.append((str(path), f"cannot be read ({exc.strerror or exc})"))
             continue
         if not parsed.entries:
+            report.skipped.append((str(path), "no links found: not an issue?"))
             continue
-        issues += 1
-        links += record_issue(store, parsed, str(path))
-    return issues, links
+        report.read.append((str(path), parsed.number, len(parsed.entries)))
+        report.links_added += record_issue(store, parsed, str(path))
+    if not report.read:
+        why = "; ".join(f"{Path(f).name}: {r}" for f, r in report.skipped[:10]) or "the folder is empty"
+        more = f" (and {len(report.skipped) - 10} more)" if len(report.skipped) > 10 else ""
+        raise CuratorError(
+            f"nothing to import from {directory}: no Markdown issue with links in it ({why}{more}). "
+            "Point `curator archive import` at the folder of your published issues' .md files "
+            "(e.g. docs/ holding issue-*.md).", reason="nothing_to_import")
+    return report
 
 
 def already_ran(store: Store, items: list[Item]) -> dict[int, int | None]:

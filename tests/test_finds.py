@@ -199,6 +199,7 @@ def test_the_boards_add_form_tells_the_truth_when_the_page_cannot_be_fetched(web
     board = c.get("/").text
     card = next(a for a in board.split("<article ")[1:] if "编辑在看板上加的" in a)
     assert "看板上写的摘要。" in card and "not_fetched:blocked" in card and "runner" not in card.split(">", 1)[0]
+    assert "编辑推荐：<a" in card and "manual" not in card  # credited as the draft credits it
     good = c.post("/add", data={"csrf": token, "url": "http://good.example/board-ok", "process": "on"}).text
     [(level, notice)] = re.findall(r'<p class="notice (\w+)" role="status">(.*?)</p>', good)
     assert level == "ok" and re.search(r"run #\d+: ok", notice) and "未能抓取" not in notice

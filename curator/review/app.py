@@ -251,11 +251,12 @@ def markdown_to_html(text: str) -> tuple[str, str]:
     return front, clean
 
 
-def _sources(story: Story) -> list[dict[str, Any]]:
+def _sources(story: Story, editor_label: str = finds.EDITOR_SOURCE) -> list[dict[str, Any]]:
     out = []
-    for item in story.items:
+    for item in sorted(story.items, key=lambda i: not finds.is_editor_find(i)):  # as the draft cites them
         for ref in item.sources:
-            out.append({"name": ref.source, "url": item.url, "discussion_url": ref.discussion_url,
+            name = editor_label if ref.source == finds.EDITOR_SOURCE else ref.source
+            out.append({"name": name, "url": item.url, "discussion_url": ref.discussion_url,
                         "points": ref.points, "submitter": ref.submitter})
     return out
 
@@ -283,7 +284,7 @@ def _int(value: str | None) -> int | None:
 def make_app(settings: Settings, token: str, *, allowed_hosts: tuple[str, ...] = ("127.0.0.1", "localhost")) -> Starlette:
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.filters["safe_href"] = safe_href
-    templates.env.globals["sources_of"] = _sources
+    templates.env.globals["sources_of"] = lambda story: _sources(story, settings.publication.editor_label)
     board = Board(settings=settings, token=token, templates=templates)
 
     def page(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:

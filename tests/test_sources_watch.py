@@ -168,6 +168,39 @@ def test_dated_paragraphs_and_items_under_any_heading_level(level, form):
     assert third.url == "https://notes.example.com/local/3" and third.snippet == "列表项的评语"
 
 
+def test_several_dated_lines_in_one_paragraph_are_several_entries():
+    # Markdown without blank lines between entries: one <p>, entries separated by newlines or <br>.
+    html = """<div><h3 id="x">动态</h3><p>【2026-11-30】<a href="https://a.example/1">标题一</a>
+    说明一的文字。
+    【2026-11-29】<a href="https://a.example/2">标题二</a><br>
+    说明二 &amp; 更多。
+    [2026-11-28] 没有链接的第三条。</p><p>第三条的补充。</p></div>"""
+    entries, _ = find_entries(html, "https://e.example/n/", NOW)
+    assert [(e.url, e.title, e.snippet) for e in entries] == [
+        ("https://a.example/1", "标题一", "说明一的文字。"),
+        ("https://a.example/2", "标题二", "说明二 & 更多。"),
+        (entries[2].url, "没有链接的第三条", "第三条的补充。"),
+    ]
+    assert entries[2].url.startswith("https://e.example/n/#2026-11-28-")
+
+
+def test_items_under_a_heading_that_is_only_a_date_are_entries_of_that_date():
+    html = """<div><h2>2026-11-20</h2><p>今天的要闻：</p>
+    <ul><li><a href="https://a.example/1">甲发布</a> 说明甲</li><li><a href="https://a.example/2">乙发布</a>：说明乙</li></ul>
+    <h2>2026年11月19日</h2><p><a href="https://a.example/3">丙发布</a></p><p>丙的说明</p>
+    <p><a href="https://a.example/4">丁发布</a> 丁的说明</p>
+    <h2>2026-11-18</h2><p>只写了一段日记，没有链接。</p></div>"""
+    entries, _ = find_entries(html, "https://e.example/n/", NOW)
+    got = [(e.url, e.title, e.published_at.date().isoformat(), e.snippet) for e in entries]
+    assert got == [
+        ("https://a.example/1", "甲发布", "2026-11-20", "说明甲"),
+        ("https://a.example/2", "乙发布", "2026-11-20", "说明乙"),
+        ("https://a.example/3", "丙发布", "2026-11-19", "丙的说明"),
+        ("https://a.example/4", "丁发布", "2026-11-19", "丁的说明"),
+        (entries[4].url, "只写了一段日记，没有链接", "2026-11-18", ""),
+    ]
+
+
 # -- shape 2: <details>/<summary> lists --------------------------------------------------------------------
 
 

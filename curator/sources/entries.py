@@ -20,6 +20,7 @@ identity when others are added before or after it in the same section.
 from __future__ import annotations
 
 import hashlib
+import html as html_lib
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -32,7 +33,7 @@ from lxml.html import HtmlElement
 
 from curator.errors import SourceError
 from curator.sources.jsonfeed import clamp_date
-from curator.sources.pagedates import date_in_text, date_match, strip_dates, time_value
+from curator.sources.pagedates import DATE_PATTERNS, date_in_text, date_match, strip_dates, time_value
 from curator.urls import absolutize
 
 HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
@@ -262,8 +263,15 @@ def _candidates(page: _Page) -> list[_Found]:
             parts = page.extent(el)
             if page.inner_dated(el, parts):  # a section whose entries are dated paragraphs or items
                 continue
-            date = (date_in_text(_text(el)) if el.tag in HEADINGS else None) or _parts_date(parts)
-            if date is not None:
+            own = date_in_text(_text(el)) if el.tag in HEADINGS else None
+            date = own or _parts_date(parts)
+            if date is None:
+                continue
+            items = _items_under(page, parts[1:]) if own and not _clean_title(_text(el)) else []
+            if len(items) >= 2:  # a date heading over the day's items: each item is an entry of that date
+                for item in items:
+                    found[item[0]] = _Found(item[0], "lead", date, item)
+            else:
                 found[el] = _Found(el, "heading", date, parts)
     # A box holding two or more dated blocks is a container. A box speaks for the one dated block inside
     # it when that is its heading or where its date came from (<article><h2>…</h2><time>); a nested item
@@ -308,6 +316,22 @@ def _date_outside(el: HtmlElement, skip: set[HtmlElement]) -> datetime | None:
         return None
 
     return walk(el) or date_in_text(squash(" ".join(chunks))[:_SCAN_CHARS])
+
+
+def _items_under(page: _Page, parts: list[HtmlElement]) -> list[list[HtmlElement]]:
+    """The items under a heading that is only a date: each list item, and each paragraph that opens
+    with a link together with the undated paragraphs after it."""
+    items: list[list[HtmlElement]] = []
+    for part in parts:
+        if part.tag in ("ul", "ol"):
+            items.extend([li] for li in part if li.tag == "li")
+        elif part.tag in LEADS:
+            links = page.outbound([part])
+            if links and not _clean_title(_text_before(part, links[0])):
+                items.append([part])
+            elif items:
+                items[-1].append(part)
+    return items
 
 
 def _heading_of(f: _Found) -> HtmlElement | None:
@@ -393,6 +417,43 @@ def _snippet(text: str, title: str) -> str:
     return _LEADING.sub("", squash(text))[:600]
 
 
+_LINE_SPLIT = re.compile(r"(<br\s*/?>|\n)", re.IGNORECASE)
+_TAGS = re.compile(r"<[^>]*>")
+
+
+def _starts_dated(markup: str) -> bool:
+    head = squash(html_lib.unescape(_TAGS.sub("", markup)))[:80]
+    found = date_match(head)
+    return found is not None and bool(_LEAD_PREFIX.fullmatch(head[: found[0]]))
+
+
+def split_dated_lines(root: HtmlElement) -> None:
+    """A paragraph holding several dated lines (Markdown without blank lines between entries, or <br>)
+    becomes one paragraph per dated line, so each line is a lead of its own."""
+    for p in list(root.iter("p")):
+        text = p.text_content()
+        if p.getparent() is None or sum(len(pattern.findall(text)) for pattern, _ in DATE_PATTERNS) < 2:
+            continue
+        inner = html_lib.escape(p.text or "", quote=False) + "".join(
+            lxml.html.tostring(child, encoding="unicode") for child in p
+        )
+        pieces = _LINE_SPLIT.split(inner)  # content, separator, content, …
+        groups: list[str] = [pieces[0]]
+        for sep, piece in zip(pieces[1::2], pieces[2::2], strict=True):
+            if _starts_dated(piece) and _TAGS.sub("", groups[-1]).strip():
+                groups.append(piece)
+            else:
+                groups[-1] += sep + piece
+        if len(groups) < 2 or not _starts_dated(groups[0]):
+            continue
+        tail, parent, at = p.tail, p.getparent(), p.getparent().index(p)
+        parent.remove(p)
+        for i, group in enumerate(groups):
+            new = lxml.html.fragment_fromstring(f"<p>{group}</p>")
+            new.tail = tail if i == len(groups) - 1 else "\n"
+            parent.insert(at + i, new)
+
+
 def parse_page(html: str, page_url: str) -> tuple[HtmlElement, str]:
     try:
         root = lxml.html.fromstring(html or "<html></html>")
@@ -402,6 +463,7 @@ def parse_page(html: str, page_url: str) -> tuple[HtmlElement, str]:
         ) from exc
     for junk in root.xpath("//script|//style|//template|//noscript"):
         junk.drop_tree()
+    split_dated_lines(root)
     base_el = root.find(".//base[@href]")
     base = urljoin(page_url, base_el.get("href")) if base_el is not None else page_url
     return root, base

@@ -80,14 +80,15 @@ def test_dated_blocks_on_a_notes_page_become_entries_with_anchors(httpserver):
         (something, "something", "2026-11-22"),
         (httpserver.url_for("/notes/gpu"), "GPU prices", "2026-11-21"),
         (f"{page}#llm-evals", "LLM 评测笔记", "2026-11-20"),
-        (f"{page}#rust-2026", "Rust 2026 roadmap", "2026-11-18"),
+        # A paragraph led by a <time> is an entry too; its link is its first outbound link.
+        ("https://blog.rust-lang.org/x", "Thoughts on the roadmap", "2026-11-18"),
         (f"{page}#old", "Old note", "2025-01-05"),  # kept: the issue window decides by published_at
     ]
     assert something.startswith(f"{page}#2026-11-22-")
     assert result.dropped == {}  # every dated entry has a link or an anchor of its own
     rust = result.candidates[3]
     assert rust.published_at == datetime(2026, 11, 18, 1, 30, tzinfo=UTC)
-    assert "Thoughts on the roadmap" in rust.snippet
+    assert result.candidates[1].snippet == "Written 2026/11/21."  # the heading entry's own text
     assert result.validators.etag == '"v1"'
 
 
@@ -260,6 +261,29 @@ def test_a_hugo_blog_index_yields_its_teasers(httpserver):
     ]
     assert "内存降了一半" in result.candidates[0].snippet
     assert "长上下文评测" in result.candidates[1].snippet
+
+
+def test_a_div_blog_index_dates_each_linked_heading_by_the_line_under_it():
+    html = """<div class="posts">
+    <div class="post"><h2><a href="/p/one">第一篇</a></h2><p class="meta">2026-11-20 · 5 分钟</p><p>摘要一</p></div>
+    <div class="post"><h2><a href="/p/two">第二篇</a></h2><p><time datetime="2026-11-18">11月18日</time></p>
+    <p>摘要二</p></div></div>"""
+    entries, _ = find_entries(html, "https://blog.example/", NOW)
+    assert [(e.url, e.title, e.published_at.date().isoformat()) for e in entries] == [
+        ("https://blog.example/p/one", "第一篇", "2026-11-20"),
+        ("https://blog.example/p/two", "第二篇", "2026-11-18"),
+    ]
+    assert "摘要一" in entries[0].snippet and "摘要二" not in entries[0].snippet
+
+
+def test_an_emphasised_phrase_after_the_date_is_the_title_and_a_later_link_the_entry_link():
+    html = """<h3>动态</h3><p>【2026-11-23】<strong>某公司发布新芯片</strong> 详情见<a href="https://x.example/1">原文</a>。</p>
+    <p>2026-11-22 另一条：<a href="https://x.example/2">链接在句中</a>的新闻。后一句。</p>"""
+    entries, _ = find_entries(html, "https://n.example/", NOW)
+    assert [(e.url, e.title) for e in entries] == [
+        ("https://x.example/1", "某公司发布新芯片"),
+        ("https://x.example/2", "另一条：链接在句中的新闻"),  # the sentence, not the link text
+    ]
 
 
 def test_gbk_page_is_decoded_and_future_dates_clamped(httpserver):

@@ -20,20 +20,31 @@ identity when others are added before or after it in the same section.
 from __future__ import annotations
 
 import hashlib
-import html as html_lib
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from urllib.parse import unquote, urldefrag, urljoin
+from urllib.parse import unquote, urldefrag
 
 import lxml.html
-from lxml import etree
 from lxml.html import HtmlElement
 
 from curator.errors import SourceError
 from curator.sources.jsonfeed import clamp_date
-from curator.sources.pagedates import DATE_PATTERNS, date_in_text, date_match, strip_dates, time_value
+from curator.sources.pagedates import date_in_text, date_match, time_value
+from curator.sources.pagetext import (
+    LEAD_PREFIX,
+    LEADING,
+    SCAN_CHARS,
+    block_text,
+    clean_title,
+    first_sentence,
+    head_text,
+    parse_page,
+    squash,
+    text_before,
+    text_of,
+)
 from curator.urls import absolutize
 
 HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
@@ -44,13 +55,6 @@ _ALL = HEADINGS + LEADS + BOXES + SECTIONS
 _HEADING_STOPS = {*HEADINGS, "article", "section"}
 _STOPS = _HEADING_STOPS | {"hr", "header", "footer", "nav", "main", "aside"}
 MAX_BLOCKS = 5000  # a page with more candidate blocks than this is not a notes page
-_SCAN_CHARS = 1500  # date text is looked for near the start of a box
-_LEAD_PREFIX = re.compile(r"[\W\d_]{0,12}")  # bullets, brackets, a list number before a lead's date
-_PUNCT = "\\s·|:：\\-–—/,，.。;；()（）\\[\\]【】「」『』<>《》*•#"
-_EDGES = re.compile(f"^[{_PUNCT}]+|[{_PUNCT}]+$")
-_LEADING = re.compile(f"^[{_PUNCT}]+")
-_NUMBERING = re.compile(r"^\s*(?:No\.|#)?\s*\d{1,5}\s*[.、)）:：]\s*")
-_SENTENCE_END = re.compile(r"[。！？!?；;]")
 
 SHAPES = (
     "paragraphs/list items/table rows starting with a date (【2026-11-30】, [2026-11-30], 2026年11月30日, "
@@ -83,86 +87,6 @@ class PageScan:
         return f"saw {sum(self.blocks.values())} blocks ({seen}), {self.dated} with a date"
 
 
-# -- text helpers ------------------------------------------------------------------------------------------
-
-
-def squash(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
-
-
-def _text(el: HtmlElement) -> str:
-    return squash(el.text_content())
-
-
-_BLOCK_TAGS = {*_ALL, "br", "ul", "ol", "td", "th", "summary", "table", "pre", "figure", "figcaption"}
-
-
-def block_text(parts: list[HtmlElement]) -> str:
-    """The blocks' text, with a space where one block ends and another begins (never inside a line)."""
-    out: list[str] = []
-
-    def walk(node: HtmlElement) -> None:
-        block = node.tag in _BLOCK_TAGS
-        if block:
-            out.append(" ")
-        if isinstance(node.tag, str) and node.text:
-            out.append(node.text)
-        for child in node:
-            walk(child)
-            if child.tail:
-                out.append(child.tail)
-        if block:
-            out.append(" ")
-
-    for part in parts:
-        walk(part)
-    return squash("".join(out))
-
-
-def _head_text(parts: list[HtmlElement], limit: int = _SCAN_CHARS) -> str:
-    """The first `limit` characters of the blocks' text, without walking a whole large container."""
-    chunks: list[str] = []
-    size = 0
-    for part in parts:
-        for piece in part.itertext():
-            chunks.append(piece)
-            size += len(piece)
-            if size >= limit:
-                return squash(" ".join(chunks))[:limit]
-    return squash(" ".join(chunks))
-
-
-def _text_before(el: HtmlElement, stop: HtmlElement) -> str:
-    """The text of `el` that comes before the element `stop` inside it."""
-    out: list[str] = []
-
-    def walk(node: HtmlElement) -> bool:
-        if node is stop:
-            return True
-        if isinstance(node.tag, str) and node.text:
-            out.append(node.text)
-        for child in node:
-            if walk(child):
-                return True
-            if child.tail:
-                out.append(child.tail)
-        return False
-
-    walk(el)
-    return squash("".join(out))
-
-
-def _clean_title(text: str) -> str:
-    text = _EDGES.sub("", _NUMBERING.sub("", _EDGES.sub("", squash(strip_dates(text)))))
-    return squash(text)
-
-
-def _first_sentence(text: str, limit: int = 120) -> str:
-    m = _SENTENCE_END.search(text)
-    cut = text[: m.start()] if m and m.start() >= 4 else text
-    return cut[:limit].strip()
-
-
 # -- the page's blocks -------------------------------------------------------------------------------------
 
 
@@ -173,9 +97,22 @@ class _Page:
         self.blocks = [el for el in root.iter(*_ALL)][:MAX_BLOCKS]
         self.counts: Counter[str] = Counter(el.tag for el in self.blocks)
         self.lead_dates = {el: d for el in self.blocks if el.tag in LEADS and (d := _lead_date(el))}
+        for el in [el for el in self.lead_dates if self._is_byline(el)]:
+            del self.lead_dates[el]
         self.box_dates = {el: d for el in self.blocks if el.tag in BOXES and (d := _box_date(el))}
         # Leads and boxes are the entry candidates a heading or a section must not swallow.
         self.small = set(self.lead_dates) | set(self.box_dates)
+
+    def _is_byline(self, el: HtmlElement) -> bool:
+        """A dated line right under a heading that links to the post (`<h2><a>…</a></h2><p>2026-11-22 · 5
+        min</p>`) dates that heading; it is no entry of its own. A section heading links nowhere."""
+        prev = el.getprevious()
+        while prev is not None and not isinstance(prev.tag, str):
+            prev = prev.getprevious()
+        if prev is None or prev.tag not in HEADINGS or self.outbound([el]):
+            return False
+        wrapped = next((a for a in prev.iterancestors("a") if a.get("href")), None)
+        return bool(self.outbound([prev] + ([wrapped] if wrapped is not None else [])))
 
     def extent(self, el: HtmlElement) -> list[HtmlElement]:
         """A heading runs to the next heading or article/section; a lead to the next dated block too.
@@ -215,19 +152,22 @@ class _Page:
 
 def _lead_date(el: HtmlElement) -> datetime | None:
     """A date at the very start of the block's own text (after bullets, brackets or a list number)."""
-    head = _head_text([el], 80)
-    found = date_match(head)
-    if found is None or not _LEAD_PREFIX.fullmatch(head[: found[0]]):
-        return None
     if el.tag == "div" and any(x.tag in ("p", "li", "div", "article", "table") for x in el.iterdescendants()):
         return None  # a wrapper: the paragraphs inside it are the leads
-    return found[2]
+    head = head_text([el], 80)
+    found = date_match(head)
+    if found is not None and LEAD_PREFIX.fullmatch(head[: found[0]]):
+        return found[2]
+    first_time = next(el.iter("time"), None)  # <p><time datetime="…">11月30日</time> …</p>
+    if first_time is not None and LEAD_PREFIX.fullmatch(text_before(el, first_time)[:12]):
+        return time_value(first_time)
+    return None
 
 
 def _box_date(el: HtmlElement) -> datetime | None:
     if el.tag == "details":
         summary = el.find("summary")
-        return date_in_text(_text(summary)) if summary is not None else None
+        return date_in_text(text_of(summary)) if summary is not None else None
     return _parts_date([el])
 
 
@@ -236,7 +176,7 @@ def _parts_date(parts: list[HtmlElement]) -> datetime | None:
         for t in part.iter("time"):
             if dt := time_value(t):
                 return dt
-    return date_in_text(_head_text(parts))
+    return date_in_text(head_text(parts))
 
 
 # -- entries -----------------------------------------------------------------------------------------------
@@ -263,11 +203,11 @@ def _candidates(page: _Page) -> list[_Found]:
             parts = page.extent(el)
             if page.inner_dated(el, parts):  # a section whose entries are dated paragraphs or items
                 continue
-            own = date_in_text(_text(el)) if el.tag in HEADINGS else None
+            own = date_in_text(text_of(el)) if el.tag in HEADINGS else None
             date = own or _parts_date(parts)
             if date is None:
                 continue
-            items = _items_under(page, parts[1:]) if own and not _clean_title(_text(el)) else []
+            items = _items_under(page, parts[1:]) if own and not clean_title(text_of(el)) else []
             if len(items) >= 2:  # a date heading over the day's items: each item is an entry of that date
                 for item in items:
                     found[item[0]] = _Found(item[0], "lead", date, item)
@@ -315,7 +255,7 @@ def _date_outside(el: HtmlElement, skip: set[HtmlElement]) -> datetime | None:
                 chunks.append(child.tail)
         return None
 
-    return walk(el) or date_in_text(squash(" ".join(chunks))[:_SCAN_CHARS])
+    return walk(el) or date_in_text(squash(" ".join(chunks))[:SCAN_CHARS])
 
 
 def _items_under(page: _Page, parts: list[HtmlElement]) -> list[list[HtmlElement]]:
@@ -327,7 +267,7 @@ def _items_under(page: _Page, parts: list[HtmlElement]) -> list[list[HtmlElement
             items.extend([li] for li in part if li.tag == "li")
         elif part.tag in LEADS:
             links = page.outbound([part])
-            if links and not _clean_title(_text_before(part, links[0])):
+            if links and not clean_title(text_before(part, links[0])):
                 items.append([part])
             elif items:
                 items[-1].append(part)
@@ -343,11 +283,17 @@ def _heading_of(f: _Found) -> HtmlElement | None:
 def _lead_title(page: _Page, parts: list[HtmlElement]) -> str:
     """A link placed right after the date is the title; otherwise the first sentence after the date."""
     for el in parts:
-        for a in page.outbound([el]):
-            if _text(a) and not _clean_title(_text_before(el, a)):
-                return _clean_title(_text(a))
-            break
-        if title := _first_sentence(_clean_title(_text(el))):
+        # The first link with text, or an emphasised phrase, placed right after the date is the title.
+        link = next((a for a in page.outbound([el]) if text_of(a)), None)
+        strong = next((x for x in el.iter("strong", "b") if clean_title(text_of(x))), None)
+        for x in (link, strong):
+            if x is not None and not clean_title(text_before(el, x)):
+                return clean_title(text_of(x))
+        text = text_of(el)
+        led = next(el.iter("time"), None)
+        if led is not None and not clean_title(text_before(el, led)):  # the <time> is the date, not title
+            text = text.replace(text_of(led), " ", 1)
+        if title := first_sentence(clean_title(text)):
             return title
     return ""
 
@@ -355,12 +301,12 @@ def _lead_title(page: _Page, parts: list[HtmlElement]) -> str:
 def _title(page: _Page, f: _Found) -> str:
     if f.el.tag == "details":
         summary = f.el.find("summary")
-        title = _clean_title(_text(summary)) if summary is not None else ""
+        title = clean_title(text_of(summary)) if summary is not None else ""
         return title or _lead_title(page, f.parts)
     heading = _heading_of(f) if f.kind != "lead" else None
-    if heading is not None and (title := _clean_title(_text(heading))):
+    if heading is not None and (title := clean_title(text_of(heading))):
         return title
-    return _lead_title(page, f.parts) or (_text(heading) if heading is not None else "")
+    return _lead_title(page, f.parts) or (text_of(heading) if heading is not None else "")
 
 
 def _heading_link(page: _Page, heading: HtmlElement) -> str | None:
@@ -404,69 +350,22 @@ def _link(page: _Page, f: _Found, title: str) -> tuple[str, str]:
         return link, ""
     if f.kind != "heading" and (links := page.outbound(f.parts)):
         return absolutize(links[0].get("href", "").strip(), page.base), ""
-    anchor = _own_anchor(f) or derived_anchor(f.date, title or _head_text(f.parts, 200))
+    anchor = _own_anchor(f) or derived_anchor(f.date, title or head_text(f.parts, 200))
     return absolutize(f"#{anchor}", page.page_url), anchor
 
 
-def _snippet(text: str, title: str) -> str:
+def _snippet(f: _Found, text: str, title: str) -> str:
+    """The entry's text after its leading date (text or <time>) and its title."""
     found = date_match(text)
-    if found is not None and _LEAD_PREFIX.fullmatch(text[: found[0]]):  # a leading date, not a byline
+    led = next(f.el.iter("time"), None)
+    if found is not None and LEAD_PREFIX.fullmatch(text[: found[0]]):
         text = text[found[1] :]
-    if title:
-        text = text.replace(title, " ", 1)
-    return _LEADING.sub("", squash(text))[:600]
-
-
-_LINE_SPLIT = re.compile(r"(<br\s*/?>|\n)", re.IGNORECASE)
-_TAGS = re.compile(r"<[^>]*>")
-
-
-def _starts_dated(markup: str) -> bool:
-    head = squash(html_lib.unescape(_TAGS.sub("", markup)))[:80]
-    found = date_match(head)
-    return found is not None and bool(_LEAD_PREFIX.fullmatch(head[: found[0]]))
-
-
-def split_dated_lines(root: HtmlElement) -> None:
-    """A paragraph holding several dated lines (Markdown without blank lines between entries, or <br>)
-    becomes one paragraph per dated line, so each line is a lead of its own."""
-    for p in list(root.iter("p")):
-        text = p.text_content()
-        if p.getparent() is None or sum(len(pattern.findall(text)) for pattern, _ in DATE_PATTERNS) < 2:
-            continue
-        inner = html_lib.escape(p.text or "", quote=False) + "".join(
-            lxml.html.tostring(child, encoding="unicode") for child in p
-        )
-        pieces = _LINE_SPLIT.split(inner)  # content, separator, content, …
-        groups: list[str] = [pieces[0]]
-        for sep, piece in zip(pieces[1::2], pieces[2::2], strict=True):
-            if _starts_dated(piece) and _TAGS.sub("", groups[-1]).strip():
-                groups.append(piece)
-            else:
-                groups[-1] += sep + piece
-        if len(groups) < 2 or not _starts_dated(groups[0]):
-            continue
-        tail, parent, at = p.tail, p.getparent(), p.getparent().index(p)
-        parent.remove(p)
-        for i, group in enumerate(groups):
-            new = lxml.html.fragment_fromstring(f"<p>{group}</p>")
-            new.tail = tail if i == len(groups) - 1 else "\n"
-            parent.insert(at + i, new)
-
-
-def parse_page(html: str, page_url: str) -> tuple[HtmlElement, str]:
-    try:
-        root = lxml.html.fromstring(html or "<html></html>")
-    except (etree.ParserError, ValueError) as exc:
-        raise SourceError(
-            f"page could not be parsed as HTML: {exc}", reason="not_html", url=page_url
-        ) from exc
-    for junk in root.xpath("//script|//style|//template|//noscript"):
-        junk.drop_tree()
-    split_dated_lines(root)
-    base_el = root.find(".//base[@href]")
-    base = urljoin(page_url, base_el.get("href")) if base_el is not None else page_url
-    return root, base
+    elif led is not None and text.startswith(text_of(led)):
+        text = text[len(text_of(led)) :]
+    text = LEADING.sub("", text)
+    if title and text.startswith(title):
+        text = LEADING.sub("", text[len(title) :])
+    return text.strip()[:600]
 
 
 def scan_page(html: str, page_url: str, now: datetime, *, keep_html: bool = False) -> PageScan:
@@ -482,7 +381,7 @@ def scan_page(html: str, page_url: str, now: datetime, *, keep_html: bool = Fals
         title = _title(page, f)
         url, anchor = _link(page, f, title)
         text = block_text(f.parts)
-        entry = Entry(url, title[:300], published, _snippet(text, title), anchor, text)
+        entry = Entry(url, title[:300], published, _snippet(f, text, title), anchor, text)
         if keep_html:
             entry.html = "".join(lxml.html.tostring(p, encoding="unicode", with_tail=False) for p in f.parts)
         entries.setdefault(url, entry)

@@ -25,8 +25,9 @@ from curator.extract import detect_lang
 from curator.models import Article, Candidate, Page
 from curator.settings import SourceSettings
 from curator.sources import SourceContext, SourceResult, register
-from curator.sources.entries import SHAPES, Entry, PageScan, date_in_text, entry_by_anchor, scan_page
+from curator.sources.entries import SHAPES, Entry, PageScan, entry_by_anchor, scan_page
 from curator.sources.jsonfeed import bump
+from curator.sources.pagedates import date_in_text
 
 log = logging.getLogger(__name__)
 

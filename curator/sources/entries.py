@@ -54,7 +54,8 @@ SECTIONS = ("section",)
 _ALL = HEADINGS + LEADS + BOXES + SECTIONS
 _HEADING_STOPS = {*HEADINGS, "article", "section"}
 _STOPS = _HEADING_STOPS | {"hr", "header", "footer", "nav", "main", "aside"}
-MAX_BLOCKS = 5000  # a page with more candidate blocks than this is not a notes page
+_NOT_WEB = re.compile(r"(?i)(javascript|mailto|tel|data):")
+MAX_BLOCKS = 60_000  # past this many candidate blocks a page is not a notes page (and parsing gets slow)
 
 SHAPES = (
     "paragraphs/list items/table rows starting with a date (【2026-11-30】, [2026-11-30], 2026年11月30日, "
@@ -94,6 +95,7 @@ class _Page:
     def __init__(self, root: HtmlElement, page_url: str, base: str) -> None:
         self.page_url = urldefrag(page_url)[0]
         self.base = base
+        self._absolute: dict[str, str] = {}
         self.blocks = [el for el in root.iter(*_ALL)][:MAX_BLOCKS]
         self.counts: Counter[str] = Counter(el.tag for el in self.blocks)
         self.lead_dates = {el: d for el in self.blocks if el.tag in LEADS and (d := _lead_date(el))}
@@ -137,14 +139,19 @@ class _Page:
     def inner_dated(self, el: HtmlElement, parts: list[HtmlElement]) -> set[HtmlElement]:
         return {x for p in parts for x in p.iter(*_ALL) if x is not el and x in self.small}
 
+    def absolute(self, href: str) -> str:
+        if (url := self._absolute.get(href)) is None:  # a long page repeats its hrefs; urljoin is slow
+            url = self._absolute[href] = absolutize(href.strip(), self.base)
+        return url
+
     def outbound(self, parts: list[HtmlElement]) -> list[HtmlElement]:
         """Links in the blocks that lead off this page (not fragments, scripts, mail or the page itself)."""
         found = []
         for a in (a for p in parts for a in p.iter("a")):
             href = (a.get("href") or "").strip()
-            if not href or href.startswith("#") or re.match(r"(?i)(javascript|mailto|tel|data):", href):
+            if not href or href.startswith("#") or _NOT_WEB.match(href):
                 continue
-            if urldefrag(absolutize(href, self.base))[0] == self.page_url:
+            if urldefrag(self.absolute(href))[0] == self.page_url:
                 continue
             found.append(a)
         return found
@@ -312,7 +319,7 @@ def _title(page: _Page, f: _Found) -> str:
 def _heading_link(page: _Page, heading: HtmlElement) -> str | None:
     wrapped = next((a for a in heading.iterancestors("a") if a.get("href")), None)
     links = page.outbound(([wrapped] if wrapped is not None else []) + [heading])
-    return absolutize(links[0].get("href", "").strip(), page.base) if links else None
+    return page.absolute(links[0].get("href", "")) if links else None
 
 
 def _own_anchor(f: _Found) -> str | None:
@@ -349,7 +356,7 @@ def _link(page: _Page, f: _Found, title: str) -> tuple[str, str]:
     if heading is not None and (link := _heading_link(page, heading)):
         return link, ""
     if f.kind != "heading" and (links := page.outbound(f.parts)):
-        return absolutize(links[0].get("href", "").strip(), page.base), ""
+        return page.absolute(links[0].get("href", "")), ""
     anchor = _own_anchor(f) or derived_anchor(f.date, title or head_text(f.parts, 200))
     return absolutize(f"#{anchor}", page.page_url), anchor
 

@@ -153,7 +153,7 @@ def test_dated_paragraphs_and_items_under_any_heading_level(level, form):
     <p>{date(2026, 11, 3)}<a href="https://news.example.com/a/1">第一条新闻的标题</a></p>
     <p>第一条的正文说明。</p>
     <p>{date(2026, 11, 2)}第二条没有链接的新闻，正文在这里。后面还有一句。</p>
-    <ul><li>{date(2026, 11, 1)}<a href="/local/3">第三条列表项</a>：列表项的评语</li></ul>
+    <ul><li>{date(2026, 11, 1)}<a href="/local/3#part-2">第三条列表项</a>：列表项的评语</li></ul>
     </div></body></html>"""
     page = "https://notes.example.com/page/"
     entries, _ = find_entries(html, page, NOW)

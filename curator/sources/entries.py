@@ -319,7 +319,7 @@ def _title(page: _Page, f: _Found) -> str:
 def _heading_link(page: _Page, heading: HtmlElement) -> str | None:
     wrapped = next((a for a in heading.iterancestors("a") if a.get("href")), None)
     links = page.outbound(([wrapped] if wrapped is not None else []) + [heading])
-    return page.absolute(links[0].get("href", "")) if links else None
+    return urldefrag(page.absolute(links[0].get("href", "")))[0] if links else None
 
 
 def _own_anchor(f: _Found) -> str | None:
@@ -356,7 +356,8 @@ def _link(page: _Page, f: _Found, title: str) -> tuple[str, str]:
     if heading is not None and (link := _heading_link(page, heading)):
         return link, ""
     if f.kind != "heading" and (links := page.outbound(f.parts)):
-        return page.absolute(links[0].get("href", "")), ""
+        # Another page's #section is that page: the item merges with the same link from other sources.
+        return urldefrag(page.absolute(links[0].get("href", "")))[0], ""
     anchor = _own_anchor(f) or derived_anchor(f.date, title or head_text(f.parts, 200))
     return absolutize(f"#{anchor}", page.page_url), anchor
 

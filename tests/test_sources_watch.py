@@ -169,6 +169,16 @@ def test_dated_paragraphs_and_items_under_any_heading_level(level, form):
     assert third.url == "https://notes.example.com/local/3" and third.snippet == "列表项的评语"
 
 
+def test_a_dated_heading_entry_links_to_its_first_outbound_link_else_its_anchor():
+    html = """<h4 id="n1">2026-11-12 某公司发布新模型</h4><p>摘要见<a href="https://o.example/post">原文</a>。</p>
+    <h4 id="n2">2026-11-11 没有链接的一条</h4><p>只有文字。</p>"""
+    entries, _ = find_entries(html, "https://n.example/", NOW)
+    assert [(e.url, e.title, e.snippet) for e in entries] == [
+        ("https://o.example/post", "某公司发布新模型", "摘要见原文。"),
+        ("https://n.example/#n2", "没有链接的一条", "只有文字。"),
+    ]
+
+
 def test_several_dated_lines_in_one_paragraph_are_several_entries():
     # Markdown without blank lines between entries: one <p>, entries separated by newlines or <br>.
     html = """<div><h3 id="x">动态</h3><p>【2026-11-30】<a href="https://a.example/1">标题一</a>

@@ -2,14 +2,15 @@
 
 Three kinds of block can be an entry; each must carry a calendar date of its own:
 
-- a *lead*: a paragraph, list-less `div`, `dt`/`dd`, `blockquote` or table row whose text *starts* with a
-  date (`【2026-11-30】`, `[2026-11-30]`, `2026年11月30日`, `2026-5-23`, `2026/05/23`, `2026.05.23` …),
-  together with the undated siblings after it up to the next dated block or heading — the shape of a
-  notes page (Jekyll, Hugo, a wiki) at any heading depth;
+- a *lead*: a paragraph, leaf `div`, `dt`/`dd`, `blockquote` or table row whose text *starts* with a date
+  (`【2026-11-30】`, `[2026-11-30]`, `2026年11月30日`, `2026-5-23`, `2026/05/23`, `2026.05.23`, a leading
+  `<time>`), together with the undated siblings after it up to the next dated block or heading — the shape
+  of a notes page (Jekyll, Hugo, a wiki) at any heading depth. A paragraph of several dated lines is split
+  first (pagetext.split_dated_lines); the items under a heading that is only a date are leads of that date;
 - a *box*: an `<article>`, `<li>` or `<details>` carrying a `<time>` or date text (for `<details>`: in its
   `<summary>`) — blog indexes, archive lists, READMEs listing notes;
-- a *heading* (h1–h6, or a `<section>`) dated by its own text or a byline below it, with the blocks up to
-  the next heading — but only when no lead or box inside it is dated: then it is a section of entries.
+- a *heading* (h1–h6, or a `<section>`) dated by its own text or by a byline under it, with the blocks up
+  to the next heading — but only when no lead or box inside it is dated: then it is a section of entries.
 
 A block holding two or more dated blocks is a container, not an entry. An entry's link is the link of its
 heading, else its first outbound link, else the page URL plus an anchor: the block's own `id` when it has
@@ -355,7 +356,7 @@ def _link(page: _Page, f: _Found, title: str) -> tuple[str, str]:
     heading = _heading_of(f)
     if heading is not None and (link := _heading_link(page, heading)):
         return link, ""
-    if f.kind != "heading" and (links := page.outbound(f.parts)):
+    if links := page.outbound(f.parts):
         # Another page's #section is that page: the item merges with the same link from other sources.
         return urldefrag(page.absolute(links[0].get("href", "")))[0], ""
     anchor = _own_anchor(f) or derived_anchor(f.date, title or head_text(f.parts, 200))

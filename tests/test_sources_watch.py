@@ -286,6 +286,13 @@ def test_a_div_blog_index_dates_each_linked_heading_by_the_line_under_it():
     assert "摘要一" in entries[0].snippet and "摘要二" not in entries[0].snippet
 
 
+def test_a_linked_section_heading_over_several_dated_lines_keeps_every_line():
+    html = """<h3><a href="https://openai.example/">OpenAI</a></h3><p>【2026-11-20】发布了新模型，无链接。</p>
+    <p>【2026-11-19】<a href="https://openai.example/blog/2">第二条</a></p>"""
+    entries, _ = find_entries(html, "https://n.example/", NOW)
+    assert [e.title for e in entries] == ["发布了新模型，无链接", "第二条"]
+
+
 def test_an_emphasised_phrase_after_the_date_is_the_title_and_a_later_link_the_entry_link():
     html = """<h3>动态</h3><p>【2026-11-23】<strong>某公司发布新芯片</strong> 详情见<a href="https://x.example/1">原文</a>。</p>
     <p>2026-11-22 另一条：<a href="https://x.example/2">链接在句中</a>的新闻。后一句。</p>"""

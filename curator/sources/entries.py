@@ -100,11 +100,12 @@ class _Page:
         self.blocks = [el for el in root.iter(*_ALL)][:MAX_BLOCKS]
         self.counts: Counter[str] = Counter(el.tag for el in self.blocks)
         self.lead_dates = {el: d for el in self.blocks if el.tag in LEADS and (d := _lead_date(el))}
-        for el in [el for el in self.lead_dates if self._is_byline(el)]:
-            del self.lead_dates[el]
         self.box_dates = {el: d for el in self.blocks if el.tag in BOXES and (d := _box_date(el))}
         # Leads and boxes are the entry candidates a heading or a section must not swallow.
         self.small = set(self.lead_dates) | set(self.box_dates)
+        for el in [el for el in self.lead_dates if self._is_byline(el)]:
+            del self.lead_dates[el]
+            self.small.discard(el)
 
     def _is_byline(self, el: HtmlElement) -> bool:
         """A dated line right under a heading that links to the post (`<h2><a>…</a></h2><p>2026-11-22 · 5
@@ -115,7 +116,11 @@ class _Page:
         if prev is None or prev.tag not in HEADINGS or self.outbound([el]):
             return False
         wrapped = next((a for a in prev.iterancestors("a") if a.get("href")), None)
-        return bool(self.outbound([prev] + ([wrapped] if wrapped is not None else [])))
+        if not self.outbound([prev] + ([wrapped] if wrapped is not None else [])):
+            return False
+        # A linked heading over several dated lines is a section after all: every line is an entry.
+        rest = self.extent(prev)[1:]
+        return not any(x in self.small for part in rest for x in part.iter(*_ALL) if x is not el)
 
     def extent(self, el: HtmlElement) -> list[HtmlElement]:
         """A heading runs to the next heading or article/section; a lead to the next dated block too.

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections import Counter
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import unquote, urldefrag
@@ -404,11 +404,22 @@ def scan_page(html: str, page_url: str, now: datetime, *, keep_html: bool = Fals
     return PageScan(ordered, page.counts, dated)
 
 
+# The entries of the last few pages read, by anchor, in this process: every anchored item of one page is
+# extracted from the same page, which would otherwise be parsed again for each of its entries.
+_BY_ANCHOR: OrderedDict[tuple[str, str], dict[str, Entry]] = OrderedDict()
+_BY_ANCHOR_PAGES = 4
+
+
 def entry_by_anchor(html: str, page_url: str, anchor: str) -> Entry | None:
     """The entry `#anchor` names on the page (its HTML in `.html`), or None if the page has no such entry."""
-    want = unquote(anchor)
-    try:
-        scan = scan_page(html, page_url, datetime.max.replace(tzinfo=UTC), keep_html=True)
-    except SourceError:
-        return None
-    return next((e for e in scan.entries if e.anchor and unquote(e.anchor) == want), None)
+    key = (hashlib.sha1(html.encode("utf-8", "replace")).hexdigest(), page_url)
+    if (by_anchor := _BY_ANCHOR.get(key)) is None:
+        try:
+            scan = scan_page(html, page_url, datetime.max.replace(tzinfo=UTC), keep_html=True)
+        except SourceError:
+            return None
+        by_anchor = {unquote(e.anchor): e for e in reversed(scan.entries) if e.anchor}
+        _BY_ANCHOR[key] = by_anchor
+        while len(_BY_ANCHOR) > _BY_ANCHOR_PAGES:
+            _BY_ANCHOR.popitem(last=False)
+    return by_anchor.get(unquote(anchor))

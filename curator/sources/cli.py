@@ -23,7 +23,7 @@ from curator.settings import Settings, SourceSettings, load_settings
 from curator.sources import SourceContext, build_source
 from curator.sources.discovery import discover_feed, parse_opml, source_table, to_opml
 from curator.store import Store, now_utc
-from curator.urls import canonical_url, domain
+from curator.urls import canonical_url, domain, redact
 
 app = typer.Typer(
     help="Manage sources: add one by its homepage (finds the feed), import/export OPML, check their health.",
@@ -124,6 +124,7 @@ async def _probe_watch(settings: Settings, src: SourceSettings) -> str:
                 SourceContext(fetcher=fetcher, validators=Validators(), now=now_utc())
             )
         except CuratorError as exc:
+            exc.url = redact(exc.url) if exc.url else None  # a watched URL's query may carry a token
             return str(exc)
     return f"the page now yields {len(result.candidates)} dated entries; the next run will collect them"
 

@@ -130,12 +130,18 @@ class ParsePool:
 
 
 def extract_job(page: Page, anchor: str, settings: ExtractSettings) -> Article:
-    """Runs in a worker: narrow a `watch` entry to its block, then extract."""
+    """Runs in a worker: a `watch` entry on the page itself is its own article; else extract the page."""
     from curator import extract
-    from curator.sources.watch import narrow_to_entry
+    from curator.sources.watch import entry_article
 
     if anchor:
-        page = page.model_copy(update={"text": narrow_to_entry(page.text, anchor) or page.text})
+        article = entry_article(page, anchor, settings.max_chars)
+        if article is None:  # never the whole page's text under one entry's title
+            raise ExtractionError(
+                f"the entry #{anchor} is no longer on the watched page", reason="entry_missing",
+                url=page.final_url, stage="extract",
+            )
+        return article
     return extract.extract_article(page, settings)
 
 

@@ -17,12 +17,13 @@ import typer
 
 from curator.errors import CuratorError
 from curator.http import Fetcher
+from curator.models import Validators
 from curator.report import FLAG_AFTER_FAILURES, source_flag
 from curator.settings import Settings, SourceSettings, load_settings
-from curator.sources import build_source
+from curator.sources import SourceContext, build_source
 from curator.sources.discovery import discover_feed, parse_opml, source_table, to_opml
-from curator.store import Store
-from curator.urls import canonical_url, domain
+from curator.store import Store, now_utc
+from curator.urls import canonical_url, domain, redact
 
 app = typer.Typer(
     help="Manage sources: add one by its homepage (finds the feed), import/export OPML, check their health.",
@@ -113,6 +114,19 @@ def _fail(exc: CuratorError) -> None:
 async def _discover(settings: Settings, url: str) -> str:
     async with Fetcher(settings.fetch) as fetcher:
         return await discover_feed(fetcher, url)
+
+
+async def _probe_watch(settings: Settings, src: SourceSettings) -> str:
+    """Read a watched page again, now, and say what it yields (or why it yields nothing)."""
+    async with Fetcher(settings.fetch) as fetcher:
+        try:
+            result = await build_source(src).discover(
+                SourceContext(fetcher=fetcher, validators=Validators(), now=now_utc())
+            )
+        except CuratorError as exc:
+            exc.url = redact(exc.url) if exc.url else None  # a watched URL's query may carry a token
+            return str(exc)
+    return f"the page now yields {len(result.candidates)} dated entries; the next run will collect them"
 
 
 # -- commands ---------------------------------------------------------------------------------------------
@@ -258,6 +272,10 @@ def check(home: HomeOpt = Path(".")) -> None:
             )
     for line in _table(table):
         typer.echo(line)
+    for r in rows:  # a watched page that showed no entries: say what was looked for and what is there now
+        src = configured.get(r["name"])
+        if src is not None and src.kind == "watch" and src.enabled and r["last_error"] == "no_entries":
+            typer.echo(f"{src.name}: {asyncio.run(_probe_watch(settings, src))}")
     if flagged:
         typer.echo(
             f"{flagged} source(s) failed {FLAG_AFTER_FAILURES}+ runs in a row: "

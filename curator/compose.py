@@ -13,7 +13,9 @@ from pathlib import Path
 import jinja2
 
 from curator.errors import ComposeError, ConfigError
+from curator.mdsafe import Markdown, TrustedView, escape_text, finalize, safe_url, yaml_str
 from curator.models import Issue, IssueSection, Item, ItemState, Story
+from curator.redaction import Redactor
 from curator.settings import Settings
 from curator.urls import clean_link, domain
 
@@ -130,12 +132,13 @@ def cover_image(issue: Issue) -> str | None:
 
 
 def _comment_safe(value: object) -> str:
-    return re.sub(r"-{2,}", "-", str(value)).replace(">", "›").replace('"', "'").replace("\n", " ")
+    return re.sub(r"-{2,}", "-", str(value)).replace(">", "›").replace('"', "'").replace("\n", " ").replace("\r", " ")
 
 
 class Renderer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.redactor = Redactor.for_settings(settings)
         name = settings.publication.template
         path = Path(name)
         if name.endswith(".j2") and not path.is_absolute():
@@ -150,8 +153,13 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,
+            # Autoescape for Markdown: every printed string is escaped unless the composer marked it
+            # `Markdown` (custom templates get this too; see curator/mdsafe.py).
+            finalize=finalize,
         )
-        self.env.filters["yaml_str"] = lambda s: str(s).replace("\\", "\\\\").replace('"', '\\"')
+        self.env.filters["yaml_str"] = yaml_str
+        self.env.filters["link_url"] = lambda u: safe_url(u) or Markdown("")
+        self.env.filters["md"] = escape_text
 
     def story_title(self, story: Story) -> str:
         enr = story.lead.enrichment
@@ -168,16 +176,18 @@ class Renderer:
                 names = "、".join(dict.fromkeys(r.source for r in item.sources)) or "编辑推荐"
                 title = (item.article.title if item.article and item.article.title else item.title) or domain(item.url)
                 extra = " ".join(
-                    f"（[HN 讨论]({r.discussion_url}) {r.points} points）" if r.points is not None else f"（[讨论]({r.discussion_url})）"
+                    f"（[HN 讨论]({href}) {int(r.points)} points）" if r.points is not None else f"（[讨论]({href})）"
                     for r in item.sources
-                    if r.discussion_url
+                    if r.discussion_url and (href := safe_url(r.discussion_url))
                 )
                 credit = " ".join(
-                    f"（[@{r.submitter}]({r.submitter_url}) 投稿）" if r.submitter_url else f"（@{r.submitter} 投稿）"
+                    f"（[@{escape_text(r.submitter)}]({href}) 投稿）" if (href := safe_url(r.submitter_url))
+                    else f"（@{escape_text(r.submitter)} 投稿）"
                     for r in item.sources
                     if r.submitter
                 )
-                note = Footnote(len(footnotes) + 1, f"{names}：{title}", clean_link(item.url, keep_fragment="#" in item.canonical_url), " ".join(filter(None, [extra, credit])))
+                url = safe_url(clean_link(item.url, keep_fragment="#" in item.canonical_url)) or Markdown("")
+                note = Footnote(len(footnotes) + 1, f"{names}：{title}", url, Markdown(" ".join(filter(None, [extra, credit]))))
                 footnotes.append(note)
                 by_story.setdefault(story.id, []).append(note)
 
@@ -199,14 +209,14 @@ class Renderer:
                 "published": (story.lead.published_at or story.lead.discovered_at).strftime("%Y-%m-%d"),
                 "reason": enr.reason,
             }
-            return "curator " + " ".join(f'{k}="{_comment_safe(v)}"' for k, v in fields.items())
+            return Markdown("curator " + " ".join(f'{k}="{_comment_safe(v)}"' for k, v in fields.items()))
 
         tags = list(dict.fromkeys([*self.settings.publication.tags, *(t for s in issue.stories for t in (s.lead.enrichment.tags if s.lead.enrichment else []))]))[:8]
         try:
             template = self.env.get_template(self.template_name)
             text = template.render(
                 issue=issue,
-                publication=self.settings.publication,
+                publication=TrustedView(self.settings.publication),
                 tags=tags,
                 footnotes=footnotes,
                 footnotes_of=lambda story: by_story.get(story.id, []),
@@ -219,7 +229,9 @@ class Renderer:
             raise ConfigError(f"publication.template: no template named '{exc.name}'") from exc
         except jinja2.TemplateError as exc:
             raise ComposeError(f"template {self.template_name} failed: {exc}") from exc
-        return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+        # Last line of defence: enrichment masks secrets before storing, but a draft is also made of
+        # titles, source names and editor edits.
+        return self.redactor.text(re.sub(r"\n{3,}", "\n\n", text).strip() + "\n")
 
 
 def write_atomic(path: Path, text: str) -> None:

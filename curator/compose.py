@@ -139,6 +139,7 @@ class Renderer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.redactor = Redactor.for_settings(settings)
+        self.links: set[str] = set()  # every link destination the last render wrote (review data, lint)
         name = settings.publication.template
         path = Path(name)
         if name.endswith(".j2") and not path.is_absolute():
@@ -158,8 +159,16 @@ class Renderer:
             finalize=finalize,
         )
         self.env.filters["yaml_str"] = yaml_str
-        self.env.filters["link_url"] = lambda u: safe_url(u) or Markdown("")
+        self.env.filters["link_url"] = self._link
         self.env.filters["md"] = escape_text
+
+    def _link(self, url: object) -> Markdown:
+        """A vetted http(s) link destination, remembered for the review data; "" for anything else."""
+        href = safe_url(url)
+        if href is None:
+            return Markdown("")
+        self.links.add(href)
+        return href
 
     def story_title(self, story: Story) -> str:
         enr = story.lead.enrichment
@@ -169,6 +178,7 @@ class Renderer:
         return f"{enr.title}{label}"
 
     def render(self, issue: Issue, **context: object) -> str:
+        self.links = set()
         footnotes: list[Footnote] = []
         by_story: dict[int, list[Footnote]] = {}
         for story in issue.stories:
@@ -178,15 +188,15 @@ class Renderer:
                 extra = " ".join(
                     f"（[HN 讨论]({href}) {int(r.points)} points）" if r.points is not None else f"（[讨论]({href})）"
                     for r in item.sources
-                    if r.discussion_url and (href := safe_url(r.discussion_url))
+                    if r.discussion_url and (href := self._link(r.discussion_url))
                 )
                 credit = " ".join(
-                    f"（[@{escape_text(r.submitter)}]({href}) 投稿）" if (href := safe_url(r.submitter_url))
+                    f"（[@{escape_text(r.submitter)}]({href}) 投稿）" if (href := self._link(r.submitter_url))
                     else f"（@{escape_text(r.submitter)} 投稿）"
                     for r in item.sources
                     if r.submitter
                 )
-                url = safe_url(clean_link(item.url, keep_fragment="#" in item.canonical_url)) or Markdown("")
+                url = self._link(clean_link(item.url, keep_fragment="#" in item.canonical_url))
                 note = Footnote(len(footnotes) + 1, f"{names}：{title}", url, Markdown(" ".join(filter(None, [extra, credit]))))
                 footnotes.append(note)
                 by_story.setdefault(story.id, []).append(note)

@@ -319,7 +319,8 @@ class Pipeline:
             renderer = compose.Renderer(self.settings)
             text = renderer.render(issue, **extra)
             path = self.settings.drafts_dir / f"issue-{number}.md"
-            review = renderer.redactor.text(json.dumps(history.review_data(issue, already), ensure_ascii=False, indent=1))
+            data = {**history.review_data(issue, already), "links": sorted(renderer.links)}  # for `curator lint`
+            review = renderer.redactor.text(json.dumps(data, ensure_ascii=False, indent=1))
             compose.write_atomic(path.with_suffix(".json"), review)
             compose.write_atomic(path, text)
             if already:

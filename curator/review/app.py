@@ -42,6 +42,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from curator import decisions, history
 from curator.decisions import Action, Review
 from curator.errors import CuratorError
+from curator.mdsafe import safe_url
 from curator.models import Candidate, Issue, Item, Story
 from curator.pipeline import Pipeline
 from curator.runlock import RunLock
@@ -53,6 +54,9 @@ log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 COOKIE = "curator_review"
 MAX_FORM_BYTES = 64_000
+MAX_FORM_FIELDS = 50
+MAX_INT = 2**63 - 1  # SQLite's INTEGER: a larger id is no row, never an overflow
+MAX_TITLE_CHARS, MAX_SUMMARY_CHARS = 300, 3000
 SECURITY_HEADERS = {
     "content-security-policy": "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'",
@@ -112,6 +116,37 @@ class TokenGate:
 
 class Forbidden(Exception):
     pass
+
+
+class BadRequest(Exception):
+    """Malformed input from the browser (a number that is not one, an oversized form): a 4xx, never a 500."""
+
+    def __init__(self, message: str, status_code: int = 400) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class Contained:
+    """Innermost guard: an unexpected error answers a plain 500 and one log line, not a traceback
+    (a traceback would print local variables: form fields, the token)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:  # noqa: BLE001 (the boundary: everything becomes a clean answer)
+            log.error("review board: %s on %s %s", type(exc).__name__, scope.get("method", ""), scope.get("path", ""))
+            if not started and scope["type"] == "http":
+                await PlainTextResponse("internal error: see the board's log", status_code=500)(scope, receive, send)
 
 
 @dataclass
@@ -219,9 +254,9 @@ def add_url(settings: Settings, number: int, url: str, section: str | None, proc
 
 # ---- rendering helpers -------------------------------------------------------------------------
 def safe_href(url: object) -> str:
-    """Only http(s) links reach an href; anything else (javascript:, data:) becomes a dead link."""
-    text = str(url or "")
-    return text if urlsplit(text).scheme.lower() in ("http", "https") else "#"
+    """Only http(s) links reach an href, with spaces and quotes encoded; anything else (javascript:,
+    data:) becomes a dead link."""
+    return safe_url(url) or "#"
 
 
 def markdown_to_html(text: str) -> tuple[str, str]:
@@ -235,8 +270,11 @@ def markdown_to_html(text: str) -> tuple[str, str]:
     text = re.sub(r"^\[\^(\d+)\]:\s*", r"\1. ", text, flags=re.MULTILINE)
     text = re.sub(r"\[\^(\d+)\]", r"[\1]", text)
     html = _MD.render(text)
-    clean = nh3.clean(html, tags=_ALLOWED_TAGS, attributes={"a": {"href", "title"}, "th": {"align"}, "td": {"align"}},
-                      url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer nofollow")
+    # Links keep only an http(s) href (no title: it would carry source text into an attribute).
+    allowed = {"a": {"href"}, "th": {"align"}, "td": {"align"}}
+    clean = nh3.clean(html, tags=_ALLOWED_TAGS, attributes=allowed, url_schemes={"http", "https"},
+                      attribute_filter=lambda tag, attr, value: value if attr in allowed.get(tag, ()) else None,
+                      link_rel="noopener noreferrer nofollow")
     return front, clean
 
 
@@ -253,20 +291,35 @@ def _sources(story: Story) -> list[dict[str, Any]]:
 async def _form(request: Request, board: Board) -> dict[str, str]:
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
         raise Forbidden("forms only")
-    body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
-        raise Forbidden("form too large")
-    fields = {k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items()}
+    declared = request.headers.get("content-length", "0")
+    if not declared.isdigit() or int(declared) > MAX_FORM_BYTES:
+        raise BadRequest(f"form too large (at most {MAX_FORM_BYTES} bytes)", status_code=413)
+    body = b""
+    async for chunk in request.stream():  # a chunked body has no length to check up front
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            raise BadRequest(f"form too large (at most {MAX_FORM_BYTES} bytes)", status_code=413)
+    try:
+        parsed = parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS,
+                          errors="strict")
+    except UnicodeDecodeError:
+        raise BadRequest("the form is not UTF-8 text") from None
+    except ValueError:
+        raise BadRequest(f"too many form fields (at most {MAX_FORM_FIELDS})") from None
+    fields = {k: v[-1] for k, v in parsed.items()}
     if not _same(fields.get("csrf"), board.token):
         raise Forbidden("missing or wrong csrf field")
     return fields
 
 
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else None  # type: ignore[arg-type]
-    except ValueError:
+def _int(value: str | None, name: str = "number") -> int | None:
+    """A form's id or position: empty is None; anything but 0 … MAX_INT digits is a 400."""
+    if value is None or value.strip() == "":
         return None
+    text = value.strip()
+    if not text.isascii() or not text.isdigit() or int(text) > MAX_INT:
+        raise BadRequest(f"{name} must be a whole number from 0 to {MAX_INT}, not {text[:20]!r}")
+    return int(text)
 
 
 def make_app(settings: Settings, token: str, *, allowed_hosts: tuple[str, ...] = ("127.0.0.1", "localhost")) -> Starlette:
@@ -295,7 +348,10 @@ def make_app(settings: Settings, token: str, *, allowed_hosts: tuple[str, ...] =
         return page(request, "draft.html", {"view": view, "front": front, "html": html})
 
     async def item(request: Request) -> Response:
-        found = await run_in_threadpool(load_item, settings, int(request.path_params["item_id"]))
+        item_id = int(request.path_params["item_id"])
+        if item_id > MAX_INT:
+            return PlainTextResponse("no such item", status_code=404)
+        found = await run_in_threadpool(load_item, settings, item_id)
         if found is None:
             return PlainTextResponse("no such item", status_code=404)
         return page(request, "item.html", {"item": found})
@@ -307,11 +363,14 @@ def make_app(settings: Settings, token: str, *, allowed_hosts: tuple[str, ...] =
                 raise CuratorError("there is no open draft: run `curator draft` first", reason="no_draft")
             number = int(row["number"])
             action = fields.get("action", "")
-            story_id = _int(fields.get("story_id"))
+            if len(fields.get("title") or "") > MAX_TITLE_CHARS or len(fields.get("summary") or "") > MAX_SUMMARY_CHARS:
+                raise CuratorError(f"a title has at most {MAX_TITLE_CHARS} characters, a summary {MAX_SUMMARY_CHARS}",
+                                   reason="bad_decision")
+            story_id = _int(fields.get("story_id"), "story_id")
             section = fields.get("section") or None
             if section is not None and section not in {s.id for s in settings.sections}:
                 raise CuratorError(f"unknown section {section!r}", reason="bad_decision")
-            replaces = _int(fields.get("replaces"))
+            replaces = _int(fields.get("replaces"), "replaces")
             if action == Action.SWAP_IN and replaces is not None:
                 # "in place of": the replaced story goes, the runner-up takes its section and slot.
                 view = load_view(settings)
@@ -325,13 +384,15 @@ def make_app(settings: Settings, token: str, *, allowed_hosts: tuple[str, ...] =
                             return
             decisions.record(
                 store, number, action, story_id=story_id, section=section,
-                position=_int(fields.get("position")),
+                position=_int(fields.get("position"), "position"),
                 title=fields.get("title") if action == Action.EDIT else None,
                 summary=fields.get("summary") if action == Action.EDIT else None,
             )
 
     async def decide(request: Request) -> Response:
         fields = await _form(request, board)
+        for name in ("story_id", "replaces", "position"):
+            _int(fields.get(name), name)  # malformed numbers: 400 before anything is read or written
         try:
             await run_in_threadpool(_record, fields)
         except CuratorError as exc:
@@ -373,6 +434,10 @@ def make_app(settings: Settings, token: str, *, allowed_hosts: tuple[str, ...] =
     async def forbidden(request: Request, exc: Exception) -> Response:
         return PlainTextResponse(f"forbidden: {exc}", status_code=403)
 
+    async def bad_request(request: Request, exc: Exception) -> Response:
+        status = exc.status_code if isinstance(exc, BadRequest) else 400
+        return PlainTextResponse(f"bad request: {exc}", status_code=status)
+
     routes = [
         Route("/", index, methods=["GET"]),
         Route("/draft", draft, methods=["GET"]),
@@ -382,8 +447,9 @@ def make_app(settings: Settings, token: str, *, allowed_hosts: tuple[str, ...] =
         Route("/regenerate", regen, methods=["POST"]),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
-    app = Starlette(routes=routes, exception_handlers={Forbidden: forbidden})
+    app = Starlette(routes=routes, exception_handlers={Forbidden: forbidden, BadRequest: bad_request})
     app.add_middleware(TokenGate, token=token, allowed_hosts=allowed_hosts)
+    app.add_middleware(Contained)  # outside the gate, inside Starlette's own error middleware
     return app
 
 

@@ -18,7 +18,7 @@ import re
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-__all__ = ["Markdown", "TrustedView", "escape_text", "finalize", "safe_url", "yaml_str"]
+__all__ = ["Markdown", "TrustedView", "escape_text", "finalize", "safe_url", "unescape_text", "yaml_str"]
 
 
 class Markdown(str):
@@ -57,6 +57,15 @@ def escape_text(value: object) -> Markdown:
     text = _AUTOLINK.sub(lambda m: f"{m[1]}\\:" if m[1] else f"{m[2]}\\.", text)
     text = _LINE_START.sub(lambda m: f"{m[1]}\\{m[2]}" if m[1] else f"\\{m[0]}", text, count=1)
     return Markdown(text)
+
+
+_BACKSLASHED = re.compile(r"\\([!-/:-@\[-`{-~])")
+
+
+def unescape_text(text: str) -> str:
+    """What `escape_text` wrote, read back as the reader sees it (for comparing a draft with the store)."""
+    text = _BACKSLASHED.sub(r"\1", text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def safe_url(url: object) -> Markdown | None:

@@ -217,3 +217,26 @@ def test_draft_command_records_its_links_and_lint_uses_them(tmp_path: Path) -> N
     result = CliRunner().invoke(app, ["lint", str(drafts / "issue-42.md"), "--home", str(tmp_path)])
     assert "[unsafe_link]" in result.output and "https://evil.example/later" in result.output
     assert result.output.count("[unsafe_link]") == 1
+
+
+def test_publishing_an_unedited_escaped_draft_counts_no_edits(tmp_path: Path) -> None:
+    """Escapes are not edits: publish compares what the reader reads, not the backslashes."""
+    from curator import history
+    from curator.demo import DEMO_AS_OF, run_demo
+    from curator.pipeline import Pipeline
+    from curator.settings import load_settings
+    from curator.store import Store
+
+    run_demo(tmp_path, env={}, echo=lambda s: None)
+    settings = load_settings(tmp_path, env={})
+    with Store(settings.db_path) as store, store.transaction():
+        for row in store.db.execute("SELECT item_id, fields FROM enrichments").fetchall():
+            fields = json.loads(row[1])
+            fields["title"] = "[RFC] <b>" + fields["title"] + "</b> *星号* snake_case ~~删~~"
+            fields["summary"] = "# " + fields["summary"] + " 见 https://evil.example/x 与 a_b_"
+            store.db.execute("UPDATE enrichments SET fields=? WHERE item_id=?", (json.dumps(fields), row[0]))
+    with Store(settings.db_path) as store:
+        run = Pipeline(settings, store).draft(as_of=DEMO_AS_OF)
+        assert run.draft_path is not None and "\\[RFC\\]" in run.draft_path.read_text(encoding="utf-8")
+        result = history.publish(settings, store, run.draft_path)
+    assert result.kept and result.edited == []

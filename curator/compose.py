@@ -13,7 +13,7 @@ from pathlib import Path
 import jinja2
 
 from curator.errors import ComposeError, ConfigError
-from curator.mdsafe import Markdown, TrustedView, escape_text, finalize, safe_url, yaml_str
+from curator.mdsafe import Markdown, TrustedView, escape_text, finalize, one_line, safe_url, yaml_str
 from curator.models import Issue, IssueSection, Item, ItemState, Story
 from curator.redaction import Redactor
 from curator.settings import Settings
@@ -132,7 +132,7 @@ def cover_image(issue: Issue) -> str | None:
 
 
 def _comment_safe(value: object) -> str:
-    return re.sub(r"-{2,}", "-", str(value)).replace(">", "›").replace('"', "'").replace("\n", " ").replace("\r", " ")
+    return re.sub(r"-{2,}", "-", one_line(value)).replace(">", "›").replace('"', "'")
 
 
 class Renderer:

@@ -594,7 +594,10 @@ def _unsafe_link(doc: Document, opt: _Options) -> Iterator[Finding]:
                 continue  # raw_html says it
             if not link.url.lower().startswith(("http://", "https://")):
                 what = "图片" if link.image else "链接"
-                yield Finding(line.no, "unsafe_link", f"{what}不是 http(s) 地址，读者点开会去哪里无法核对：{link.url[:80]}")
+                # An editor's mailto: or site-relative link is unusual in a draft, not hostile.
+                mild = not _SCHEME.match(link.url) or link.url.lower().startswith("mailto:")
+                yield Finding(line.no, "unsafe_link", f"{what}不是 http(s) 地址，读者点开会去哪里无法核对：{link.url[:80]}",
+                              "warning" if mild else "error")
             elif opt.allowed_links is not None and not link.image and _link_key(link.url) not in opt.allowed_links:
                 yield Finding(line.no, "unsafe_link",
                               f"草稿生成时没有这个链接（不是本期条目的地址），请核对：{link.url[:80]}", "warning")
@@ -613,6 +616,9 @@ def _unsafe_link(doc: Document, opt: _Options) -> Iterator[Finding]:
             spoof = first[m.group(1)][0]
             yield Finding(spoof.no, "unsafe_link",
                           f"脚注 [^{m.group(1)}] 在第 {line.no} 行又定义了一次：渲染时生效的是这里的定义，疑似伪造")
+
+
+_SCHEME = re.compile(r"^\s*[A-Za-z][A-Za-z0-9+.-]*:")
 
 
 def _link_key(url: str) -> str:

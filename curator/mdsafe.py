@@ -18,7 +18,7 @@ import re
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-__all__ = ["Markdown", "TrustedView", "escape_text", "finalize", "safe_url", "unescape_text", "yaml_str"]
+__all__ = ["Markdown", "TrustedView", "escape_text", "finalize", "one_line", "safe_url", "unescape_text", "yaml_str"]
 
 
 class Markdown(str):
@@ -27,7 +27,8 @@ class Markdown(str):
     __slots__ = ()
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u2028\u2029]")
+# C0 controls, and the bidi overrides/isolates that can make text read other than it is written.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 _LINEBREAKS = re.compile(r"\s*[\r\n]+\s*")
 _ENTITY = re.compile(r"&(?=#\d{1,7};|#[xX][0-9a-fA-F]{1,6};|[A-Za-z][A-Za-z0-9]{1,31};)")
 _ALWAYS = re.compile(r"([\\`*\[\]])")
@@ -40,14 +41,18 @@ _URL_UNSAFE = re.compile(r"[\s()<>\[\]\"'`\\\x00-\x1f\x7f]")
 _LINE_START = re.compile(r"^(?:#{1,6}(?=\s|$)|>|[-+](?=[\s-]|$)|=|(\d{1,9})([.)])(?=\s|$))")
 
 
+def one_line(value: object) -> str:
+    """`value` on one line: line breaks become spaces, control and bidi-override characters go."""
+    return _CONTROL.sub("", _LINEBREAKS.sub(" ", str(value).replace("\t", " "))).strip()
+
+
 def escape_text(value: object) -> Markdown:
     """`value` as one line of inline Markdown that reads the same and does nothing but read.
 
     Line breaks become spaces (a field is one inline run: no `---`, heading or footnote definition can
     start inside it), control characters go, and the value is trimmed (leading spaces would indent).
     """
-    text = _CONTROL.sub("", _LINEBREAKS.sub(" ", str(value).replace("\t", " "))).strip()
-    text = _ALWAYS.sub(r"\\\1", text)
+    text = _ALWAYS.sub(r"\\\1", one_line(value))
     text = _EDGE_UNDERSCORE.sub(r"\\_", text)
     if text.count("~") >= 2:  # a pair of tildes can strike through (GFM); a lone "~50%" cannot
         text = text.replace("~", "\\~")
@@ -86,7 +91,7 @@ def safe_url(url: object) -> Markdown | None:
 
 def yaml_str(value: object) -> Markdown:
     """The inside of a double-quoted YAML scalar: quotes and backslashes escaped, one line."""
-    text = _CONTROL.sub("", _LINEBREAKS.sub(" ", str(value))).strip()
+    text = one_line(value)
     return Markdown(text.replace("\\", "\\\\").replace('"', '\\"'))
 
 

@@ -45,6 +45,7 @@ PAYLOADS = [
     "[ref]\n\n[ref]: https://evil.example/reference",
     "\n```\n围栏\n",
     "    缩进代码块",
+    "\u202e反向文字\u202c \x00\x1b[31m",
 ]
 HOSTILE = " ".join(PAYLOADS)
 
@@ -102,6 +103,7 @@ def assert_inert(text: str, issue: Issue, n_headings: int) -> None:
     assert not re.search(rf"(?<!\\)\b(?:https?://|www\.){re.escape(EVIL)}", visible)
     # The text is still there to read: escaped, not deleted.
     assert "onerror=alert(1)" in body and "点我领奖" in body and "伪造的栏目" in body
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\u202a-\u202e]", body)
 
 
 @pytest.mark.parametrize("style", ["footnotes", "list"])

@@ -54,7 +54,8 @@ EXPECTED: dict[str, list[tuple[int, str, str]]] = {
         (3, "unsafe_link", "error"),
         (5, "unsafe_link", "error"),
         (7, "unsafe_link", "error"),
-        (9, "unsafe_link", "error"),
+        (9, "unsafe_link", "warning"),
+        (9, "unsafe_link", "warning"),
         (11, "broken_footnote", "error"),
     ],
 }

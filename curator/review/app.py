@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import nh3
 import uvicorn
@@ -45,6 +45,15 @@ from curator.errors import CuratorError
 from curator.mdsafe import safe_url
 from curator.models import Candidate, Issue, Item, Story
 from curator.pipeline import Pipeline
+from curator.review.inputs import (
+    MAX_INT,
+    MAX_SUMMARY_CHARS,
+    MAX_TITLE_CHARS,
+    BadRequest,
+    Contained,
+    form_int,
+    read_form,
+)
 from curator.runlock import RunLock
 from curator.settings import Settings
 from curator.store import Store
@@ -54,9 +63,6 @@ log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 COOKIE = "curator_review"
 MAX_FORM_BYTES = 64_000
-MAX_FORM_FIELDS = 50
-MAX_INT = 2**63 - 1  # SQLite's INTEGER: a larger id is no row, never an overflow
-MAX_TITLE_CHARS, MAX_SUMMARY_CHARS = 300, 3000
 SECURITY_HEADERS = {
     "content-security-policy": "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'",
@@ -116,37 +122,6 @@ class TokenGate:
 
 class Forbidden(Exception):
     pass
-
-
-class BadRequest(Exception):
-    """Malformed input from the browser (a number that is not one, an oversized form): a 4xx, never a 500."""
-
-    def __init__(self, message: str, status_code: int = 400) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-
-
-class Contained:
-    """Innermost guard: an unexpected error answers a plain 500 and one log line, not a traceback
-    (a traceback would print local variables: form fields, the token)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, receive, tracking_send)
-        except Exception as exc:  # noqa: BLE001 (the boundary: everything becomes a clean answer)
-            log.error("review board: %s on %s %s", type(exc).__name__, scope.get("method", ""), scope.get("path", ""))
-            if not started and scope["type"] == "http":
-                await PlainTextResponse("internal error: see the board's log", status_code=500)(scope, receive, send)
 
 
 @dataclass
@@ -291,35 +266,11 @@ def _sources(story: Story) -> list[dict[str, Any]]:
 async def _form(request: Request, board: Board) -> dict[str, str]:
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
         raise Forbidden("forms only")
-    declared = request.headers.get("content-length", "0")
-    if not declared.isdigit() or int(declared) > MAX_FORM_BYTES:
-        raise BadRequest(f"form too large (at most {MAX_FORM_BYTES} bytes)", status_code=413)
-    body = b""
-    async for chunk in request.stream():  # a chunked body has no length to check up front
-        body += chunk
-        if len(body) > MAX_FORM_BYTES:
-            raise BadRequest(f"form too large (at most {MAX_FORM_BYTES} bytes)", status_code=413)
-    try:
-        parsed = parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS,
-                          errors="strict")
-    except UnicodeDecodeError:
-        raise BadRequest("the form is not UTF-8 text") from None
-    except ValueError:
-        raise BadRequest(f"too many form fields (at most {MAX_FORM_FIELDS})") from None
+    parsed = await read_form(request, MAX_FORM_BYTES)
     fields = {k: v[-1] for k, v in parsed.items()}
     if not _same(fields.get("csrf"), board.token):
         raise Forbidden("missing or wrong csrf field")
     return fields
-
-
-def _int(value: str | None, name: str = "number") -> int | None:
-    """A form's id or position: empty is None; anything but 0 … MAX_INT digits is a 400."""
-    if value is None or value.strip() == "":
-        return None
-    text = value.strip()
-    if not text.isascii() or not text.isdigit() or int(text) > MAX_INT:
-        raise BadRequest(f"{name} must be a whole number from 0 to {MAX_INT}, not {text[:20]!r}")
-    return int(text)
 
 
 def make_app(settings: Settings, token: str, *, allowed_hosts: tuple[str, ...] = ("127.0.0.1", "localhost")) -> Starlette:
@@ -366,11 +317,11 @@ def make_app(settings: Settings, token: str, *, allowed_hosts: tuple[str, ...] =
             if len(fields.get("title") or "") > MAX_TITLE_CHARS or len(fields.get("summary") or "") > MAX_SUMMARY_CHARS:
                 raise CuratorError(f"a title has at most {MAX_TITLE_CHARS} characters, a summary {MAX_SUMMARY_CHARS}",
                                    reason="bad_decision")
-            story_id = _int(fields.get("story_id"), "story_id")
+            story_id = form_int(fields.get("story_id"), "story_id")
             section = fields.get("section") or None
             if section is not None and section not in {s.id for s in settings.sections}:
                 raise CuratorError(f"unknown section {section!r}", reason="bad_decision")
-            replaces = _int(fields.get("replaces"), "replaces")
+            replaces = form_int(fields.get("replaces"), "replaces")
             if action == Action.SWAP_IN and replaces is not None:
                 # "in place of": the replaced story goes, the runner-up takes its section and slot.
                 view = load_view(settings)
@@ -384,7 +335,7 @@ def make_app(settings: Settings, token: str, *, allowed_hosts: tuple[str, ...] =
                             return
             decisions.record(
                 store, number, action, story_id=story_id, section=section,
-                position=_int(fields.get("position"), "position"),
+                position=form_int(fields.get("position"), "position"),
                 title=fields.get("title") if action == Action.EDIT else None,
                 summary=fields.get("summary") if action == Action.EDIT else None,
             )
@@ -392,12 +343,12 @@ def make_app(settings: Settings, token: str, *, allowed_hosts: tuple[str, ...] =
     async def decide(request: Request) -> Response:
         fields = await _form(request, board)
         for name in ("story_id", "replaces", "position"):
-            _int(fields.get(name), name)  # malformed numbers: 400 before anything is read or written
+            form_int(fields.get(name), name)  # malformed numbers: 400 before anything is read or written
         try:
             await run_in_threadpool(_record, fields)
         except CuratorError as exc:
             board.notice("error", str(exc))
-        anchor = f"#story-{fields['story_id']}" if _int(fields.get("story_id")) is not None else ""
+        anchor = f"#story-{fields['story_id']}" if form_int(fields.get("story_id")) is not None else ""
         return RedirectResponse(f"/{anchor}", status_code=303)
 
     async def add(request: Request) -> Response:

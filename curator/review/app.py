@@ -348,7 +348,8 @@ def make_app(settings: Settings, token: str, *, allowed_hosts: tuple[str, ...] =
             await run_in_threadpool(_record, fields)
         except CuratorError as exc:
             board.notice("error", str(exc))
-        anchor = f"#story-{fields['story_id']}" if form_int(fields.get("story_id")) is not None else ""
+        story_id = form_int(fields.get("story_id"))
+        anchor = f"#story-{story_id}" if story_id is not None else ""
         return RedirectResponse(f"/{anchor}", status_code=303)
 
     async def add(request: Request) -> Response:

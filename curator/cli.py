@@ -263,7 +263,7 @@ def lint(
 
 def _lint_file(settings: Settings, file: Path, window_days: int | None = None, *,
                check_links: bool = False) -> list[Any] | None:
-    from curator.lint import format_findings, lint_markdown
+    from curator.lint import format_findings, lint_markdown, review_links
 
     try:
         text = file.read_text(encoding="utf-8")
@@ -275,7 +275,7 @@ def _lint_file(settings: Settings, file: Path, window_days: int | None = None, *
     findings = lint_markdown(
         text, language=settings.publication.language,
         window_start=(start - timedelta(days=days)) if start else None,
-        max_per_domain=settings.drafts.max_per_domain,
+        max_per_domain=settings.drafts.max_per_domain, allowed_links=review_links(file),
     )
     if check_links:
         from curator.linkcheck import check_links as check

@@ -14,7 +14,9 @@ import jinja2
 
 from curator.errors import ComposeError, ConfigError
 from curator.finds import EDITOR_SOURCE, is_editor_find
+from curator.mdsafe import Markdown, TrustedView, escape_text, finalize, one_line, safe_url, yaml_str
 from curator.models import Issue, IssueSection, Item, ItemState, Story
+from curator.redaction import Redactor
 from curator.settings import Settings
 from curator.urls import clean_link, domain
 
@@ -131,12 +133,14 @@ def cover_image(issue: Issue) -> str | None:
 
 
 def _comment_safe(value: object) -> str:
-    return re.sub(r"-{2,}", "-", str(value)).replace(">", "›").replace('"', "'").replace("\n", " ")
+    return re.sub(r"-{2,}", "-", one_line(value)).replace(">", "›").replace('"', "'")
 
 
 class Renderer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.redactor = Redactor.for_settings(settings)
+        self.links: set[str] = set()  # every link destination the last render wrote (review data, lint)
         name = settings.publication.template
         path = Path(name)
         if name.endswith(".j2") and not path.is_absolute():
@@ -151,8 +155,21 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,
+            # Autoescape for Markdown: every printed string is escaped unless the composer marked it
+            # `Markdown` (custom templates get this too; see curator/mdsafe.py).
+            finalize=finalize,
         )
-        self.env.filters["yaml_str"] = lambda s: str(s).replace("\\", "\\\\").replace('"', '\\"')
+        self.env.filters["yaml_str"] = yaml_str
+        self.env.filters["link_url"] = self._link
+        self.env.filters["md"] = escape_text
+
+    def _link(self, url: object) -> Markdown:
+        """A vetted http(s) link destination, remembered for the review data; "" for anything else."""
+        href = safe_url(url)
+        if href is None:
+            return Markdown("")
+        self.links.add(href)
+        return href
 
     def source_label(self, name: str) -> str:
         """A source as the reader sees it: the editor's finds under publication.editor_label."""
@@ -166,6 +183,7 @@ class Renderer:
         return f"{enr.title}{label}"
 
     def render(self, issue: Issue, **context: object) -> str:
+        self.links = set()
         footnotes: list[Footnote] = []
         by_story: dict[int, list[Footnote]] = {}
         label = self.source_label
@@ -175,16 +193,18 @@ class Renderer:
                 names = "、".join(dict.fromkeys(label(r.source) for r in item.sources)) or label(EDITOR_SOURCE)
                 title = (item.article.title if item.article and item.article.title else item.title) or domain(item.url)
                 extra = " ".join(
-                    f"（[HN 讨论]({r.discussion_url}) {r.points} points）" if r.points is not None else f"（[讨论]({r.discussion_url})）"
+                    f"（[HN 讨论]({href}) {int(r.points)} points）" if r.points is not None else f"（[讨论]({href})）"
                     for r in item.sources
-                    if r.discussion_url
+                    if r.discussion_url and (href := self._link(r.discussion_url))
                 )
                 credit = " ".join(
-                    f"（[@{r.submitter}]({r.submitter_url}) 投稿）" if r.submitter_url else f"（@{r.submitter} 投稿）"
+                    f"（[@{escape_text(r.submitter)}]({href}) 投稿）" if (href := self._link(r.submitter_url))
+                    else f"（@{escape_text(r.submitter)} 投稿）"
                     for r in item.sources
                     if r.submitter
                 )
-                note = Footnote(len(footnotes) + 1, f"{names}：{title}", clean_link(item.url, keep_fragment="#" in item.canonical_url), " ".join(filter(None, [extra, credit])))
+                url = self._link(clean_link(item.url, keep_fragment="#" in item.canonical_url))
+                note = Footnote(len(footnotes) + 1, f"{names}：{title}", url, Markdown(" ".join(filter(None, [extra, credit]))))
                 footnotes.append(note)
                 by_story.setdefault(story.id, []).append(note)
 
@@ -206,14 +226,14 @@ class Renderer:
                 "published": (story.lead.published_at or story.lead.discovered_at).strftime("%Y-%m-%d"),
                 "reason": enr.reason,
             }
-            return "curator " + " ".join(f'{k}="{_comment_safe(v)}"' for k, v in fields.items())
+            return Markdown("curator " + " ".join(f'{k}="{_comment_safe(v)}"' for k, v in fields.items()))
 
         tags = list(dict.fromkeys([*self.settings.publication.tags, *(t for s in issue.stories for t in (s.lead.enrichment.tags if s.lead.enrichment else []))]))[:8]
         try:
             template = self.env.get_template(self.template_name)
             text = template.render(
                 issue=issue,
-                publication=self.settings.publication,
+                publication=TrustedView(self.settings.publication),
                 tags=tags,
                 footnotes=footnotes,
                 footnotes_of=lambda story: by_story.get(story.id, []),
@@ -226,7 +246,9 @@ class Renderer:
             raise ConfigError(f"publication.template: no template named '{exc.name}'") from exc
         except jinja2.TemplateError as exc:
             raise ComposeError(f"template {self.template_name} failed: {exc}") from exc
-        return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+        # Last line of defence: enrichment masks secrets before storing, but a draft is also made of
+        # titles, source names and editor edits.
+        return self.redactor.text(re.sub(r"\n{3,}", "\n\n", text).strip() + "\n")
 
 
 def write_atomic(path: Path, text: str) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 
 from curator import archive
 from curator.errors import ComposeError, CuratorError
+from curator.mdsafe import unescape_text
 from curator.models import Issue, Item
 from curator.settings import Settings
 from curator.store import Store, now_utc
@@ -173,7 +174,8 @@ def _blocks(text: str) -> dict[int, str]:
 
 
 def _plain(text: str) -> str:
-    return re.sub(r"[\s*_`>\[\]()（）:：]|\[\^\d+\]", "", archive.normalise_title(text))
+    # The draft escapes Markdown in titles and summaries (curator/mdsafe.py): compare what a reader reads.
+    return re.sub(r"[\s*_`>\[\]()（）:：]|\[\^\d+\]", "", archive.normalise_title(unescape_text(text)))
 
 
 def publish(settings: Settings, store: Store, path: Path) -> PublishResult:

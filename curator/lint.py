@@ -10,10 +10,12 @@ for the `stale_item` and `injection_flag` rules. Line numbers are 1-based.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Literal
 from urllib.parse import parse_qsl, urlsplit
 
@@ -36,7 +38,9 @@ RULES: dict[str, str] = {
     "broken_footnote": "a [^n] without a definition, a definition never used, or one defined twice",
     "unbalanced_markdown": "unclosed ``` fence or HTML comment, unbalanced ** or link brackets",
     "injection_flag": "enrichment flagged a suspected prompt injection in the source",
-    "raw_html": "<script>, <iframe>, on*= handlers or javascript: links",
+    "raw_html": "<script>, <iframe>, <img> and other raw tags, on*= handlers or javascript: links",
+    "unsafe_link": "a link that is not http(s), a footnote defined twice (the first wins: a spoof), "
+    "or, with the draft's review data, a link the composer did not write (warning)",
 }
 
 
@@ -328,6 +332,7 @@ class _Options:
     language: str
     window_start: date | None
     max_per_domain: int
+    allowed_links: set[str] | None = None  # from the draft's review data, when it has some
 
 
 Rule = Callable[[Document, _Options], Iterator[Finding]]
@@ -557,20 +562,67 @@ def _injection(doc: Document, opt: _Options) -> Iterator[Finding]:
             yield Finding(comment.line, "injection_flag", msg)
 
 
-_HTML_TAG = re.compile(r"<\s*(script|iframe|object|embed)\b", re.IGNORECASE)
-_HTML_HANDLER = re.compile(r"<[a-z][^>]*?\s(on[a-z]+)\s*=", re.IGNORECASE)
+# A raw tag as a renderer sees it (not `\\<` or `&lt;`, which are text); its attributes up to `>`.
+_RAW_TAG = re.compile(r"(?<!\\)<\s*/?\s*([a-zA-Z][\w-]*)(?=[\s/>]|$)((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>?")
+# Text-level tags that carry no URL and run nothing: an editor's <br> or <sup> is not a problem.
+_HARMLESS_TAGS = {"br", "sup", "sub", "kbd", "b", "i", "em", "strong", "code", "del", "s", "u", "mark", "small",
+                  "wbr", "abbr", "span"}
+_HTML_HANDLER = re.compile(r"\s(on[a-z]+)\s*=", re.IGNORECASE)
 _HTML_JS_ATTR = re.compile(r"=\s*[\"']?\s*(?:javascript|vbscript):", re.IGNORECASE)
 _BAD_SCHEME = re.compile(r"^\s*(?:javascript|vbscript|data:text/html)", re.IGNORECASE)
 
 
 def _raw_html(doc: Document, opt: _Options) -> Iterator[Finding]:
     for line in doc.text_lines():
-        problems = [f"<{m.group(1).lower()}> 标签" for m in _HTML_TAG.finditer(line.masked)]
-        problems += [f"事件属性 {m.group(1)}=" for m in _HTML_HANDLER.finditer(line.masked)]
-        if _HTML_JS_ATTR.search(line.masked) or any(_BAD_SCHEME.match(x.url) for x in line.links):
+        problems, js = [], any(_BAD_SCHEME.match(x.url) for x in line.links)
+        for m in _RAW_TAG.finditer(line.masked):
+            tag, attrs = m.group(1).lower(), m.group(2)
+            if tag not in _HARMLESS_TAGS:
+                problems.append(f"<{tag}> 标签")
+            problems += [f"事件属性 {h.group(1)}=" for h in _HTML_HANDLER.finditer(attrs)]
+            js = js or bool(_HTML_JS_ATTR.search(attrs))
+        if js:
             problems.append("javascript: 链接")
         if problems:
             yield Finding(line.no, "raw_html", f"草稿中有可执行的 HTML：{'、'.join(dict.fromkeys(problems))}")
+
+
+def _unsafe_link(doc: Document, opt: _Options) -> Iterator[Finding]:
+    for line in doc.text_lines():
+        for link in line.links:
+            if _BAD_SCHEME.match(link.url):
+                continue  # raw_html says it
+            if not link.url.lower().startswith(("http://", "https://")):
+                what = "图片" if link.image else "链接"
+                # An editor's mailto: or site-relative link is unusual in a draft, not hostile.
+                mild = not _SCHEME.match(link.url) or link.url.lower().startswith("mailto:")
+                yield Finding(line.no, "unsafe_link", f"{what}不是 http(s) 地址，读者点开会去哪里无法核对：{link.url[:80]}",
+                              "warning" if mild else "error")
+            elif opt.allowed_links is not None and not link.image and _link_key(link.url) not in opt.allowed_links:
+                yield Finding(line.no, "unsafe_link",
+                              f"草稿生成时没有这个链接（不是本期条目的地址），请核对：{link.url[:80]}", "warning")
+    # A definition planted in the text above the real footnote block wins over it (the first one is
+    # used): a label defined twice with prose in between is a spoof. Twice in one block is only a
+    # duplicate (broken_footnote says so).
+    first: dict[str, tuple[Line, int]] = {}
+    prose = 0  # prose lines seen so far
+    for line in doc.text_lines():
+        m = _FOOTNOTE_DEF.match(line.masked)
+        if m is None:
+            prose += not _is_blank(line)
+        elif m.group(1) not in first:
+            first[m.group(1)] = (line, prose)
+        elif first[m.group(1)][1] != prose:
+            spoof = first[m.group(1)][0]
+            yield Finding(spoof.no, "unsafe_link",
+                          f"脚注 [^{m.group(1)}] 在第 {line.no} 行又定义了一次：渲染时生效的是这里的定义，疑似伪造")
+
+
+_SCHEME = re.compile(r"^\s*[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def _link_key(url: str) -> str:
+    return url.strip().rstrip("/").lower()
 
 
 _RULES: dict[str, Rule] = {
@@ -586,6 +638,7 @@ _RULES: dict[str, Rule] = {
     "unbalanced_markdown": _unbalanced,
     "injection_flag": _injection,
     "raw_html": _raw_html,
+    "unsafe_link": _unsafe_link,
 }
 assert _RULES.keys() == RULES.keys()
 
@@ -597,18 +650,31 @@ def lint_markdown(
     window_start: date | None = None,
     max_per_domain: int = 3,
     rules: set[str] | None = None,
+    allowed_links: set[str] | None = None,
 ) -> list[Finding]:
-    """Every problem found in a draft, ordered by line. `rules` limits the run to some rule ids."""
+    """Every problem found in a draft, ordered by line. `rules` limits the run to some rule ids;
+    `allowed_links` (the review data's `links`) makes any other link a warning."""
     unknown = (rules or set()) - RULES.keys()
     if unknown:
         raise ValueError(f"unknown lint rules: {', '.join(sorted(unknown))} (known: {', '.join(RULES)})")
     doc = scan(text)
-    opt = _Options(language, window_start, max_per_domain)
+    allowed = {_link_key(u) for u in allowed_links} if allowed_links is not None else None
+    opt = _Options(language, window_start, max_per_domain, allowed)
     findings = [
         f for rule_id, rule in _RULES.items() if rules is None or rule_id in rules for f in rule(doc, opt)
     ]
     order = list(RULES)
     return sorted(findings, key=lambda f: (f.line, order.index(f.rule), f.message))
+
+
+def review_links(draft: Path) -> set[str] | None:
+    """The links the composer wrote into `draft`, from its review data (`issue-N.json` beside it);
+    None when there is none (a hand-written draft, or one made before drafts recorded their links)."""
+    try:
+        links = json.loads(draft.with_suffix(".json").read_text(encoding="utf-8")).get("links")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return {str(u) for u in links} if isinstance(links, list) else None
 
 
 def format_findings(findings: list[Finding], path: str) -> str:

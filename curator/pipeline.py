@@ -336,9 +336,11 @@ class Pipeline:
             # The editor's decisions on this issue number (review board), replayed on every regeneration.
             issue = decisions.apply_stored(self.store, issue, items, self.settings)
             extra = {"looking_back": history.looking_back(self.store, as_of)} if self.settings.publication.looking_back else {}
-            text = compose.Renderer(self.settings).render(issue, **extra)
+            renderer = compose.Renderer(self.settings)
+            text = renderer.render(issue, **extra)
             path = self.settings.drafts_dir / f"issue-{number}.md"
-            review = json.dumps(history.review_data(issue, already), ensure_ascii=False, indent=1)
+            data = {**history.review_data(issue, already), "links": sorted(renderer.links)}  # for `curator lint`
+            review = renderer.redactor.text(json.dumps(data, ensure_ascii=False, indent=1))
             compose.write_atomic(path.with_suffix(".json"), review)
             compose.write_atomic(path, text)
             if already:

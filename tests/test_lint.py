@@ -50,6 +50,14 @@ EXPECTED: dict[str, list[tuple[int, str, str]]] = {
         (9, "raw_html", "error"),
         (11, "raw_html", "error"),
     ],
+    "unsafe_link": [
+        (3, "unsafe_link", "error"),
+        (5, "unsafe_link", "error"),
+        (7, "unsafe_link", "error"),
+        (9, "unsafe_link", "warning"),
+        (9, "unsafe_link", "warning"),
+        (11, "broken_footnote", "error"),
+    ],
 }
 
 

@@ -232,7 +232,7 @@ def test_source_html_never_reaches_the_page_as_markup(settings):
         store.db.execute("UPDATE item_sources SET discussion_url='javascript:alert(5)' WHERE item_id=?", (story,))
     decide(c, action="edit", story_id=board_state(c)["section-dev"][0], title="标题<script>alert(6)</script>")
     c.post("/regenerate", data={"csrf": TOKEN})
-    assert "<script>alert(1)</script>" in draft_text(settings)  # the file is the editor's; lint reports it
+    assert "<script>alert(1)</script>" not in draft_text(settings)  # escaped into Markdown (test_hostile_render)
     for path in ("/", "/draft", f"/items/{story}"):
         page = c.get(path).text
         assert "正常的摘要" in page

@@ -19,6 +19,7 @@ from curator.enrich.limits import Budget
 from curator.errors import BudgetExceeded, CuratorError, LLMError
 from curator.models import Enrichment, EnrichRequest, Item, ItemState
 from curator.progress import Reporter
+from curator.redaction import Redactor
 from curator.settings import Settings
 from curator.store import Store, now_utc
 from curator.urls import redact
@@ -37,6 +38,16 @@ class EnrichStage:
         self.reporter = reporter
         self.stopping = stopping
         self._backend = backend
+        self.redactor = Redactor.for_settings(settings)
+
+    def redacted(self, enr: Enrichment) -> Enrichment:
+        """The enrichment with every configured secret masked: a model can echo the key it was called
+        with (or a token quoted by the page). Applied before the cache or the enrichments table is written."""
+        if not self.redactor.found_in(enr.model_dump_json()):
+            return enr
+        log.warning("a model answer contained a configured secret; masked before storing (flagged for review)")
+        clean = self.redactor.model(enr)
+        return clean.model_copy(update={"flags": [*clean.flags, "secret_redacted"]})
 
     def run(self, run: RunResult) -> None:
         self._enrich(run)
@@ -107,7 +118,7 @@ class EnrichStage:
             req = self.request_for(item)
             hit = self.store.cache_get(req.content_hash, backend.prompt_sha, model_key) if backend.name != "offline" else None
             if hit:
-                self.store.save_enrichment(item.id, Enrichment.model_validate_json(hit), req.content_hash)
+                self.store.save_enrichment(item.id, self.redacted(Enrichment.model_validate_json(hit)), req.content_hash)
                 run.counters["enrich/cached"] += 1
             else:
                 todo.append(req)
@@ -206,6 +217,7 @@ class EnrichStage:
                         run.counters[f"enrich/{exc.reason}"] += 1
                     else:
                         failures_in_a_row = 0
+                        enr = self.redacted(enr)
                         self.store.save_enrichment(req.item_id, enr, req.content_hash)
                         if backend.name != "offline":
                             self.store.cache_put(req.content_hash, backend.prompt_sha, model_key, enr.model_dump_json())

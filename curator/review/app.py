@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import nh3
 import uvicorn
@@ -42,8 +42,18 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from curator import decisions, finds, history
 from curator.decisions import Action, Review
 from curator.errors import CuratorError
+from curator.mdsafe import safe_url
 from curator.models import Candidate, Issue, Item, ItemState, Story
 from curator.pipeline import Pipeline
+from curator.review.inputs import (
+    MAX_INT,
+    MAX_SUMMARY_CHARS,
+    MAX_TITLE_CHARS,
+    BadRequest,
+    Contained,
+    form_int,
+    read_form,
+)
 from curator.runlock import RunLock
 from curator.settings import Settings
 from curator.store import Store
@@ -230,9 +240,9 @@ def add_url(settings: Settings, number: int, url: str, section: str | None, proc
 
 # ---- rendering helpers -------------------------------------------------------------------------
 def safe_href(url: object) -> str:
-    """Only http(s) links reach an href; anything else (javascript:, data:) becomes a dead link."""
-    text = str(url or "")
-    return text if urlsplit(text).scheme.lower() in ("http", "https") else "#"
+    """Only http(s) links reach an href, with spaces and quotes encoded; anything else (javascript:,
+    data:) becomes a dead link."""
+    return safe_url(url) or "#"
 
 
 def markdown_to_html(text: str) -> tuple[str, str]:
@@ -246,8 +256,11 @@ def markdown_to_html(text: str) -> tuple[str, str]:
     text = re.sub(r"^\[\^(\d+)\]:\s*", r"\1. ", text, flags=re.MULTILINE)
     text = re.sub(r"\[\^(\d+)\]", r"[\1]", text)
     html = _MD.render(text)
-    clean = nh3.clean(html, tags=_ALLOWED_TAGS, attributes={"a": {"href", "title"}, "th": {"align"}, "td": {"align"}},
-                      url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer nofollow")
+    # Links keep only an http(s) href (no title: it would carry source text into an attribute).
+    allowed = {"a": {"href"}, "th": {"align"}, "td": {"align"}}
+    clean = nh3.clean(html, tags=_ALLOWED_TAGS, attributes=allowed, url_schemes={"http", "https"},
+                      attribute_filter=lambda tag, attr, value: value if attr in allowed.get(tag, ()) else None,
+                      link_rel="noopener noreferrer nofollow")
     return front, clean
 
 
@@ -265,20 +278,11 @@ def _sources(story: Story, editor_label: str = finds.EDITOR_SOURCE) -> list[dict
 async def _form(request: Request, board: Board) -> dict[str, str]:
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
         raise Forbidden("forms only")
-    body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
-        raise Forbidden("form too large")
-    fields = {k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items()}
+    parsed = await read_form(request, MAX_FORM_BYTES)
+    fields = {k: v[-1] for k, v in parsed.items()}
     if not _same(fields.get("csrf"), board.token):
         raise Forbidden("missing or wrong csrf field")
     return fields
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else None  # type: ignore[arg-type]
-    except ValueError:
-        return None
 
 
 def make_app(settings: Settings, token: str, *, allowed_hosts: tuple[str, ...] = ("127.0.0.1", "localhost")) -> Starlette:
@@ -307,7 +311,10 @@ def make_app(settings: Settings, token: str, *, allowed_hosts: tuple[str, ...] =
         return page(request, "draft.html", {"view": view, "front": front, "html": html})
 
     async def item(request: Request) -> Response:
-        found = await run_in_threadpool(load_item, settings, int(request.path_params["item_id"]))
+        item_id = int(request.path_params["item_id"])
+        if item_id > MAX_INT:
+            return PlainTextResponse("no such item", status_code=404)
+        found = await run_in_threadpool(load_item, settings, item_id)
         if found is None:
             return PlainTextResponse("no such item", status_code=404)
         return page(request, "item.html", {"item": found})
@@ -319,11 +326,14 @@ def make_app(settings: Settings, token: str, *, allowed_hosts: tuple[str, ...] =
                 raise CuratorError("there is no open draft: run `curator draft` first", reason="no_draft")
             number = int(row["number"])
             action = fields.get("action", "")
-            story_id = _int(fields.get("story_id"))
+            if len(fields.get("title") or "") > MAX_TITLE_CHARS or len(fields.get("summary") or "") > MAX_SUMMARY_CHARS:
+                raise CuratorError(f"a title has at most {MAX_TITLE_CHARS} characters, a summary {MAX_SUMMARY_CHARS}",
+                                   reason="bad_decision")
+            story_id = form_int(fields.get("story_id"), "story_id")
             section = fields.get("section") or None
             if section is not None and section not in {s.id for s in settings.sections}:
                 raise CuratorError(f"unknown section {section!r}", reason="bad_decision")
-            replaces = _int(fields.get("replaces"))
+            replaces = form_int(fields.get("replaces"), "replaces")
             if action == Action.SWAP_IN and replaces is not None:
                 # "in place of": the replaced story goes, the runner-up takes its section and slot.
                 view = load_view(settings)
@@ -337,18 +347,21 @@ def make_app(settings: Settings, token: str, *, allowed_hosts: tuple[str, ...] =
                             return
             decisions.record(
                 store, number, action, story_id=story_id, section=section,
-                position=_int(fields.get("position")),
+                position=form_int(fields.get("position"), "position"),
                 title=fields.get("title") if action == Action.EDIT else None,
                 summary=fields.get("summary") if action == Action.EDIT else None,
             )
 
     async def decide(request: Request) -> Response:
         fields = await _form(request, board)
+        for name in ("story_id", "replaces", "position"):
+            form_int(fields.get(name), name)  # malformed numbers: 400 before anything is read or written
         try:
             await run_in_threadpool(_record, fields)
         except CuratorError as exc:
             board.notice("error", str(exc))
-        anchor = f"#story-{fields['story_id']}" if _int(fields.get("story_id")) is not None else ""
+        story_id = form_int(fields.get("story_id"))
+        anchor = f"#story-{story_id}" if story_id is not None else ""
         return RedirectResponse(f"/{anchor}", status_code=303)
 
     async def add(request: Request) -> Response:
@@ -386,6 +399,10 @@ def make_app(settings: Settings, token: str, *, allowed_hosts: tuple[str, ...] =
     async def forbidden(request: Request, exc: Exception) -> Response:
         return PlainTextResponse(f"forbidden: {exc}", status_code=403)
 
+    async def bad_request(request: Request, exc: Exception) -> Response:
+        status = exc.status_code if isinstance(exc, BadRequest) else 400
+        return PlainTextResponse(f"bad request: {exc}", status_code=status)
+
     routes = [
         Route("/", index, methods=["GET"]),
         Route("/draft", draft, methods=["GET"]),
@@ -395,8 +412,9 @@ def make_app(settings: Settings, token: str, *, allowed_hosts: tuple[str, ...] =
         Route("/regenerate", regen, methods=["POST"]),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
-    app = Starlette(routes=routes, exception_handlers={Forbidden: forbidden})
+    app = Starlette(routes=routes, exception_handlers={Forbidden: forbidden, BadRequest: bad_request})
     app.add_middleware(TokenGate, token=token, allowed_hosts=allowed_hosts)
+    app.add_middleware(Contained)  # outside the gate, inside Starlette's own error middleware
     return app
 
 

@@ -23,6 +23,7 @@ from curator.sources import build_source
 from curator.sources.discovery import discover_feed, parse_opml, source_table, to_opml
 from curator.store import Store
 from curator.urls import canonical_url, domain
+from curator.workers import ParsePool
 
 app = typer.Typer(
     help="Manage sources: add one by its homepage (finds the feed), import/export OPML, check their health.",
@@ -111,8 +112,10 @@ def _fail(exc: CuratorError) -> None:
 
 
 async def _discover(settings: Settings, url: str) -> str:
-    async with Fetcher(settings.fetch) as fetcher:
-        return await discover_feed(fetcher, url)
+    # Candidate feeds are parsed in the bounded parser pool (memory cap, deadline), as in `collect`.
+    with ParsePool(settings.extract) as pool:
+        async with Fetcher(settings.fetch) as fetcher:
+            return await discover_feed(fetcher, url, pool.run)
 
 
 # -- commands ---------------------------------------------------------------------------------------------

@@ -21,7 +21,15 @@ from urllib.parse import urlsplit
 from curator import charset, cluster, compose, decisions, history
 from curator.enrich import Backend, content_hash
 from curator.enrich.stage import EnrichStage
-from curator.errors import CuratorError, ExtractionError, FetchError, Interrupted, SourceError
+from curator.errors import (
+    ConfigError,
+    CuratorError,
+    ExtractionError,
+    FetchError,
+    Interrupted,
+    LockHeld,
+    StoreError,
+)
 from curator.http import Fetcher
 from curator.models import Candidate, Issue, ItemState, Page
 from curator.progress import Reporter
@@ -37,6 +45,8 @@ log = logging.getLogger(__name__)
 
 PAGE_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
 HTML_TYPES = ("text/html", "application/xhtml", "text/plain", "")
+# Faults of the whole run (DESIGN: config, store, lock, stop): never turned into one source's or item's outcome.
+RUN_LEVEL = (ConfigError, StoreError, LockHeld, Interrupted)
 CLUSTER_WINDOW_DAYS = 14  # new items join stories of items published in the last two weeks
 
 
@@ -131,10 +141,16 @@ class Pipeline:
                                     cpu=self._pool.run)
                 try:
                     result = await source.discover(ctx)
-                except (SourceError, FetchError) as exc:
+                except RUN_LEVEL:
+                    raise
+                except CuratorError as exc:  # SourceError, FetchError, BlockedAddress …: this source's outcome
                     self.store.record_source_error(src_cfg.name, exc.reason)
                     run.counters[f"source/{exc.reason}"] += 1
                     log.warning("source %s failed: %s", src_cfg.name, exc)
+                    return
+                except Exception as exc:  # noqa: BLE001  (any other fault of one source must not end the run)
+                    self._internal_error(run, "source", exc, f"source '{src_cfg.name}'")
+                    self.store.record_source_error(src_cfg.name, "internal_error")
                     return
                 finally:
                     advance()
@@ -143,7 +159,7 @@ class Pipeline:
                     self.store.record_source_ok(src_cfg.name, None, 0)
                     return
                 anchored = src_cfg.kind == "watch"  # entries that are anchors on one page keep their #fragment
-                new = sum(self._add(run, cand, keep_fragment=anchored) for cand in result.candidates)
+                new = sum(self._add_contained(run, cand, anchored) for cand in result.candidates)
                 for reason, n in result.dropped.items():
                     run.counters[f"discover/dropped_{reason}"] += n
                 # Validators are saved only now that the items they cover are committed.
@@ -156,6 +172,23 @@ class Pipeline:
             if row["name"] in names and row["consecutive_failures"] >= FLAG_AFTER_FAILURES:
                 run.notes.append(f"source '{row['name']}' has failed {row['consecutive_failures']} runs in a row "
                                  f"(last error: {row['last_error']}); check it with `curator sources check`")
+
+    def _internal_error(self, run: RunResult, stage: str, exc: Exception, what: str) -> None:
+        """An exception nobody expected, in one source or item: counted and logged by its type only (the
+        message of a foreign exception can carry a URL with its token)."""
+        name = type(exc).__name__
+        run.counters[f"{stage}/internal_error"] += 1
+        run.notes.append(f"internal_error ({name}) in {what}; the run went on")
+        log.error("unexpected %s in %s; recorded as internal_error, the run goes on", name, what)
+
+    def _add_contained(self, run: RunResult, cand: Candidate, anchored: bool) -> bool:
+        try:
+            return self._add(run, cand, keep_fragment=anchored)
+        except RUN_LEVEL:
+            raise
+        except Exception as exc:  # noqa: BLE001  (one odd entry never costs its source the others)
+            self._internal_error(run, "discover", exc, f"an entry of '{cand.source}' ({redact(cand.url)})")
+            return False
 
     def _add(self, run: RunResult, cand: Candidate, *, keep_fragment: bool = False) -> bool:
         try:
@@ -223,10 +256,11 @@ class Pipeline:
                     self.store.set_state(row["id"], state, exc.reason, retryable=exc.retryable)
                     run.counters[f"fetch/{exc.reason}"] += 1
                     log.info("fetch failed (%s): %s", exc.reason, redact(row["url"]))
-                except Exception:
-                    log.exception("unexpected error fetching %s", redact(row["url"]))
+                except RUN_LEVEL:
+                    raise
+                except Exception as exc:  # noqa: BLE001  (one item's fault is that item's outcome)
+                    self._internal_error(run, "fetch", exc, f"fetching {redact(row['url'])}")
                     self.store.set_state(row["id"], ItemState.FAILED, "internal_error", retryable=True)
-                    run.counters["fetch/internal_error"] += 1
                 finally:
                     advance()
 
@@ -260,10 +294,11 @@ class Pipeline:
             state = ItemState.FAILED if exc.retryable else ItemState.SKIPPED
             self.store.set_state(row["id"], state, exc.reason, retryable=exc.retryable)
             run.counters[f"extract/{exc.reason}"] += 1
-        except Exception:
-            log.exception("unexpected error extracting %s", redact(row["url"]))
-            self.store.set_state(row["id"], ItemState.FAILED, "extract_error")
-            run.counters["extract/internal_error"] += 1
+        except RUN_LEVEL:
+            raise
+        except Exception as exc:  # noqa: BLE001  (one item's fault is that item's outcome)
+            self._internal_error(run, "extract", exc, f"extracting {redact(row['url'])}")
+            self.store.set_state(row["id"], ItemState.FAILED, "internal_error")
 
     # ---- cluster -----------------------------------------------------------------------------
     def _cluster(self, run: RunResult) -> None:

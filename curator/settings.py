@@ -14,6 +14,7 @@ Nothing below this module reads os.environ. Secrets are SecretStr and never prin
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -94,6 +95,22 @@ class FetchSettings(_Section):
     resolve: dict[str, str] = Field(default_factory=dict)
     respect_robots: bool = True  # obey robots.txt for article pages (feeds and APIs are published to be read)
     ca_bundle: str | None = None  # extra CA file to trust (the demo's self-signed *.demo.test)
+
+    @field_validator("resolve")
+    @classmethod
+    def _pinned_ports(cls, v: dict[str, str]) -> dict[str, str]:
+        # An address without a port would let a redirect to name:<any port> reach every listener on it.
+        for key, target in v.items():
+            ip, sep, port = target.strip().rpartition(":")
+            try:
+                ipaddress.ip_address(ip.strip("[]"))
+                bracketed = ":" not in ip or (ip.startswith("[") and ip.endswith("]"))  # [::1]:8080
+                ok = bool(sep) and bracketed and port.isdigit() and 0 < int(port) < 65536
+            except ValueError:
+                ok = False
+            if not ok:
+                raise ValueError(f"entry {key!r} must map to ip:port (e.g. \"127.0.0.1:8080\"); the port is required")
+        return v
 
 
 class ExtractSettings(_Section):

@@ -204,6 +204,13 @@ class EnrichStage:
                     except CuratorError as exc:
                         self.store.set_state(req.item_id, ItemState.FAILED, exc.reason)
                         run.counters[f"enrich/{exc.reason}"] += 1
+                    except Exception as exc:  # noqa: BLE001  (an unexpected fault is this item's outcome)
+                        failures_in_a_row += 1
+                        self.store.set_state(req.item_id, ItemState.FAILED, "internal_error", retryable=True)
+                        run.counters["enrich/internal_error"] += 1
+                        # By type only: a foreign exception's message can echo the request (URL, key).
+                        log.error("unexpected %s enriching %s; recorded as internal_error", type(exc).__name__,
+                                  redact(req.url))
                     else:
                         failures_in_a_row = 0
                         self.store.save_enrichment(req.item_id, enr, req.content_hash)

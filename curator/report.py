@@ -7,6 +7,8 @@ from typing import Any
 
 import typer
 
+from curator.errors import LockHeld, StoreError
+from curator.runlock import RunLock
 from curator.settings import Settings
 from curator.store import Store, now_utc
 
@@ -15,6 +17,7 @@ FLAG_AFTER_FAILURES = 3  # a source failing this many runs in a row is flagged
 
 def status_report(settings: Settings, store: Store) -> dict[str, Any]:
     now = now_utc()
+    _mark_crashed_runs(settings, store)
     runs = store.recent_runs(10)
     week_ago = (now - timedelta(days=7)).isoformat(timespec="seconds")
     per_week = dict(store.db.execute(
@@ -46,6 +49,16 @@ def status_report(settings: Settings, store: Store) -> dict[str, Any]:
             "SELECT kind, key, weight, kept, dropped FROM weights ORDER BY kind, weight")],
         "learning": settings.learning.enabled,
     }
+
+
+def _mark_crashed_runs(settings: Settings, store: Store) -> None:
+    """A run row still `running` while nobody holds the run lock was killed (kill -9): say so. The lock is held
+    only for the update, so a run starting meanwhile is never marked."""
+    try:
+        with RunLock(settings.lock_path, "status"):
+            store.mark_crashed_runs()
+    except (LockHeld, StoreError):
+        pass  # a run is in progress (its row is truly running), or the workspace is read-only: report as is
 
 
 def _candidates_per_section(settings: Settings, store: Store, now: Any) -> dict[str, int]:

@@ -294,11 +294,27 @@ class Store:
 
     # ---- runs ------------------------------------------------------------------------------
     def start_run(self, command: str) -> int:
+        """Record a new run. The caller holds the run lock, so a row still `running` belongs to a process that
+        died without finishing (kill -9, power loss): it is marked `crashed` first."""
         with self.transaction():
+            self._mark_crashed()
             cur = self.db.execute(
                 "INSERT INTO runs(command, status, started_at) VALUES (?, 'running', ?)", (command, _ts(now_utc()))
             )
         return int(cur.lastrowid or 0)
+
+    def mark_crashed_runs(self) -> int:
+        """Mark every run still `running` as `crashed`; only for a caller that holds (or found free) the run lock."""
+        with self.transaction():
+            return self._mark_crashed()
+
+    def _mark_crashed(self) -> int:
+        cur = self.db.execute(
+            "UPDATE runs SET status='crashed', ended_at=COALESCE(ended_at, ?), notes=? WHERE status='running'",
+            (_ts(now_utc()), json.dumps(["the process ended without finishing the run (killed or crashed); "
+                                         "the next run resumed its work"])),
+        )
+        return cur.rowcount
 
     def finish_run(self, run_id: int, status: str, counters: dict[str, int], notes: list[str]) -> None:
         with self.transaction():

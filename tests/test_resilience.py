@@ -72,7 +72,7 @@ def test_kill_9_at_a_checkpoint_then_one_normal_run_loses_nothing(workspace, che
         assert again.returncode == 0, again.stderr[-2000:]
         assert_nothing_lost(workspace, 10)
         runs = db_rows(workspace)["runs"]
-        assert runs[0] == ("collect", "running") and runs[-1] == ("collect", "ok")
+        assert runs[0] == ("collect", "crashed") and runs[-1] == ("collect", "ok")  # the next run marked it
 
 
 def test_kill_9_mid_llm_call_never_charges_twice_for_stored_answers(workspace):

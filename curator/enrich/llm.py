@@ -172,7 +172,9 @@ class OpenAIBackend:
                     try:
                         content = self._call(req.item_id, messages, state)
                     except CutOff:
-                        state.max_chars //= 2
+                        # Halve what is actually sent: halving a limit the text is already under would re-send
+                        # the same input (RELIABILITY row 30: one retry, *shorter*).
+                        state.max_chars = min(state.max_chars, len(guards.strip_zero_width(req.text))) // 2
                         prompt = self.render(req, delimiter, state.max_chars)
                         raise
                     try:

@@ -29,16 +29,17 @@ from curator.errors import (
     Interrupted,
     LockHeld,
     StoreError,
+    UsageError,
 )
 from curator.http import Fetcher
 from curator.models import Candidate, Issue, ItemState, Page
 from curator.progress import Reporter
 from curator.report import FLAG_AFTER_FAILURES
 from curator.robots import RobotsCache
-from curator.settings import Settings
+from curator.settings import Settings, require_llm_key
 from curator.sources import SourceContext, build_source
 from curator.store import Store, now_utc
-from curator.urls import canonical_url, redact
+from curator.urls import canonical_url, check_user_url, redact
 from curator.workers import ParsePool, extract_job
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,8 @@ class Pipeline:
 
     # ---- collect -----------------------------------------------------------------------------
     def collect(self, *, discover: bool = True, command: str = "collect") -> RunResult:
+        if self._backend is None:
+            require_llm_key(self.settings)  # before any network I/O, not after a night of fetching
         run = RunResult(run_id=self.store.start_run(command), status="running")
         timer = None
         if self.settings.run.deadline_s:
@@ -206,6 +209,10 @@ class Pipeline:
         return is_new
 
     def add_candidate(self, cand: Candidate) -> tuple[int, bool]:
+        try:
+            cand = cand.model_copy(update={"url": check_user_url(cand.url)})  # a person's URL: checked first
+        except ValueError as exc:
+            raise UsageError(f"cannot add this URL: {exc}", reason="bad_url") from None
         try:
             canonical = canonical_url(cand.url)
         except ValueError as exc:

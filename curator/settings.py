@@ -278,6 +278,11 @@ def _merge(base: dict[str, Any], new: Mapping[str, Any], origin: str, origins: d
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte {exc.start} cannot be decoded as UTF-8). Save the file as UTF-8 "
+            "and run again."
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc}). Fix the file and run again.") from exc
     except OSError as exc:
@@ -378,6 +383,17 @@ def _check_references(s: Settings) -> None:
         problems.append(f"  sources: names must be unique, repeated: {', '.join(dupes)}")
     if problems:
         raise ConfigError("invalid configuration:\n" + "\n".join(problems) + "\nFix these fields and run again.")
+
+
+def require_llm_key(settings: Settings) -> None:
+    """ConfigError when enrichment is set to the openai backend without a key, so a run that would fail at the
+    enrich stage fails before it fetches anything."""
+    if settings.llm.provider == "openai" and settings.llm.api_key is None:
+        origin = settings.origins.get("llm.provider", "defaults")
+        raise ConfigError(
+            f"llm.provider is 'openai' (from {origin}) but no API key is set: export OPENAI_API_KEY, "
+            "or set llm.provider to \"auto\" or \"offline\"."
+        )
 
 
 def _rel(path: Path, home: Path) -> str:

@@ -6,6 +6,7 @@ transaction, so a run killed anywhere resumes where it stopped and never does wo
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import sqlite3
@@ -14,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from curator.errors import StoreError
 from curator.models import (
@@ -196,6 +197,16 @@ def strip_credentials(url: str) -> str:
     return urlunsplit((parts.scheme, f"{host}:{parts.port}" if parts.port else host, parts.path, parts.query, ""))
 
 
+def stored_source_url(url: str) -> str:
+    """What the sources table keeps of a configured URL: scheme://host/path with the query's keys but not its
+    values (a feed URL's `?token=…` is a secret), plus a fingerprint of the whole URL, so that a changed URL
+    still resets the saved validators."""
+    parts = urlsplit(strip_credentials(url))
+    query = "&".join(f"{k}=…" for k, _ in parse_qsl(parts.query, keep_blank_values=True))
+    fingerprint = hashlib.sha256(url.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, f"sha256:{fingerprint}"))
+
+
 def now_utc() -> datetime:
     return datetime.now(UTC)
 
@@ -309,10 +320,10 @@ class Store:
             return self._mark_crashed()
 
     def _mark_crashed(self) -> int:
+        note = "the process ended without finishing the run (killed or crashed); the next run resumed its work"
         cur = self.db.execute(
             "UPDATE runs SET status='crashed', ended_at=COALESCE(ended_at, ?), notes=? WHERE status='running'",
-            (_ts(now_utc()), json.dumps(["the process ended without finishing the run (killed or crashed); "
-                                         "the next run resumed its work"])),
+            (_ts(now_utc()), json.dumps([note])),
         )
         return cur.rowcount
 
@@ -340,7 +351,7 @@ class Store:
 
     # ---- sources ---------------------------------------------------------------------------
     def sync_source(self, name: str, kind: str, url: str) -> None:
-        url = strip_credentials(url)  # a feed URL with user:pass@ is never stored as such
+        url = stored_source_url(url)  # no user:pass@, no query values (API tokens) in the database
         with self.transaction():
             self.db.execute(
                 "INSERT INTO sources(name, kind, url) VALUES (?, ?, ?) "

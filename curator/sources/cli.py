@@ -15,14 +15,14 @@ from typing import Annotated, Any
 
 import typer
 
-from curator.errors import CuratorError
+from curator.errors import CuratorError, UsageError
 from curator.http import Fetcher
 from curator.report import FLAG_AFTER_FAILURES
 from curator.settings import Settings, SourceSettings, load_settings
 from curator.sources import build_source
 from curator.sources.discovery import discover_feed, parse_opml, source_table, to_opml
 from curator.store import Store
-from curator.urls import canonical_url, domain
+from curator.urls import canonical_url, check_user_url, domain, redact
 from curator.workers import ParsePool
 
 app = typer.Typer(
@@ -102,7 +102,7 @@ def _duplicate(settings: Settings, name: str | None, url: str) -> SourceSettings
 
 def _refuse_duplicate(settings: Settings, name: str | None, url: str) -> None:
     if (dup := _duplicate(settings, name, url)) is not None:
-        typer.echo(f"already configured as '{dup.name}' ({dup.url}); nothing added.", err=True)
+        typer.echo(f"already configured as '{dup.name}' ({redact(dup.url)}); nothing added.", err=True)
         raise typer.Exit(1)
 
 
@@ -138,6 +138,10 @@ def add(
 ) -> None:
     """Find the site's feed and append it to config/sources.toml (refuses a name or URL already there)."""
     try:
+        try:
+            url = check_user_url(url)
+        except ValueError as exc:
+            raise UsageError(f"cannot add this source: {exc}", reason="bad_url") from None
         settings = load_settings(home, env=os.environ)
         _refuse_duplicate(settings, name, url)
         build_source(
@@ -152,7 +156,7 @@ def add(
         path = append_sources(home, [source_table(source)])
     except CuratorError as exc:
         _fail(exc)
-    typer.echo(f"added '{source.name}' ({source.kind}) {source.url} to {path}")
+    typer.echo(f"added '{source.name}' ({source.kind}) {redact(source.url)} to {path}")
 
 
 @app.command("import-opml")

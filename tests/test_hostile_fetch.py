@@ -256,3 +256,25 @@ def test_any_exception_in_one_source_is_its_outcome_and_never_logs_the_message(w
     assert any(exc_type in note for note in run.notes)
     assert list(states.values()) == ["enriched:None"]
     assert SECRET not in caplog.text
+
+
+def test_any_exception_on_one_item_is_that_items_outcome(workspace, good_site, monkeypatch, caplog):
+    from curator import charset, pipeline
+
+    real = charset.decode_html
+
+    def decode(body: bytes, content_type: str | None = None) -> tuple[str, str]:
+        if b"EXPLODE" in body:  # a page that trips a bug nobody foresaw
+            raise LookupError(f"codec for {SECRET}")
+        return real(body, content_type)
+
+    monkeypatch.setattr(pipeline.charset, "decode_html", decode)
+    good_site.expect_request("/a/2").respond_with_data("<html><body>EXPLODE</body></html>", content_type="text/html")
+    good_site.expect_request("/mixed.xml").respond_with_data(
+        rss(good_site.url_for("/a/2"), good_site.url_for("/a/1")), content_type="application/rss+xml")
+    write_sources(workspace, [{"name": "mixed", "url": good_site.url_for("/mixed.xml")}])
+    run, _, states = collect(workspace)
+    assert run.status == "ok"
+    assert states == {good_site.url_for("/a/2"): "failed:internal_error", good_site.url_for("/a/1"): "enriched:None"}
+    assert run.counters["fetch/internal_error"] == 1 and any("LookupError" in n for n in run.notes)
+    assert SECRET not in caplog.text

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Self
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from curator.errors import StoreError
@@ -248,7 +249,7 @@ class Store:
                 "backup, or move it aside to start a fresh store."
             ) from exc
 
-    def __enter__(self) -> Store:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

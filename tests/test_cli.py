@@ -82,7 +82,7 @@ def test_lint_check_links_reports_dead_links_with_their_line(workspace, httpserv
     assert "broken_link" not in plain.output
     checked = runner.invoke(app, ["lint", str(draft), "--home", str(workspace), "--check-links"])
     assert checked.exit_code == 1
-    assert f"d.md:14: [broken_link]" in checked.output and "http_404" in checked.output
+    assert "d.md:14: [broken_link]" in checked.output and "http_404" in checked.output
     assert ok not in checked.output.split("[broken_link]", 1)[1].splitlines()[0]
 
 

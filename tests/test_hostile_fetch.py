@@ -278,3 +278,38 @@ def test_any_exception_on_one_item_is_that_items_outcome(workspace, good_site, m
     assert states == {good_site.url_for("/a/2"): "failed:internal_error", good_site.url_for("/a/1"): "enriched:None"}
     assert run.counters["fetch/internal_error"] == 1 and any("LookupError" in n for n in run.notes)
     assert SECRET not in caplog.text
+
+
+# -- the LLM endpoint is a read path too -------------------------------------------------------------------
+
+
+def _llm_backend(workspace: Path, base_url: str) -> Any:
+    from curator.enrich.llm import OpenAIBackend
+    from tests.canary import CANARY
+
+    settings = load_settings(workspace, env={"OPENAI_API_KEY": CANARY, "OPENAI_BASE_URL": base_url},
+                             overrides={"llm": {"provider": "openai", "max_retries": 0, "timeout_s": 30}})
+    return OpenAIBackend(settings)
+
+
+@pytest.mark.parametrize("shape", ["endless", "gzip"])
+def test_an_llm_answer_that_never_ends_is_refused_at_the_cap(workspace, shape):
+    import gzip
+
+    from curator.errors import LLMError
+    from curator.models import EnrichRequest
+
+    def respond(path: str, sock: Any) -> None:
+        if shape == "gzip":  # compressed although we asked for identity: refused, never decoded
+            body = gzip.compress(b" " * 50_000_000)
+            send_response(sock, "200 OK", {"Content-Type": "application/json", "Content-Encoding": "gzip"}, body)
+        else:
+            stream_zeros(sock, "application/json")
+
+    with RawServer(respond) as llm:
+        backend = _llm_backend(workspace, f"{llm.origin}/v1")
+        with pytest.raises(LLMError) as err:
+            backend.enrich(EnrichRequest(item_id=1, url="https://ex.com/a", title="t", text="正文。" * 100,
+                                         lang="zh", source="feed", content_hash="h"))
+    assert err.value.reason == "llm_too_large"
+    assert [c.outcome for c in backend.drain_calls()] == ["llm_too_large"]

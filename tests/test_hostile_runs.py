@@ -140,3 +140,35 @@ def test_a_cut_off_answer_is_retried_with_a_shorter_input_whatever_the_text_leng
     assert len(second) < len(first)
     # Half of the article text that was sent the first time is left out (the truncation marker aside).
     assert len(first) - len(second) >= min(text_chars, 6000) // 2 - 20
+
+
+# -- unexpected exceptions in the enrich stage ------------------------------------------------------------
+
+
+def test_an_unexpected_error_in_triage_or_one_enrichment_never_ends_the_run(workspace, fake_llm, monkeypatch):
+    from curator.pipeline import Pipeline
+    from tests.sites import NewsSite, article_title
+
+    def broken_triage(self: OpenAIBackend, reqs: list[EnrichRequest]) -> dict[int, tuple[int, str]]:
+        raise RuntimeError(f"bug with {CANARY}")
+
+    real_enrich = OpenAIBackend.enrich
+
+    def enrich(self: OpenAIBackend, req: EnrichRequest) -> Any:
+        if req.title == article_title(1):
+            raise ValueError("a bug on one item")
+        return real_enrich(self, req)
+
+    monkeypatch.setattr(OpenAIBackend, "triage", broken_triage)
+    monkeypatch.setattr(OpenAIBackend, "enrich", enrich)
+    with NewsSite(n_articles=3) as site:
+        site.write_sources(workspace)
+        settings = load_settings(workspace, env={**ENV, "OPENAI_API_KEY": CANARY, "OPENAI_BASE_URL": fake_llm.base_url,
+                                                 "CURATOR_LLM__PROVIDER": "openai"})
+        with Store(settings.db_path) as store:
+            run = Pipeline(settings, store).collect()
+            states = sorted((i.title, i.state.value, i.reason) for i in store.load_items())
+    assert run.status == "ok"
+    assert run.counters["triage/internal_error"] == 1 and run.counters["enrich/internal_error"] == 1
+    assert run.counters["enrich/ok"] == 2
+    assert ("failed", "internal_error") in {(s, r) for _, s, r in states}

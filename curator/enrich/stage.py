@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from curator.enrich import Backend, choose_backend, content_hash
 from curator.enrich.limits import Budget
-from curator.errors import BudgetExceeded, CuratorError, LLMError
+from curator.errors import BudgetExceeded, ConfigError, CuratorError, LLMError
 from curator.models import Enrichment, EnrichRequest, Item, ItemState
 from curator.progress import Reporter
 from curator.settings import Settings
@@ -147,6 +147,12 @@ class EnrichStage:
                     raise
                 except LLMError as exc:
                     run.counters[f"triage/{exc.reason}"] += 1
+                    got = {}
+                except ConfigError:
+                    raise
+                except Exception as exc:  # noqa: BLE001  (an unexpected fault: the batch goes unscored, to the full pass)
+                    run.counters["triage/internal_error"] += 1
+                    log.error("unexpected %s in a triage batch; its items go to the full pass", type(exc).__name__)
                     got = {}
                 finally:
                     advance(len(batch))

@@ -26,8 +26,9 @@ from curator.models import Candidate
 from curator.pipeline import Pipeline, RunResult
 from curator.progress import Reporter
 from curator.runlock import RunLock
-from curator.settings import Settings, defaults_dir, describe_origins, load_settings
+from curator.settings import Settings, defaults_dir, describe_origins, load_settings, require_llm_key
 from curator.store import Store
+from curator.urls import RedactingFilter
 
 log = logging.getLogger("curator.cli")
 
@@ -51,6 +52,7 @@ def _setup_logging(verbose: bool) -> None:
     level = logging.DEBUG if verbose else logging.INFO
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", "%H:%M:%S"))
+    handler.addFilter(RedactingFilter())  # no password or query token of any URL reaches the log
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING)
@@ -161,6 +163,8 @@ def add(
     """Add one URL to the pool of candidates."""
     try:
         settings = _settings(home, provider=provider)
+        if process:
+            require_llm_key(settings)  # before anything is stored or fetched
         with RunLock(settings.lock_path, "add"), Store(settings.db_path) as store:
             pipe = Pipeline(settings, store, Reporter())
             item_id, is_new = pipe.add_candidate(Candidate(url=url, title=title, snippet=note, source="manual",
@@ -180,7 +184,7 @@ def draft(
     home: HomeOpt = Path("."),
     date: Annotated[str | None, typer.Option(help="Issue date YYYY-MM-DD; the window ends here. Default: the open draft's date, else "
                                                   "today (or run.now / CURATOR_RUN__NOW when pinned).")] = None,
-    number: Annotated[int | None, typer.Option(help="Issue number (default: the open draft or the next one).")] = None,
+    number: Annotated[int | None, typer.Option(min=1, help="Issue number (default: the open draft or the next one).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Select the week's best stories and write drafts/issue-N.md for review."""

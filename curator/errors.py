@@ -2,6 +2,7 @@
 
     CuratorError                    base; carries context (url, stage, call id) and a stable `reason`
     ├── ConfigError                 bad config / flags; CLI exit 78 before any network I/O
+    ├── UsageError                  bad input typed by a person (a URL to add); CLI exit 2, nothing stored
     ├── StoreError                  database unusable (corrupt, locked, disk full); run-level
     ├── LockHeld                    another run holds the run lock; CLI exit 75
     ├── Interrupted                 SIGTERM / run deadline: work stopped cleanly, items wait; exit 143
@@ -50,8 +51,12 @@ class CuratorError(Exception):
         return (_rebuild, (type(self), super().__str__(), self.__dict__))
 
     def __str__(self) -> str:
+        from curator.netguard import redact  # netguard imports this module
+
         msg = super().__str__()
-        ctx = [f"{k}={v}" for k, v in (("stage", self.stage), ("url", self.url), ("call", self.call_id)) if v]
+        # The URL as shown: no credentials, no query string (a final URL after redirects can carry a token).
+        url = redact(self.url) if self.url else None
+        ctx = [f"{k}={v}" for k, v in (("stage", self.stage), ("url", url), ("call", self.call_id)) if v]
         return f"{msg} [{', '.join(ctx)}]" if ctx else msg
 
 
@@ -65,6 +70,11 @@ def _rebuild(cls: type[CuratorError], message: str, state: dict[str, object]) ->
 class ConfigError(CuratorError):
     reason = "config"
     exit_code = 78  # EX_CONFIG
+
+
+class UsageError(CuratorError):
+    reason = "usage"
+    exit_code = 2  # like a bad command-line argument
 
 
 class StoreError(CuratorError):

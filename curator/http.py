@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 ACCEPT_ENCODING = "gzip, deflate"
 _REDIRECTS = {301, 302, 303, 307, 308}
+_LOCATION = "x-curator-location"  # where the Location header waits for our own redirect handling
 _TEXTUAL = ("text/", "application/xml", "application/rss", "application/atom", "application/json", "+xml")
 
 
@@ -178,6 +179,15 @@ def _translate(exc: httpx.HTTPError, url: str) -> FetchError:
     return FetchError(f"HTTP client error: {type(exc).__name__}", reason="http_client", url=url)
 
 
+async def _set_location_aside(response: httpx.Response) -> None:
+    """httpx parses a redirect's Location inside send() even with follow_redirects off, and raises
+    InvalidURL / RemoteProtocolError for `mailto:`, `javascript:`, `0177.0.0.1` … before curator can vet it.
+    Redirects are followed by hand (`Fetcher._follow`), so the header is moved where httpx does not look."""
+    if "location" in response.headers:
+        response.headers[_LOCATION] = response.headers["location"]
+        del response.headers["location"]
+
+
 class Fetcher:
     """One shared httpx.AsyncClient with global/per-host limits; use as `async with Fetcher(s) as f`."""
 
@@ -235,7 +245,8 @@ class Fetcher:
             await client.aclose()
 
     def _build_client(self) -> httpx.AsyncClient:
-        common = {"timeout": self._timeout, "follow_redirects": False, "trust_env": False}
+        common = {"timeout": self._timeout, "follow_redirects": False, "trust_env": False,
+                  "event_hooks": {"response": [_set_location_aside]}}
         if self._transport is not None:
             return httpx.AsyncClient(transport=self._transport, **common)  # type: ignore[arg-type]
         ctx = _ssl_context(self._ca_bundle)
@@ -348,7 +359,7 @@ class Fetcher:
                     not_modified=result.not_modified,
                 )
             next_url = urldefrag(urljoin(current_url, result.location.strip()))[0]
-            nxt = netguard.parse_url(next_url)  # bad_scheme / credentials_in_url on a redirect too
+            nxt = netguard.parse_url(next_url)  # blocked_scheme / credentials_in_url on a redirect too
             if nxt.key in seen:
                 raise FetchError(
                     f"redirect loop: {current.redacted()} -> {nxt.redacted()}",
@@ -452,7 +463,7 @@ class Fetcher:
         status = response.status_code
         headers = {k.lower(): v for k, v in response.headers.items()}
         if status in _REDIRECTS:
-            location = headers.get("location")
+            location = headers.get(_LOCATION) or headers.get("location")
             if not location:
                 raise FetchError(
                     f"HTTP {status} without a Location header", reason=f"http_{status}", url=safe

@@ -186,7 +186,7 @@ class RunSummary(_Model):
 
     run_id: int
     command: str
-    status: str  # running | ok | failed | interrupted
+    status: str  # running | ok | degraded | failed | interrupted | crashed
     started_at: datetime
     ended_at: datetime | None = None
     counters: dict[str, int] = Field(default_factory=dict)

@@ -95,7 +95,7 @@ def redact(url: str) -> str:
 
 
 def parse_url(url: str) -> Target:
-    """Split an absolute http(s) URL. Raises BlockedAddress (bad_scheme, credentials_in_url) or
+    """Split an absolute http(s) URL. Raises BlockedAddress (blocked_scheme, credentials_in_url) or
     FetchError(bad_url); never echoes credentials or the query string."""
     safe = redact(url)
     if any(ord(c) < 0x20 or c in " \\" for c in url.strip()[:4096].split("?", 1)[0].split("#", 1)[0]):
@@ -111,7 +111,7 @@ def parse_url(url: str) -> Target:
     if scheme not in SCHEMES:
         shown = scheme or "(none)"
         raise BlockedAddress(
-            f"scheme {shown!r} is not fetched; only http and https are", reason="bad_scheme", url=safe
+            f"scheme {shown!r} is not fetched; only http and https are", reason="blocked_scheme", url=safe
         )
     if "@" in parts.netloc:
         raise BlockedAddress(
@@ -229,17 +229,19 @@ class Guard:
         self._resolver = resolver or system_resolver
         self._dns_timeout_s = dns_timeout_s
         self._allowed: set[tuple[str, int | None]] = {_split_hostport(h) for h in allowed_hosts}
-        self._overrides: dict[tuple[str, int | None], tuple[str, int | None]] = {}
+        self._overrides: dict[tuple[str, int | None], tuple[str, int]] = {}
         for key, value in (resolve or {}).items():
             host, port = _split_hostport(key)
             ip, to_port = _split_hostport(value)
             try:
                 ipaddress.ip_address(ip)
+                if to_port is None:  # a redirect to name:<any port> would reach every listener on that address
+                    raise ValueError("no port")
             except ValueError:
                 raise ConfigError(
                     f"fetch.resolve[{key!r}] must map to ip:port (e.g. 127.0.0.1:8080)", reason="config"
                 ) from None
-            self._overrides[(host, port)] = (ip, to_port)
+            self._overrides[(host, port)] = (ip, to_port or 0)
 
     def is_allowed(self, target: Target) -> bool:
         return (target.host, None) in self._allowed or (target.host, target.port) in self._allowed
@@ -249,7 +251,7 @@ class Guard:
         if hit is None:
             return None
         ip, port = hit
-        return Pin(ip, port or target.port, vetted=False)
+        return Pin(ip, port, vetted=False)
 
     async def pin(self, target: Target) -> Pin:
         """Resolve once and vet every answer; raise BlockedAddress / FetchError(dns) before any connect."""

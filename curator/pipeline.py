@@ -21,22 +21,33 @@ from urllib.parse import urlsplit
 from curator import charset, cluster, compose, decisions, finds, history
 from curator.enrich import Backend, content_hash
 from curator.enrich.stage import EnrichStage
-from curator.errors import CuratorError, ExtractionError, FetchError, Interrupted, SourceError
+from curator.errors import (
+    ConfigError,
+    CuratorError,
+    ExtractionError,
+    FetchError,
+    Interrupted,
+    LockHeld,
+    StoreError,
+    UsageError,
+)
 from curator.http import Fetcher
 from curator.models import Candidate, Issue, ItemState, Page
 from curator.progress import Reporter
 from curator.report import source_flag
 from curator.robots import RobotsCache
-from curator.settings import Settings
+from curator.settings import Settings, require_llm_key
 from curator.sources import SourceContext, build_source
 from curator.store import Store
-from curator.urls import canonical_url, redact
+from curator.urls import canonical_url, check_user_url, redact
 from curator.workers import ParsePool, extract_job
 
 log = logging.getLogger(__name__)
 
 PAGE_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
 HTML_TYPES = ("text/html", "application/xhtml", "text/plain", "")
+# Faults of the whole run (DESIGN: config, store, lock, stop): never turned into one source's or item's outcome.
+RUN_LEVEL = (ConfigError, StoreError, LockHeld, Interrupted)
 CLUSTER_WINDOW_DAYS = 14  # new items join stories of items published in the last two weeks
 
 
@@ -71,6 +82,8 @@ class Pipeline:
 
     # ---- collect -----------------------------------------------------------------------------
     def collect(self, *, discover: bool = True, command: str = "collect") -> RunResult:
+        if self._backend is None:
+            require_llm_key(self.settings)  # before any network I/O, not after a night of fetching
         run = RunResult(run_id=self.store.start_run(command), status="running")
         timer = None
         if self.settings.run.deadline_s:
@@ -133,10 +146,16 @@ class Pipeline:
                                     cpu=self._pool.run)
                 try:
                     result = await source.discover(ctx)
-                except (SourceError, FetchError) as exc:
+                except RUN_LEVEL:
+                    raise
+                except CuratorError as exc:  # SourceError, FetchError, BlockedAddress …: this source's outcome
                     self.store.record_source_error(src_cfg.name, exc.reason)
                     run.counters[f"source/{exc.reason}"] += 1
                     log.warning("source %s failed: %s", src_cfg.name, exc)
+                    return
+                except Exception as exc:  # noqa: BLE001  (any other fault of one source must not end the run)
+                    self._internal_error(run, "source", exc, f"source '{src_cfg.name}'")
+                    self.store.record_source_error(src_cfg.name, "internal_error")
                     return
                 finally:
                     advance()
@@ -145,7 +164,7 @@ class Pipeline:
                     self.store.record_source_ok(src_cfg.name, None, 0)
                     return
                 anchored = src_cfg.kind == "watch"  # entries that are anchors on one page keep their #fragment
-                new = sum(self._add(run, cand, keep_fragment=anchored) for cand in result.candidates)
+                new = sum(self._add_contained(run, cand, anchored) for cand in result.candidates)
                 for reason, n in result.dropped.items():
                     run.counters[f"discover/dropped_{reason}"] += n
                 # Validators are saved only now that the items they cover are committed.
@@ -157,6 +176,23 @@ class Pipeline:
         for row in self.store.source_health():
             if row["name"] in names and (flag := source_flag(row)):
                 run.notes.append(f"source '{row['name']}' {flag}; check it with `curator sources check`")
+
+    def _internal_error(self, run: RunResult, stage: str, exc: Exception, what: str) -> None:
+        """An exception nobody expected, in one source or item: counted and logged by its type only (the
+        message of a foreign exception can carry a URL with its token)."""
+        name = type(exc).__name__
+        run.counters[f"{stage}/internal_error"] += 1
+        run.notes.append(f"internal_error ({name}) in {what}; the run went on")
+        log.error("unexpected %s in %s; recorded as internal_error, the run goes on", name, what)
+
+    def _add_contained(self, run: RunResult, cand: Candidate, anchored: bool) -> bool:
+        try:
+            return self._add(run, cand, keep_fragment=anchored)
+        except RUN_LEVEL:
+            raise
+        except Exception as exc:  # noqa: BLE001  (one odd entry never costs its source the others)
+            self._internal_error(run, "discover", exc, f"an entry of '{cand.source}' ({redact(cand.url)})")
+            return False
 
     def _add(self, run: RunResult, cand: Candidate, *, keep_fragment: bool = False) -> bool:
         try:
@@ -174,6 +210,10 @@ class Pipeline:
         return is_new
 
     def add_candidate(self, cand: Candidate) -> tuple[int, bool]:
+        try:
+            cand = cand.model_copy(update={"url": check_user_url(cand.url)})  # a person's URL: checked first
+        except ValueError as exc:
+            raise UsageError(f"cannot add this URL: {exc}", reason="bad_url") from None
         try:
             canonical = canonical_url(cand.url)
         except ValueError as exc:
@@ -230,10 +270,11 @@ class Pipeline:
                     run.counters[f"fetch/{exc.reason}"] += 1
                     log.info("fetch failed (%s): %s", exc.reason, redact(row["url"]))
                     self._keep_find(run, row, exc.reason)
-                except Exception:
-                    log.exception("unexpected error fetching %s", redact(row["url"]))
+                except RUN_LEVEL:
+                    raise
+                except Exception as exc:  # noqa: BLE001  (one item's fault is that item's outcome)
+                    self._internal_error(run, "fetch", exc, f"fetching {redact(row['url'])}")
                     self.store.set_state(row["id"], ItemState.FAILED, "internal_error", retryable=True)
-                    run.counters["fetch/internal_error"] += 1
                 finally:
                     advance()
 
@@ -280,10 +321,11 @@ class Pipeline:
             self.store.set_state(row["id"], state, exc.reason, retryable=exc.retryable)
             run.counters[f"extract/{exc.reason}"] += 1
             self._keep_find(run, row, exc.reason)
-        except Exception:
-            log.exception("unexpected error extracting %s", redact(row["url"]))
-            self.store.set_state(row["id"], ItemState.FAILED, "extract_error")
-            run.counters["extract/internal_error"] += 1
+        except RUN_LEVEL:
+            raise
+        except Exception as exc:  # noqa: BLE001  (one item's fault is that item's outcome)
+            self._internal_error(run, "extract", exc, f"extracting {redact(row['url'])}")
+            self.store.set_state(row["id"], ItemState.FAILED, "internal_error")
 
     # ---- cluster -----------------------------------------------------------------------------
     def _cluster(self, run: RunResult) -> None:

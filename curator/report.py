@@ -7,6 +7,8 @@ from typing import Any
 
 import typer
 
+from curator.errors import LockHeld, StoreError
+from curator.runlock import RunLock
 from curator.settings import Settings
 from curator.store import Store, now_utc
 
@@ -22,6 +24,7 @@ def next_issue_window(settings: Settings, store: Store) -> tuple[datetime, datet
 
 
 def status_report(settings: Settings, store: Store) -> dict[str, Any]:
+    _mark_crashed_runs(settings, store)
     runs = store.recent_runs(10)
     start, end = next_issue_window(settings, store)
     # Per source: items inside the next issue's window that can still be drafted (a back-catalogue
@@ -74,6 +77,16 @@ def source_flag(row: Any) -> str | None:
     if row["consecutive_empty"] >= FLAG_AFTER_FAILURES:
         return f"yielded 0 items {row['consecutive_empty']} runs in a row (moved, or its page changed shape?)"
     return None
+
+
+def _mark_crashed_runs(settings: Settings, store: Store) -> None:
+    """A run row still `running` while nobody holds the run lock was killed (kill -9): say so. The lock is held
+    only for the update, so a run starting meanwhile is never marked."""
+    try:
+        with RunLock(settings.lock_path, "status"):
+            store.mark_crashed_runs()
+    except (LockHeld, StoreError):
+        pass  # a run is in progress (its row is truly running), or the workspace is read-only: report as is
 
 
 def _candidates_per_section(settings: Settings, store: Store, start: datetime, end: datetime) -> dict[str, int]:

@@ -14,6 +14,7 @@ Nothing below this module reads os.environ. Secrets are SecretStr and never prin
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -96,6 +97,22 @@ class FetchSettings(_Section):
     resolve: dict[str, str] = Field(default_factory=dict)
     respect_robots: bool = True  # obey robots.txt for article pages (feeds and APIs are published to be read)
     ca_bundle: str | None = None  # extra CA file to trust (the demo's self-signed *.demo.test)
+
+    @field_validator("resolve")
+    @classmethod
+    def _pinned_ports(cls, v: dict[str, str]) -> dict[str, str]:
+        # An address without a port would let a redirect to name:<any port> reach every listener on it.
+        for key, target in v.items():
+            ip, sep, port = target.strip().rpartition(":")
+            try:
+                ipaddress.ip_address(ip.strip("[]"))
+                bracketed = ":" not in ip or (ip.startswith("[") and ip.endswith("]"))  # [::1]:8080
+                ok = bool(sep) and bracketed and port.isdigit() and 0 < int(port) < 65536
+            except ValueError:
+                ok = False
+            if not ok:
+                raise ValueError(f"entry {key!r} must map to ip:port (e.g. \"127.0.0.1:8080\"); the port is required")
+        return v
 
 
 class ExtractSettings(_Section):
@@ -276,6 +293,11 @@ def _merge(base: dict[str, Any], new: Mapping[str, Any], origin: str, origins: d
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte {exc.start} cannot be decoded as UTF-8). Save the file as UTF-8 "
+            "and run again."
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc}). Fix the file and run again.") from exc
     except OSError as exc:
@@ -376,6 +398,17 @@ def _check_references(s: Settings) -> None:
         problems.append(f"  sources: names must be unique, repeated: {', '.join(dupes)}")
     if problems:
         raise ConfigError("invalid configuration:\n" + "\n".join(problems) + "\nFix these fields and run again.")
+
+
+def require_llm_key(settings: Settings) -> None:
+    """ConfigError when enrichment is set to the openai backend without a key, so a run that would fail at the
+    enrich stage fails before it fetches anything."""
+    if settings.llm.provider == "openai" and settings.llm.api_key is None:
+        origin = settings.origins.get("llm.provider", "defaults")
+        raise ConfigError(
+            f"llm.provider is 'openai' (from {origin}) but no API key is set: export OPENAI_API_KEY, "
+            "or set llm.provider to \"auto\" or \"offline\"."
+        )
 
 
 def _rel(path: Path, home: Path) -> str:

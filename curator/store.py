@@ -6,6 +6,7 @@ transaction, so a run killed anywhere resumes where it stopped and never does wo
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import sqlite3
@@ -14,7 +15,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from typing import Self
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from curator.errors import StoreError
 from curator.models import (
@@ -200,6 +202,16 @@ def strip_credentials(url: str) -> str:
     return urlunsplit((parts.scheme, f"{host}:{parts.port}" if parts.port else host, parts.path, parts.query, ""))
 
 
+def stored_source_url(url: str) -> str:
+    """What the sources table keeps of a configured URL: scheme://host/path with the query's keys but not its
+    values (a feed URL's `?token=…` is a secret), plus a fingerprint of the whole URL, so that a changed URL
+    still resets the saved validators."""
+    parts = urlsplit(strip_credentials(url))
+    query = "&".join(f"{k}=…" for k, _ in parse_qsl(parts.query, keep_blank_values=True))
+    fingerprint = hashlib.sha256(url.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, f"sha256:{fingerprint}"))
+
+
 def now_utc() -> datetime:
     return datetime.now(UTC)
 
@@ -243,7 +255,7 @@ class Store:
                 "backup, or move it aside to start a fresh store."
             ) from exc
 
-    def __enter__(self) -> Store:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -300,11 +312,27 @@ class Store:
 
     # ---- runs ------------------------------------------------------------------------------
     def start_run(self, command: str) -> int:
+        """Record a new run. The caller holds the run lock, so a row still `running` belongs to a process that
+        died without finishing (kill -9, power loss): it is marked `crashed` first."""
         with self.transaction():
+            self._mark_crashed()
             cur = self.db.execute(
                 "INSERT INTO runs(command, status, started_at) VALUES (?, 'running', ?)", (command, _ts(now_utc()))
             )
         return int(cur.lastrowid or 0)
+
+    def mark_crashed_runs(self) -> int:
+        """Mark every run still `running` as `crashed`; only for a caller that holds (or found free) the run lock."""
+        with self.transaction():
+            return self._mark_crashed()
+
+    def _mark_crashed(self) -> int:
+        note = "the process ended without finishing the run (killed or crashed); the next run resumed its work"
+        cur = self.db.execute(
+            "UPDATE runs SET status='crashed', ended_at=COALESCE(ended_at, ?), notes=? WHERE status='running'",
+            (_ts(now_utc()), json.dumps([note])),
+        )
+        return cur.rowcount
 
     def finish_run(self, run_id: int, status: str, counters: dict[str, int], notes: list[str]) -> None:
         with self.transaction():
@@ -330,7 +358,7 @@ class Store:
 
     # ---- sources ---------------------------------------------------------------------------
     def sync_source(self, name: str, kind: str, url: str) -> None:
-        url = strip_credentials(url)  # a feed URL with user:pass@ is never stored as such
+        url = stored_source_url(url)  # no user:pass@, no query values (API tokens) in the database
         with self.transaction():
             self.db.execute(
                 "INSERT INTO sources(name, kind, url) VALUES (?, ?, ?) "

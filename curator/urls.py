@@ -7,6 +7,7 @@ AMP variants, and further tracking parameters common on Chinese sites (`spm`, `f
 
 from __future__ import annotations
 
+import logging
 import re
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
@@ -124,3 +125,72 @@ def clean_link(url: str, *, keep_fragment: bool = False) -> str:
     query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k)])
     fragment = _entry_fragment(url.strip()) if keep_fragment else ""
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, fragment))
+
+
+_PERCENT_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_HOST_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
+
+
+def check_user_url(url: str) -> str:
+    """A URL typed or submitted by a person (`curator add`, `curator sources add`, the board's add box),
+    checked before anything is stored. Returns it without surrounding blanks; raises ValueError saying what is
+    wrong (never echoing credentials or the query string)."""
+    raw = url.strip()
+    try:
+        shown = redact(raw)  # no credentials, no query string
+    except ValueError:  # a port out of range
+        shown = "<unparsable url>"
+    if not raw:
+        raise ValueError("the URL is empty")
+    bad = next((ch for ch in raw if ord(ch) < 0x20 or ord(ch) == 0x7F or ch.isspace()), None)
+    if bad is not None:
+        what = "a space" if bad == " " else f"a control or blank character (U+{ord(bad):04X})"
+        raise ValueError(f"the URL contains {what}; percent-encode it (%20 for a space) or remove it")
+    if "\\" in raw:
+        raise ValueError("the URL contains a backslash; URLs use forward slashes")
+    try:
+        parts = urlsplit(raw)
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"the URL cannot be parsed ({exc}): {shown}") from None
+    if parts.scheme.lower() not in WEB_SCHEMES:
+        raise ValueError(f"only http:// and https:// URLs can be added, got {parts.scheme or 'no scheme'!r}")
+    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+        raise ValueError("the URL carries a user name or password (user:pass@host); remove them — "
+                         "curator never sends credentials in URLs")
+    host = (parts.hostname or "").rstrip(".")
+    if not host:
+        raise ValueError(f"the URL has no host: {shown}")
+    if "%" in host:
+        raise ValueError(f"the host {host!r} contains a percent-escape; give the site's real name")
+    if ":" not in host:  # a name or an IPv4 literal (IPv6 literals were unbracketed by urlsplit)
+        try:
+            ascii_host = host.encode("idna").decode("ascii").lower()
+        except UnicodeError:
+            raise ValueError(f"the host {host!r} is not a valid domain name") from None
+        if not all(_HOST_LABEL.match(label) for label in ascii_host.split(".")):
+            raise ValueError(f"the host {host!r} is not a valid domain name")
+    if port == 0:
+        raise ValueError("the URL's port must be between 1 and 65535")
+    if _PERCENT_ESCAPE.search(raw):
+        raise ValueError(f"the URL has a malformed percent-escape (a % not followed by two hex digits): {shown}")
+    return raw
+
+
+_URL_IN_TEXT = re.compile(r"\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s'\"<>()\[\]]+")
+
+
+def redact_text(text: str) -> str:
+    """Every URL in a piece of text (a log line) as `redact` shows it: no user:pass@, no query values."""
+    return _URL_IN_TEXT.sub(lambda m: redact(m.group(0)), text)
+
+
+class RedactingFilter(logging.Filter):
+    """For the CLI's log handler: whatever a module (ours or a library's) logs, URLs lose their credentials and
+    query strings before the line is written."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "://" in message:
+            record.msg, record.args = redact_text(message), None
+        return True

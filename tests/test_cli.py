@@ -32,8 +32,8 @@ def test_bad_config_exits_78_and_names_the_field(workspace):
 
 def test_add_refuses_a_non_web_url(workspace):
     result = runner.invoke(app, ["add", "javascript:alert(1)", "--home", str(workspace), "--no-process"])
-    assert result.exit_code == 1
-    assert "not an http(s) URL" in result.output
+    assert result.exit_code == 2  # a usage error: nothing stored
+    assert "only http:// and https:// URLs" in result.output
 
 
 def test_add_then_status_shows_the_item_waiting(workspace):
@@ -82,7 +82,7 @@ def test_lint_check_links_reports_dead_links_with_their_line(workspace, httpserv
     assert "broken_link" not in plain.output
     checked = runner.invoke(app, ["lint", str(draft), "--home", str(workspace), "--check-links"])
     assert checked.exit_code == 1
-    assert f"d.md:14: [broken_link]" in checked.output and "http_404" in checked.output
+    assert "d.md:14: [broken_link]" in checked.output and "http_404" in checked.output
     assert ok not in checked.output.split("[broken_link]", 1)[1].splitlines()[0]
 
 

@@ -659,7 +659,7 @@ def test_resolve_override_routes_demo_hosts(srv: HTTPServer, key: str) -> None:
 def test_non_http_schemes_not_fetched(url: str) -> None:
     spy = SpyTransport()
     res, _ = fetch(settings(), url, transport=spy)
-    fails(res, "bad_scheme")
+    fails(res, "blocked_scheme")
     assert spy.requests == []
 
 

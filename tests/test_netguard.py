@@ -98,7 +98,7 @@ def test_public_addresses_pass(address: str) -> None:
 def test_only_http_and_https(url: str) -> None:
     with pytest.raises(BlockedAddress) as info:
         netguard.parse_url(url)
-    assert info.value.reason == "bad_scheme"
+    assert info.value.reason == "blocked_scheme"
     assert "alert" not in str(info.value) and "<b>" not in str(info.value)
 
 

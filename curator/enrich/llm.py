@@ -31,6 +31,7 @@ from curator import text as textutil
 from curator.enrich import guards
 from curator.enrich.limits import Budget, RateLimiter, cost_usd, estimate_tokens
 from curator.enrich.schema import LLMEnrichment, TriageResult, schema_hash, strict_json_schema
+from curator.enrich.transport import capped_http_client, too_large
 from curator.errors import BudgetExceeded, ConfigError, LLMError
 from curator.models import Enrichment, EnrichRequest
 from curator.settings import Settings, defaults_dir
@@ -115,6 +116,7 @@ class OpenAIBackend:
             base_url=settings.llm.base_url,
             max_retries=settings.llm.max_retries,
             timeout=settings.llm.timeout_s,
+            http_client=capped_http_client(),  # answers are read with a size cap (enrich/transport.py)
         )
         self.price = settings.llm.price()
         self.limiter = RateLimiter(settings.llm.rpm, settings.llm.tpm)
@@ -172,7 +174,9 @@ class OpenAIBackend:
                     try:
                         content = self._call(req.item_id, messages, state)
                     except CutOff:
-                        state.max_chars //= 2
+                        # Halve what is actually sent: halving a limit the text is already under would re-send
+                        # the same input (RELIABILITY row 30: one retry, *shorter*).
+                        state.max_chars = min(state.max_chars, len(guards.strip_zero_width(req.text))) // 2
                         prompt = self.render(req, delimiter, state.max_chars)
                         raise
                     try:
@@ -266,6 +270,9 @@ class OpenAIBackend:
             raise LLMError(f"LLM endpoint answered HTTP {exc.status_code}", reason=outcome,
                            retryable=exc.status_code >= 500 or exc.status_code == 429) from exc
         except openai.APIConnectionError as exc:
+            if too_large(exc):
+                outcome = "llm_too_large"
+                raise LLMError("the LLM endpoint's answer was over the size cap", reason=outcome) from exc
             outcome = "llm_connect"
             raise LLMError("cannot reach the LLM endpoint", reason="llm_connect", retryable=True) from exc
         finally:

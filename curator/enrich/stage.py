@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from curator.enrich import Backend, choose_backend, content_hash
 from curator.enrich.limits import Budget
-from curator.errors import BudgetExceeded, CuratorError, LLMError
+from curator.errors import BudgetExceeded, ConfigError, CuratorError, LLMError
 from curator.models import Enrichment, EnrichRequest, Item, ItemState
 from curator.progress import Reporter
 from curator.redaction import Redactor
@@ -159,6 +159,12 @@ class EnrichStage:
                 except LLMError as exc:
                     run.counters[f"triage/{exc.reason}"] += 1
                     got = {}
+                except ConfigError:
+                    raise
+                except Exception as exc:  # noqa: BLE001  (an unexpected fault: the batch goes unscored, to the full pass)
+                    run.counters["triage/internal_error"] += 1
+                    log.error("unexpected %s in a triage batch; its items go to the full pass", type(exc).__name__)
+                    got = {}
                 finally:
                     advance(len(batch))
                     self._log_calls(run, backend)
@@ -215,6 +221,13 @@ class EnrichStage:
                     except CuratorError as exc:
                         self.store.set_state(req.item_id, ItemState.FAILED, exc.reason)
                         run.counters[f"enrich/{exc.reason}"] += 1
+                    except Exception as exc:  # noqa: BLE001  (an unexpected fault is this item's outcome)
+                        failures_in_a_row += 1
+                        self.store.set_state(req.item_id, ItemState.FAILED, "internal_error", retryable=True)
+                        run.counters["enrich/internal_error"] += 1
+                        # By type only: a foreign exception's message can echo the request (URL, key).
+                        log.error("unexpected %s enriching %s; recorded as internal_error", type(exc).__name__,
+                                  redact(req.url))
                     else:
                         failures_in_a_row = 0
                         enr = self.redacted(enr)

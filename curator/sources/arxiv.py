@@ -21,14 +21,13 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import ClassVar, TypeVar
 
-import feedparser
-
-from curator.errors import SourceError
+from curator import feeds
+from curator.errors import ExtractionError, SourceError
 from curator.models import Candidate
 from curator.settings import SourceSettings
 from curator.sources import SourceContext, SourceResult, register
 from curator.sources.jsonfeed import bump
-from curator.sources.rss import _ENTITY_DECL, FEED_ACCEPT, _entry_date, plain_text
+from curator.sources.rss import FEED_ACCEPT, _entry_date, plain_text
 from curator.urls import absolutize
 
 log = logging.getLogger(__name__)
@@ -83,11 +82,7 @@ def abs_url(entry_link: str) -> str:
 
 
 def parse_arxiv(body: bytes, final_url: str, source: SourceSettings, now: datetime) -> SourceResult:
-    if _ENTITY_DECL.search(body[:1_000_000]):
-        raise SourceError(
-            "feed declares XML entities (refused to expand them)", reason="xml_entities", url=final_url
-        )
-    parsed = feedparser.parse(body, response_headers={"content-location": final_url}, sanitize_html=True)
+    parsed = feeds.parse(body, final_url, sanitize_html=True)
     if not parsed.entries and (parsed.bozo or not parsed.get("version")):
         raise SourceError("not an arXiv Atom answer", reason="not_a_feed", url=final_url)
     result = SourceResult()
@@ -137,6 +132,9 @@ class ArxivSource:
         )
         if resp.not_modified:
             return SourceResult(not_modified=True)
-        result = parse_arxiv(resp.body, resp.final_url, self.config, ctx.now)
+        try:  # in the parser pool: a hostile feed meets the worker's memory cap, not this process
+            result = await ctx.cpu(parse_arxiv, resp.body, resp.final_url, self.config, ctx.now)
+        except ExtractionError as exc:
+            raise SourceError(f"the feed could not be parsed: {exc}", reason=exc.reason, url=resp.final_url) from None
         result.validators = resp.validators
         return result

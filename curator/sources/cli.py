@@ -15,15 +15,16 @@ from typing import Annotated, Any
 
 import typer
 
-from curator.errors import CuratorError
+from curator.errors import CuratorError, UsageError
 from curator.http import Fetcher
 from curator.models import Validators
 from curator.report import FLAG_AFTER_FAILURES, source_flag
 from curator.settings import Settings, SourceSettings, load_settings
 from curator.sources import SourceContext, build_source
 from curator.sources.discovery import discover_feed, parse_opml, source_table, to_opml
-from curator.store import Store, now_utc
-from curator.urls import canonical_url, domain, redact
+from curator.store import Store
+from curator.urls import canonical_url, check_user_url, domain, redact
+from curator.workers import ParsePool
 
 app = typer.Typer(
     help="Manage sources: add one by its homepage (finds the feed), import/export OPML, check their health.",
@@ -102,7 +103,7 @@ def _duplicate(settings: Settings, name: str | None, url: str) -> SourceSettings
 
 def _refuse_duplicate(settings: Settings, name: str | None, url: str) -> None:
     if (dup := _duplicate(settings, name, url)) is not None:
-        typer.echo(f"already configured as '{dup.name}' ({dup.url}); nothing added.", err=True)
+        typer.echo(f"already configured as '{dup.name}' ({redact(dup.url)}); nothing added.", err=True)
         raise typer.Exit(1)
 
 
@@ -112,8 +113,10 @@ def _fail(exc: CuratorError) -> None:
 
 
 async def _discover(settings: Settings, url: str) -> str:
-    async with Fetcher(settings.fetch) as fetcher:
-        return await discover_feed(fetcher, url)
+    # Candidate feeds are parsed in the bounded parser pool (memory cap, deadline), as in `collect`.
+    with ParsePool(settings.extract) as pool:
+        async with Fetcher(settings.fetch) as fetcher:
+            return await discover_feed(fetcher, url, pool.run)
 
 
 async def _probe_watch(settings: Settings, src: SourceSettings) -> str:
@@ -121,7 +124,7 @@ async def _probe_watch(settings: Settings, src: SourceSettings) -> str:
     async with Fetcher(settings.fetch) as fetcher:
         try:
             result = await build_source(src).discover(
-                SourceContext(fetcher=fetcher, validators=Validators(), now=now_utc())
+                SourceContext(fetcher=fetcher, validators=Validators(), now=settings.now())
             )
         except CuratorError as exc:
             exc.url = redact(exc.url) if exc.url else None  # a watched URL's query may carry a token
@@ -149,6 +152,10 @@ def add(
 ) -> None:
     """Find the site's feed and append it to config/sources.toml (refuses a name or URL already there)."""
     try:
+        try:
+            url = check_user_url(url)
+        except ValueError as exc:
+            raise UsageError(f"cannot add this source: {exc}", reason="bad_url") from None
         settings = load_settings(home, env=os.environ)
         _refuse_duplicate(settings, name, url)
         build_source(
@@ -163,7 +170,7 @@ def add(
         path = append_sources(home, [source_table(source)])
     except CuratorError as exc:
         _fail(exc)
-    typer.echo(f"added '{source.name}' ({source.kind}) {source.url} to {path}")
+    typer.echo(f"added '{source.name}' ({source.kind}) {redact(source.url)} to {path}")
 
 
 @app.command("import-opml")

@@ -10,26 +10,27 @@ from __future__ import annotations
 import logging
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
-import feedparser
 import lxml.html
 from lxml import etree
 from pydantic import ValidationError
 
+from curator import feeds
 from curator.charset import decode_html
-from curator.errors import FetchError, SourceError
+from curator.errors import ExtractionError, FetchError, SourceError
 from curator.settings import SourceSettings
 from curator.sources.jsonfeed import is_json_feed
-from curator.sources.rss import _ENTITY_DECL, FEED_ACCEPT
+from curator.sources.rss import FEED_ACCEPT
 from curator.urls import absolutize, domain, is_web_url
 
 if TYPE_CHECKING:
     from curator.http import Fetcher
 
 log = logging.getLogger(__name__)
+Cpu = Callable[..., Awaitable[Any]]
 
 FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json", "application/rdf+xml")
 COMMON_PATHS = ("feed", "rss", "atom.xml", "feed.xml", "index.xml", "rss.xml")
@@ -46,9 +47,12 @@ def looks_like_feed(body: bytes, content_type: str = "") -> bool:
     if is_json_feed(body, content_type):
         return True
     head = body[:1024].lstrip().lower()
-    if head.startswith((b"<!doctype html", b"<html")) or _ENTITY_DECL.search(body[:1_000_000]):
+    if head.startswith((b"<!doctype html", b"<html")):
         return False
-    parsed = feedparser.parse(body)
+    try:
+        parsed = feeds.parse(body, "", content_type)  # bytes only: a body naming a local file opens nothing
+    except SourceError:  # declares entities: not a feed we will ever read
+        return False
     return bool(parsed.get("version")) and (bool(parsed.entries) or not parsed.bozo)
 
 
@@ -86,34 +90,46 @@ def common_feed_urls(url: str) -> list[str]:
     return urls
 
 
-async def _is_feed(fetcher: Fetcher, url: str) -> bool:
+async def _inline(fn: Callable[..., Any], *args: Any) -> Any:
+    return fn(*args)
+
+
+async def _is_feed(fetcher: Fetcher, url: str, cpu: Cpu) -> bool:
     try:
         resp = await fetcher.get(url, accept=FEED_ACCEPT)
     except FetchError as exc:
         log.debug("no feed at %s (%s)", url, exc.reason)
         return False
-    return looks_like_feed(resp.body, resp.headers.get("content-type", ""))
+    return await _feed_check(cpu, resp.body, resp.headers.get("content-type", ""))
 
 
-async def discover_feed(fetcher: Fetcher, url: str) -> str:
+async def _feed_check(cpu: Cpu, body: bytes, content_type: str) -> bool:
+    try:
+        return bool(await cpu(looks_like_feed, body, content_type))
+    except ExtractionError as exc:  # the parser pool's deadline or memory cap: not a feed we can read
+        log.info("a candidate feed could not be parsed (%s)", exc.reason)
+        return False
+
+
+async def discover_feed(fetcher: Fetcher, url: str, cpu: Cpu = _inline) -> str:
     """The feed URL for `url` (a feed or a homepage). FetchError if the page itself cannot be fetched;
-    SourceError(no_feed_found) if no feed is found."""
+    SourceError(no_feed_found) if no feed is found. `cpu` runs the feed parsing (the parser pool)."""
     resp = await fetcher.get(url, accept=DISCOVERY_ACCEPT)
     ctype = resp.headers.get("content-type", "")
-    if looks_like_feed(resp.body, ctype):
+    if await _feed_check(cpu, resp.body, ctype):
         return resp.final_url
     tried: list[str] = []
     if "html" in ctype.lower() or not ctype:
         text, _ = decode_html(resp.body, ctype)
         for link in feed_links(text, resp.final_url)[:_MAX_LINK_TAGS]:
             tried.append(link)
-            if await _is_feed(fetcher, link):
+            if await _is_feed(fetcher, link, cpu):
                 return link
     for candidate in common_feed_urls(resp.final_url):
         if candidate in tried:
             continue
         tried.append(candidate)
-        if await _is_feed(fetcher, candidate):
+        if await _is_feed(fetcher, candidate, cpu):
             return candidate
     raise SourceError(
         f"no feed found for {url}: the page links no RSS/Atom/JSON feed and none of "

@@ -12,8 +12,10 @@ import sqlite3
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Self
 from urllib.parse import urlsplit, urlunsplit
 
 from curator.errors import StoreError
@@ -28,6 +30,7 @@ from curator.models import (
     SourceRef,
     Validators,
 )
+from curator.urls import KEY_VERSION, canonical_url, rekey_plan
 
 log = logging.getLogger(__name__)
 
@@ -183,6 +186,10 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE issues ADD COLUMN as_of TEXT;
     """,
+    # 4: facts about the store itself; `url_key_version` = the canonical-URL rules its keys were made with.
+    """
+    CREATE TABLE store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
 ]
 
 RETRY_CAP = 3  # a retryable failure is tried again on later runs, at most this many attempts
@@ -198,6 +205,30 @@ def strip_credentials(url: str) -> str:
 
 def now_utc() -> datetime:
     return datetime.now(UTC)
+
+
+def _new_key(url: str, keep_fragment: bool) -> str | None:
+    try:
+        return canonical_url(url, keep_fragment=keep_fragment)
+    except ValueError:  # stored before the scheme check: left under its old key
+        return None
+
+
+@dataclass
+class Rekeyed:
+    """What re-keying a store with new canonical-URL rules changed."""
+
+    version: int
+    changed: int = 0  # items whose key changed
+    split: int = 0  # links merged into another item by an old key, back as candidates of their own
+    kept_apart: list[int] = field(default_factory=list)  # items left as they were: another holds the new key
+    archive: int = 0  # published links re-keyed
+
+    @property
+    def message(self) -> str:
+        return (f"store re-keyed with URL rules v{self.version}: {self.changed} item keys changed, {self.split} "
+                f"merged-away links back as new candidates, {len(self.kept_apart)} items left under their old "
+                f"key (another item has the new one), {self.archive} archive links re-keyed")
 
 
 def _ts(dt: datetime | None) -> str | None:
@@ -230,6 +261,7 @@ class Store:
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
+            self.rekeyed = self._rekey()
         except sqlite3.DatabaseError as exc:
             self.db.close()
             raise StoreError(
@@ -237,7 +269,7 @@ class Store:
                 "backup, or move it aside to start a fresh store."
             ) from exc
 
-    def __enter__(self) -> Store:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -263,6 +295,77 @@ class Store:
                     self.db.execute(stmt)
                 self.db.execute(f"PRAGMA user_version = {number}")
             log.info("store migrated to schema version %d", number)
+
+    def _rekey(self) -> Rekeyed | None:
+        """Re-make item and archive keys once after canonical_url's rules changed (urls.KEY_VERSION)."""
+        if self._key_version() >= KEY_VERSION:
+            return None
+        with self.transaction():
+            if self._key_version() >= KEY_VERSION:  # another process re-keyed while we waited for the lock
+                return None
+            report = Rekeyed(version=KEY_VERSION)
+            self._rekey_items(report)
+            self._rekey_archive(report)
+            self.db.execute("INSERT INTO store_meta(key, value) VALUES ('url_key_version', ?) ON CONFLICT(key) "
+                            "DO UPDATE SET value=excluded.value", (str(KEY_VERSION),))
+        if report.changed or report.split or report.archive:
+            log.warning("%s", report.message)
+        return report
+
+    def _rekey_items(self, report: Rekeyed) -> None:
+        rows = self.db.execute("SELECT id, canonical_url, url FROM items ORDER BY id").fetchall()
+        current = {r["id"]: r["canonical_url"] for r in rows}
+        anchored = {r["id"]: bool(urlsplit(r["canonical_url"]).fragment) for r in rows}  # watch entries
+        desired = {r["id"]: _new_key(r["url"], anchored[r["id"]]) or r["canonical_url"] for r in rows}
+        moves, report.kept_apart = rekey_plan(current, desired)
+        for item_id, key in moves:  # in plan order: each key is free when it is taken
+            self.db.execute("UPDATE items SET canonical_url=? WHERE id=?", (key, item_id))
+            current[item_id] = key
+        report.changed = len(moves)
+        # A source's link that now names another document was merged by the old key: it becomes (or joins)
+        # the item of its own key, so the merged-away article comes back as a candidate.
+        holder = {key: item_id for item_id, key in current.items()}
+        for src in self.db.execute("SELECT item_id, source, url, seen_at FROM item_sources").fetchall():
+            key = _new_key(src["url"], anchored.get(src["item_id"], False))
+            if key is None or key in (desired.get(src["item_id"]), current.get(src["item_id"])):
+                continue
+            target = holder.get(key)
+            if target is None:
+                cur = self.db.execute(
+                    "INSERT INTO items(canonical_url, url, discovered_at, state, updated_at) "
+                    "VALUES (?, ?, ?, 'discovered', ?)", (key, src["url"], src["seen_at"], _ts(now_utc())))
+                target = holder[key] = int(cur.lastrowid or 0)
+                report.split += 1
+            self.db.execute("UPDATE OR IGNORE item_sources SET item_id=? WHERE item_id=? AND source=?",
+                            (target, src["item_id"], src["source"]))
+            self.db.execute("DELETE FROM item_sources WHERE item_id=? AND source=?", (src["item_id"], src["source"]))
+
+    def _rekey_archive(self, report: Rekeyed) -> None:
+        """Published links are re-keyed too, so "already published" keeps matching (and only the same document)."""
+        rows = self.db.execute("SELECT id, canonical_url, url, issue_number FROM archive ORDER BY id").fetchall()
+        seen: set[tuple[str, int | None]] = set()
+        changes = []
+        for r in rows:
+            key = _new_key(r["url"], False) or r["canonical_url"]
+            if (key, r["issue_number"]) in seen:  # two spellings of one link in one issue: keep one row
+                self.db.execute("DELETE FROM archive WHERE id=?", (r["id"],))
+            else:
+                seen.add((key, r["issue_number"]))
+                if key != r["canonical_url"]:
+                    changes.append((key, r["id"]))
+        # Two steps, so no row ever collides with a key another row is about to give up.
+        self.db.executemany("UPDATE archive SET canonical_url='rekey:' || id WHERE id=?", [(i,) for _, i in changes])
+        self.db.executemany("UPDATE archive SET canonical_url=? WHERE id=?", changes)
+        report.archive = len(changes)
+
+    def take_rekey_report(self) -> Rekeyed | None:
+        """What re-keying changed when this store was opened (None if nothing): reported once, by one run."""
+        report, self.rekeyed = self.rekeyed, None
+        return report if report and (report.changed or report.split or report.archive) else None
+
+    def _key_version(self) -> int:
+        row = self.db.execute("SELECT value FROM store_meta WHERE key='url_key_version'").fetchone()
+        return int(row[0]) if row else 1  # stores made before migration 4: courlan's strict keys
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

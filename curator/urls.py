@@ -284,3 +284,25 @@ def clean_link(url: str, *, keep_fragment: bool = False) -> str:
     query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in noise])
     fragment = _entry_fragment(url.strip()) if keep_fragment else ""
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, fragment))
+
+
+def rekey_plan(current: dict[int, str], desired: dict[int, str]) -> tuple[list[tuple[int, str]], list[int]]:
+    """How rows keyed by `current` move to their `desired` keys without two rows ever sharing one.
+
+    Returns the moves (row id, new key) in an order where each key is free when taken, and the rows
+    that keep their old key because another row already holds, or takes first (lowest id), the new one:
+    those were two spellings of one document all along, and stay as they were."""
+    held = set(current.values())
+    pending = sorted(i for i, key in desired.items() if key != current[i])
+    moves: list[tuple[int, str]] = []
+    progress = True
+    while pending and progress:  # a move frees a key another row may be waiting for
+        progress = False
+        for row in list(pending):
+            if desired[row] not in held:
+                held.discard(current[row])
+                held.add(desired[row])
+                moves.append((row, desired[row]))
+                pending.remove(row)
+                progress = True
+    return moves, pending

@@ -160,3 +160,18 @@ def test_the_plan_frees_a_key_before_another_row_takes_it():
     # row 1 wants the key row 2 gives up; row 3 wants a key row 4 keeps: it stays as it is
     moves, kept = rekey_plan({1: "a", 2: "b", 3: "c", 4: "d"}, {1: "b", 2: "e", 3: "d", 4: "d"})
     assert moves == [(2, "e"), (1, "b")] and kept == [3]
+
+
+def test_curator_collect_tells_the_editor_how_many_keys_changed(workspace, wechat_site, monkeypatch):
+    from typer.testing import CliRunner
+
+    from curator.cli import app
+
+    settings = settings_with(workspace, wechat_site, {"公众号": "both.xml"})
+    make_old_store(settings, monkeypatch)
+    (workspace / "config" / "zz-loopback.toml").write_text('[fetch]\nallowed_hosts = ["localhost", "127.0.0.1"]\n'
+                                                            '[llm]\nprovider = "offline"\n')
+    result = CliRunner().invoke(app, ["collect", "--home", str(workspace)])
+    assert result.exit_code == 0, result.output
+    assert "note: store re-keyed with URL rules v2: 1 item keys changed" in result.output
+    assert "rekeyed=1" in result.output and "new=1" in result.output

@@ -52,11 +52,13 @@ class HostRule:
     path: str = ".*"  # regex the whole path must match (after the generic path folds)
     needs: tuple[str, ...] = ()  # query keys that must all be present for the rule to apply
     keep: tuple[str, ...] | None = None  # identity keys: only these survive; None = all but the noise
+    defaults: tuple[tuple[str, str], ...] = ()  # identity values that mean "absent" (bilibili's p=1)
     noise: tuple[str, ...] = ()  # keys (`*` = prefix) that never name a document here, besides tracking
     rewrite: tuple[str, str] = ("", "")  # (regex on "host/path", replacement): the one spelling of it
     fold_case: int = 0  # leading path segments that are case-insensitive (GitHub's owner/repo)
     web_paths: bool = True  # AMP paths and index.html are variants of a page (not on a code host)
     fragment: bool = True  # a fragment may name an entry (watch pages); WeChat's `#rd` never does
+    unwrap: bool = False  # the rewrite yields the URL of the page this one only wraps (AMP caches)
     # compiled once from the fields above
     path_re: re.Pattern[str] = field(init=False, repr=False, compare=False)
     noise_re: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
@@ -81,6 +83,8 @@ _WECHAT_NOISE = ("ascene", "devicetype", "version", "nettype", "abtest_cookie", 
                  "countrycode", "fontgear", "platform", "session_us", "poc_token")
 _BILIBILI_NOISE = ("spm_id_from", "from_spmid", "vd_source", "unique_k", "bbid", "ts", "buvid", "is_story_h5",
                    "up_id", "plat_id", "seid", "timestamp", "mid")
+_TOUTIAO_NOISE = ("log_from", "wid", "tt_from", "app", "timestamp", "use_new_style", "upstream_biz", "req_id",
+                  "iid", "category_new", "enter_from")
 _CSDN_NOISE = ("ops_request_misc", "request_id", "biz_id", "depth_1-*", "locationnum", "fps")
 _SUBSTACK_NOISE = ("r", "s", "triedredirect", "showwelcome", "publication_id", "post_id", "isfreemail")
 _YOUTUBE_NOISE = ("feature", "si", "pp", "ab_channel")
@@ -103,7 +107,8 @@ RULES: tuple[HostRule, ...] = (
              rewrite=(r"[\w.-]+/watch", "youtube.com/watch")),
     HostRule(("youtube.com",), noise=_YOUTUBE_NOISE),
     # bilibili: a video is its BV/av id and the part `p`; b23.tv short links are redirectors, left as they are.
-    HostRule(("bilibili.com",), path=r"/video/(?:BV[0-9A-Za-z]{10}|av\d+)", keep=("p",), noise=_BILIBILI_NOISE),
+    HostRule(("bilibili.com",), path=r"/video/(?:BV[0-9A-Za-z]{10}|av\d+)", keep=("p",), defaults=(("p", "1"),),
+             noise=_BILIBILI_NOISE),
     HostRule(("bilibili.com",), noise=_BILIBILI_NOISE),
     # Zhihu: answers, articles, pins are numbered; an answer is the same under its question or alone.
     HostRule(("zhihu.com",), path=r"/question/\d+/answer/\d+", keep=(),
@@ -117,16 +122,19 @@ RULES: tuple[HostRule, ...] = (
     HostRule(("weibo.com", "weibo.cn"), noise=("refer_flag", "luicode", "lfid", "sudaref", "display", "retcode",
                                                 "wm", "jumpfrom")),
     # Toutiao: one article id under /a…, /i…, /group/…, /article/….
-    HostRule(("toutiao.com",), path=r"/(?:a|i|group/|article/)\d{6,}", keep=(), noise=("log_from", "wid", "tt_from"),
+    HostRule(("toutiao.com",), path=r"/(?:a|i|group/|article/)\d{6,}", keep=(), noise=_TOUTIAO_NOISE,
              rewrite=(r"[\w.]*toutiao\.com/(?:a|i|group/|article/)(\d+)", r"toutiao.com/article/\1")),
+    HostRule(("toutiao.com",), noise=_TOUTIAO_NOISE),
     # CSDN: user.blog.csdn.net/article/details/N is blog.csdn.net/user/article/details/N.
     HostRule(("csdn.net",), path=r"/article/details/\d+", keep=(), noise=_CSDN_NOISE,
              rewrite=(r"([\w-]+)\.blog\.csdn\.net/article/details/(\d+)", r"blog.csdn.net/\1/article/details/\2")),
     HostRule(("csdn.net",), path=r"/[\w-]+/article/details/\d+", keep=(), noise=_CSDN_NOISE),
+    HostRule(("csdn.net",), noise=_CSDN_NOISE),
     # Article pages whose path alone names the document; their queries are search and feed tags.
     HostRule(("36kr.com",), path=r"/(?:p|newsflashes)/\d+", keep=()),
     HostRule(("sspai.com",), path=r"/(?:post|prime/story)/\d+", keep=()),
     HostRule(("juejin.cn", "juejin.im"), path=r"/post/\w+", keep=(), rewrite=(r"juejin\.im/(.+)", r"juejin.cn/\1")),
+    HostRule(("juejin.cn",), noise=("searchid",)),
     HostRule(("infoq.cn",), path=r"/(?:article|news)/[\w-]+", keep=()),
     HostRule(("infoq.com",), path=r"(?:/[a-z]{2})?/(?:news|articles|presentations|podcasts|minibooks)/.+", keep=()),
     # GitHub: owner and repo are case-insensitive; `?tab=readme-ov-file` and `.git` name the same repo;
@@ -152,12 +160,18 @@ RULES: tuple[HostRule, ...] = (
              rewrite=(r"[\w.]+/(?:\w+|i/web|i)/status(?:es)?/(\d+)(?:/.*)?", r"x.com/i/status/\1")),
     HostRule(("twitter.com",), fold_case=1, rewrite=(r"twitter\.com/(.*)", r"x.com/\1")),
     HostRule(("x.com",), fold_case=1),
+    # AMP caches and viewers only wrap the publisher's page: the key is that page's.
+    HostRule(("cdn.ampproject.org",), path=r"/(?:[a-z]/)*s/.+", unwrap=True, web_paths=False,
+             rewrite=(r"[\w-]+\.cdn\.ampproject\.org/(?:[a-z]/)*s/(.+)", r"\1")),
+    HostRule(("google.com",), path=r"/amp/s/.+", unwrap=True, web_paths=False, rewrite=(r"google\.com/amp/s/(.+)", r"\1")),
 )
 _DEFAULT = HostRule(hosts=())
+_AS_IS = HostRule(hosts=(), web_paths=False)  # rules match the path before the AMP/index folds
 
 _MOBILE_HOST = re.compile(r"^(www|m|mobile|amp|wap)\.", re.IGNORECASE)
 _AMP_PATH = re.compile(r"(/amp)(?=/|$)|(\.amp)(?=\.html?$|$)", re.IGNORECASE)
 _INDEX = re.compile(r"/index\.(html?|php|aspx?)$", re.IGNORECASE)
+_SESSION = re.compile(r";jsessionid=[^/]*", re.IGNORECASE)  # a servlet session in the path
 _ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
@@ -201,17 +215,28 @@ def _host(url: str) -> str:
     return stripped if "." in stripped else host
 
 
-def _norm_path(path: str, rule: HostRule | None) -> str:
+def _norm_path(path: str, rule: HostRule) -> str:
     """RFC 3986 normal form (upper-case escapes, unreserved characters unescaped) and the page folds."""
-    path = quote(path, safe="/%:@!$&'()*+,;=-._~")
+    path = _SESSION.sub("", quote(path, safe="/%:@!$&'()*+,;=-._~"))
     path = _ESCAPE.sub(lambda m: ch if (ch := chr(int(m[0][1:], 16))) in _UNRESERVED else m[0].upper(), path)
-    if rule is None or rule.web_paths:
+    if rule.web_paths:
         path = _INDEX.sub("/", _AMP_PATH.sub("", path) or "/")
     return path.rstrip("/") or "/"
 
 
+def _query_pairs(query: str) -> list[tuple[str, str]]:
+    # `&amp;` is an HTML-escaped `&` left in a link copied from page source (common in WeChat links)
+    return parse_qsl(query.replace("&amp;", "&"), keep_blank_values=True)
+
+
 def _rule(host: str, path: str, keys: set[str]) -> HostRule:
     return next((r for r in RULES if r.applies(host, path, keys)), _DEFAULT)
+
+
+def rule_for(url: str) -> HostRule:
+    """The rule of `RULES` that names the document of `url` (the default rule when none does)."""
+    parts = urlsplit(url.strip())
+    return _rule(_host(url), _norm_path(parts.path, _AS_IS), {k for k, _ in _query_pairs(parts.query)})
 
 
 def canonical_url(url: str, *, keep_fragment: bool = False) -> str:
@@ -224,11 +249,14 @@ def canonical_url(url: str, *, keep_fragment: bool = False) -> str:
         raise ValueError(f"not an http(s) URL: {redact(raw)}")
     parts = urlsplit(raw)
     host = _host(raw)
-    pairs = parse_qsl(parts.query, keep_blank_values=True)
-    rule = _rule(host, _norm_path(parts.path, None), {k for k, _ in pairs})
+    pairs = _query_pairs(parts.query)
+    rule = rule_for(raw)
     path = _norm_path(parts.path, rule)
     added: list[tuple[str, str]] = []
     if rule.rewrite_re and (m := rule.rewrite_re.fullmatch(host + path)):
+        if rule.unwrap:  # the wrapped page's own key (its query and anchor travel with it)
+            inner = "https://" + m.expand(rule.rewrite[1]) + (f"?{parts.query}" if parts.query else "")
+            return canonical_url(inner + (f"#{parts.fragment}" if parts.fragment else ""), keep_fragment=keep_fragment)
         target, _, query = m.expand(rule.rewrite[1]).partition("?")
         host, _, path = target.partition("/")
         path = "/" + path
@@ -237,7 +265,7 @@ def canonical_url(url: str, *, keep_fragment: bool = False) -> str:
         segments = path.split("/")
         path = "/".join([s.lower() for s in segments[: rule.fold_case + 1]] + segments[rule.fold_case + 1:])
     if rule.keep is not None:
-        pairs = [(k, v) for k, v in pairs if k in rule.keep]
+        pairs = [(k, v) for k, v in pairs if k in rule.keep and (k, v) not in rule.defaults]
     replaced = {k for k, _ in added}
     pairs = [(k, v) for k, v in pairs if not rule.is_noise(k) and k not in replaced] + added
     if parts.port and parts.port not in (80, 443):
@@ -250,12 +278,10 @@ def canonical_url(url: str, *, keep_fragment: bool = False) -> str:
 def tracking_keys(url: str) -> list[str]:
     """The query keys of `url` that are tracking (the global list and its host's noise), in order."""
     try:
-        parts = urlsplit(url.strip())
+        rule = rule_for(url)
     except ValueError:
         return []
-    pairs = parse_qsl(parts.query, keep_blank_values=True)
-    rule = _rule(_host(url), _norm_path(parts.path, None), {k for k, _ in pairs})
-    return list(dict.fromkeys(k for k, _ in pairs if rule.is_noise(k)))
+    return list(dict.fromkeys(k for k, _ in _query_pairs(urlsplit(url.strip()).query) if rule.is_noise(k)))
 
 
 def domain(url: str) -> str:
@@ -281,7 +307,7 @@ def clean_link(url: str, *, keep_fragment: bool = False) -> str:
     Only tracking goes: keys that merely do not name the document (YouTube's `t=`) still help a reader."""
     parts = urlsplit(url.strip())
     noise = set(tracking_keys(url))
-    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in noise])
+    query = urlencode([(k, v) for k, v in _query_pairs(parts.query) if k not in noise])
     fragment = _entry_fragment(url.strip()) if keep_fragment else ""
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, fragment))
 

@@ -12,6 +12,7 @@ ports, `www.`/mobile/AMP hosts, AMP paths, `index.html`, trailing slashes, perce
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
@@ -59,6 +60,7 @@ class HostRule:
     web_paths: bool = True  # AMP paths and index.html are variants of a page (not on a code host)
     fragment: bool = True  # a fragment may name an entry (watch pages); WeChat's `#rd` never does
     unwrap: bool = False  # the rewrite yields the URL of the page this one only wraps (AMP caches)
+    ids: str = ""  # a name in ID_SPELLINGS: the path's last segment is an id with two spellings
     # compiled once from the fields above
     path_re: re.Pattern[str] = field(init=False, repr=False, compare=False)
     noise_re: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
@@ -87,6 +89,25 @@ _TOUTIAO_NOISE = ("log_from", "wid", "tt_from", "app", "timestamp", "use_new_sty
                   "iid", "category_new", "enter_from")
 _CSDN_NOISE = ("ops_request_misc", "request_id", "biz_id", "depth_1-*", "locationnum", "fps")
 _SUBSTACK_NOISE = ("r", "s", "triedredirect", "showwelcome", "publication_id", "post_id", "isfreemail")
+_BASE62 = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _weibo_mid(post: str) -> str:
+    """Weibo's numeric post id from its base62 `bid` (groups of 4 characters from the right, 7 digits each)."""
+    if post.isdigit() or any(c not in _BASE62 for c in post):
+        return post
+    digits = []
+    while post:
+        post, group = post[:-4], post[-4:]
+        number = 0
+        for c in group:
+            number = number * 62 + _BASE62.index(c)
+        digits.append(str(number).zfill(7) if post else str(number))
+    return "".join(reversed(digits))
+
+
+# Ids a platform writes two ways, by the name a rule's `ids` gives.
+ID_SPELLINGS: dict[str, Callable[[str], str]] = {"weibo_mid": _weibo_mid}
 _YOUTUBE_NOISE = ("feature", "si", "pp", "ab_channel")
 _VIDEO_ID = r"[A-Za-z0-9_-]{6,20}"
 
@@ -115,9 +136,13 @@ RULES: tuple[HostRule, ...] = (
              rewrite=(r"[\w.]*zhihu\.com/question/\d+/answer/(\d+)", r"zhihu.com/answer/\1")),
     HostRule(("zhihu.com",), path=r"/(?:p|question|answer|pin|zvideo)/\d+", keep=()),
     # Weibo: a post by its id (status and detail are one page); long articles by `id`.
-    HostRule(("weibo.cn",), path=r"/(?:status|detail)/\w+", keep=(),
+    # Weibo: a post by its number, whether spelled as the mid (digits) or the base62 bid, on the mobile
+    # status/detail pages or as weibo.com/<uid>/<bid>; long articles by `id`.
+    HostRule(("weibo.cn",), path=r"/(?:status|detail)/\w+", keep=(), ids="weibo_mid",
              rewrite=(r"weibo\.cn/\w+/(\w+)", r"weibo.cn/status/\1")),
     HostRule(("weibo.com",), path="/ttarticle/p/show", needs=("id",), keep=("id",)),
+    HostRule(("weibo.com",), path=r"/\d+/(?=[0-9a-z]*[A-Z0-9])[0-9A-Za-z]{8,9}", keep=(), ids="weibo_mid",
+             rewrite=(r"weibo\.com/\d+/(\w+)", r"weibo.cn/status/\1")),
     HostRule(("weibo.com",), path=r"/\d+/\w+", keep=()),
     HostRule(("weibo.com", "weibo.cn"), noise=("refer_flag", "luicode", "lfid", "sudaref", "display", "retcode",
                                                 "wm", "jumpfrom")),
@@ -261,6 +286,9 @@ def canonical_url(url: str, *, keep_fragment: bool = False) -> str:
         host, _, path = target.partition("/")
         path = "/" + path
         added = parse_qsl(query, keep_blank_values=True)
+    if rule.ids:
+        head, _, last = path.rpartition("/")
+        path = f"{head}/{ID_SPELLINGS[rule.ids](last)}"
     if rule.fold_case:
         segments = path.split("/")
         path = "/".join([s.lower() for s in segments[: rule.fold_case + 1]] + segments[rule.fold_case + 1:])
@@ -268,6 +296,8 @@ def canonical_url(url: str, *, keep_fragment: bool = False) -> str:
         pairs = [(k, v) for k, v in pairs if k in rule.keep and (k, v) not in rule.defaults]
     replaced = {k for k, _ in added}
     pairs = [(k, v) for k, v in pairs if not rule.is_noise(k) and k not in replaced] + added
+    if ":" in host:  # an IPv6 literal keeps its brackets
+        host = f"[{host}]"
     if parts.port and parts.port not in (80, 443):
         host = f"{host}:{parts.port}"
     fragment = _entry_fragment(raw) if keep_fragment and rule.fragment else ""

@@ -88,6 +88,10 @@ GROUPS: dict[str, list[str]] = {
     "zhihu column article": ["https://zhuanlan.zhihu.com/p/667788990", "https://zhuanlan.zhihu.com/p/667788990?utm_id=0"],
     "weibo post": ["https://m.weibo.cn/status/4890123456789012", "https://m.weibo.cn/detail/4890123456789012?wm=3333_2001",
                    "https://weibo.cn/status/4890123456789012"],
+    "weibo post in two spellings": ["https://m.weibo.cn/status/3501756485200075", "https://m.weibo.cn/status/z0JH2lOMb",
+                                    "https://weibo.com/1642634100/z0JH2lOMb?refer_flag=1001030103_"],
+    "weibo follow page": ["https://weibo.com/1642634100/follow"],
+    "weibo other user follow page": ["https://weibo.com/1642634101/follow"],
     "weibo other post": ["https://m.weibo.cn/status/4890123456789013"],
     "weibo.com post": ["https://weibo.com/1642634100/Ob1cDeFgH", ("https://weibo.com/1642634100/Ob1cDeFgH?refer_flag=1001030103_"
                        "&type=comment")],
@@ -274,3 +278,8 @@ def test_lint_and_drafts_see_the_same_tracking_list():
     assert tracking_keys(url) == ["spm_id_from", "vd_source"]
     assert clean_link(url) == "https://www.bilibili.com/video/BV1GJ411x7h7/?p=2&t=30"
     assert clean_link("https://youtu.be/dQw4w9WgXcQ?si=abc&t=42") == "https://youtu.be/dQw4w9WgXcQ?t=42"
+
+
+def test_a_loopback_ipv6_key_is_still_a_url():
+    assert canonical_url("http://[::1]:8080/a/?x=1&utm_source=t") == "https://[::1]:8080/a?x=1"
+    assert canonical_url("http://[::1]:8080/a") != canonical_url("http://[::1]:8081/a")

@@ -283,3 +283,40 @@ def test_lint_and_drafts_see_the_same_tracking_list():
 def test_a_loopback_ipv6_key_is_still_a_url():
     assert canonical_url("http://[::1]:8080/a/?x=1&utm_source=t") == "https://[::1]:8080/a?x=1"
     assert canonical_url("http://[::1]:8080/a") != canonical_url("http://[::1]:8081/a")
+
+
+def _eval_set_urls() -> list[str]:
+    import json
+
+    from tests.conftest import SHARED_DATA
+
+    root = SHARED_DATA / "extraction"
+    if not root.is_dir():
+        pytest.skip(f"shared/data/extraction not found beside the repo: {root}")
+    urls = [v["url"] for s in ("article", "forum")
+            for v in json.loads((root / "magic-html" / s / "base.json").read_text()).values()]
+    urls += [v["url"] for v in json.loads((root / "scrapinghub-aeb" / "ground-truth.json").read_text()).values()]
+    urls += [json.loads(f.read_text()).get("url") or "" for f in sorted((root / "wcxb-dev" / "ground-truth").glob("*.json"))]
+    return sorted({u.strip() for u in urls if u.startswith("http")})
+
+
+def test_real_pages_of_the_eval_sets_share_a_key_only_when_they_are_one_page():
+    """~1,900 URLs of real, distinct pages (WeChat, CSDN, Zhihu, forums, news): none merge with another.
+
+    Courlan's strict mode merged forum threads (`viewtopic.php?t=…`, `forum.php?…&tid=…`) and news
+    (`news_view.html?idx=…`); the only shared keys left are one page spelled twice (slash, anchor)."""
+    from collections import defaultdict
+    from urllib.parse import urlsplit, urlunsplit
+
+    urls = _eval_set_urls()
+    by_key = defaultdict(set)
+    for url in urls:
+        by_key[canonical_url(url)].add(url)
+    spelled_twice = [u for u in by_key.values() if len(u) > 1]
+    assert len(urls) > 1500
+
+    def bare(u: str) -> str:
+        p = urlsplit(u)
+        return urlunsplit((p.scheme, p.netloc, p.path.rstrip("/"), p.query, ""))
+
+    assert [sorted(u) for u in spelled_twice if len({bare(x) for x in u}) > 1] == []

@@ -37,12 +37,12 @@ TRACKING_KEYS: tuple[str, ...] = (
 
 
 def _key_pattern(keys: tuple[str, ...]) -> re.Pattern[str]:
-    alternatives = (re.escape(k[:-1]) + r"\w*" if k.endswith("*") else re.escape(k) for k in keys)
+    alternatives = (re.escape(k[:-1]) + ".*" if k.endswith("*") else re.escape(k) for k in keys)
     return re.compile(r"^(?:" + "|".join(alternatives) + r")$", re.IGNORECASE)
 
 
 TRACKING_PARAMS = _key_pattern(TRACKING_KEYS)
-_TRACKING = TRACKING_PARAMS  # the name lint and older callers import
+_TRACKING = TRACKING_PARAMS  # the name older callers import
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class HostRule:
     """How one kind of page on a host names its document. The first rule that matches a URL applies."""
 
     hosts: tuple[str, ...]  # host names, subdomains included (matched after the www./m. fold)
-    path: str = ".*"  # regex the whole path must match (after the generic path folds)
+    path: str = ".*"  # regex the whole path must match (percent-encoding and trailing slash normalised)
     needs: tuple[str, ...] = ()  # query keys that must all be present for the rule to apply
     keep: tuple[str, ...] | None = None  # identity keys: only these survive; None = all but the noise
     defaults: tuple[tuple[str, str], ...] = ()  # identity values that mean "absent" (bilibili's p=1)
@@ -83,8 +83,8 @@ class HostRule:
 _WECHAT_NOISE = ("ascene", "devicetype", "version", "nettype", "abtest_cookie", "lang", "exportkey", "pass_ticket",
                  "wx_header", "uin", "key", "clicktime", "enterid", "subscene", "sessionid", "realreporttime",
                  "countrycode", "fontgear", "platform", "session_us", "poc_token")
-_BILIBILI_NOISE = ("spm_id_from", "from_spmid", "vd_source", "unique_k", "bbid", "ts", "buvid", "is_story_h5",
-                   "up_id", "plat_id", "seid", "timestamp", "mid")
+_BILIBILI_NOISE = ("spm_id_from", "from_spmid", "vd_source", "unique_k", "bbid", "buvid", "is_story_h5", "up_id",
+                   "plat_id", "seid")
 _TOUTIAO_NOISE = ("log_from", "wid", "tt_from", "app", "timestamp", "use_new_style", "upstream_biz", "req_id",
                   "iid", "category_new", "enter_from")
 _CSDN_NOISE = ("ops_request_misc", "request_id", "biz_id", "depth_1-*", "locationnum", "fps")
@@ -129,13 +129,12 @@ RULES: tuple[HostRule, ...] = (
     HostRule(("youtube.com",), noise=_YOUTUBE_NOISE),
     # bilibili: a video is its BV/av id and the part `p`; b23.tv short links are redirectors, left as they are.
     HostRule(("bilibili.com",), path=r"/video/(?:BV[0-9A-Za-z]{10}|av\d+)", keep=("p",), defaults=(("p", "1"),),
-             noise=_BILIBILI_NOISE),
+             noise=(*_BILIBILI_NOISE, "mid", "ts", "timestamp")),  # on a video: the sharer and the share time
     HostRule(("bilibili.com",), noise=_BILIBILI_NOISE),
     # Zhihu: answers, articles, pins are numbered; an answer is the same under its question or alone.
     HostRule(("zhihu.com",), path=r"/question/\d+/answer/\d+", keep=(),
              rewrite=(r"[\w.]*zhihu\.com/question/\d+/answer/(\d+)", r"zhihu.com/answer/\1")),
     HostRule(("zhihu.com",), path=r"/(?:p|question|answer|pin|zvideo)/\d+", keep=()),
-    # Weibo: a post by its id (status and detail are one page); long articles by `id`.
     # Weibo: a post by its number, whether spelled as the mid (digits) or the base62 bid, on the mobile
     # status/detail pages or as weibo.com/<uid>/<bid>; long articles by `id`.
     HostRule(("weibo.cn",), path=r"/(?:status|detail)/\w+", keep=(), ids="weibo_mid",

@@ -320,3 +320,19 @@ def test_real_pages_of_the_eval_sets_share_a_key_only_when_they_are_one_page():
         return urlunsplit((p.scheme, p.netloc, p.path.rstrip("/"), p.query, ""))
 
     assert [sorted(u) for u in spelled_twice if len({bare(x) for x in u}) > 1] == []
+
+
+def test_curator_add_of_a_second_wechat_article_is_a_new_item(workspace):
+    from typer.testing import CliRunner
+
+    from curator.cli import app
+
+    def add(url):
+        return CliRunner().invoke(app, ["add", url, "--home", str(workspace), "--no-process"]).output
+
+    first, second, repeat = GROUPS["wechat long 1"][0], GROUPS["wechat long other sn"][0], GROUPS["wechat long 1"][2]
+    assert "added: item 1" in add(first)
+    assert "added: item 2" in add(second)  # the old keys answered "already known: item 1"
+    assert "already known: item 1" in add(repeat)  # the same article shared with tracking keys
+    assert "added: item 3" in add("https://www.aitnt.com/newDetail.html?newId=5102")
+    assert "added: item 4" in add("https://www.aitnt.com/newDetail.html?newId=5046")

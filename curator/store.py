@@ -297,75 +297,96 @@ class Store:
             log.info("store migrated to schema version %d", number)
 
     def _rekey(self) -> Rekeyed | None:
-        """Re-make item and archive keys once after canonical_url's rules changed (urls.KEY_VERSION)."""
-        if self._key_version() >= KEY_VERSION:
+        """Re-make keys not made with today's canonical_url: the whole store once after its rules changed
+        (urls.KEY_VERSION), and rows written since the last check (by an older curator, or by hand)."""
+        if not self._rekey_due():
             return None
         with self.transaction():
-            if self._key_version() >= KEY_VERSION:  # another process re-keyed while we waited for the lock
-                return None
+            full = self._meta("url_key_version", 1) < KEY_VERSION
             report = Rekeyed(version=KEY_VERSION)
-            self._rekey_items(report)
-            self._rekey_archive(report)
-            self.db.execute("INSERT INTO store_meta(key, value) VALUES ('url_key_version', ?) ON CONFLICT(key) "
-                            "DO UPDATE SET value=excluded.value", (str(KEY_VERSION),))
+            top_item = self._rekey_items(report, 0 if full else self._meta("url_keys_item", 0))
+            top_archive = self._rekey_archive(report, 0 if full else self._meta("url_keys_archive", 0))
+            self.db.executemany(
+                "INSERT INTO store_meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                [("url_key_version", str(KEY_VERSION)), ("url_keys_item", str(top_item)),
+                 ("url_keys_archive", str(top_archive))])
         if report.changed or report.split or report.archive:
             log.warning("%s", report.message)
         return report
 
-    def _rekey_items(self, report: Rekeyed) -> None:
-        rows = self.db.execute("SELECT id, canonical_url, url FROM items ORDER BY id").fetchall()
+    def _meta(self, key: str, default: int) -> int:
+        row = self.db.execute("SELECT value FROM store_meta WHERE key=?", (key,)).fetchone()
+        return int(row[0]) if row else default  # no url_key_version: a store made with courlan's strict keys
+
+    def _rekey_due(self) -> bool:
+        top_item = self.db.execute("SELECT COALESCE(MAX(id), 0) FROM items").fetchone()[0]
+        top_archive = self.db.execute("SELECT COALESCE(MAX(id), 0) FROM archive").fetchone()[0]
+        return (self._meta("url_key_version", 1) < KEY_VERSION or top_item > self._meta("url_keys_item", 0)
+                or top_archive > self._meta("url_keys_archive", 0))
+
+    def _holders(self, key: str) -> list[sqlite3.Row]:
+        return self.db.execute("SELECT id, canonical_url FROM items WHERE canonical_url=?", (key,)).fetchall()
+
+    def _rekey_items(self, report: Rekeyed, after_id: int) -> int:
+        """Re-key items with id > after_id; returns the highest id seen."""
+        rows = self.db.execute("SELECT id, canonical_url, url FROM items WHERE id > ? ORDER BY id", (after_id,)).fetchall()
         current = {r["id"]: r["canonical_url"] for r in rows}
         anchored = {r["id"]: bool(urlsplit(r["canonical_url"]).fragment) for r in rows}  # watch entries
         desired = {r["id"]: _new_key(r["url"], anchored[r["id"]]) or r["canonical_url"] for r in rows}
+        for key in {d for i, d in desired.items() if d != current[i]}:  # rows already holding a wanted key
+            for holder in self._holders(key):
+                current.setdefault(holder["id"], key)
+                desired.setdefault(holder["id"], key)
         moves, report.kept_apart = rekey_plan(current, desired)
         for item_id, key in moves:  # in plan order: each key is free when it is taken
             self.db.execute("UPDATE items SET canonical_url=? WHERE id=?", (key, item_id))
-            current[item_id] = key
         report.changed = len(moves)
         # A source's link that now names another document was merged by the old key: it becomes (or joins)
         # the item of its own key, so the merged-away article comes back as a candidate.
-        holder = {key: item_id for item_id, key in current.items()}
-        for src in self.db.execute("SELECT item_id, source, url, seen_at FROM item_sources").fetchall():
+        for src in self.db.execute("SELECT s.item_id, s.source, s.url, s.seen_at, i.canonical_url FROM item_sources s "
+                                   "JOIN items i ON i.id=s.item_id WHERE s.item_id > ?", (after_id,)).fetchall():
             key = _new_key(src["url"], anchored.get(src["item_id"], False))
-            if key is None or key in (desired.get(src["item_id"]), current.get(src["item_id"])):
+            if key is None or key in (desired.get(src["item_id"]), src["canonical_url"]):
                 continue
-            target = holder.get(key)
-            if target is None:
+            if holders := self._holders(key):
+                target = holders[0]["id"]
+            else:
                 cur = self.db.execute(
                     "INSERT INTO items(canonical_url, url, discovered_at, state, updated_at) "
                     "VALUES (?, ?, ?, 'discovered', ?)", (key, src["url"], src["seen_at"], _ts(now_utc())))
-                target = holder[key] = int(cur.lastrowid or 0)
+                target = int(cur.lastrowid or 0)
                 report.split += 1
             self.db.execute("UPDATE OR IGNORE item_sources SET item_id=? WHERE item_id=? AND source=?",
                             (target, src["item_id"], src["source"]))
             self.db.execute("DELETE FROM item_sources WHERE item_id=? AND source=?", (src["item_id"], src["source"]))
+        return int(self.db.execute("SELECT COALESCE(MAX(id), 0) FROM items").fetchone()[0])
 
-    def _rekey_archive(self, report: Rekeyed) -> None:
+    def _rekey_archive(self, report: Rekeyed, after_id: int) -> int:
         """Published links are re-keyed too, so "already published" keeps matching (and only the same document)."""
-        rows = self.db.execute("SELECT id, canonical_url, url, issue_number FROM archive ORDER BY id").fetchall()
+        rows = self.db.execute("SELECT id, canonical_url, url, issue_number FROM archive WHERE id > ? ORDER BY id",
+                               (after_id,)).fetchall()
         seen: set[tuple[str, int | None]] = set()
         changes = []
         for r in rows:
             key = _new_key(r["url"], False) or r["canonical_url"]
-            if (key, r["issue_number"]) in seen:  # two spellings of one link in one issue: keep one row
+            earlier = self.db.execute("SELECT 1 FROM archive WHERE id <= ? AND canonical_url=? AND issue_number IS ?",
+                                      (after_id, key, r["issue_number"])).fetchone()
+            if earlier or (key, r["issue_number"]) in seen:  # two spellings of one link in one issue: keep one
                 self.db.execute("DELETE FROM archive WHERE id=?", (r["id"],))
-            else:
-                seen.add((key, r["issue_number"]))
-                if key != r["canonical_url"]:
-                    changes.append((key, r["id"]))
+                continue
+            seen.add((key, r["issue_number"]))
+            if key != r["canonical_url"]:
+                changes.append((key, r["id"]))
         # Two steps, so no row ever collides with a key another row is about to give up.
         self.db.executemany("UPDATE archive SET canonical_url='rekey:' || id WHERE id=?", [(i,) for _, i in changes])
         self.db.executemany("UPDATE archive SET canonical_url=? WHERE id=?", changes)
         report.archive = len(changes)
+        return int(self.db.execute("SELECT COALESCE(MAX(id), 0) FROM archive").fetchone()[0])
 
     def take_rekey_report(self) -> Rekeyed | None:
         """What re-keying changed when this store was opened (None if nothing): reported once, by one run."""
         report, self.rekeyed = self.rekeyed, None
         return report if report and (report.changed or report.split or report.archive) else None
-
-    def _key_version(self) -> int:
-        row = self.db.execute("SELECT value FROM store_meta WHERE key='url_key_version'").fetchone()
-        return int(row[0]) if row else 1  # stores made before migration 4: courlan's strict keys
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

@@ -175,3 +175,23 @@ def test_curator_collect_tells_the_editor_how_many_keys_changed(workspace, wecha
     assert result.exit_code == 0, result.output
     assert "note: store re-keyed with URL rules v2: 1 item keys changed" in result.output
     assert "rekeyed=1" in result.output and "new=1" in result.output
+
+
+def test_rows_written_with_old_keys_into_a_current_store_are_re_keyed_on_the_next_open(tmp_path, caplog):
+    """However a row got an old key (a copy from an older curator, a script), the next open re-makes it."""
+    from curator.models import Candidate
+
+    db = tmp_path / "c.db"
+    a = "https://mp.weixin.qq.com/s?__biz=MzA5&mid=100&idx=1&sn=aa&chksm=1&scene=21"
+    b = "https://mp.weixin.qq.com/s?__biz=MzA5&mid=200&idx=1&sn=bb"
+    with Store(db) as store:
+        store.add_candidate(Candidate(url=a, title="A", source="甲"), old_canonical_url(a))
+        _, is_new = store.add_candidate(Candidate(url=b, title="B", source="乙"), old_canonical_url(b))
+        assert not is_new  # the old key: B was taken for A
+    caplog.clear()
+    with Store(db) as store:
+        assert "1 item keys changed, 1 merged-away links back as new candidates" in caplog.text
+        rows = sorted(tuple(r) for r in store.db.execute("SELECT url, canonical_url, state FROM items"))
+        assert rows == sorted([(a, canonical_url(a), "discovered"), (b, canonical_url(b), "discovered")])
+        _, is_new = store.add_candidate(Candidate(url=b, title="B", source="乙"), canonical_url(b))
+        assert not is_new  # B is its own item now, found under its own key

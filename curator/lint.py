@@ -17,10 +17,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Literal
-from urllib.parse import parse_qsl, urlsplit
 
 from curator.text import is_chatter, split_sentences, to_simplified, traditional_chars
-from curator.urls import _TRACKING, canonical_url, domain
+from curator.urls import canonical_url, domain, tracking_keys
 
 __all__ = ["RULES", "Document", "Finding", "Line", "Link", "format_findings", "lint_markdown", "scan"]
 
@@ -421,14 +420,7 @@ def _web_links(doc: Document) -> Iterator[tuple[Line, Link]]:
 
 def _tracking(doc: Document, opt: _Options) -> Iterator[Finding]:
     for line, link in _web_links(doc):
-        try:
-            query = urlsplit(link.url).query
-        except ValueError:
-            continue
-        keys = list(
-            dict.fromkeys(k for k, _ in parse_qsl(query, keep_blank_values=True) if _TRACKING.match(k))
-        )
-        if keys:
+        if keys := tracking_keys(link.url):  # the very list canonical_url and drafts strip
             yield Finding(line.no, "tracking_params", f"链接带有跟踪参数 {', '.join(keys)}：{link.url}")
 
 

@@ -94,6 +94,10 @@ class Pipeline:
             requeued = self.store.requeue_retryable()
             if requeued:
                 run.counters["retry/requeued"] += requeued
+            if rekeyed := self.store.take_rekey_report():  # new URL rules re-keyed the store on open
+                run.counters["store/rekeyed"] += rekeyed.changed
+                run.counters["store/rekey_split"] += rekeyed.split
+                run.notes.append(rekeyed.message)
             asyncio.run(self._collect_network(run, discover))
             self._cluster(run)
             self._enrich(run)

@@ -179,3 +179,12 @@ def test_rendered_stale_item_uses_the_provenance_published_date(style: str) -> N
         pytest.skip("compose.provenance() does not write published= yet (patch proposed in issue 5)")
     line = next(n for n, ln in enumerate(text.splitlines(), 1) if 'story="31"' in ln)
     assert [(f.line, f.rule) for f in lint(text)] == [(line, "stale_item")]
+
+
+def test_tracking_rule_uses_the_canonicaliser_list_host_noise_included() -> None:
+    text = ("## 小节\n\n- [视频](https://youtu.be/dQw4w9WgXcQ?si=Ab12&t=42) 一段说明。\n"
+            "- [文章](https://www.aitnt.com/newDetail.html?newId=5046) 一段说明。\n")
+    found = [(f.line, f.rule, f.message) for f in lint(text) if f.rule == "tracking_params"]
+    # YouTube's `si` is share noise on that host; `t` (a time) and `newId` (the article) are not tracking.
+    assert [(line, rule) for line, rule, _ in found] == [(3, "tracking_params")]
+    assert "si" in found[0][2] and "t," not in found[0][2] and "newId" not in found[0][2]

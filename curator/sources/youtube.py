@@ -36,8 +36,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TranscriptFetcher = Callable[[str, "Fetcher"], Awaitable[str]]
-# The short form keeps the video id in the path: canonical_url's strict query filter (courlan) drops `v=`
-# from youtube.com/watch?v=…, which would fold every video of a channel into one item.
+# One spelling per video for the candidate's URL; canonical_url folds it with watch?v=, shorts/ and live/.
 SHORT_LINK = "https://youtu.be/{}"
 _VIDEO_ID = re.compile(r"[A-Za-z0-9_-]{6,20}")
 TRANSCRIPT_CHARS = 2000  # the store keeps 2000 characters of snippet

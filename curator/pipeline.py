@@ -215,8 +215,8 @@ class Pipeline:
                         self._keep_find(run, row, "not_html")
                         return
                     text, encoding = charset.decode_html(resp.body, resp.headers.get("content-type"))
-                    if finds.challenge_page(text) and self._keep_find(run, row, "anti_bot"):
-                        run.counters["fetch/anti_bot"] += 1
+                    if (wall := finds.challenge_page(text)) and self._keep_find(run, row, wall):
+                        run.counters[f"fetch/{wall}"] += 1
                         return None
                     page = Page(url=resp.url, final_url=resp.final_url, status=resp.status, text=text,
                                 encoding=encoding, content_type=ctype, validators=resp.validators,

@@ -144,8 +144,11 @@ def test_a_feeds_item_behind_a_wall_keeps_its_outcome(web):
 
 
 def test_challenge_pages_are_told_from_articles_about_captchas():
-    assert challenge_page(CLOUDFLARE) and challenge_page(WECHAT_WALL)
+    assert challenge_page(CLOUDFLARE) == challenge_page(WECHAT_WALL) == "anti_bot"
     assert challenge_page("<html><head><title>安全验证</title></head><body>请拖动滑块</body></html>")
+    assert challenge_page("<html><head><title>Pardon Our Interruption</title></head><body>…</body></html>")
+    assert challenge_page("<html><body><p>该内容已被发布者删除</p></body></html>") == "page_gone"  # WeChat
+    assert challenge_page("<html><body><script src='https://ct.captcha-delivery.com/c.js'></script></body></html>")
     about = ("<html><head><title>验证码识别模型开源了</title></head><body>"
              + "<p>研究者开源了一个能识别验证码的模型，讨论了 captcha、g-recaptcha 与 geetest 的历史。</p>" * 80
              + "</body></html>")

@@ -79,6 +79,11 @@ def editor_find(store: Store, item_id: int) -> Item | None:
     return found[0] if found and is_editor_find(found[0]) else None
 
 
+def is_stand_in(item: Item) -> bool:
+    """Whether the item is a stand-in for an editor's find whose page was not read (it may be retried)."""
+    return item.enrichment is not None and any(f.startswith(NOT_FETCHED) for f in item.enrichment.flags)
+
+
 def _readable(url: str) -> str:
     """The URL as a title of last resort: host and path, decoded, without query or scheme."""
     parts = urlsplit(url)

@@ -180,6 +180,14 @@ class Pipeline:
             raise CuratorError(f"{exc}; give a full http(s) URL", reason="bad_url") from None
         return self.store.add_candidate(cand, canonical)
 
+    def retry_stand_in(self, item_id: int) -> bool:
+        """The editor adds a find again whose page was not read: fetch it anew (a failure keeps the stand-in)."""
+        found = self.store.load_items("i.id = ?", (item_id,))
+        if not found or not finds.is_stand_in(found[0]):
+            return False
+        self.store.refetch(item_id)
+        return True
+
     async def _fetch(self, run: RunResult, fetcher: Fetcher) -> None:
         rows = self.store.waiting(ItemState.DISCOVERED)
         # Admit items only as fast as the fetcher can take them, so a stop leaves the rest untouched.

@@ -170,6 +170,9 @@ def add(
             item_id, is_new = pipe.add_candidate(Candidate(url=url, title=title, snippet=note, source="manual",
                                                            submitter=submitter))
             typer.echo(f"{'added' if is_new else 'already known'}: item {item_id}")
+            if not is_new and process and pipe.retry_stand_in(item_id):
+                typer.echo(f"item {item_id}'s page could not be fetched last time: trying again")
+                is_new = True
             run = pipe.collect(discover=False, command="add") if process and is_new else None
     except CuratorError as exc:
         _fail(exc)

@@ -33,15 +33,23 @@ NO_NOTE = "（页面未能抓取，请编辑补充摘要）"
 # Challenge / verification pages that answer 200 in place of the article. Matched on the page's
 # <title> or on a short body, so an article that merely discusses captchas is not caught.
 _CHALLENGE_TITLE = re.compile(
-    r"just a moment|attention required|access denied|are you a robot|verify you are human|security check|"
-    r"captcha|安全验证|环境异常|访问验证|人机验证|请完成验证|验证码|访问过于频繁|请稍后再试|滑动验证",
+    r"just a moment|attention required|access denied|access to this page has been denied|are you a robot|"
+    r"robot check|verify you are (?:a )?human|human verification|security check|checking your browser|"
+    r"pardon our interruption|ddos protection|captcha|request unsuccessful|"
+    r"安全验证|安全检查|环境异常|访问验证|人机验证|请完成验证|验证码|访问过于频繁|请稍后再试|滑动验证|访问受限",
     re.IGNORECASE,
 )
+# Markers of walls from Cloudflare, reCAPTCHA/hCaptcha, GeeTest, DataDome, Imperva, PerimeterX, AWS
+# WAF, Baidu, and WeChat's own (verification, deleted or blocked articles, "open in WeChat").
 _CHALLENGE_BODY = re.compile(
-    r"cf-chl-|challenge-platform|g-recaptcha|h-captcha|geetest|_waf_|完成验证后即可继续访问|当前环境异常|"
-    r"enable javascript and cookies to continue|请在微信客户端打开",
+    r"cf-chl-|cf_chl_opt|cf-browser-verification|challenge-platform|g-recaptcha|h-captcha|geetest|_waf_|"
+    r"captcha-delivery\.com|incapsula incident|_incapsula_resource|px-captcha|awswaf|wappass\.baidu\.com|"
+    r"enable javascript and cookies to continue|verify you are (?:a )?human|"
+    r"完成验证后即可继续访问|当前环境异常|请在微信客户端打开|网络环境存在风险|访问行为异常|请完成下方验证",
     re.IGNORECASE,
 )
+# A page that answers 200 to say the article is gone (WeChat: deleted by its author, or blocked).
+_GONE_BODY = re.compile(r"该内容已被发布者删除|此内容因违规无法查看|此内容因涉嫌违反相关法律法规|该公众号已迁移")
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 _TAGS = re.compile(r"<script.*?</script>|<style.*?</style>|<[^>]+>", re.IGNORECASE | re.DOTALL)
 
@@ -50,22 +58,30 @@ def is_editor_find(item: Item) -> bool:
     return any(ref.source == EDITOR_SOURCE for ref in item.sources)
 
 
-def challenge_page(html: str) -> bool:
-    """Whether a 200 answer is an anti-bot / verification wall rather than the page asked for."""
+def challenge_page(html: str) -> str | None:
+    """Why a 200 answer is not the page asked for: "anti_bot" (a verification wall), "page_gone"
+    (a notice that the article was deleted or blocked), else None."""
     head = html[:200_000]
     visible = re.sub(r"\s+", " ", _TAGS.sub(" ", head)).strip()
     if len(visible) > 3000:  # a wall says little; an article that discusses captchas says a lot
-        return False
+        return None
+    if len(visible) < 1500 and _GONE_BODY.search(visible):
+        return "page_gone"
     title = _TITLE.search(head)
     if title and len(title.group(1)) < 120 and _CHALLENGE_TITLE.search(title.group(1)):
-        return True
-    return len(visible) < 1500 and bool(_CHALLENGE_BODY.search(head))
+        return "anti_bot"
+    return "anti_bot" if len(visible) < 1500 and _CHALLENGE_BODY.search(head) else None
 
 
 def editor_find(store: Store, item_id: int) -> Item | None:
     """The item if the editor added it by hand, else None (a feed's item fails with its reason)."""
     found = store.load_items("i.id = ?", (item_id,))
     return found[0] if found and is_editor_find(found[0]) else None
+
+
+def is_stand_in(item: Item) -> bool:
+    """Whether the item is a stand-in for an editor's find whose page was not read (it may be retried)."""
+    return item.enrichment is not None and any(f.startswith(NOT_FETCHED) for f in item.enrichment.flags)
 
 
 def _readable(url: str) -> str:

@@ -224,6 +224,14 @@ class Pipeline:
             raise CuratorError(f"{exc}; give a full http(s) URL", reason="bad_url") from None
         return self.store.add_candidate(cand, canonical)
 
+    def retry_stand_in(self, item_id: int) -> bool:
+        """The editor adds a find again whose page was not read: fetch it anew (a failure keeps the stand-in)."""
+        found = self.store.load_items("i.id = ?", (item_id,))
+        if not found or not finds.is_stand_in(found[0]):
+            return False
+        self.store.refetch(item_id)
+        return True
+
     async def _fetch(self, run: RunResult, fetcher: Fetcher) -> None:
         rows = self.store.waiting(ItemState.DISCOVERED)
         # Admit items only as fast as the fetcher can take them, so a stop leaves the rest untouched.
@@ -259,8 +267,8 @@ class Pipeline:
                         self._keep_find(run, row, "not_html")
                         return
                     text, encoding = charset.decode_html(resp.body, resp.headers.get("content-type"))
-                    if finds.challenge_page(text) and self._keep_find(run, row, "anti_bot"):
-                        run.counters["fetch/anti_bot"] += 1
+                    if (wall := finds.challenge_page(text)) and self._keep_find(run, row, wall):
+                        run.counters[f"fetch/{wall}"] += 1
                         return None
                     page = Page(url=resp.url, final_url=resp.final_url, status=resp.status, text=text,
                                 encoding=encoding, content_type=ctype, validators=resp.validators,

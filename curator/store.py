@@ -626,6 +626,14 @@ class Store:
                 (now, item_id),
             )
 
+    def refetch(self, item_id: int) -> None:
+        """Send an item back to be fetched as new: its enrichment and story are forgotten (a stand-in
+        for an editor's find whose page could not be read, retried when the editor adds it again)."""
+        with self.transaction():
+            self.db.execute("DELETE FROM enrichments WHERE item_id=?", (item_id,))
+            self.db.execute("UPDATE items SET state='discovered', reason=NULL, retryable=0, story_id=NULL, "
+                            "updated_at=? WHERE id=?", (_ts(now_utc()), item_id))
+
     def set_story_ids(self, assignments: dict[int, int]) -> int:
         """Write the stories clustering found (item id -> story id); returns how many items moved."""
         now = _ts(now_utc())

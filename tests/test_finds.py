@@ -22,6 +22,7 @@ from tests.test_templates import _item, _src
 
 runner = CliRunner()
 RELEASE = threading.Event()  # lets the hanging handler go when the test ends
+BACK = threading.Event()  # set: flaky.example answers again
 
 ARTICLE = ("<html><head><meta charset='utf-8'><title>开源模型的新进展</title></head><body><article><h1>开源模型的新进展</h1>"
            + "".join(f"<p>第 {i} 段：研究团队发布了新的开源大模型，在推理与代码任务上取得明显提升，并公开了训练细节。</p>"
@@ -41,7 +42,7 @@ class Handler(BaseHTTPRequestHandler):
         host = self.headers.get("Host", "").split(":")[0]
         if self.path == "/robots.txt":
             return self._send(404, "none")
-        if host == "blocked.example":
+        if host == "blocked.example" or (host == "flaky.example" and not BACK.is_set()):
             return self._send(403, "Access denied")
         if host == "slow.example":
             RELEASE.wait(60)  # longer than the fetch deadline; released at teardown
@@ -72,9 +73,10 @@ def web(workspace, monkeypatch):
     # DNS failure without the network: every name not in fetch.resolve fails to resolve.
     monkeypatch.setattr(netguard, "system_resolver", no_such_host)
     RELEASE.clear()
+    BACK.clear()
     with LoopbackServer(Handler) as srv:
         port = srv.server.server_address[1]
-        hosts = ["blocked.example", "slow.example", "wall.example", "mp.weixin.qq.com", "good.example"]
+        hosts = ["blocked.example", "slow.example", "wall.example", "mp.weixin.qq.com", "good.example", "flaky.example"]
         resolve = ", ".join(f'"{h}" = "127.0.0.1:{port}"' for h in hosts)
         (workspace / "config" / "zz-finds.toml").write_text(
             "[fetch]\ndeadline_s = 2.0\nread_timeout_s = 1.0\nconnect_timeout_s = 1.0\nretries = 0\n"
@@ -144,8 +146,11 @@ def test_a_feeds_item_behind_a_wall_keeps_its_outcome(web):
 
 
 def test_challenge_pages_are_told_from_articles_about_captchas():
-    assert challenge_page(CLOUDFLARE) and challenge_page(WECHAT_WALL)
+    assert challenge_page(CLOUDFLARE) == challenge_page(WECHAT_WALL) == "anti_bot"
     assert challenge_page("<html><head><title>安全验证</title></head><body>请拖动滑块</body></html>")
+    assert challenge_page("<html><head><title>Pardon Our Interruption</title></head><body>…</body></html>")
+    assert challenge_page("<html><body><p>该内容已被发布者删除</p></body></html>") == "page_gone"  # WeChat
+    assert challenge_page("<html><body><script src='https://ct.captcha-delivery.com/c.js'></script></body></html>")
     about = ("<html><head><title>验证码识别模型开源了</title></head><body>"
              + "<p>研究者开源了一个能识别验证码的模型，讨论了 captcha、g-recaptcha 与 geetest 的历史。</p>" * 80
              + "</body></html>")
@@ -203,3 +208,23 @@ def test_the_boards_add_form_tells_the_truth_when_the_page_cannot_be_fetched(web
     good = c.post("/add", data={"csrf": token, "url": "http://good.example/board-ok", "process": "on"}).text
     [(level, notice)] = re.findall(r'<p class="notice (\w+)" role="status">(.*?)</p>', good)
     assert level == "ok" and re.search(r"run #\d+: ok", notice) and "未能抓取" not in notice
+
+
+def test_adding_an_unfetched_find_again_fetches_it_anew(web):
+    home = str(web)
+    first = runner.invoke(app, ["add", "http://flaky.example/p", "--home", home, "--title", "暂时打不开", "--note", "摘要。"])
+    assert first.exit_code == 3 and "not_fetched:blocked" in first.output
+    again = runner.invoke(app, ["add", "http://flaky.example/p", "--home", home])
+    assert again.exit_code == 3 and "trying again" in again.output  # still blocked: still the stand-in
+    BACK.set()
+    third = runner.invoke(app, ["add", "http://flaky.example/p", "--home", home])
+    assert third.exit_code == 0 and "trying again" in third.output and ": ok" in third.output, third.output
+    from curator.settings import load_settings
+    from curator.store import Store
+
+    with Store(load_settings(web, env={}).db_path) as store:
+        [item] = store.load_items()
+    assert item.state == "enriched" and item.enrichment.backend == "offline" and item.enrichment.flags == []
+    assert "开源" in item.article.text  # the real page now, not the editor's stand-in
+    known = runner.invoke(app, ["add", "http://flaky.example/p", "--home", home])
+    assert known.exit_code == 0 and "trying again" not in known.output  # a fetched find is simply known

@@ -587,6 +587,11 @@ _RULES: dict[str, Rule] = {
     "injection_flag": _injection,
     "raw_html": _raw_html,
 }
+# The copy rules (titles and summaries, issue 14) live in their own module and read the scan above.
+from curator import lint_copy
+
+RULES.update(lint_copy.DESCRIPTIONS)
+_RULES.update(lint_copy.RULES)
 assert _RULES.keys() == RULES.keys()
 
 

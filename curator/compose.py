@@ -14,7 +14,9 @@ import jinja2
 
 from curator.errors import ComposeError, ConfigError
 from curator.models import Issue, IssueSection, Item, ItemState, Story
+from curator.outlet import outlet
 from curator.settings import Settings
+from curator.titles import headline
 from curator.urls import clean_link, domain
 
 log = logging.getLogger(__name__)
@@ -101,7 +103,7 @@ def select(items: list[Item], settings: Settings, *, number: int, as_of: datetim
         assert enr is not None
         section = enr.section if enr.section in by_section else settings.sections[0].id
         quota = next(s.quota for s in settings.sections if s.id == section)
-        dom = domain(story.lead.url)
+        dom = outlet(story.lead)  # a platform's channels/accounts count separately
         if len(by_section[section]) >= quota or per_domain.get(dom, 0) >= settings.drafts.max_per_domain:
             runners_up.append(story)
             continue
@@ -109,9 +111,19 @@ def select(items: list[Item], settings: Settings, *, number: int, as_of: datetim
         per_domain[dom] = per_domain.get(dom, 0) + 1
     sections = [IssueSection(id=s.id, title=s.title, stories=by_section[s.id]) for s in settings.sections]
     chosen = [st for sec in sections for st in sec.stories]
-    headline = max(chosen, key=lambda s: s.score).lead.enrichment.title if chosen else "本周无入选内容"  # type: ignore[union-attr]
+    # The lead story's own headline (never a section name, never a keyword-pipe title).
+    headline = issue_headline(chosen)
     title = settings.publication.title_format.format(name=settings.publication.name, number=number, headline=headline)
     return Issue(number=number, title=title, date=as_of, sections=sections, runners_up=runners_up[:RUNNERS_UP])
+
+
+def issue_headline(chosen: list[Story]) -> str:
+    """The issue's headline: the title of its lead (highest-scoring, then first placed) story."""
+    if not chosen:
+        return "本周无入选内容"
+    lead = max(chosen, key=lambda s: s.score).lead
+    assert lead.enrichment is not None
+    return headline(lead.enrichment.title).text or lead.enrichment.title
 
 
 def _is_english(item: Item) -> bool:

@@ -27,8 +27,7 @@ _LEAD_TAG = re.compile(r"^\s*(?:【([^【】]{1,16})】|\[([^\[\]^]{1,16})\]|〖
 _TAIL_TAG = re.compile(r"\s*(?:【([^【】]{1,16})】|\[([^\[\]^]{1,16})\]|〖([^〖〗]{1,16})〗)\s*$")
 # Keyword pipes: ASCII or full-width bars, and 丨 (U+4E28), which Chinese sites use as a bar.
 _PIPE = re.compile(r"\s*[|｜丨]\s*")
-_STRONG = re.compile(r"[，：；！？]|——|\s[-–—]\s")  # clause breaks, preferred
-_WEAK = re.compile(r"、|\s")  # list commas and the spaces around Latin words
+_STRONG = re.compile(r"[，；！？]|——|\s[-–—]\s")  # clause breaks (a colon introduces, it does not end)
 
 
 @dataclass(frozen=True)
@@ -78,16 +77,16 @@ def _jieba_cut(text: str) -> tuple[str, ...]:
 
 
 def _shorten_zh(text: str, limit: int) -> str:
-    """At most ~`limit` characters, cut at the last clause boundary; only past the hard cap at a
-    word boundary (jieba), never inside a word or a Latin token."""
+    """A long headline cut at its last clause break within ~`limit` characters; a title up to the
+    hard cap without such a break stands as the source wrote it; past the cap, a word boundary
+    (jieba) and an ellipsis. Never inside a word, never at a space between words."""
     if _size(text) <= limit:
         return text
-    for boundary in (_STRONG, _WEAK):
-        cuts = [m.start() for m in boundary.finditer(text) if 8 <= _size(text[: m.start()]) <= limit]
-        if cuts:
-            return text[: cuts[-1]].rstrip(" ，：；、-–—")
+    cuts = [m.start() for m in _STRONG.finditer(text) if 10 <= _size(text[: m.start()]) <= limit]
+    if cuts and _size(text) > _HARD_ZH_CHARS:
+        return text[: cuts[-1]].rstrip(" ，：；、-–—")
     if _size(text) <= _HARD_ZH_CHARS:
-        return text  # no natural boundary: the source's title stands
+        return text
     out = ""
     for word in _jieba_cut(text):
         if _size(out + word) > limit:

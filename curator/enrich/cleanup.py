@@ -70,7 +70,7 @@ _SCAFFOLD_KEEP = (
     r"要点|重点|亮点|背景|正文|详细内容|视频内容|视频简介|内容简介|一句话总结|tl;?dr|summary|"
     r"introduction|overview|key points?|takeaways?|conclusion|background"
 )
-_SCAFFOLD = re.compile(
+SCAFFOLD = re.compile(
     rf"^\s*[【\[(（]?\s*(?:(?P<drop>{_SCAFFOLD_DROP})|(?P<keep>{_SCAFFOLD_KEEP}))\s*[】\])）]?\s*[:：]\s*",
     re.IGNORECASE,
 )
@@ -153,7 +153,9 @@ def _heading_text(line: str) -> str | None:
     cjk = textutil.detect_lang(bare) in {"zh", "ja", "ko"}
     if not bare or size > (24 if cjk else 80) or (not cjk and len(bare.split()) > 10) or size < 2:
         return None
-    if _SCAFFOLD.match(bare + "："):
+    if (cjk and size < 4) or (not cjk and len(bare.split()) < 2):
+        return None  # "问题", "方法", "Results": a paper's outline, not a topic of its own
+    if SCAFFOLD.match(bare + "："):
         return None  # "引言", "总结": the outline's furniture, not a topic
     return bare
 
@@ -218,7 +220,7 @@ def clean_for_summary(text: str, title: str = "") -> Cleaned:
     for raw in raw_lines:
         line = strip_markdown(raw)
         line = _EMPTY_LABEL.sub("", line)
-        if m := _SCAFFOLD.match(line):
+        if m := SCAFFOLD.match(line):
             if m.group("drop"):
                 continue
             line = line[m.end():]

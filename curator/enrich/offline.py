@@ -36,6 +36,7 @@ MAX_SENTENCES = 3
 MIN_TOPICS = 3  # subheadings that make a document multi-topic (minutes, digests)
 MAX_TOPICS = 4
 MAX_CANDIDATES = 150  # TextRank is quadratic; past the first ~150 sentences the lead bias wins anyway
+INCLUDE_MAX = 45.0  # the most profile keywords can add to a score
 SOURCE_WEIGHT_RANGE = (0.5, 1.5)  # one source can tilt a score, not decide it
 _SIMPLIFIED_LANGS = {"zh", "zh-hans", "zh-cn", "zh-sg", "zh-my"}
 _FOREIGN = {"en": "英文", "ja": "日文", "ko": "韩文"}
@@ -442,7 +443,9 @@ class OfflineBackend:
         text_kws = [kw for kw in in_text if kw not in in_title]
         occurrences = sum(in_text.values())
         include = 8 * len(title_kws) + 4 * len(text_kws) + 2 * math.log2(1 + occurrences)
-        raw += min(45.0, include)
+        # Saturating, not capped: a long article hitting many keywords must still rank above one
+        # hitting a few (a hard cap put 8 of 11 stories of a real week at 90-98).
+        raw += INCLUDE_MAX * (1 - math.exp(-include / INCLUDE_MAX))
         hit = title_kws + text_kws
         parts.append(f"命中关注词：{'、'.join(hit[:5])}" if hit else "未命中关注词")
 

@@ -117,6 +117,26 @@ def select(items: list[Item], settings: Settings, *, number: int, as_of: datetim
     return Issue(number=number, title=title, date=as_of, sections=sections, runners_up=runners_up[:RUNNERS_UP])
 
 
+_REPRINT = re.compile(
+    r"转载自|转自[^。\n]{0,20}(?:公众号|网站|微博)|原文链接|原文地址|本文(?:首发|原载)于|"
+    r"originally (?:appeared|published)|first (?:appeared|published) (?:in|on|at)|reprinted (?:from|with)",
+    re.IGNORECASE,
+)
+
+
+def citation_order(items: list[Item]) -> list[Item]:
+    """A story's sources as its footnotes list them: the original publisher before reprints (a
+    page saying 转载自 / "originally appeared" is a reprint; otherwise the earlier one), and
+    https before plain http; the lead's position breaks ties."""
+    def key(pair: tuple[int, Item]) -> tuple[bool, bool, datetime, int]:
+        pos, item = pair
+        text = item.article.text[:3000] if item.article else ""
+        when = item.published_at or item.discovered_at
+        return (bool(_REPRINT.search(text)), not item.url.startswith("https://"), when, pos)
+
+    return [item for _, item in sorted(enumerate(items), key=key)]
+
+
 def issue_headline(chosen: list[Story]) -> str:
     """The issue's headline: the title of its lead (highest-scoring, then first placed) story."""
     if not chosen:
@@ -176,9 +196,10 @@ class Renderer:
         footnotes: list[Footnote] = []
         by_story: dict[int, list[Footnote]] = {}
         for story in issue.stories:
-            for item in story.items:
+            for item in citation_order(story.items):
                 names = "、".join(dict.fromkeys(r.source for r in item.sources)) or "编辑推荐"
                 title = (item.article.title if item.article and item.article.title else item.title) or domain(item.url)
+                title = headline(title).text  # the source's headline, not its keyword pipes
                 extra = " ".join(
                     f"（[HN 讨论]({r.discussion_url}) {r.points} points）" if r.points is not None else f"（[讨论]({r.discussion_url})）"
                     for r in item.sources

@@ -13,6 +13,7 @@ from pathlib import Path
 import jinja2
 
 from curator.errors import ComposeError, ConfigError
+from curator.frontmatter import merge_extra
 from curator.models import Issue, IssueSection, Item, ItemState, Story
 from curator.outlet import outlet
 from curator.settings import Settings
@@ -252,6 +253,7 @@ class Renderer:
             raise ConfigError(f"publication.template: no template named '{exc.name}'") from exc
         except jinja2.TemplateError as exc:
             raise ComposeError(f"template {self.template_name} failed: {exc}") from exc
+        text = merge_extra(text, self.settings.publication.front_matter_extra)
         return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
 
 

@@ -44,6 +44,8 @@ class PublicationSettings(_Section):
     label_english: str = "（英文）"  # appended to items whose source is English; "" to turn off
     front_matter: Literal["hugo", "hexo", "jekyll", "none"] = "hugo"  # "none": no front matter
     looking_back: bool = False  # add a "往年回顾" block: archive issues of the same week in earlier years
+    # Extra front-matter keys, verbatim (e.g. Hexo's `type = "garden"`); a key here replaces the built-in one.
+    front_matter_extra: dict[str, Any] = Field(default_factory=dict)
 
 
 class SectionSettings(_Section):

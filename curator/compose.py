@@ -17,6 +17,7 @@ from curator.frontmatter import merge_extra
 from curator.models import Issue, IssueSection, Item, ItemState, Story
 from curator.outlet import outlet
 from curator.settings import Settings
+from curator.text import to_simplified
 from curator.titles import headline
 from curator.urls import clean_link, domain
 
@@ -196,11 +197,14 @@ class Renderer:
     def render(self, issue: Issue, **context: object) -> str:
         footnotes: list[Footnote] = []
         by_story: dict[int, list[Footnote]] = {}
+        simplified = self.settings.publication.language == "zh-Hans"
         for story in issue.stories:
             for item in citation_order(story.items):
                 names = "、".join(dict.fromkeys(r.source for r in item.sources)) or "编辑推荐"
                 title = (item.article.title if item.article and item.article.title else item.title) or domain(item.url)
                 title = headline(title).text  # the source's headline, not its keyword pipes
+                if simplified:
+                    title = to_simplified(title)  # cited in the issue's script; the wording stays the source's
                 extra = " ".join(
                     f"（[HN 讨论]({r.discussion_url}) {r.points} points）" if r.points is not None else f"（[讨论]({r.discussion_url})）"
                     for r in item.sources

@@ -40,7 +40,9 @@ _MD_EMPHASIS = re.compile(r"(\*\*|__|~~)(.*?)\1")
 _MD_STAR = re.compile(r"(?<![\w*])\*(?!\s)([^*\n]+?)(?<!\s)\*(?![\w*])")
 _MD_CODE = re.compile(r"`([^`\n]*)`")
 # A list item glued to the previous text when the line break was lost: "蒸馏技术*   从更大的…".
-_INLINE_BULLET = re.compile(r"\s*(?<!\*)[*•](?!\*)\s{2,}|\s{2,}[*•-]\s+")
+# Whitespace may have been collapsed on the way ("技术* 从"): a lone star glued to a word and
+# followed by a space is a marker too ("a * b" has a space before it).
+_INLINE_BULLET = re.compile(r"\s*(?<!\*)[*•](?!\*)\s{2,}|\s{2,}[*•-]\s+|(?<=[^\s*])\*(?!\*)\s+(?=\S)")
 
 
 def strip_markdown(line: str) -> str:

@@ -23,8 +23,15 @@ from curator import text as textutil
 __all__ = ["is_taiwan_usage", "regional_words", "to_mainland"]
 
 # jieba's dictionary counts words of a mainland corpus: a Taiwan phrase seen at most this often there
-# is not mainland usage (软体 30, 演算法 3; against 执行 14504, 资料 9021, 影片 2519).
-MAINLAND_FREQ_MAX = 200
+# is not mainland usage (软体 30, 晶片 31, 演算法 3; against 执行 14504, 资料 9021, 影片 2519).
+MAINLAND_FREQ_MAX = 31
+# Phrases of the Taiwan table that jieba's (older) corpus rarely saw but mainland writers use today:
+# never converted in a Simplified source, never flagged.
+MAINLAND_TOO = frozenset((
+    "离线", "线上", "宕机", "进阶", "低阶", "高阶", "截图", "社群", "扩音", "堆叠", "冷盘", "计程车", "塑胶",
+    "乳酪", "映象", "内建", "存档", "图示", "简报", "专案", "简讯", "脚踏车", "碟片", "乔治亚", "丛集",
+    "扫描器", "互动式", "视窗", "执行长", "傅立叶", "汇出", "撷取", "模组", "全形", "回拨", "冰棒",
+))
 _lock = threading.Lock()
 
 
@@ -58,12 +65,12 @@ def _tables() -> tuple[dict[str, str], frozenset[str]]:
             table[src] = dst
     jieba = _jieba()
     freq = jieba.dt.FREQ
-    unambiguous = frozenset(k for k in table if (freq.get(k) or 0) <= MAINLAND_FREQ_MAX)
+    unambiguous = frozenset(k for k in table if (freq.get(k) or 0) <= MAINLAND_FREQ_MAX and k not in MAINLAND_TOO)
     with _lock:
         for key in table:
             # Known to the segmenter as words, so 记忆体 is one token, not 记忆 + 体.
             if not freq.get(key):
-                jieba.add_word(key, freq=MAINLAND_FREQ_MAX)
+                jieba.add_word(key, freq=200)  # enough to be one token, far below everyday words
     return table, unambiguous
 
 

@@ -35,6 +35,7 @@ from curator.enrich.schema import LLMEnrichment, TriageResult, schema_hash, stri
 from curator.errors import BudgetExceeded, ConfigError, LLMError
 from curator.models import Enrichment, EnrichRequest
 from curator.settings import Settings, defaults_dir
+from curator.titles import headline
 
 log = logging.getLogger(__name__)
 
@@ -320,6 +321,7 @@ class OpenAIBackend:
             title, summary = vocab.to_mainland(title, taiwan=taiwan), vocab.to_mainland(summary, taiwan=taiwan)
         if not summary:
             raise InvalidOutput("summary is empty")
+        title = headline(title).text if title else title  # a model that copied the keyword pipes
         problems = guards.markup_problems(f"{title}\n{summary}", {req.url})
         if problems:
             raise InvalidOutput("; ".join(problems))

@@ -30,6 +30,15 @@ _PIPE = re.compile(r"\s*[|｜丨]\s*")
 _STRONG = re.compile(r"[，；！？]|——|\s[-–—]\s")  # clause breaks (a colon introduces, it does not end)
 
 
+# A platform's or portal's name after the headline: "… - YouTube", "…_哔哩哔哩_bilibili", "…_科技_新浪网".
+_SITE_SUFFIX = re.compile(
+    r"(?:\s*[-–—_]\s*(?:YouTube|bilibili|哔哩哔哩|知乎|微博|今日头条|头条|CSDN博客|CSDN|博客园|掘金|简书|"
+    r"少数派|36氪|虎嗅网?|钛媒体|雷锋网|Medium|Substack|GitHub|"
+    r"[\u4e00-\u9fff]{0,6}(?:网|频道|科技|新闻|财经|日报|晚报|在线)))+\s*$",
+    re.IGNORECASE,
+)
+
+
 @dataclass(frozen=True)
 class Headline:
     text: str
@@ -120,6 +129,8 @@ def headline(raw: str, lang: str | None = None) -> Headline:
             break
         tags.append(next(g for g in m.groups() if g).strip())
         text = text[: m.start()]
+    if (bare := _SITE_SUFFIX.sub("", text)) and len(bare) >= 4:
+        text = bare
     parts = pipe_segments(text)
     text = _choose_segment(parts) if parts else text
     zh = (lang or textutil.detect_lang(text)).startswith("zh")

@@ -144,3 +144,11 @@ def test_a_date_that_starts_a_sentence_is_kept() -> None:
 def test_markdown_links_and_emphasis_keep_their_words() -> None:
     got = cleanup.strip_markdown("> **重点**：详见 [官方博客](https://example.com/a) 和 `pip install x`")
     assert got == "重点：详见 官方博客 和 pip install x"
+
+
+def test_other_platforms_chrome_is_taken_off() -> None:
+    text = ("播放量 12.3万 · 弹幕 345 · 2026-11-25 12:00:01\nStreamed live on Nov 25, 2026\n"
+            "1.2M views · 3 days ago\n显示转写文稿\n相关视频\n"
+            "November 25, 2026, OpenAI released a new model.\n据报道，耗电量达到中国的5倍[注1]。")
+    got = cleanup.clean_for_summary(text).text
+    assert got == "November 25, 2026, OpenAI released a new model.\n据报道，耗电量达到中国的5倍。"

@@ -56,3 +56,18 @@ def test_long_zh_title_without_boundary_never_cuts_a_word() -> None:
 
 def test_a_title_that_is_only_a_tag_is_kept() -> None:
     assert headline("【快讯】").text == "【快讯】"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Claude 4 is almost here - YouTube", "Claude 4 is almost here"),
+        ("OpenAI发布GPT-5_科技_新浪网", "OpenAI发布GPT-5"),
+        ("【AI】小米发布澎湃OS 3_哔哩哔哩_bilibili", "小米发布澎湃OS 3"),
+        ("OpenAI发布GPT-5 - 新浪科技", "OpenAI发布GPT-5"),
+        ("GPT-4o - a review", "GPT-4o - a review"),  # not a site name: kept
+        ("人民网", "人民网"),
+    ],
+)
+def test_site_name_suffixes_are_dropped(raw: str, expected: str) -> None:
+    assert headline(raw).text == expected

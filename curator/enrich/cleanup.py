@@ -81,7 +81,9 @@ _EMPTY_LABEL = re.compile(r"^\s*(?:\*\*\s*[:：]\s*\*\*|[:：])\s*")
 
 # [1] [12] [1,2] [1-3] [1][2] 【1】 ^[1]: a source's citation markers (a repost keeps them, the
 # references list does not come along).
-CITATION = re.compile(r"\^?(?:\[\s*\d{1,3}(?:\s*[,，、\-–]\s*\d{1,3})*\s*\]|【\s*\d{1,3}\s*】)")
+CITATION = re.compile(
+    r"\^?(?:\[\s*(?:注\s*)?\d{1,3}(?:\s*[,，、\-–]\s*\d{1,3})*\s*\]|【\s*(?:注\s*)?\d{1,3}\s*】)"
+)
 
 
 def strip_citations(text: str) -> str:
@@ -96,14 +98,18 @@ _CHROME_TOKEN = re.compile(
     r"个赞|点赞|likes?|comments?|条评论|评论|弹幕)|"
     r"\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|"
     r"(?:\d+\s*(?:秒|分钟|小时|天|周|个月|年)前)|(?:\d+\s*(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?)\s+ago)|"
-    r"\d{1,2}:\d{2}(?::\d{2})?|[·•|｜/]|(?:首播|发布|上传)(?:于|时间)\s*[:：]?)",
+    r"\d{1,2}:\d{2}(?::\d{2})?|[·•|｜/]|(?:首播|发布|上传)(?:于|时间)\s*[:：]?|"
+    rf"(?:播放量?|弹幕|点赞|投币|收藏|转发|分享|评论)\s*[:：]?\s*{_COUNT}|"
+    r"(?:streamed live|premiered|published)(?:\s+on)?\s+[A-Z][a-z]{2,8}\.?\s+\d{1,2},?\s+\d{4}|"
+    r"[A-Z][a-z]{2,8}\.?\s+\d{1,2},\s+\d{4})",
     re.IGNORECASE,
 )
 _CHROME_PHRASES = (
     r"如果播放没有很快开始|请尝试重启(?:您的)?设备|您观看的视频可能会添加到|已暂停自动播放|自动播放已暂停|"
     r"if playback doesn'?t begin shortly|try restarting your device|videos you watch may be added|"
     r"autoplay is paused|you'?re signed out|^(?:up next|next up|接下来播放|下一个|相关推荐|猜你喜欢|热门推荐|"
-    r"更多视频|推荐视频|展开|收起|显示更多|show more|show less|subscribe|订阅|分享|share|save|保存|举报|"
+    r"更多视频|推荐视频|相关视频|展开|收起|显示更多|show more|show less|subscribe|订阅|分享|share|save|保存|举报|"
+    r"显示转写文稿|转写文稿|show transcript|transcript|文字记录|评论区|发表评论|"
     r"上一篇|下一篇|返回顶部|首页|登录|注册|sign in|log in|home|menu|菜单)\s*$|"
     r"^\s*(?:正在加载|loading)\W*$|^\s*(?:全部|all)\s*(?:评论|comments)\W*$"
 )

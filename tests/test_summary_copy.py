@@ -152,3 +152,11 @@ def test_other_platforms_chrome_is_taken_off() -> None:
             "November 25, 2026, OpenAI released a new model.\n据报道，耗电量达到中国的5倍[注1]。")
     got = cleanup.clean_for_summary(text).text
     assert got == "November 25, 2026, OpenAI released a new model.\n据报道，耗电量达到中国的5倍。"
+
+
+def test_a_line_introducing_a_list_is_not_the_summary(backend: OfflineBackend) -> None:
+    text = ("新版本的主要变化如下：\n编译速度比上一版提升了一倍，增量构建只需要原来三分之一的时间。\n"
+            "新的借用检查器能发现更多错误，并给出更清楚的修复建议。\n")
+    enr = _enrich(backend, "Rust 新版本发布", text)
+    assert "如下" not in enr.summary, enr.summary
+    assert enr.summary.startswith("编译速度")

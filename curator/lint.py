@@ -17,8 +17,9 @@ from datetime import date
 from typing import Literal
 from urllib.parse import parse_qsl, urlsplit
 
+from curator.outlet import url_outlet
 from curator.text import is_chatter, split_sentences, to_simplified, traditional_chars
-from curator.urls import _TRACKING, canonical_url, domain
+from curator.urls import _TRACKING, canonical_url
 
 __all__ = ["RULES", "Document", "Finding", "Line", "Link", "format_findings", "lint_markdown", "scan"]
 
@@ -473,7 +474,8 @@ def _domain_dominance(doc: Document, opt: _Options) -> Iterator[Finding]:
     defs = _footnote_defs(doc)
     counts: dict[str, int] = {}
     for line in doc.text_lines():
-        if _item_rest(line) is None or not (url := _item_url(line, defs)) or not (host := domain(url)):
+        # An account on a platform (github.com/<owner>, x.com/<user>, a WeChat __biz) is its own outlet.
+        if _item_rest(line) is None or not (url := _item_url(line, defs)) or not (host := url_outlet(url)[0]):
             continue
         counts[host] = counts.get(host, 0) + 1
         if counts[host] == opt.max_per_domain + 1:

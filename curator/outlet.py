@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 from curator.models import Item
 from curator.urls import domain
 
-__all__ = ["PLATFORMS", "outlet"]
+__all__ = ["PLATFORMS", "outlet", "url_outlet"]
 
 # domain → how the channel shows in the URL: ("path", n) the n-th path segment, ("query", key),
 # or ("meta", "") when only the page/source knows it (a watch URL does not name its channel).
@@ -54,13 +54,13 @@ def _meta(item: Item) -> str:
     return item.sources[0].source if item.sources else ""
 
 
-def outlet(item: Item) -> str:
-    """`domain` off platforms; `domain/channel` on them (the domain alone when nothing names one)."""
-    url = item.url
+def url_outlet(url: str) -> tuple[str, bool]:
+    """The outlet as far as the URL alone shows it, and whether the page or source must name the
+    channel (a platform whose URLs do not: a YouTube watch page)."""
     dom = domain(url)
     found = _platform(dom)
     if found is None:
-        return dom
+        return dom, False
     host, (kind, arg) = found
     parts = urlsplit(url)
     channel = ""
@@ -70,8 +70,15 @@ def outlet(item: Item) -> str:
             channel = segments[int(arg)].lower()
     elif kind == "query":
         channel = (parse_qs(parts.query).get(str(arg)) or [""])[0]
-    if not channel and host in {"youtube.com"} and (m := _YOUTUBE_HANDLE.match(parts.path)):
+    if not channel and host == "youtube.com" and (m := _YOUTUBE_HANDLE.match(parts.path)):
         channel = m.group(0).lower()
-    if not channel:
-        channel = _meta(item)
-    return f"{host}/{channel}" if channel else host
+    return (f"{host}/{channel}", False) if channel else (host, True)
+
+
+def outlet(item: Item) -> str:
+    """`domain` off platforms; `domain/channel` on them (the domain alone when nothing names one)."""
+    found, needs_meta = url_outlet(item.url)
+    if not needs_meta:
+        return found
+    channel = _meta(item)
+    return f"{found}/{channel}" if channel else found

@@ -120,3 +120,18 @@ def test_issue_headline_is_the_lead_storys_headline() -> None:
     issue = select(items, settings, number=1, as_of=datetime(2026, 11, 20, tzinfo=UTC), draft_ids=set())
     assert issue.title.endswith("：OpenAI提案矛头直指DeepSeek"), issue.title
     assert "六小虎" not in issue.title
+
+
+def test_lint_counts_platform_accounts_separately() -> None:
+    from curator.lint import lint_markdown
+
+    def draft(urls: list[str]) -> str:
+        items = "\n\n".join(f"**条目{i}**：第 {i} 个开源项目发布了新版本。[^{i}]" for i in range(1, len(urls) + 1))
+        notes = "\n".join(f"[^{i}]: [源：项目{i}]({u})" for i, u in enumerate(urls, 1))
+        return f"## 开源\n\n{items}\n\n{notes}\n"
+
+    owners = [f"https://github.com/owner-{c}/repo" for c in "abcd"]
+    assert not lint_markdown(draft(owners), rules={"domain_dominance"}, max_per_domain=3)
+    same = [f"https://github.com/owner-a/repo-{c}" for c in "abcd"]
+    assert [f.rule for f in lint_markdown(draft(same), rules={"domain_dominance"}, max_per_domain=3)] == [
+        "domain_dominance"]

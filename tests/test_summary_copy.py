@@ -160,3 +160,9 @@ def test_a_line_introducing_a_list_is_not_the_summary(backend: OfflineBackend) -
     enr = _enrich(backend, "Rust 新版本发布", text)
     assert "如下" not in enr.summary, enr.summary
     assert enr.summary.startswith("编译速度")
+
+
+def test_creator_signoffs_are_chrome() -> None:
+    for line in ("感谢观看，别忘了点赞订阅！", "Thanks for watching! Don't forget to like and subscribe.", "记得一键三连哦"):
+        assert cleanup.is_chrome(line), line
+    assert not cleanup.is_chrome("观看人数比去年增长了三成，订阅用户达到两千万。")

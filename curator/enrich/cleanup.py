@@ -107,7 +107,8 @@ _CHROME_TOKEN = re.compile(
 _CHROME_PHRASES = (
     r"如果播放没有很快开始|请尝试重启(?:您的)?设备|您观看的视频可能会添加到|已暂停自动播放|自动播放已暂停|"
     r"if playback doesn'?t begin shortly|try restarting your device|videos you watch may be added|"
-    r"autoplay is paused|you'?re signed out|^(?:up next|next up|接下来播放|下一个|相关推荐|猜你喜欢|热门推荐|"
+    r"autoplay is paused|you'?re signed out|感谢(?:您的)?(?:观看|收看|收听)|别忘了(?:点赞|订阅|关注|投币)|一键三连|"
+    r"thanks for watching|like and subscribe|(?:smash|hit) (?:that|the) like|^(?:up next|next up|接下来播放|下一个|相关推荐|猜你喜欢|热门推荐|"
     r"更多视频|推荐视频|相关视频|展开|收起|显示更多|show more|show less|subscribe|订阅|分享|share|save|保存|举报|"
     r"显示转写文稿|转写文稿|show transcript|transcript|文字记录|评论区|发表评论|"
     r"上一篇|下一篇|返回顶部|首页|登录|注册|sign in|log in|home|menu|菜单)\s*$|"

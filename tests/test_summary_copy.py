@@ -166,3 +166,20 @@ def test_creator_signoffs_are_chrome() -> None:
     for line in ("感谢观看，别忘了点赞订阅！", "Thanks for watching! Don't forget to like and subscribe.", "记得一键三连哦"):
         assert cleanup.is_chrome(line), line
     assert not cleanup.is_chrome("观看人数比去年增长了三成，订阅用户达到两千万。")
+
+
+def test_minutes_with_agenda_labels_and_a_digest(backend: OfflineBackend) -> None:
+    minutes = ("开源社区月度例会纪要（2026年11月）\n时间：2026年11月21日 14:00\n参会人：张三、李四、王五等 18 人\n"
+               "议题一：新版本发布计划\n社区决定在 12 月中旬发布 3.0 版本，冻结期从 12 月 1 日开始。\n"
+               "议题二：贡献者激励方案\n会议讨论了贡献者积分制度，决定每季度评选十位优秀贡献者。\n"
+               "议题三：安全漏洞响应流程\n安全小组介绍了新的漏洞响应流程，要求在 72 小时内给出初步评估。\n"
+               "其他事项\n下次例会定于 12 月 19 日举行。\n")
+    s = _enrich(backend, "开源社区月度例会纪要（2026年11月）", minutes).summary
+    assert "新版本发布计划、贡献者激励方案和安全漏洞响应流程" in s, s
+    assert "议题一" not in s and "其他事项" not in s
+    digest = ("本周 AI 领域有不少新动态。\nOpenAI 发布 GPT-5.5\nOpenAI 周二发布了 GPT-5.5，推理速度比上一代快一倍，价格下调三成。\n"
+              "谷歌开源 Gemma 4\n谷歌开源了 Gemma 4 系列模型，最小的版本只有 10 亿参数，可以在手机上运行。\n"
+              "英伟达财报超预期\n英伟达三季度营收达到 570 亿美元，同比增长 62%。\n")
+    s = _enrich(backend, "AI 周报第 42 期", digest).summary
+    for topic in ("OpenAI 发布 GPT-5.5", "谷歌开源 Gemma 4", "英伟达财报超预期"):
+        assert topic in s, s

@@ -149,7 +149,14 @@ def is_chrome(line: str) -> bool:
 # --- headings (multi-topic documents) --------------------------------------------------------------
 
 _TERMINAL = re.compile(r"[。！？；.!?…：:][”’」』）)\]】》\"']*$")
-_NUMBERING = re.compile(r"^\s*(?:[一二三四五六七八九十]+[、.．]|\d{1,2}[、.．)）]|第[一二三四五六七八九十\d]+[部分章节项个点][、:：\s]?|[(（][一二三四五六七八九十\d]+[)）])\s*")
+_NUMBERING = re.compile(r"^\s*(?:(?:议题|议程|事项|主题|话题|专题)[一二三四五六七八九十\d]+\s*[、:：.．]?|[一二三四五六七八九十]+[、.．]|\d{1,2}[、.．)）]|第[一二三四五六七八九十\d]+[部分章节项个点][、:：\s]?|[(（][一二三四五六七八九十\d]+[)）])\s*")
+
+
+_GENERIC_HEADING = re.compile(
+    r"^(?:其他|其它)(?:事项|问题|议题)?$|^(?:附录|参考资料|参考文献|相关链接|延伸阅读|会议信息|参会人员|"
+    r"references|appendix|further reading|related links|other business)$",
+    re.IGNORECASE,
+)
 
 
 def _heading_text(line: str) -> str | None:
@@ -164,8 +171,8 @@ def _heading_text(line: str) -> str | None:
         return None
     if (cjk and size < 4) or (not cjk and len(bare.split()) < 2):
         return None  # "问题", "方法", "Results": a paper's outline, not a topic of its own
-    if SCAFFOLD.match(bare + "："):
-        return None  # "引言", "总结": the outline's furniture, not a topic
+    if SCAFFOLD.match(bare + "：") or _GENERIC_HEADING.match(bare):
+        return None  # "引言", "总结", "其他事项": the outline's furniture, not a topic
     return bare
 
 

@@ -14,10 +14,14 @@ import jinja2
 
 from curator.errors import ComposeError, ConfigError
 from curator.finds import EDITOR_SOURCE, is_editor_find
+from curator.frontmatter import merge_extra
 from curator.mdsafe import Markdown, TrustedView, escape_text, finalize, one_line, safe_url, yaml_str
 from curator.models import Issue, IssueSection, Item, ItemState, Story
+from curator.outlet import outlet
 from curator.redaction import Redactor
 from curator.settings import Settings
+from curator.text import to_simplified
+from curator.titles import headline
 from curator.urls import clean_link, domain
 
 log = logging.getLogger(__name__)
@@ -104,7 +108,7 @@ def select(items: list[Item], settings: Settings, *, number: int, as_of: datetim
         assert enr is not None
         section = enr.section if enr.section in by_section else settings.sections[0].id
         quota = next(s.quota for s in settings.sections if s.id == section)
-        dom = domain(story.lead.url)
+        dom = outlet(story.lead)  # a platform's channels/accounts count separately
         if len(by_section[section]) >= quota or per_domain.get(dom, 0) >= settings.drafts.max_per_domain:
             runners_up.append(story)
             continue
@@ -112,9 +116,39 @@ def select(items: list[Item], settings: Settings, *, number: int, as_of: datetim
         per_domain[dom] = per_domain.get(dom, 0) + 1
     sections = [IssueSection(id=s.id, title=s.title, stories=by_section[s.id]) for s in settings.sections]
     chosen = [st for sec in sections for st in sec.stories]
-    headline = max(chosen, key=lambda s: s.score).lead.enrichment.title if chosen else "本周无入选内容"  # type: ignore[union-attr]
+    # The lead story's own headline (never a section name, never a keyword-pipe title).
+    headline = issue_headline(chosen)
     title = settings.publication.title_format.format(name=settings.publication.name, number=number, headline=headline)
     return Issue(number=number, title=title, date=as_of, sections=sections, runners_up=runners_up[:RUNNERS_UP])
+
+
+_REPRINT = re.compile(
+    r"转载自|转自[^。\n]{0,20}(?:公众号|网站|微博)|原文链接|原文地址|本文(?:首发|原载)于|"
+    r"originally (?:appeared|published)|first (?:appeared|published) (?:in|on|at)|reprinted (?:from|with)",
+    re.IGNORECASE,
+)
+
+
+def citation_order(items: list[Item]) -> list[Item]:
+    """A story's sources as its footnotes list them: the original publisher before reprints (a
+    page saying 转载自 / "originally appeared" is a reprint; otherwise the earlier one), and
+    https before plain http; the lead's position breaks ties."""
+    def key(pair: tuple[int, Item]) -> tuple[bool, bool, datetime, int]:
+        pos, item = pair
+        text = item.article.text[:3000] if item.article else ""
+        when = item.published_at or item.discovered_at
+        return (bool(_REPRINT.search(text)), not item.url.startswith("https://"), when, pos)
+
+    return [item for _, item in sorted(enumerate(items), key=key)]
+
+
+def issue_headline(chosen: list[Story]) -> str:
+    """The issue's headline: the title of its lead (highest-scoring, then first placed) story."""
+    if not chosen:
+        return "本周无入选内容"
+    lead = max(chosen, key=lambda s: s.score).lead
+    assert lead.enrichment is not None
+    return headline(lead.enrichment.title).text or lead.enrichment.title
 
 
 def _is_english(item: Item) -> bool:
@@ -187,11 +221,16 @@ class Renderer:
         footnotes: list[Footnote] = []
         by_story: dict[int, list[Footnote]] = {}
         label = self.source_label
+        simplified = self.settings.publication.language == "zh-Hans"
         for story in issue.stories:
-            # The editor's own find is cited first in its story, under the editor's label.
-            for item in sorted(story.items, key=lambda i: not is_editor_find(i)):
+            # The editor's own find is cited first in its story, under the editor's label; then originals
+            # before reprints, https before http (citation_order; the sort is stable).
+            for item in sorted(citation_order(story.items), key=lambda i: not is_editor_find(i)):
                 names = "、".join(dict.fromkeys(label(r.source) for r in item.sources)) or label(EDITOR_SOURCE)
                 title = (item.article.title if item.article and item.article.title else item.title) or domain(item.url)
+                title = headline(title).text  # the source's headline, not its keyword pipes
+                if simplified:
+                    title = to_simplified(title)  # cited in the issue's script; the wording stays the source's
                 extra = " ".join(
                     f"（[HN 讨论]({href}) {int(r.points)} points）" if r.points is not None else f"（[讨论]({href})）"
                     for r in item.sources
@@ -246,6 +285,7 @@ class Renderer:
             raise ConfigError(f"publication.template: no template named '{exc.name}'") from exc
         except jinja2.TemplateError as exc:
             raise ComposeError(f"template {self.template_name} failed: {exc}") from exc
+        text = merge_extra(text, self.settings.publication.front_matter_extra)
         # Last line of defence: enrichment masks secrets before storing, but a draft is also made of
         # titles, source names and editor edits.
         return self.redactor.text(re.sub(r"\n{3,}", "\n\n", text).strip() + "\n")

@@ -18,6 +18,7 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
+from curator.outlet import url_outlet
 from curator.text import is_chatter, split_sentences, to_simplified, traditional_chars
 from curator.urls import canonical_url, domain, tracking_keys
 
@@ -470,7 +471,8 @@ def _domain_dominance(doc: Document, opt: _Options) -> Iterator[Finding]:
     defs = _footnote_defs(doc)
     counts: dict[str, int] = {}
     for line in doc.text_lines():
-        if _item_rest(line) is None or not (url := _item_url(line, defs)) or not (host := domain(url)):
+        # An account on a platform (github.com/<owner>, x.com/<user>, a WeChat __biz) is its own outlet.
+        if _item_rest(line) is None or not (url := _item_url(line, defs)) or not (host := url_outlet(url)[0]):
             continue
         counts[host] = counts.get(host, 0) + 1
         if counts[host] == opt.max_per_domain + 1:
@@ -632,6 +634,11 @@ _RULES: dict[str, Rule] = {
     "raw_html": _raw_html,
     "unsafe_link": _unsafe_link,
 }
+# The copy rules (titles and summaries, issue 14) live in their own module and read the scan above.
+from curator import lint_copy
+
+RULES.update(lint_copy.DESCRIPTIONS)
+_RULES.update(lint_copy.RULES)
 assert _RULES.keys() == RULES.keys()
 
 

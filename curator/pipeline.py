@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from curator import charset, cluster, compose, decisions, finds, history
-from curator.enrich import Backend, content_hash
+from curator.enrich import Backend, cleanup, content_hash
 from curator.enrich.stage import EnrichStage
 from curator.errors import (
     ConfigError,
@@ -356,7 +356,8 @@ class Pipeline:
             cluster.ClusterInput(
                 item_id=i.id,
                 title=i.article.title or i.title,
-                text=i.article.text,
+                # Page chrome (player notices, next-up lists) must not make two videos one story.
+                text=cleanup.clean_for_summary(i.article.text).text,
                 lang=i.article.lang,
                 published_at=i.published_at or i.article.date or i.discovered_at,
             )

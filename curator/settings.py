@@ -47,6 +47,8 @@ class PublicationSettings(_Section):
     front_matter: Literal["hugo", "hexo", "jekyll", "none"] = "hugo"  # "none": no front matter
     looking_back: bool = False  # add a "往年回顾" block: archive issues of the same week in earlier years
     editor_label: str = Field(default="编辑推荐", min_length=1)  # how the editor's own finds are credited
+    # Extra front-matter keys, verbatim (e.g. Hexo's `type = "garden"`); a key here replaces the built-in one.
+    front_matter_extra: dict[str, Any] = Field(default_factory=dict)
 
 
 class SectionSettings(_Section):

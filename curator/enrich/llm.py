@@ -28,13 +28,15 @@ from pydantic import BaseModel, ValidationError
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
 from curator import text as textutil
-from curator.enrich import guards
+from curator import vocab
+from curator.enrich import cleanup, guards
 from curator.enrich.limits import Budget, RateLimiter, cost_usd, estimate_tokens
 from curator.enrich.schema import LLMEnrichment, TriageResult, schema_hash, strict_json_schema
 from curator.enrich.transport import capped_http_client, too_large
 from curator.errors import BudgetExceeded, ConfigError, LLMError
 from curator.models import Enrichment, EnrichRequest
 from curator.settings import Settings, defaults_dir
+from curator.titles import headline
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +134,9 @@ class OpenAIBackend:
     # ---- one item ------------------------------------------------------------------------
     def render(self, req: EnrichRequest, delimiter: str, max_chars: int) -> str:
         pub = self.settings.publication
-        clean = guards.strip_zero_width(req.text).replace(delimiter, "")
+        # The model reads prose, not the source's Markdown, scaffolding, [1] markers or page chrome.
+        text = cleanup.clean_for_summary(req.text, req.title).text or req.text
+        clean = guards.strip_zero_width(text).replace(delimiter, "")
         body = clean[:max_chars]
         if len(clean) > max_chars:
             body += "\n[正文过长，已截断]"
@@ -320,9 +324,11 @@ class OpenAIBackend:
             raise InvalidOutput(f"section must be one of {', '.join(self.settings.section_ids())}")
         title, summary = out.title.strip(), out.summary.strip()
         if self.settings.publication.language == "zh-Hans":
-            title, summary = textutil.to_simplified(title), textutil.to_simplified(summary)
+            taiwan = vocab.is_taiwan_usage(f"{req.title}\n{req.text[:4000]}")
+            title, summary = vocab.to_mainland(title, taiwan=taiwan), vocab.to_mainland(summary, taiwan=taiwan)
         if not summary:
             raise InvalidOutput("summary is empty")
+        title = headline(title).text if title else title  # a model that copied the keyword pipes
         problems = guards.markup_problems(f"{title}\n{summary}", {req.url})
         if problems:
             raise InvalidOutput("; ".join(problems))

@@ -19,9 +19,12 @@ from types import ModuleType
 import numpy as np
 
 from curator import text as textutil
+from curator import vocab
+from curator.enrich import cleanup
 from curator.errors import LLMError
 from curator.models import Enrichment, EnrichRequest
 from curator.settings import Settings
+from curator.titles import headline
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +33,10 @@ SUMMARY_MAX_WORDS = 60
 MIN_CJK_CHARS = 8
 MIN_WORDS = 5
 MAX_SENTENCES = 3
+MIN_TOPICS = 3  # subheadings that make a document multi-topic (minutes, digests)
+MAX_TOPICS = 4
 MAX_CANDIDATES = 150  # TextRank is quadratic; past the first ~150 sentences the lead bias wins anyway
+INCLUDE_MAX = 45.0  # the most profile keywords can add to a score
 SOURCE_WEIGHT_RANGE = (0.5, 1.5)  # one source can tilt a score, not decide it
 _SIMPLIFIED_LANGS = {"zh", "zh-hans", "zh-cn", "zh-sg", "zh-my"}
 _FOREIGN = {"en": "英文", "ja": "日文", "ko": "韩文"}
@@ -209,31 +215,24 @@ class _Candidate:
     tokens: frozenset[str]
 
 
-def _without_layout(text: str, title: str) -> str:
-    """Drop table-cell pipes (table layouts come out as "| … |") and the headline repeated at the top."""
-    lines = [ln.strip().strip("|").strip() for ln in text.splitlines()]
-    body = "\n".join(ln for ln in lines if ln)
-    head = title.strip()
-    if head and body.startswith(head):
-        body = body[len(head):].lstrip(" \n：:，,")
-    return body or text
-
-
-def extractive_summary(text: str, lang: str) -> list[str]:
-    """One to three sentences of `text` in their original order, chatter never included; [] when
-    no sentence qualifies."""
+def extractive_summary(text: str, lang: str, *, title: str = "", budget: int | None = None) -> list[str]:
+    """One to three whole sentences of `text` in their original order, chatter and sentences that
+    repeat `title` never included; [] when no sentence qualifies."""
     cjk = lang in {"zh", "ja", "ko"}
-    budget = SUMMARY_MAX_CJK_CHARS if cjk else SUMMARY_MAX_WORDS
+    budget = budget or (SUMMARY_MAX_CJK_CHARS if cjk else SUMMARY_MAX_WORDS)
     low = MIN_CJK_CHARS if cjk else MIN_WORDS
     cleaned, _ = textutil.strip_chatter(text)
     sentences = [s for s in textutil.split_sentences(cleaned, lang) if not textutil.is_chatter(s)]
     candidates = []
     for position, sentence in enumerate(sentences):
         size = _size(sentence, cjk)
-        if low <= size <= budget:
+        if low <= size <= budget and not (title and cleanup.repeats_title(sentence, title)):
             candidates.append(_Candidate(position, sentence, size, _tokens(sentence, lang)))
             if len(candidates) == MAX_CANDIDATES:
                 break
+    # Headings and captions (no closing punctuation) are never a summary when real sentences exist.
+    whole = [c for c in candidates if _TERMINAL.search(c.sentence)]
+    candidates = whole or candidates
     if not candidates:
         return []
     rank = _pagerank([c.tokens for c in candidates])
@@ -250,7 +249,21 @@ def extractive_summary(text: str, lang: str) -> list[str]:
             continue
         chosen.append(c)
         used += c.size
-    return [c.sentence for c in sorted(chosen, key=lambda c: c.position)]
+    return _whole([c.sentence for c in sorted(chosen, key=lambda c: c.position)], cjk)
+
+
+def _whole(sentences: list[str], cjk: bool) -> list[str]:
+    """Sentences as a reader expects them: a clause ending in ；，、： (the splitter cuts at ；) or
+    with no closing punctuation at all is closed with a full stop."""
+    out = []
+    for s in sentences:
+        s = s.rstrip()
+        if re.search(r"[；;，,、：:]$", s):
+            s = s[:-1] + ("。" if cjk else ".")
+        elif not _TERMINAL.search(s):
+            s += "。" if cjk else "."
+        out.append(s)
+    return out
 
 
 def _redundant(a: frozenset[str], b: frozenset[str]) -> bool:
@@ -258,17 +271,35 @@ def _redundant(a: frozenset[str], b: frozenset[str]) -> bool:
 
 
 def _fallback(text: str, cjk: bool) -> str:
-    """The first substantive paragraph, cut to the summary budget."""
+    """The first substantive paragraph, cut to the summary budget at a clause boundary."""
     cleaned, _ = textutil.strip_chatter(text)
     for line in cleaned.splitlines():
         line = line.strip()
         if not line or textutil.is_chatter(line):
             continue
         if cjk:
+            if len(line) <= SUMMARY_MAX_CJK_CHARS:
+                return _whole([line], cjk)[0]
+            head = line[:SUMMARY_MAX_CJK_CHARS]
+            cut = max(head.rfind(p) for p in "。！？；，")
+            if cut >= SUMMARY_MAX_CJK_CHARS // 3:
+                return _whole([head[: cut + 1]], cjk)[0]
             return textutil.truncate(line, SUMMARY_MAX_CJK_CHARS)
         words = line.split()
         return line if len(words) <= SUMMARY_MAX_WORDS else " ".join(words[:SUMMARY_MAX_WORDS]) + "…"
     return ""
+
+
+def _overview(topics: list[str], cjk: bool) -> str:
+    """For a multi-topic document (minutes, a digest): the topics its subheadings name."""
+    if not topics:
+        return ""
+    shown = [t.rstrip("：:") for t in topics[:MAX_TOPICS]]
+    more = len(topics) > MAX_TOPICS
+    if cjk:
+        listed = f"{'、'.join(shown[:-1])}和{shown[-1]}" if not more else f"{'、'.join(shown)}等{len(topics)}个议题"
+        return f"内容涉及{listed}。"
+    return f"It covers {', '.join(shown[:-1])} and {shown[-1]}{' among others' if more else ''}."
 
 
 def _join(sentences: list[str], cjk: bool) -> str:
@@ -317,8 +348,23 @@ class OfflineBackend:
         section_id, section_title = self._section(title_h, text_h, req.section_hint)
         score, reason = self._score(title_h, text_h, cleaned, lang, req.source_weight)
 
-        body = _without_layout(req.text, req.title)
-        sentences = extractive_summary(body, lang)
+        clean = cleanup.clean_for_summary(req.text, req.title)
+        if cleanup.is_not_article(clean, lang):
+            raise LLMError(
+                "the page text is page chrome (view counts, player notices, lists of other pages), "
+                "not an article",
+                reason="not_article",
+                url=req.url,
+                stage="enrich",
+            )
+        body = clean.text or req.text
+        head = headline(req.title, lang)
+        topics = cleanup.subheadings(body) if len(cleanup.subheadings(body)) >= MIN_TOPICS else []
+        overview = _overview(topics, cjk)
+        budget = (SUMMARY_MAX_CJK_CHARS if cjk else SUMMARY_MAX_WORDS) - _size(overview, cjk)
+        sentences = extractive_summary(body, lang, title=req.title, budget=budget)
+        if overview:
+            sentences = [overview, *sentences[:1]]
         summary = _join(sentences, cjk) if sentences else _fallback(body, cjk)
         if not summary:
             raise LLMError(
@@ -327,7 +373,7 @@ class OfflineBackend:
                 url=req.url,
                 stage="enrich",
             )
-        title = req.title.strip() or textutil.truncate(sentences[0] if sentences else summary, 40)
+        title = head.text if req.title.strip() else textutil.truncate(sentences[0] if sentences else summary, 40)
         if self.chinese_pub and lang != "zh":
             topic = "、".join(tags[:2]) if tags else section_title
             foreign = _FOREIGN.get(lang, "外文")
@@ -340,7 +386,8 @@ class OfflineBackend:
         )
         flags = []
         if self.simplified:
-            title, summary = textutil.to_simplified(title), textutil.to_simplified(summary)
+            taiwan = vocab.is_taiwan_usage(f"{req.title}\n{req.text[:4000]}")
+            title, summary = vocab.to_mainland(title, taiwan=taiwan), vocab.to_mainland(summary, taiwan=taiwan)
             if textutil.has_traditional(title + summary):
                 flags.append("traditional_residue")
         return Enrichment(
@@ -396,7 +443,9 @@ class OfflineBackend:
         text_kws = [kw for kw in in_text if kw not in in_title]
         occurrences = sum(in_text.values())
         include = 8 * len(title_kws) + 4 * len(text_kws) + 2 * math.log2(1 + occurrences)
-        raw += min(45.0, include)
+        # Saturating, not capped: a long article hitting many keywords must still rank above one
+        # hitting a few (a hard cap put 8 of 11 stories of a real week at 90-98).
+        raw += INCLUDE_MAX * (1 - math.exp(-include / INCLUDE_MAX))
         hit = title_kws + text_kws
         parts.append(f"命中关注词：{'、'.join(hit[:5])}" if hit else "未命中关注词")
 

@@ -14,7 +14,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from curator.enrich import Backend, choose_backend, content_hash
+from curator import text as textutil
+from curator.enrich import Backend, choose_backend, cleanup, content_hash
 from curator.enrich.limits import Budget
 from curator.errors import BudgetExceeded, ConfigError, CuratorError, LLMError
 from curator.models import Enrichment, EnrichRequest, Item, ItemState
@@ -28,6 +29,18 @@ if TYPE_CHECKING:
     from curator.pipeline import RunResult
 
 log = logging.getLogger(__name__)
+
+
+def article_text(text: str, title: str, description: str | None) -> str:
+    """The text to summarise: the article's, or its meta description when the extracted text is page
+    chrome (view counts, player notices, "next up" lists); "" when neither is an article."""
+    clean = cleanup.clean_for_summary(text, title)
+    if not cleanup.is_not_article(clean, textutil.detect_lang(text + title)):
+        return text
+    desc = cleanup.clean_for_summary(description or "", title)
+    lang = textutil.detect_lang(desc.text) if desc.text else "en"
+    enough = desc.prose_chars >= (20 if lang in {"zh", "ja", "ko"} else 60)
+    return desc.text if enough and not cleanup.is_chrome(desc.text) else ""
 
 
 class EnrichStage:
@@ -82,11 +95,13 @@ class EnrichStage:
         assert item.article is not None
         first = item.sources[0].source if item.sources else "manual"
         cfg = self.settings.source(first)
+        title = item.article.title or item.title
         return EnrichRequest(
             item_id=item.id,
             url=item.url,
-            title=item.article.title or item.title,
-            text=item.article.text[: self.settings.llm.max_input_chars * 2],
+            title=title,
+            text=article_text(item.article.text[: self.settings.llm.max_input_chars * 2], title,
+                              item.article.description),
             lang=item.article.lang,
             source=first,
             source_weight=self.settings.source_weight(r.source for r in item.sources),
@@ -116,6 +131,11 @@ class EnrichStage:
         todo: list[EnrichRequest] = []
         for item in items:
             req = self.request_for(item)
+            if not req.text.strip():
+                # Page chrome only (a video page without notes) and no description: never summarised.
+                self.store.set_state(item.id, ItemState.SKIPPED, "not_article")
+                run.counters["enrich/not_article"] += 1
+                continue
             hit = self.store.cache_get(req.content_hash, backend.prompt_sha, model_key) if backend.name != "offline" else None
             if hit:
                 self.store.save_enrichment(item.id, self.redacted(Enrichment.model_validate_json(hit)), req.content_hash)

@@ -1,0 +1,148 @@
+"""A loopback web of the page shapes issue 14 met: LLM-written video notes full of Markdown and
+chatter, meeting minutes mixing topics, a repost carrying the source's [1] markers, video pages
+with no notes (with and without a meta description), a Taiwan-usage article, a zh title with
+half-width punctuation. One RSS feed lists them all."""
+
+from __future__ import annotations
+
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+
+from tests.loopback import LoopbackServer
+
+PLAYER = (
+    "<div class='player'><p>如果播放没有很快开始，请尝试重启您的设备。</p>"
+    "<p>您观看的视频可能会添加到电视的观看记录中，并影响电视推荐内容。</p></div>"
+)
+
+
+def _next_up(titles: list[str]) -> str:
+    cells = "".join(f"<p>{t}</p><p>12万次观看 · 3天前</p>" for t in titles)
+    return f"<div class='next-up'><p>接下来播放</p>{cells}</div>"
+
+
+def _page(title: str, body: str, *, description: str = "", author: str = "") -> str:
+    meta = f"<meta name='description' content='{description}'>" if description else ""
+    meta += f"<meta name='author' content='{author}'>" if author else ""
+    return (f"<html><head><meta charset='utf-8'><title>{title}</title>{meta}</head><body>"
+            f"<nav><a href='/'>首页</a> <a href='/t'>频道</a></nav><main>{body}</main></body></html>")
+
+
+def _paras(lines: list[str]) -> str:
+    return "".join(f"<p>{ln}</p>" for ln in lines)
+
+
+VIDEO_TITLE = ("【人工智能】OpenAI提案矛头直指DeepSeek | 锁死全球AI发展 | 指责DeepSeek有害 | 加强出口管制 | "
+               "两类市场和三级国家 | 美国AI行动计划")
+VIDEO_NOTES = [
+    "28.1万次观看 · 2026年11月18日",
+    VIDEO_TITLE,
+    "**：**标题：OpenAI提案解读",
+    "## 引言：",
+    "本期视频解读了 OpenAI 向美国白宫科技政策办公室提交的一份政策提案，提案把矛头直接指向了 DeepSeek[1]。",
+    "## 核心观点：",
+    "*   **蒸馏技术*   OpenAI 声称 DeepSeek 通过蒸馏技术从更大的模型中学习，训练成本只有美国同类模型的二十分之一[2]。",
+    "*   **出口管制*   提案建议把全球国家分为三级，对第二级和第三级国家加强芯片出口管制；",
+    "*   **市场划分*   提案还把市场分为两类，要求盟友禁止使用来自中国的模型[12]。",
+    "总结：这份提案一旦被采纳，将会深刻影响全球人工智能的发展格局。",
+    "好的，希望以上内容对您有帮助！如果您还有其他问题，欢迎随时提问。",
+]
+
+MINUTES_TITLE = "人工智能治理工作组第七次会议纪要"
+MINUTES = (
+    "<h1>人工智能治理工作组第七次会议纪要</h1>"
+    "<p>会议于11月20日在线上召开，共有来自十二家机构的三十位成员参加，由秘书处主持。</p>"
+    "<h2>一、开源模型的安全评估</h2>"
+    "<p>与会成员讨论了开源大模型发布前的安全评估流程，建议参照红队测试的做法建立统一清单。</p>"
+    "<p>多家机构表示愿意共享评测数据集，并在下次会议前提交初稿。</p>"
+    "<h2>二、算力资源的共享机制</h2>"
+    "<p>工作组听取了国家超算中心关于算力共享平台建设进展的汇报，平台预计明年第一季度上线。</p>"
+    "<p>成员建议对高校和初创企业给予优先排期，并公开资源分配规则。</p>"
+    "<h2>三、数据跨境流动规则</h2>"
+    "<p>与会专家介绍了数据出境安全评估的最新要求，讨论了训练数据跨境使用中的合规难点。</p>"
+    "<h2>四、下一步工作安排</h2>"
+    "<p>秘书处将在两周内汇总各方意见，形成书面建议提交主管部门，并于下月召开第八次会议。</p>"
+)
+
+REPOST_TITLE = "美国数据中心耗电量已达中国的5倍 | 能源 | AI | 电网"
+REPOST = _paras([
+    "本文转载自公众号“能源观察”。",
+    "据海外媒体报道，美国的数据中心耗电量在过去五年增长了三倍，已经达到中国的5倍[1]。",
+    "分析人士认为，人工智能大模型的训练需求是耗电量增长的主要原因[2][3]，这一趋势还将持续。",
+    "多家电力公司表示，正在加快建设新的输电线路，以满足数据中心对 GPU 集群供电的需求【4】。",
+    "研究机构预计，到2030年数据中心将占美国总用电量的百分之九以上[5]。",
+]) + "<h3>参考资料</h3><ol><li>[1] 某研究报告</li><li>[2] 某媒体</li></ol>"
+
+TAIWAN_TITLE = "微軟新版 Windows 內建人工智慧助理"
+TAIWAN = _paras([
+    "微軟宣布新版 Windows 將內建人工智慧助理，可以自動整理影片和文件，並在本機執行大模型推理。",
+    "這套軟體需要至少 16GB 記憶體，並由新的演算法在本機執行，不必把資料上傳到雲端。",
+    "微軟表示，新功能將在明年上半年推送給所有使用者，企業版會先開放測試。",
+])
+
+EUROPE_TITLE = "欧洲人工智能,尴尬与焦虑笼罩"
+EUROPE = _paras([
+    "欧盟委员会本周公布了新的人工智能投资计划，准备在五年内投入两千亿欧元建设算力和大模型。",
+    "但业界认为，欧洲在芯片和开源模型上的差距短期内难以弥补，多家初创公司已把总部迁往美国。",
+    "法国和德国的官员表示，将简化审批流程，并为本土模型训练提供补贴。",
+])
+
+PAGES: dict[str, tuple[str, str]] = {
+    "/video/openai-proposal": (VIDEO_TITLE, _page(
+        VIDEO_TITLE,
+        f"{PLAYER}<h1>{VIDEO_TITLE}</h1><div class='description'>{_paras(VIDEO_NOTES)}</div>"
+        + _next_up(["【人工智能】Claude 4指日可待 | 推理能力 | 编程能力 | 智能体"]),
+        author="最佳拍档")),
+    "/notes/ai-governance-7": (MINUTES_TITLE, _page(MINUTES_TITLE, MINUTES)),
+    "/repost/datacenter-power": (REPOST_TITLE, _page(REPOST_TITLE, f"<h1>{REPOST_TITLE}</h1>{REPOST}")),
+    "/video/claude-4-no-notes": ("【人工智能】Claude 4指日可待 | 推理能力 | 编程能力 | 智能体", _page(
+        "【人工智能】Claude 4指日可待 | 推理能力 | 编程能力 | 智能体",
+        f"{PLAYER}<p>28.1万次观看 · 2026年11月19日31.8万次观看【人工智能】Claude 4指日可待 | 推理能力 | 编程能力 | 智能体</p>"
+        + _next_up(["【人工智能】GPT-5即将发布 | 性能对比 | 价格 | 上线时间", "【科技】苹果发布新款MacBook | M4芯片 | 续航 | 价格"]),
+        description="本期视频介绍了 Anthropic 即将发布的 Claude 4 大模型，以及它在推理和编程上的改进。",
+        author="最佳拍档")),
+    "/video/gpt-5-no-notes": ("【人工智能】GPT-5即将发布 | 性能对比 | 价格 | 上线时间", _page(
+        "【人工智能】GPT-5即将发布 | 性能对比 | 价格 | 上线时间",
+        f"{PLAYER}<p>12万次观看 · 2026年11月20日</p>"
+        + _next_up(["【人工智能】Claude 4指日可待 | 推理能力 | 编程能力 | 智能体", "【科技】苹果发布新款MacBook | M4芯片 | 续航 | 价格"]),
+        author="最佳拍档")),
+    "/tw/windows-ai": (TAIWAN_TITLE, _page(TAIWAN_TITLE, f"<h1>{TAIWAN_TITLE}</h1>{TAIWAN}")),
+    "/eu/ai-anxiety": (EUROPE_TITLE, _page(EUROPE_TITLE, f"<h1>{EUROPE_TITLE}</h1>{EUROPE}")),
+}
+DAYS = {path: 17 + i % 5 for i, path in enumerate(PAGES)}
+
+
+class CopyWeb(LoopbackServer):
+    def __init__(self) -> None:
+        web = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                path = self.path.split("?")[0]
+                if path == "/feed.xml":
+                    body, ctype = web.feed().encode(), "application/rss+xml"
+                elif path in PAGES:
+                    body, ctype = PAGES[path][1].encode(), "text/html; charset=utf-8"
+                else:
+                    body, ctype = b"", ""
+                self.send_response(200 if ctype else 404)
+                self.send_header("content-type", ctype or "text/plain")
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        super().__init__(Handler)
+
+    def feed(self) -> str:
+        items = "".join(
+            f"<item><title>{title}</title><link>{self.origin}{path}</link>"
+            f"<pubDate>{['Tue', 'Wed', 'Thu', 'Fri', 'Sat'][DAYS[path] - 17]}, {DAYS[path]} Nov 2026 08:00:00 GMT</pubDate></item>"
+            for path, (title, _) in PAGES.items()
+        )
+        return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>copy web</title>'
+                f"{items}</channel></rss>")

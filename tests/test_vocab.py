@@ -1,0 +1,66 @@
+"""Taiwan → mainland vocabulary for zh-Hans output (phrases, not only characters)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from curator import vocab
+from curator.enrich.offline import OfflineBackend
+from curator.models import EnrichRequest
+from curator.settings import load_settings
+
+# Taiwan words a Simplified text never uses (程式 is not here: 程式化 is mainland usage too).
+WORDS = [
+    ("软体", "软件"), ("演算法", "算法"), ("人工智慧", "人工智能"),
+    ("硬体", "硬件"), ("记忆体", "内存"), ("伺服器", "服务器"), ("晶片", "芯片"),
+]
+# The issue's list, as a Taiwan source writes it: the whole phrase table applies.
+TW_WORDS = [
+    ("軟體", "软件"), ("程式", "程序"), ("演算法", "算法"), ("人工智慧", "人工智能"),
+    ("影片", "视频"), ("硬體", "硬件"), ("記憶體", "内存"),
+]
+
+
+@pytest.mark.parametrize(("tw", "mainland"), TW_WORDS)
+def test_word_list_in_a_taiwan_source(tw: str, mainland: str) -> None:
+    src = f"這家公司的{tw}很有名，使用者很多。"
+    assert vocab.is_taiwan_usage(src)
+    assert vocab.to_mainland(src, taiwan=True) == f"这家公司的{mainland}很有名，用户很多。"
+
+
+@pytest.mark.parametrize(("tw", "mainland"), WORDS)
+def test_word_list_in_simplified_text(tw: str, mainland: str) -> None:
+    assert vocab.to_mainland(f"这家公司的{tw}很出名。") == f"这家公司的{mainland}很出名。"
+    assert vocab.regional_words(f"这家公司的{tw}很出名。") == [tw]
+
+
+def test_traditional_taiwan_source_gets_the_whole_table() -> None:
+    src = "這款軟體可以在筆電上剪輯影片，還支援更大的記憶體。"
+    assert vocab.is_taiwan_usage(src)
+    assert vocab.to_mainland(src, taiwan=True) == "这款软件可以在笔电上剪辑视频，还支持更大的内存。"
+
+
+@pytest.mark.parametrize("text", [
+    "方程式赛车队的程序员在执行核心任务，这部影片的资料很丰富。",
+    "手机支持离线翻译和线上会议，服务器宕机后可以查看截图。",
+    "这是一篇进阶教程，用户可以在社群里交流。",
+])
+def test_mainland_words_are_left_alone(text: str) -> None:
+    assert not vocab.is_taiwan_usage(text)
+    assert vocab.to_mainland(text) == text
+    assert vocab.regional_words(text) == []
+
+
+def test_offline_backend_writes_mainland_vocabulary() -> None:
+    backend = OfflineBackend(load_settings(Path(__file__).resolve().parents[1]))
+    text = ("微軟宣布新版 Windows 將內建人工智慧助理，可以自動整理影片和文件。\n"
+            "這套軟體需要至少 16GB 記憶體，並由新的演算法在本機執行。\n"
+            "微軟表示，新功能將在明年上半年推送給所有使用者。")
+    enr = backend.enrich(EnrichRequest(item_id=1, url="https://example.com/a", title="微軟新版 Windows 內建人工智慧",
+                                       text=text, lang="zh", source="test"))
+    out = enr.title + enr.summary
+    for tw in ("软体", "人工智慧", "记忆体", "演算法", "影片"):
+        assert tw not in out, out
+    assert "人工智能" in enr.title

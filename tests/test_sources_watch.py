@@ -514,3 +514,23 @@ def test_sources_check_says_what_a_watched_page_without_entries_was_searched_for
         and "<details>" in probe
         and "saw 3 blocks (2 <p>, 1 <h2>), 0 with a date" in probe
     )
+
+
+def test_details_whose_date_is_in_the_body_not_the_summary_are_entries():
+    html = """<article class="markdown-body"><h1>视频笔记</h1><p>每期一条。</p>
+    <details><summary>41. 长上下文的代价</summary><p>发布于 2026-11-18 · <a href="https://v.example.com/41">视频</a></p>
+    <p>讨论了 KV cache 的显存开销。</p></details>
+    <details><summary>40. 小模型蒸馏</summary><p>日期：2026年11月11日</p><p>只有文字笔记：蒸馏数据的配比。</p></details>
+    <details><summary>一组合集</summary><ul><li>[2026-11-01] 甲 <a href="https://v.example.com/a">a</a></li>
+    <li>[2026-11-02] 乙 <a href="https://v.example.com/b">b</a></li></ul></details>
+    </article>"""
+    entries, _ = find_entries(html, "https://github.com/a/notes", NOW)
+    got = {e.title: (e.url, f"{e.published_at:%Y-%m-%d}") for e in entries}
+    assert got["长上下文的代价"] == ("https://v.example.com/41", "2026-11-18")
+    assert got["小模型蒸馏"][1] == "2026-11-11" and got["小模型蒸馏"][0].startswith("https://github.com/a/notes#")
+    assert "蒸馏数据的配比" in next(e for e in entries if e.title == "小模型蒸馏").snippet
+    # A <details> around several dated items is their container: each item is its own entry.
+    urls = {e.url: f"{e.published_at:%Y-%m-%d}" for e in entries}
+    assert "一组合集" not in got
+    assert urls["https://v.example.com/a"] == "2026-11-01" and urls["https://v.example.com/b"] == "2026-11-02"
+    assert len(entries) == 4

@@ -8,7 +8,7 @@ Three kinds of block can be an entry; each must carry a calendar date of its own
   of a notes page (Jekyll, Hugo, a wiki) at any heading depth. A paragraph of several dated lines is split
   first (pagetext.split_dated_lines); the items under a heading that is only a date are leads of that date;
 - a *box*: an `<article>`, `<li>` or `<details>` carrying a `<time>` or date text (for `<details>`: in its
-  `<summary>`) — blog indexes, archive lists, READMEs listing notes;
+  `<summary>`, else first in its body) — blog indexes, archive lists, READMEs listing notes;
 - a *heading* (h1–h6, or a `<section>`) dated by its own text or by a byline under it, with the blocks up
   to the next heading — but only when no lead or box inside it is dated: then it is a section of entries.
 
@@ -60,7 +60,7 @@ MAX_BLOCKS = 60_000  # past this many candidate blocks a page is not a notes pag
 
 SHAPES = (
     "paragraphs/list items/table rows starting with a date (【2026-11-30】, [2026-11-30], 2026年11月30日, "
-    "2026/11/30 …) under h1–h6 headings; <details> whose <summary> holds a date; "
+    "2026/11/30 …) under h1–h6 headings; <details> whose <summary> (or body) holds a date; "
     "<article>/<li>/<section> teasers with a <time> or date text; headings dated by their own text"
 )
 
@@ -180,7 +180,11 @@ def _lead_date(el: HtmlElement) -> datetime | None:
 def _box_date(el: HtmlElement) -> datetime | None:
     if el.tag == "details":
         summary = el.find("summary")
-        return date_in_text(text_of(summary)) if summary is not None else None
+        if summary is None:
+            return None
+        # The date in the summary, else the first one in the body (`<summary>标题</summary><p>日期：…`);
+        # a <details> holding several dated items is a container (_candidates), not an entry.
+        return date_in_text(text_of(summary)) or _parts_date([el])
     return _parts_date([el])
 
 

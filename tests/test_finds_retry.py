@@ -59,7 +59,8 @@ class Handler(BaseHTTPRequestHandler):
 def _config(home, port: int, hosts: list[str]) -> None:
     resolve = ", ".join(f'"{h}" = "127.0.0.1:{port}"' for h in hosts)
     (home / "config" / "zz-retry.toml").write_text(
-        "[fetch]\ndeadline_s = 2.0\nread_timeout_s = 1.0\nconnect_timeout_s = 1.0\nretries = 0\n"
+        # The hang is cut by the 3 s read timeout; the answering pages have 10 s, ample on a loaded machine.
+        "[fetch]\ndeadline_s = 10.0\nread_timeout_s = 3.0\nconnect_timeout_s = 3.0\nretries = 0\n"
         f"resolve = {{ {resolve} }}\n[llm]\nprovider = \"offline\"\n", encoding="utf-8")
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sqlite3
 from urllib.parse import unquote, urlsplit
 
 from curator.enrich import content_hash
@@ -29,6 +30,10 @@ NOT_FETCHED = "not_fetched"  # flag prefix: not_fetched:<reason>
 # The editor picked it: rank it with the week's best so the draft carries it (the reviewer sees why).
 EDITOR_FIND_SCORE = 90
 NO_NOTE = "（页面未能抓取，请编辑补充摘要）"
+# Why a page could not be read that may pass by itself (a server or network down for a while): such a
+# stand-in is fetched again by later runs, up to the store's RETRY_CAP attempts. A wall, a 403 or a
+# deleted article is not retried on its own; the editor adds the URL again to try (Pipeline.retry_stand_in).
+_TRANSIENT = re.compile(r"timeout|connect|protocol|dns|rate_limited|deadline|internal_error|http_(?:5\d\d|408|429)")
 
 # Challenge / verification pages that answer 200 in place of the article. Matched on the page's
 # <title> or on a short body, so an article that merely discusses captchas is not caught.
@@ -82,6 +87,37 @@ def editor_find(store: Store, item_id: int) -> Item | None:
 def is_stand_in(item: Item) -> bool:
     """Whether the item is a stand-in for an editor's find whose page was not read (it may be retried)."""
     return item.enrichment is not None and any(f.startswith(NOT_FETCHED) for f in item.enrichment.flags)
+
+
+def transient(reason: str) -> bool:
+    return _TRANSIENT.fullmatch(reason) is not None
+
+
+def due_for_retry(store: Store) -> list[sqlite3.Row]:
+    """Stand-ins whose page failed for a reason that may pass, not yet tried RETRY_CAP times: fetched
+    again by this run. They stay drafted-able stand-ins until a fetch succeeds."""
+    due = []
+    for row in store.stand_ins():
+        flags = Enrichment.model_validate_json(row["enrichment"]).flags
+        if any(f.startswith(NOT_FETCHED + ":") and transient(f.partition(":")[2]) for f in flags):
+            due.append(row)
+    return due
+
+
+def keep_editors_words(store: Store, replaced: list[sqlite3.Row]) -> int:
+    """Once the real page of a stand-in is read and enriched, the editor's `--title` / `--note`, where
+    they wrote one, still win over the page's (the board and the draft showed them); returns how many."""
+    done = 0
+    for row in replaced:
+        found = store.load_items("i.id = ?", (row["id"],))
+        enr = found[0].enrichment if found else None
+        if enr is None or enr.backend == "editor":  # not enriched yet (budget, stop): the next run does it
+            continue
+        words = {k: v for k, v in (("title", row["title"].strip()), ("summary", row["snippet"].strip())) if v}
+        if words:
+            store.update_enrichment(row["id"], enr.model_copy(update=words))
+        done += 1
+    return done
 
 
 def _readable(url: str) -> str:

@@ -233,7 +233,13 @@ class Pipeline:
         return True
 
     async def _fetch(self, run: RunResult, fetcher: Fetcher) -> None:
-        rows = self.store.waiting(ItemState.DISCOVERED)
+        # The editor's finds kept as stand-ins after a failure that may pass are tried again each run
+        # (bounded by RETRY_CAP); they stay drafted-able stand-ins until a fetch succeeds.
+        due = finds.due_for_retry(self.store)
+        retrying = {row["id"] for row in due}
+        rows = [*self.store.waiting(ItemState.DISCOVERED), *due]
+        if retrying:
+            run.counters["retry/editor_finds"] += len(retrying)
         # Admit items only as fast as the fetcher can take them, so a stop leaves the rest untouched.
         admit = asyncio.Semaphore(self.settings.fetch.max_concurrency)
         # Fetched pages wait for a parser in a bounded queue: fetching goes on while the parsers work,
@@ -274,6 +280,10 @@ class Pipeline:
                                 encoding=encoding, content_type=ctype, validators=resp.validators,
                                 fetched_at=self.settings.now())
                     self.store.save_page(row["id"], page)
+                    if row["id"] in retrying:  # read at last: clustered anew with the week's items
+                        self.store.release_story(row["id"])
+                        run.notes.append(f"item {row['id']} ({redact(row['url'])}): the editor's find could be "
+                                         "fetched this time; the page replaces its stand-in")
                     run.counters["fetch/ok"] += 1
                     return page
                 except FetchError as exc:
@@ -287,6 +297,7 @@ class Pipeline:
                 except Exception as exc:  # noqa: BLE001  (one item's fault is that item's outcome)
                     self._internal_error(run, "fetch", exc, f"fetching {redact(row['url'])}")
                     self.store.set_state(row["id"], ItemState.FAILED, "internal_error", retryable=True)
+                    self._keep_find(run, row, "internal_error")
                 finally:
                     advance()
 
@@ -301,10 +312,20 @@ class Pipeline:
         if item is None:
             return False
         flag = finds.keep_unfetched(self.settings, self.store, item, reason, row["snippet"] or "")
+        if self._retrying_stand_in(row):  # still unreadable: the stand-in stays, retried on a later run
+            run.counters["retry/editor_find_not_fetched"] += 1
+            run.notes.append(f"item {item.id} ({redact(item.url)}) still could not be fetched ({reason}): "
+                             f"it stays a candidate flagged {flag}")
+            return True
         run.counters["add/not_fetched"] += 1
         run.notes.append(f"item {item.id} ({redact(item.url)}) could not be fetched ({reason}): kept as a "
                          f"candidate with the editor's title/note, flagged {flag} for the reviewer")
         return True
+
+    @staticmethod
+    def _retrying_stand_in(row: Any) -> bool:
+        """Whether `row` came from `finds.due_for_retry` (it carries the stand-in's enrichment)."""
+        return "enrichment" in row.keys()  # noqa: SIM118  (on a sqlite3.Row, `in` tests the values)
 
     # ---- extract ------------------------------------------------------------------------------
     async def _extract_waiting(self, run: RunResult) -> None:
@@ -372,7 +393,10 @@ class Pipeline:
 
     # ---- enrich ------------------------------------------------------------------------------
     def _enrich(self, run: RunResult) -> None:
+        replaced = self.store.replacing_stand_ins()  # before the stage overwrites the stand-ins
         EnrichStage(self.settings, self.store, self.reporter, self.stopping, backend=self._backend).run(run)
+        if replaced and (n := finds.keep_editors_words(self.store, replaced)):
+            run.counters["add/fetched_after_retry"] += n
 
     # ---- draft -------------------------------------------------------------------------------
     def draft(self, *, as_of: datetime | None = None, number: int | None = None) -> RunResult:

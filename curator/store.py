@@ -627,12 +627,42 @@ class Store:
             )
 
     def refetch(self, item_id: int) -> None:
-        """Send an item back to be fetched as new: its enrichment and story are forgotten (a stand-in
-        for an editor's find whose page could not be read, retried when the editor adds it again)."""
+        """Send an item back to be fetched as new: its story is forgotten (a stand-in for an editor's
+        find whose page could not be read, retried when the editor adds it again). The stand-in's
+        enrichment stays until the real one replaces it, so the editor's words can be kept then."""
         with self.transaction():
-            self.db.execute("DELETE FROM enrichments WHERE item_id=?", (item_id,))
             self.db.execute("UPDATE items SET state='discovered', reason=NULL, retryable=0, story_id=NULL, "
                             "updated_at=? WHERE id=?", (_ts(now_utc()), item_id))
+
+    def stand_ins(self, max_attempts: int = RETRY_CAP) -> list[sqlite3.Row]:
+        """Editor's finds standing in for a page not read yet (enriched by "editor"), in the pool or in a
+        draft not yet published, tried fewer than `max_attempts` times; each row also carries the
+        stand-in's `enrichment` JSON."""
+        return self.db.execute(
+            "SELECT i.*, e.fields AS enrichment FROM items i JOIN enrichments e ON e.item_id=i.id "
+            "WHERE e.backend='editor' AND i.attempts < ? AND (i.state='enriched' OR (i.state='drafted' AND "
+            "i.id IN (SELECT ii.item_id FROM issue_items ii JOIN issues s ON s.id=ii.issue_id WHERE s.state='draft'))) "
+            "ORDER BY i.id",
+            (max_attempts,),
+        ).fetchall()
+
+    def replacing_stand_ins(self) -> list[sqlite3.Row]:
+        """Editor's finds whose page was read at last (extracted) while their stand-in is still stored:
+        id, the editor's `title` and `snippet` (their note)."""
+        return self.db.execute(
+            "SELECT i.id, i.title, i.snippet FROM items i JOIN enrichments e ON e.item_id=i.id "
+            "WHERE i.state='extracted' AND e.backend='editor' ORDER BY i.id"
+        ).fetchall()
+
+    def release_story(self, item_id: int) -> None:
+        """The item is clustered anew on this run (a stand-in whose real page was just fetched)."""
+        with self.transaction():
+            self.db.execute("UPDATE items SET story_id=NULL, updated_at=? WHERE id=?", (_ts(now_utc()), item_id))
+
+    def update_enrichment(self, item_id: int, enrichment: Enrichment) -> None:
+        """Rewrite an item's stored enrichment fields in place (state and cache key unchanged)."""
+        with self.transaction():
+            self.db.execute("UPDATE enrichments SET fields=? WHERE item_id=?", (enrichment.model_dump_json(), item_id))
 
     def set_story_ids(self, assignments: dict[int, int]) -> int:
         """Write the stories clustering found (item id -> story id); returns how many items moved."""

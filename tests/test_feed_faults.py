@@ -153,7 +153,7 @@ def test_entity_bombs_are_refused_quickly_in_little_memory(body):
     outcome, elapsed, peak = measure(lambda: parse_feed(body, FEED_URL, "application/rss+xml", SRC, NOW))
     assert isinstance(outcome, SourceError), f"expected a refusal, got {outcome!r}"
     assert outcome.reason == "xml_entities"
-    assert elapsed < 0.5, f"refusal took {elapsed:.2f} s"
+    assert elapsed < 2.0, f"refusal took {elapsed:.2f} s"  # expanding it takes minutes (and the memory above)
     assert peak < 20_000_000, f"peak traced memory {peak / 1e6:.1f} MB"
 
 
@@ -293,7 +293,9 @@ def test_a_5mb_entry_is_capped_and_parses_well_inside_the_deadline():
     assert len(huge.title) <= 300 and huge.title.startswith("Huge title")
     assert 0 < len(huge.snippet) <= 600 and huge.snippet.startswith("Paragraph with bold & a link")
     assert "<" not in huge.snippet and "alert" not in huge.snippet
-    assert elapsed < 2.5, f"a 5 MB entry took {elapsed:.1f} s to parse"
+    # < 1 s on a quiet machine; the bound leaves slack for a loaded one and still fails if feedparser's
+    # sanitizer (~7 s of CPU alone) runs again.
+    assert elapsed < 5.0, f"a 5 MB entry took {elapsed:.1f} s to parse"
 
 
 def _nested(depth: int, i: int) -> str:
@@ -324,8 +326,8 @@ def test_deeply_nested_pages_end_in_a_recorded_state_and_the_run_finishes(worksp
 
 
 SLOW_PAGE = ("<html><head><meta charset='utf-8'><title>Slow</title></head><body><article>"
-             + "".join(f"<p>Paragraph {i} has some words in it for the parser.</p>" for i in range(60_000))
-             + "</article></body></html>")  # ~3.5 MB; extraction alone takes ~20 s, far past the deadline
+             + "".join(f"<p>Paragraph {i} has some words in it for the parser.</p>" for i in range(80_000))
+             + "</article></body></html>")  # ~4.7 MB (under fetch.max_bytes); extraction takes ~30 s
 
 
 def _slow_site(httpserver) -> str:
@@ -354,9 +356,9 @@ def test_a_page_over_the_parse_deadline_fails_retryable_and_the_others_are_extra
     # The deadline must exceed a fresh parser's start-up (~1 s: a forkserver child importing trafilatura),
     # which it includes: at 0.05 s every document, small ones too, would time out.
     base = _slow_site(httpserver)
-    # 8 s: far above a small page (start-up included) even on a loaded machine, far below the slow one;
-    # the slow page ending `parse_timeout` (not extracted) is what proves the cut-off, not a stopwatch.
-    settings = settings_for(workspace, "", workers=2, timeout_s=8.0)
+    # 15 s: far above a small page (start-up included, ~2 s quiet) even at a load of 12, below the slow
+    # one; the slow page ending `parse_timeout` (not extracted) proves the cut-off, not a stopwatch.
+    settings = settings_for(workspace, "", workers=2, timeout_s=15.0)
     with Store(settings.db_path) as store:
         pipe = Pipeline(settings, store)
         _add_pages(pipe, base)

@@ -260,22 +260,22 @@ def test_50mb_body_refused_at_cap_with_bounded_memory(with_length: bool) -> None
         head = "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n"
         head += f"Content-Length: {total}\r\n" if with_length else "Connection: close\r\n"
         conn.sendall((head + "\r\n").encode())
-        if with_length and server.stop.wait(3):  # a declared oversize body is refused before reading it
+        if with_length and server.stop.wait(60):  # a declared oversize body is refused before reading it
             return
         server.send_until_error(conn, total, b"x" * 65536)
 
     with RawServer(handler, max_conns=2) as server:
         tracemalloc.start()
         try:
-            started = time.monotonic()
             res, stats = fetch(settings(max_bytes=MB), server.url)
             _, peak = tracemalloc.get_traced_memory()
         finally:
             tracemalloc.stop()
-    elapsed = time.monotonic() - started
+    # too_large, not timeout: the cap cut it, well before the 10 s deadline (no stopwatch needed).
     fails(res, "too_large")
     assert stats.get("fetch/retry", 0) == 0 and server.accepted == 1
-    assert elapsed < (1.5 if with_length else 5), elapsed
+    if with_length:  # refused on the header: the server had not sent one byte of the body (it waits 60 s)
+        assert server.sent == 0
     assert server.sent < total  # the client hung up; the server never got all 50 MB out
     assert peak < 8 * MB, f"peak traced memory {peak / MB:.1f} MB"
 
@@ -389,9 +389,10 @@ def test_slow_drip_hits_the_deadline_while_other_hosts_flow(srv: HTTPServer) -> 
     with RawServer(drip, max_conns=3) as drip_server:
         (slow, slow_s), (fast, fast_s), stats = run(go())
     fails(slow, "timeout")
-    # each byte arrived within the read timeout; only the overall deadline stopped it
-    assert 1.4 <= slow_s < 3.0, slow_s
-    assert isinstance(fast, Response) and fast_s < 1.0
+    # each byte arrived within the read timeout; only the overall deadline (1.5 s) stopped it, far
+    # sooner than the drip would have ended (12 s): slack x5 for a loaded machine
+    assert 1.4 <= slow_s < 1.5 * 5, slow_s
+    assert isinstance(fast, Response) and fast_s < slow_s  # the other host flowed while this one dripped
     assert drip_server.accepted == 1 and stats.get("fetch/retry", 0) == 0  # no time left to retry
 
 
@@ -399,19 +400,20 @@ def test_slow_drip_hits_the_deadline_while_other_hosts_flow(srv: HTTPServer) -> 
 def test_headers_never_arrive_times_out_with_at_most_one_retry(retries: int) -> None:
     def silent(conn: socket.socket, server: RawServer) -> None:
         server.read_request(conn)
-        server.stop.wait(15)
+        server.stop.wait(60)
 
     with RawServer(silent, max_conns=5) as server:
         started = time.monotonic()
         res, stats = fetch(
-            settings(read_timeout_s=0.5, deadline_s=5, retries=retries), server.url, retry_backoff_s=0.05
+            settings(read_timeout_s=0.5, deadline_s=40, retries=retries), server.url, retry_backoff_s=0.05
         )
         elapsed = time.monotonic() - started
     err = fails(res, "timeout")
     assert err.retryable
     assert server.accepted == 1 + retries
     assert stats.get("fetch/retry", 0) == retries
-    assert elapsed < 0.5 * (1 + retries) + 1.5
+    # The read timeout cut each attempt, not the deadline (40 s) nor the server (60 s): slack x5.
+    assert elapsed < (0.5 * (1 + retries) + 1.5) * 5
 
 
 def test_connect_stall_times_out_with_one_retry() -> None:
@@ -451,7 +453,7 @@ def test_slow_dns_is_bounded() -> None:
     started = time.monotonic()
     res, _ = fetch(settings(connect_timeout_s=0.5), "http://slow-dns.test/", resolver=resolver, transport=spy)
     fails(res, "dns")
-    assert time.monotonic() - started < 2 and spy.requests == []
+    assert time.monotonic() - started < 10 and spy.requests == []  # bounded by the 0.5 s timeout, not the 30 s answer
 
 
 # -- row 8: redirects ---------------------------------------------------------------------------------------
@@ -707,7 +709,9 @@ def sequence(*responses: WResponse) -> Callable[[Request], WResponse]:
 
 @pytest.mark.parametrize(
     ("retry_after", "min_s", "max_s"),
-    [("1", 0.9, 3.0), ("0", 0.0, 1.0), ("-5", 0.0, 1.0), ("date+2", 0.5, 4.0), ("date-60", 0.0, 1.0)],
+    # Lower bounds prove the wait was honoured; upper bounds (slack x5 for a loaded machine) that it was
+    # not stretched to the retry cap or the deadline (10 s).
+    [("1", 0.9, 5.0), ("0", 0.0, 5.0), ("-5", 0.0, 5.0), ("date+2", 0.5, 8.0), ("date-60", 0.0, 5.0)],
 )
 def test_429_retry_after_honoured(srv: HTTPServer, retry_after: str, min_s: float, max_s: float) -> None:
     if retry_after.startswith("date"):
@@ -729,8 +733,8 @@ def test_429_without_usable_or_affordable_wait_fails_fast(srv: HTTPServer, retry
     srv.expect_request("/rl").respond_with_data("no", status=429, headers={"Retry-After": retry_after})
     started = time.monotonic()
     res, stats = fetch(settings(deadline_s=2.0), at(srv, "/rl"))  # "5" fits the cap but not the deadline
-    err = fails(res, "rate_limited")
-    assert err.retryable and time.monotonic() - started < 1.0
+    err = fails(res, "rate_limited")  # rate_limited, not timeout: it did not sleep into the deadline
+    assert err.retryable and time.monotonic() - started < 5
     assert len(srv.log) == 1 and "fetch/retry" not in stats
 
 
@@ -752,7 +756,7 @@ def test_retry_after_pauses_the_host(srv: HTTPServer) -> None:
     first, second = run(go())
     assert fails(first, "rate_limited").retry_after_s == 86400  # type: ignore[attr-defined]
     assert 0 < fails(second, "rate_limited").retry_after_s <= 30  # type: ignore[attr-defined]
-    assert time.monotonic() - started < 1.5
+    assert time.monotonic() - started < 15  # no wait for the 30 s cap (slack for a loaded machine)
     assert [r.path for r, _ in srv.log] == ["/a"]  # the paused host saw nothing more
 
 

@@ -514,3 +514,72 @@ def test_sources_check_says_what_a_watched_page_without_entries_was_searched_for
         and "<details>" in probe
         and "saw 3 blocks (2 <p>, 1 <h2>), 0 with a date" in probe
     )
+
+
+def test_details_whose_date_is_in_the_body_not_the_summary_are_entries():
+    html = """<article class="markdown-body"><h1>视频笔记</h1><p>每期一条。</p>
+    <details><summary>41. 长上下文的代价</summary><p>发布于 2026-11-18 · <a href="https://v.example.com/41">视频</a></p>
+    <p>讨论了 KV cache 的显存开销。</p></details>
+    <details><summary>40. 小模型蒸馏</summary><p>日期：2026年11月11日</p><p>只有文字笔记：蒸馏数据的配比。</p></details>
+    <details><summary>一组合集</summary><ul><li>[2026-11-01] 甲 <a href="https://v.example.com/a">a</a></li>
+    <li>[2026-11-02] 乙 <a href="https://v.example.com/b">b</a></li></ul></details>
+    </article>"""
+    entries, _ = find_entries(html, "https://github.com/a/notes", NOW)
+    got = {e.title: (e.url, f"{e.published_at:%Y-%m-%d}") for e in entries}
+    assert got["长上下文的代价"] == ("https://v.example.com/41", "2026-11-18")
+    assert got["小模型蒸馏"][1] == "2026-11-11" and got["小模型蒸馏"][0].startswith("https://github.com/a/notes#")
+    assert "蒸馏数据的配比" in next(e for e in entries if e.title == "小模型蒸馏").snippet
+    # A <details> around several dated items is their container: each item is its own entry.
+    urls = {e.url: f"{e.published_at:%Y-%m-%d}" for e in entries}
+    assert "一组合集" not in got
+    assert urls["https://v.example.com/a"] == "2026-11-01" and urls["https://v.example.com/b"] == "2026-11-02"
+    assert len(entries) == 4
+
+
+YEARLESS = """<html><body><h1>笔记</h1>
+<h2>近期</h2>
+<p>【11-20】<a href="https://mp.weixin.qq.com/s/AbC20">卖身大厂，才是大模型公司最好的归宿</a></p><p>一段评论。</p>
+<p>11月18日 没有链接的一条：推理成本又降了一半。</p>
+<p>[12-30] 去年年底的一条 <a href="https://e.example/dec">链接</a></p>
+<p>3-15 倍的提升不是日期。</p>
+<p>11-16 <a href="https://e.example/nov16">无括号的一条</a></p>
+<h2>2024 年的旧笔记</h2>
+<p>【03-23】<a href="https://e.example/2024">旧的一条</a></p>
+<h2>跨年</h2>
+<p>【2026-01-03】<a href="https://e.example/jan">新年第一条</a></p>
+<p>【12-31】<a href="https://e.example/eve">除夕的一条</a></p>
+</body></html>"""
+
+
+def test_dates_without_a_year_take_it_from_their_context_or_the_run_clock():
+    entries, _ = find_entries(YEARLESS, "https://e.example/notes/", NOW)  # NOW: 2026-11-24
+    got = {e.title: (e.url, f"{e.published_at:%Y-%m-%d}") for e in entries}
+    assert got["卖身大厂，才是大模型公司最好的归宿"] == ("https://mp.weixin.qq.com/s/AbC20", "2026-11-20")
+    assert got["去年年底的一条 链接"] == ("https://e.example/dec", "2025-12-30")  # the most recent past 12-30
+    assert got["旧的一条"][1] == "2024-03-23"  # the heading above names the year
+    assert got["除夕的一条"][1] == "2025-12-31"  # nearest the full date before it, not a year later
+    bare = next(e for e in entries if e.published_at.date().isoformat() == "2026-11-18")
+    assert bare.title == "没有链接的一条：推理成本又降了一半" and "11月18日" in bare.text
+    assert bare.url.startswith("https://e.example/notes/#11-18-")
+    assert not any("倍的提升" in e.title for e in entries)  # a range at a paragraph's start is no date
+    assert got["无括号的一条"] == ("https://e.example/nov16", "2026-11-16")
+    assert len(entries) == 7
+
+
+def test_a_yearless_entry_without_a_link_is_its_own_article_on_any_later_clock():
+    page_url = "https://e.example/notes/"
+    entries, _ = find_entries(YEARLESS, page_url, NOW)
+    bare = next(e for e in entries if e.url.startswith(page_url + "#"))
+    # Read again a month and a half later: the anchor still names the same entry.
+    later = datetime(2027, 1, 10, tzinfo=UTC)
+    page = Page(url=bare.url, final_url=page_url, status=200, text=YEARLESS, fetched_at=later)
+    article = entry_article(page, bare.url.split("#", 1)[1])
+    assert article is not None and "推理成本又降了一半" in article.text and "卖身大厂" not in article.text
+    assert article.date.date().isoformat() == "2026-11-18"  # still the most recent past 11-18
+
+
+@pytest.mark.parametrize("line", ["[1.2] 第一章第二节", "[1-3] 第一至三章", "3-15 倍的提升", "1/2 的用户：一半"])
+def test_numbering_and_ranges_at_a_paragraphs_start_are_not_yearless_dates(line):
+    html = f"<html><body><h2>目录</h2><p>{line}</p><p>【2026-11-20】<a href='https://e.example/a'>一条</a></p></body></html>"
+    entries, _ = find_entries(html, "https://e.example/notes/", NOW)
+    assert [(e.url, f"{e.published_at:%Y-%m-%d}") for e in entries] == [("https://e.example/a", "2026-11-20")]

@@ -70,7 +70,7 @@ class EnrichStage:
         and items joining a story that already has an enriched member, are cited under it."""
         enriched_stories = {r[0] for r in self.store.db.execute(
             "SELECT DISTINCT i.story_id FROM items i JOIN enrichments e ON e.item_id = i.id "
-            "WHERE i.story_id IS NOT NULL")}
+            "WHERE i.story_id IS NOT NULL AND i.state != 'extracted'")}  # an extracted item's old one is stale
         groups: dict[int, list[Item]] = {}
         for item in items:
             groups.setdefault(item.story_id or item.id, []).append(item)

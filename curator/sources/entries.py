@@ -8,7 +8,7 @@ Three kinds of block can be an entry; each must carry a calendar date of its own
   of a notes page (Jekyll, Hugo, a wiki) at any heading depth. A paragraph of several dated lines is split
   first (pagetext.split_dated_lines); the items under a heading that is only a date are leads of that date;
 - a *box*: an `<article>`, `<li>` or `<details>` carrying a `<time>` or date text (for `<details>`: in its
-  `<summary>`) — blog indexes, archive lists, READMEs listing notes;
+  `<summary>`, else first in its body) — blog indexes, archive lists, READMEs listing notes;
 - a *heading* (h1–h6, or a `<section>`) dated by its own text or by a byline under it, with the blocks up
   to the next heading — but only when no lead or box inside it is dated: then it is a section of entries.
 
@@ -32,7 +32,14 @@ from lxml.html import HtmlElement
 
 from curator.errors import SourceError
 from curator.sources.jsonfeed import clamp_date
-from curator.sources.pagedates import date_in_text, date_match, time_value
+from curator.sources.pagedates import (
+    date_in_text,
+    date_match,
+    heading_year,
+    resolve_yearless,
+    time_value,
+    yearless_match,
+)
 from curator.sources.pagetext import (
     LEAD_PREFIX,
     LEADING,
@@ -60,7 +67,7 @@ MAX_BLOCKS = 60_000  # past this many candidate blocks a page is not a notes pag
 
 SHAPES = (
     "paragraphs/list items/table rows starting with a date (【2026-11-30】, [2026-11-30], 2026年11月30日, "
-    "2026/11/30 …) under h1–h6 headings; <details> whose <summary> holds a date; "
+    "2026/11/30 …) under h1–h6 headings; <details> whose <summary> (or body) holds a date; "
     "<article>/<li>/<section> teasers with a <time> or date text; headings dated by their own text"
 )
 
@@ -93,7 +100,7 @@ class PageScan:
 
 
 class _Page:
-    def __init__(self, root: HtmlElement, page_url: str, base: str) -> None:
+    def __init__(self, root: HtmlElement, page_url: str, base: str, now: datetime) -> None:
         self.page_url = urldefrag(page_url)[0]
         self.base = base
         self._absolute: dict[str, str] = {}
@@ -101,11 +108,44 @@ class _Page:
         self.counts: Counter[str] = Counter(el.tag for el in self.blocks)
         self.lead_dates = {el: d for el in self.blocks if el.tag in LEADS and (d := _lead_date(el))}
         self.box_dates = {el: d for el in self.blocks if el.tag in BOXES and (d := _box_date(el))}
+        self.yearless: set[HtmlElement] = set()
+        self._date_yearless(now)
         # Leads and boxes are the entry candidates a heading or a section must not swallow.
         self.small = set(self.lead_dates) | set(self.box_dates)
         for el in [el for el in self.lead_dates if self._is_byline(el)]:
             del self.lead_dates[el]
             self.small.discard(el)
+
+    def _date_yearless(self, now: datetime) -> None:
+        """Blocks that open with a month-day and no year (`【11-30】`, `11月30日`) take the year from their
+        context, read in page order: a heading naming a year, else the last full date before them."""
+        year: int | None = None
+        context: datetime | None = None
+        for el in self.blocks:
+            if el.tag in HEADINGS:
+                text = text_of(el)
+                if own := date_in_text(text):
+                    context, year = own, None
+                elif (named := heading_year(text)) is not None:
+                    context, year = None, named
+                continue
+            if known := self.lead_dates.get(el) or self.box_dates.get(el):
+                context, year = known, None  # the latest full date is the nearest context
+                continue
+            if el.tag not in LEADS and el.tag not in ("li", "details"):
+                continue
+            if el.tag == "div" and any(x.tag in ("p", "li", "div", "article", "table") for x in el.iterdescendants()):
+                continue  # a wrapper: the paragraphs inside it are the leads
+            summary = el.find("summary") if el.tag == "details" else None
+            head = text_of(summary) if summary is not None else head_text([el], 80)
+            found = yearless_match(head[:80])
+            if found is None or not LEAD_PREFIX.fullmatch(head[: found[0]]):
+                continue
+            date = resolve_yearless(found[2], found[3], context, year, now)
+            if date is None:
+                continue
+            (self.lead_dates if el.tag in LEADS else self.box_dates)[el] = date
+            self.yearless.add(el)
 
     def _is_byline(self, el: HtmlElement) -> bool:
         """A dated line right under a heading that links to the post (`<h2><a>…</a></h2><p>2026-11-22 · 5
@@ -180,7 +220,11 @@ def _lead_date(el: HtmlElement) -> datetime | None:
 def _box_date(el: HtmlElement) -> datetime | None:
     if el.tag == "details":
         summary = el.find("summary")
-        return date_in_text(text_of(summary)) if summary is not None else None
+        if summary is None:
+            return None
+        # The date in the summary, else the first one in the body (`<summary>标题</summary><p>日期：…`);
+        # a <details> holding several dated items is a container (_candidates), not an entry.
+        return date_in_text(text_of(summary)) or _parts_date([el])
     return _parts_date([el])
 
 
@@ -350,10 +394,11 @@ def _own_anchor(f: _Found) -> str | None:
     return None
 
 
-def derived_anchor(date: datetime, title: str) -> str:
-    """A stable anchor for an entry without an id: its date and a hash of its title."""
+def derived_anchor(date: datetime, title: str, *, yearless: bool = False) -> str:
+    """A stable anchor for an entry without an id: its date and a hash of its title. A date the page gave
+    without a year is named by month and day only: its year depends on the clock it was read with."""
     digest = hashlib.sha1(squash(title).lower().encode("utf-8")).hexdigest()[:10]
-    return f"{date:%Y-%m-%d}-{digest}"
+    return f"{date:%m-%d}-{digest}" if yearless else f"{date:%Y-%m-%d}-{digest}"
 
 
 def _link(page: _Page, f: _Found, title: str) -> tuple[str, str]:
@@ -364,7 +409,8 @@ def _link(page: _Page, f: _Found, title: str) -> tuple[str, str]:
     if links := page.outbound(f.parts):
         # Another page's #section is that page: the item merges with the same link from other sources.
         return urldefrag(page.absolute(links[0].get("href", "")))[0], ""
-    anchor = _own_anchor(f) or derived_anchor(f.date, title or head_text(f.parts, 200))
+    anchor = _own_anchor(f) or derived_anchor(f.date, title or head_text(f.parts, 200),
+                                              yearless=f.el in page.yearless)
     return absolutize(f"#{anchor}", page.page_url), anchor
 
 
@@ -372,8 +418,11 @@ def _snippet(f: _Found, text: str, title: str) -> str:
     """The entry's text after its leading date (text or <time>) and its title."""
     found = date_match(text)
     led = next(f.el.iter("time"), None)
+    bare = yearless_match(text[:80])
     if found is not None and LEAD_PREFIX.fullmatch(text[: found[0]]):
         text = text[found[1] :]
+    elif bare is not None and LEAD_PREFIX.fullmatch(text[: bare[0]]):
+        text = text[bare[1] :]
     elif led is not None and text.startswith(text_of(led)):
         text = text[len(text_of(led)) :]
     text = LEADING.sub("", text)
@@ -382,10 +431,12 @@ def _snippet(f: _Found, text: str, title: str) -> str:
     return text.strip()[:600]
 
 
-def scan_page(html: str, page_url: str, now: datetime, *, keep_html: bool = False) -> PageScan:
-    """The dated entries on a page, newest first, with counts of what was looked at."""
+def scan_page(html: str, page_url: str, now: datetime, *, keep_html: bool = False,
+              year_clock: datetime | None = None) -> PageScan:
+    """The dated entries on a page, newest first, with counts of what was looked at. Dates are clamped to
+    `now`; a date without a year is placed by `year_clock` (default: `now`)."""
     root, base = parse_page(html, page_url)
-    page = _Page(root, page_url, base)
+    page = _Page(root, page_url, base, year_clock or now)
     found = _candidates(page)
     entries: dict[str, Entry] = {}
     for f in found:
@@ -406,16 +457,19 @@ def scan_page(html: str, page_url: str, now: datetime, *, keep_html: bool = Fals
 
 # The entries of the last few pages read, by anchor, in this process: every anchored item of one page is
 # extracted from the same page, which would otherwise be parsed again for each of its entries.
-_BY_ANCHOR: OrderedDict[tuple[str, str], dict[str, Entry]] = OrderedDict()
+_BY_ANCHOR: OrderedDict[tuple[str, str, str], dict[str, Entry]] = OrderedDict()
 _BY_ANCHOR_PAGES = 4
 
 
-def entry_by_anchor(html: str, page_url: str, anchor: str) -> Entry | None:
-    """The entry `#anchor` names on the page (its HTML in `.html`), or None if the page has no such entry."""
-    key = (hashlib.sha1(html.encode("utf-8", "replace")).hexdigest(), page_url)
+def entry_by_anchor(html: str, page_url: str, anchor: str, now: datetime | None = None) -> Entry | None:
+    """The entry `#anchor` names on the page (its HTML in `.html`), or None if the page has no such entry.
+
+    `now` is the clock the page was read on: it places a date given without a year (no clamping here)."""
+    never = datetime.max.replace(tzinfo=UTC)
+    key = (hashlib.sha1(html.encode("utf-8", "replace")).hexdigest(), page_url, (now or never).isoformat())
     if (by_anchor := _BY_ANCHOR.get(key)) is None:
         try:
-            scan = scan_page(html, page_url, datetime.max.replace(tzinfo=UTC), keep_html=True)
+            scan = scan_page(html, page_url, never, keep_html=True, year_clock=now)
         except SourceError:
             return None
         by_anchor = {unquote(e.anchor): e for e in reversed(scan.entries) if e.anchor}

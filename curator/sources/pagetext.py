@@ -12,7 +12,7 @@ from lxml import etree
 from lxml.html import HtmlElement
 
 from curator.errors import SourceError
-from curator.sources.pagedates import DATE_PATTERNS, date_match, strip_dates
+from curator.sources.pagedates import DATE_PATTERNS, date_match, strip_dates, yearless_match
 
 SCAN_CHARS = 1500  # date text is looked for near the start of a box
 LEAD_PREFIX = re.compile(r"[\W\d_]{0,12}")  # bullets, brackets, a list number before a lead's date
@@ -93,7 +93,10 @@ def text_before(el: HtmlElement, stop: HtmlElement) -> str:
 
 
 def clean_title(text: str) -> str:
-    text = _EDGES.sub("", _NUMBERING.sub("", _EDGES.sub("", squash(strip_dates(text)))))
+    text = squash(strip_dates(text))
+    if (bare := yearless_match(text[:80])) and LEAD_PREFIX.fullmatch(text[: bare[0]]):
+        text = text[bare[1] :]  # a leading month-day is the entry's date, not its title
+    text = _EDGES.sub("", _NUMBERING.sub("", _EDGES.sub("", text)))
     return squash(text)
 
 

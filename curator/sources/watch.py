@@ -65,7 +65,7 @@ def entry_article(page: Page, anchor: str, max_chars: int = 100_000) -> Article 
 
     Built from the entry rather than by extraction: a dated note is often a line or two, which an
     extractor would throw away as too short, and the page around it is other entries."""
-    entry = entry_by_anchor(page.text, page.final_url, anchor)
+    entry = entry_by_anchor(page.text, page.final_url, anchor, page.fetched_at)
     if entry is None or not entry.text:
         return None
     return Article(

@@ -23,7 +23,7 @@ import typer
 
 from curator.errors import CuratorError
 from curator.models import Candidate
-from curator.pipeline import Pipeline, RunResult
+from curator.pipeline import Pipeline, RunResult, vet_find_url
 from curator.progress import Reporter
 from curator.runlock import RunLock
 from curator.settings import Settings, defaults_dir, describe_origins, load_settings, require_llm_key
@@ -163,6 +163,7 @@ def add(
     """Add one URL to the pool of candidates."""
     try:
         settings = _settings(home, provider=provider)
+        vet_find_url(url)  # before the store is opened: a bad URL leaves no database file behind
         if process:
             require_llm_key(settings)  # before anything is stored or fetched
         with RunLock(settings.lock_path, "add"), Store(settings.db_path) as store:

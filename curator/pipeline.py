@@ -62,6 +62,19 @@ class RunResult:
     cost_usd: float = 0.0
 
 
+def vet_find_url(url: str) -> tuple[str, str]:
+    """(url, canonical) of a URL a person gave, or UsageError naming the problem: callers check it before they
+    open the store, so a bad URL leaves no database behind."""
+    try:
+        url = check_user_url(url)
+    except ValueError as exc:
+        raise UsageError(f"cannot add this URL: {exc}", reason="bad_url") from None
+    try:
+        return url, canonical_url(url)
+    except ValueError as exc:
+        raise UsageError(f"cannot add this URL: {exc}; give a full http(s) URL", reason="bad_url") from None
+
+
 class Pipeline:
     def __init__(self, settings: Settings, store: Store, reporter: Reporter | None = None,
                  *, backend: Backend | None = None) -> None:
@@ -214,15 +227,8 @@ class Pipeline:
         return is_new
 
     def add_candidate(self, cand: Candidate) -> tuple[int, bool]:
-        try:
-            cand = cand.model_copy(update={"url": check_user_url(cand.url)})  # a person's URL: checked first
-        except ValueError as exc:
-            raise UsageError(f"cannot add this URL: {exc}", reason="bad_url") from None
-        try:
-            canonical = canonical_url(cand.url)
-        except ValueError as exc:
-            raise CuratorError(f"{exc}; give a full http(s) URL", reason="bad_url") from None
-        return self.store.add_candidate(cand, canonical)
+        url, canonical = vet_find_url(cand.url)  # a person's URL: checked first
+        return self.store.add_candidate(cand.model_copy(update={"url": url}), canonical)
 
     def retry_stand_in(self, item_id: int) -> bool:
         """The editor adds a find again whose page was not read: fetch it anew (a failure keeps the stand-in)."""

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
@@ -385,6 +386,9 @@ def _apply_preset(s: Settings) -> None:
 
 
 def _check_references(s: Settings) -> None:
+    from curator.sources import known_kinds  # late: the sources package imports this module
+
+    kinds = known_kinds()
     sections = set(s.section_ids())
     problems = []
     for src in s.sources:
@@ -392,12 +396,31 @@ def _check_references(s: Settings) -> None:
             problems.append(f"  sources[{src.name}].section: '{src.section}' is not a configured section")
         if not src.url.startswith(("http://", "https://")):
             problems.append(f"  sources[{src.name}].url: must be an http(s) URL")
+        elif why := _bad_source_url(src.url):
+            problems.append(f"  sources[{src.name}].url: {why}")
+        if src.kind not in kinds:
+            problems.append(f"  sources[{src.name}].kind: unknown kind '{src.kind}'; known kinds: {', '.join(kinds)}")
     names = [src.name for src in s.sources]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         problems.append(f"  sources: names must be unique, repeated: {', '.join(dupes)}")
     if problems:
         raise ConfigError("invalid configuration:\n" + "\n".join(problems) + "\nFix these fields and run again.")
+
+
+def _bad_source_url(url: str) -> str | None:
+    """What makes a configured source URL unusable, found before any network I/O (never echoing it: it may
+    carry a password or a token)."""
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F or ch.isspace() for ch in url):
+        return "contains a space or a control character; percent-encode it"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises on a port out of range or not a number)
+    except ValueError:
+        return "cannot be parsed as a URL"
+    if not parts.hostname:
+        return "has no host"
+    return None
 
 
 def require_llm_key(settings: Settings) -> None:

@@ -178,3 +178,31 @@ def test_a_well_formed_url_is_still_added(workspace):
     result = cli("add", "  https://例子.example/路径?q=%E4%BD%A0  ", "--home", workspace, "--no-process")
     assert result.exit_code == 0, result.output
     assert item_urls(workspace) == ["https://例子.example/路径?q=%E4%BD%A0"]
+
+
+# -- every part of the config is checked before any network I/O ----------------------------------------
+
+
+@pytest.mark.parametrize("bad", {
+    "unknown kind": 'kind = "no-such-kind"\nurl = "{origin}/feed.xml"',
+    "space in url": 'url = "http://exa mple.org/feed"',
+    "port out of range": 'url = "http://example.org:99999/feed"',
+    "no host": 'url = "http:///feed"',
+}.values(), ids=["unknown kind", "space in url", "port out of range", "no host"])
+def test_a_bad_source_is_a_config_error_before_any_request_or_run(workspace, bad):
+    with CountingSite() as site:
+        (workspace / "config" / "sources.toml").write_text(
+            f'[[sources]]\nname = "good"\nurl = "{site.origin}/feed.xml"\n'
+            f'[[sources]]\nname = "bad"\n{bad.format(origin=site.origin)}\n', encoding="utf-8")
+        result = cli("collect", "--home", workspace)
+        assert site.connections == 0  # the good source was not read either: the run never started
+    assert result.exit_code == 78, result.output
+    assert "sources[bad]" in result.output and "Traceback" not in result.output
+    assert not (workspace / "data" / "curator.db").exists()  # no run row, no database
+
+
+@pytest.mark.parametrize("url", ["http://exa mple.org/", "http://%zz/", "javascript:alert(1)"])
+def test_curator_add_with_a_bad_url_leaves_no_database_behind(workspace, url):
+    result = cli("add", url, "--home", workspace)
+    assert result.exit_code == 2, result.output
+    assert not (workspace / "data").exists() or files_under(workspace / "data") == []

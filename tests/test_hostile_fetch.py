@@ -313,3 +313,43 @@ def test_an_llm_answer_that_never_ends_is_refused_at_the_cap(workspace, shape):
                                          lang="zh", source="feed", content_hash="h"))
     assert err.value.reason == "llm_too_large"
     assert [c.outcome for c in backend.drain_calls()] == ["llm_too_large"]
+
+
+@pytest.mark.parametrize("phase", ["body", "headers"])
+def test_an_llm_endpoint_dripping_bytes_is_cut_by_the_per_call_deadline(workspace, phase):
+    """Each byte comes well inside the per-read timeout, so only an overall deadline ends the call (row 31)."""
+    import threading
+
+    from curator.enrich.llm import OpenAIBackend
+    from curator.errors import LLMError
+    from curator.models import EnrichRequest
+    from tests.canary import CANARY
+
+    hung_up = threading.Event()
+
+    def respond(path: str, sock: Any) -> None:
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+        if phase == "body":
+            sock.sendall(head)
+        drip = head if phase == "headers" else b'{"choices": [' + b" " * 100000
+        try:
+            for i in range(len(drip)):  # bounded: ~0.2 s a byte, for far longer than the deadline
+                sock.sendall(drip[i:i + 1])
+                if hung_up.wait(0.2):
+                    break
+        except OSError:
+            hung_up.set()  # the client shut the socket: the deadline did it
+
+    with RawServer(respond) as llm:
+        settings = load_settings(workspace, env={"OPENAI_API_KEY": CANARY, "OPENAI_BASE_URL": f"{llm.origin}/v1"},
+                                 overrides={"llm": {"provider": "openai", "max_retries": 1, "timeout_s": 2}})
+        backend = OpenAIBackend(settings)
+        try:
+            with pytest.raises(LLMError) as err:
+                backend.enrich(EnrichRequest(item_id=1, url="https://ex.com/a", title="t", text="正文。" * 100,
+                                             lang="zh", source="feed", content_hash="h"))
+        finally:
+            hung_up.set()
+    assert err.value.reason == "llm_timeout" and err.value.retryable  # the item waits for the next run
+    assert [c.outcome for c in backend.drain_calls()] == ["llm_timeout"]
+    assert llm.connections == 1  # the SDK's retry came after the call's deadline: no second connection

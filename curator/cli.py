@@ -21,7 +21,7 @@ from typing import Annotated, Any
 
 import typer
 
-from curator.errors import CuratorError
+from curator.errors import ConfigError, CuratorError
 from curator.models import Candidate
 from curator.pipeline import Pipeline, RunResult, vet_find_url
 from curator.progress import Reporter
@@ -71,6 +71,11 @@ def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug l
 
 
 def _settings(home: Path, **flags: Any) -> Settings:
+    # A mistyped --home must not become a fresh, empty workspace whose run of no sources says `ok`.
+    if home.exists() and not home.is_dir():
+        raise ConfigError(f"--home {home}: is a file, not a folder; give the publication's folder")
+    if not home.exists():
+        raise ConfigError(f"--home {home}: no such folder; create it with `curator init --home {home}`")
     overrides: dict[str, dict[str, Any]] = {}
     if flags.get("provider"):
         overrides["llm"] = {"provider": flags["provider"]}

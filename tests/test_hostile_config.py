@@ -206,3 +206,37 @@ def test_curator_add_with_a_bad_url_leaves_no_database_behind(workspace, url):
     result = cli("add", url, "--home", workspace)
     assert result.exit_code == 2, result.output
     assert not (workspace / "data").exists() or files_under(workspace / "data") == []
+
+
+# -- odd --home and config values -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["collect", "status", "draft"])
+def test_a_home_that_is_a_file_or_missing_is_a_config_error_and_nothing_is_created(tmp_path, command):
+    (tmp_path / "afile").write_text("not a folder")
+    for home, says in ((tmp_path / "afile", "is a file"), (tmp_path / "missing", "no such folder")):
+        result = cli(command, "--home", home)
+        assert result.exit_code == 78, result.output
+        assert says in result.output and "Traceback" not in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
+
+@pytest.mark.parametrize("setting", ["[run]\nmax_age_days = 99999999999999999999", "[run]\ndeadline_s = 1e300",
+                                     "[llm]\nmax_input_chars = 123456789012345678901234567890",
+                                     "[extract]\nworker_max_mb = 99999999999"])
+def test_a_huge_number_in_the_config_is_a_config_error_before_any_request(workspace, setting):
+    with CountingSite() as site:
+        (workspace / "config" / "sources.toml").write_text(
+            f'[[sources]]\nname = "s"\nurl = "{site.origin}/feed.xml"\n', encoding="utf-8")
+        (workspace / "config" / "zzz-probe.toml").write_text(setting + "\n", encoding="utf-8")  # read last
+        result = cli("collect", "--home", workspace)
+        assert site.connections == 0
+    assert result.exit_code == 78, result.output
+    assert setting.split("\n")[1].split(" =")[0] in result.output and "Traceback" not in result.output
+
+
+def test_a_config_file_with_a_nul_byte_is_a_config_error(workspace):
+    (workspace / "config" / "sources.toml").write_bytes(b'[run]\nmax_age_days = 1\x00\n')
+    result = cli("status", "--home", workspace)
+    assert result.exit_code == 78, result.output
+    assert "sources.toml" in result.output and "Traceback" not in result.output

@@ -353,3 +353,30 @@ def test_an_llm_endpoint_dripping_bytes_is_cut_by_the_per_call_deadline(workspac
     assert err.value.reason == "llm_timeout" and err.value.retryable  # the item waits for the next run
     assert [c.outcome for c in backend.drain_calls()] == ["llm_timeout"]
     assert llm.connections == 1  # the SDK's retry came after the call's deadline: no second connection
+
+
+HOSTILE_ANSWERS = {
+    "tool call": {"content": None, "finish_reason": "tool_calls"},
+    "prose": {"content": "好的！下面是摘要：这篇文章讲了很多。"},
+    "deeply nested": {"content": "[" * 100_000 + "]" * 100_000},
+    "huge": {"content": json.dumps({"title": "t", "summary": "长" * 1_000_000, "tags": [], "section": "ai",
+                                    "score": 50, "reason": "r"}, ensure_ascii=False)},
+    "html": {"content": json.dumps({"title": "<img src=x onerror=alert(1)>", "summary": "<script>x</script>",
+                                    "tags": [], "section": "ai", "score": 50, "reason": "r"})},
+}
+
+
+@pytest.mark.parametrize("answer", HOSTILE_ANSWERS.values(), ids=HOSTILE_ANSWERS.keys())
+def test_a_hostile_model_answer_is_llm_invalid_and_nothing_is_kept(workspace, fake_llm, answer):
+    """Every answer that is not a valid enrichment ends as `llm_invalid` after one repair, never a crash."""
+    from curator.errors import LLMError
+    from curator.models import EnrichRequest
+    from tests.fake_openai import Reply
+
+    fake_llm.script = [Reply(**answer), Reply(**answer)]
+    backend = _llm_backend(workspace, fake_llm.base_url)
+    with pytest.raises(LLMError) as err:
+        backend.enrich(EnrichRequest(item_id=1, url="https://ex.com/a", title="t", text="正文。" * 100,
+                                     lang="zh", source="feed", content_hash="h"))
+    assert err.value.reason == "llm_invalid", err.value
+    assert len(fake_llm.requests) == 2  # the answer and one repair attempt

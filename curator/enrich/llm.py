@@ -303,6 +303,8 @@ class OpenAIBackend:
             data = json.loads(content)
         except json.JSONDecodeError as exc:
             raise InvalidOutput(f"not JSON ({exc.msg} at char {exc.pos})") from None
+        except RecursionError:  # `[[[[…` nested deeper than the parser goes: an invalid answer, not a crash
+            raise InvalidOutput("not a JSON object (nested too deeply)") from None
         try:
             return model.model_validate(data)
         except ValidationError as exc:

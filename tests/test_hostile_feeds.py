@@ -295,3 +295,56 @@ def test_hostile_entry_fields_are_tamed_at_ingest_and_never_reach_the_draft_as_m
     assert good in text  # the story was drafted …
     for bad in ("javascript:", "file:", "data:", "vbscript:", "\n## 假标题", "\n[^1]: https://evil", "\u202e"):
         assert bad not in text, bad  # … and nothing the feed planted
+
+
+JSON_SOURCES = {
+    "hn": ("parse_hits", {"hits": [{"objectID": "1", "title": "Show HN: x", "url": "https://x.example/",
+                                    "points": 500, "created_at": "2026-11-12T09:00:00Z"}]}),
+    "github_releases": ("parse_releases", [{"html_url": "https://github.com/o/r/releases/tag/v1", "name": "v1",
+                                            "tag_name": "v1", "body": "notes", "published_at": "2026-11-12T09:00:00Z"}]),
+    "github_submissions": ("parse_submissions", [{"html_url": "https://github.com/o/r/issues/1", "title": "投稿",
+                                                  "body": "https://x.example/post", "user": {"login": "u"},
+                                                  "created_at": "2026-11-12T09:00:00Z"}]),
+}
+
+
+@pytest.mark.parametrize("kind", JSON_SOURCES)
+def test_json_sources_parse_through_the_parser_pool(httpserver, kind):
+    """HN and GitHub answers are parsed where a huge or deeply nested body costs a capped worker, not the run."""
+    name, body = JSON_SOURCES[kind]
+    httpserver.expect_request("/api").respond_with_data(json.dumps(body), content_type="application/json")
+    jobs: list[str] = []
+
+    async def pool(fn: Callable[..., Any], *args: Any) -> Any:
+        jobs.append(fn.__name__)
+        return fn(*args)
+
+    async def go() -> SourceResult:
+        source = build_source(SourceSettings(name="s", kind=kind, url=httpserver.url_for("/api")))
+        async with Fetcher(LOOPBACK) as fetcher:
+            return await source.discover(SourceContext(fetcher=fetcher, validators=Validators(), now=NOW, cpu=pool))
+
+    asyncio.run(go())
+    assert jobs == [name]
+
+
+@pytest.mark.parametrize("kind", JSON_SOURCES)
+def test_deeply_nested_json_is_a_source_outcome_in_a_real_worker(kind):
+    """Through a real worker process: nesting past the parser's depth is `bad_shape`, never a RecursionError."""
+    from curator.settings import ExtractSettings
+    from curator.workers import ParsePool
+
+    body = (b'{"hits": ' if kind == "hn" else b"") + b"[" * 200_000 + b"]" * 200_000 + (b"}" if kind == "hn" else b"")
+    fn = {"hn": "curator.sources.hn:parse_hits", "github_releases": "curator.sources.github:parse_releases",
+          "github_submissions": "curator.sources.github:parse_submissions"}[kind]
+    module, _, attr = fn.partition(":")
+    parser = getattr(__import__(module, fromlist=[attr]), attr)
+
+    async def go() -> Any:
+        with ParsePool(ExtractSettings(workers=1, timeout_s=60)) as pool:
+            return await pool.run(parser, body, "https://api.example/x", SourceSettings(name="s", kind=kind,
+                                  url="https://api.example/x"), NOW)
+
+    with pytest.raises(SourceError) as err:
+        asyncio.run(go())
+    assert err.value.reason == "bad_shape"

@@ -240,3 +240,12 @@ def test_a_config_file_with_a_nul_byte_is_a_config_error(workspace):
     result = cli("status", "--home", workspace)
     assert result.exit_code == 78, result.output
     assert "sources.toml" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("args", [["draft", "--number", "9" * 30], ["review", "--port", "99999", "--no-open"],
+                                  ["lint", "--window-days", "9" * 30, "x.md"]])
+def test_a_huge_number_on_the_command_line_is_a_usage_error(workspace, args):
+    result = cli(*args, "--home", workspace)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and "OverflowError" not in result.output
+    assert files_under(workspace / "drafts") == []

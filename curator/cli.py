@@ -21,9 +21,9 @@ from typing import Annotated, Any
 
 import typer
 
-from curator.errors import CuratorError
+from curator.errors import ConfigError, CuratorError
 from curator.models import Candidate
-from curator.pipeline import Pipeline, RunResult
+from curator.pipeline import Pipeline, RunResult, vet_find_url
 from curator.progress import Reporter
 from curator.runlock import RunLock
 from curator.settings import Settings, defaults_dir, describe_origins, load_settings, require_llm_key
@@ -71,6 +71,11 @@ def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug l
 
 
 def _settings(home: Path, **flags: Any) -> Settings:
+    # A mistyped --home must not become a fresh, empty workspace whose run of no sources says `ok`.
+    if home.exists() and not home.is_dir():
+        raise ConfigError(f"--home {home}: is a file, not a folder; give the publication's folder")
+    if not home.exists():
+        raise ConfigError(f"--home {home}: no such folder; create it with `curator init --home {home}`")
     overrides: dict[str, dict[str, Any]] = {}
     if flags.get("provider"):
         overrides["llm"] = {"provider": flags["provider"]}
@@ -163,6 +168,7 @@ def add(
     """Add one URL to the pool of candidates."""
     try:
         settings = _settings(home, provider=provider)
+        vet_find_url(url)  # before the store is opened: a bad URL leaves no database file behind
         if process:
             require_llm_key(settings)  # before anything is stored or fetched
         with RunLock(settings.lock_path, "add"), Store(settings.db_path) as store:
@@ -187,7 +193,7 @@ def draft(
     home: HomeOpt = Path("."),
     date: Annotated[str | None, typer.Option(help="Issue date YYYY-MM-DD; the window ends here. Default: the open draft's date, else "
                                                   "today (or run.now / CURATOR_RUN__NOW when pinned).")] = None,
-    number: Annotated[int | None, typer.Option(min=1, help="Issue number (default: the open draft or the next one).")] = None,
+    number: Annotated[int | None, typer.Option(min=1, max=1_000_000, help="Issue number (default: the open draft or the next one).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Select the week's best stories and write drafts/issue-N.md for review."""
@@ -254,7 +260,7 @@ def publish(
 def lint(
     file: Annotated[Path, typer.Argument(help="A draft to check.")],
     home: HomeOpt = Path("."),
-    window_days: Annotated[int | None, typer.Option(help="Flag items older than this many days.")] = None,
+    window_days: Annotated[int | None, typer.Option(min=0, max=36_500, help="Flag items older than this many days.")] = None,
     check_links: Annotated[bool, typer.Option("--check-links", help="Also fetch every link (network).")] = False,
 ) -> None:
     """Report problems in a draft with line numbers; exits 1 when any error is found."""
@@ -336,7 +342,7 @@ def status(home: HomeOpt = Path("."), as_json: JsonOpt = False) -> None:
 @app.command()
 def review(
     home: HomeOpt = Path("."),
-    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0 picks a free one).")] = 0,
+    port: Annotated[int, typer.Option(min=0, max=65_535, help="Port on 127.0.0.1 (0 picks a free one).")] = 0,
     open_browser: Annotated[bool, typer.Option("--open/--no-open", help="Open the board in your browser.")] = True,
 ) -> None:
     """Review the open draft on a local web page: keep, drop, move, swap in, edit, add, regenerate.

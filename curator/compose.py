@@ -167,7 +167,11 @@ def cover_image(issue: Issue) -> str | None:
 
 
 def _comment_safe(value: object) -> str:
-    return re.sub(r"-{2,}", "-", one_line(value)).replace(">", "›").replace('"', "'")
+    text = re.sub(r"-{2,}", "-", one_line(value)).replace(">", "›").replace("<", "‹").replace('"', "'")
+    # Inert inside the comment, but a handler or script scheme is never written out as such (a grep, a
+    # converter that drops comments badly): `onerror＝`, `javascript：`.
+    text = re.sub(r"(?i)\b(on[a-z]+)\s*=", "\\1＝", text)
+    return re.sub(r"(?i)\b(javascript|vbscript|data(?=:[\w.+-]+/))\s*:", "\\1：", text)
 
 
 class Renderer:

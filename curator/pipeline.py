@@ -34,6 +34,7 @@ from curator.errors import (
 from curator.http import Fetcher
 from curator.models import Candidate, Issue, ItemState, Page
 from curator.progress import Reporter
+from curator.redaction import Redactor
 from curator.report import source_flag
 from curator.robots import RobotsCache
 from curator.settings import Settings, require_llm_key
@@ -62,6 +63,19 @@ class RunResult:
     cost_usd: float = 0.0
 
 
+def vet_find_url(url: str) -> tuple[str, str]:
+    """(url, canonical) of a URL a person gave, or UsageError naming the problem: callers check it before they
+    open the store, so a bad URL leaves no database behind."""
+    try:
+        url = check_user_url(url)
+    except ValueError as exc:
+        raise UsageError(f"cannot add this URL: {exc}", reason="bad_url") from None
+    try:
+        return url, canonical_url(url)
+    except ValueError as exc:
+        raise UsageError(f"cannot add this URL: {exc}; give a full http(s) URL", reason="bad_url") from None
+
+
 class Pipeline:
     def __init__(self, settings: Settings, store: Store, reporter: Reporter | None = None,
                  *, backend: Backend | None = None) -> None:
@@ -74,6 +88,8 @@ class Pipeline:
         self.stopping = threading.Event()
         self.stop_reason = ""
         self._pool = ParsePool(settings.extract.model_copy(update={"workers": 0}))  # replaced per collect
+        # A page or feed can quote a configured secret (a token from a source URL): masked before it is stored.
+        self.redactor = Redactor.for_settings(settings)
 
     def stop(self, reason: str) -> None:
         if not self.stopping.is_set():
@@ -204,7 +220,7 @@ class Pipeline:
         except ValueError:
             run.counters["discover/bad_url"] += 1
             return False
-        item_id, is_new = self.store.add_candidate(cand, canonical)
+        item_id, is_new = self.store.add_candidate(self._redacted_candidate(cand), canonical)
         run.counters["discover/new" if is_new else "discover/known"] += 1
         max_age = self.settings.run.max_age_days
         if is_new and max_age and cand.published_at and cand.published_at < self.settings.now() - timedelta(days=max_age):
@@ -214,15 +230,13 @@ class Pipeline:
         return is_new
 
     def add_candidate(self, cand: Candidate) -> tuple[int, bool]:
-        try:
-            cand = cand.model_copy(update={"url": check_user_url(cand.url)})  # a person's URL: checked first
-        except ValueError as exc:
-            raise UsageError(f"cannot add this URL: {exc}", reason="bad_url") from None
-        try:
-            canonical = canonical_url(cand.url)
-        except ValueError as exc:
-            raise CuratorError(f"{exc}; give a full http(s) URL", reason="bad_url") from None
-        return self.store.add_candidate(cand, canonical)
+        url, canonical = vet_find_url(cand.url)  # a person's URL: checked first
+        return self.store.add_candidate(self._redacted_candidate(cand.model_copy(update={"url": url})), canonical)
+
+    def _redacted_candidate(self, cand: Candidate) -> Candidate:
+        """Its text fields with every configured secret masked (the URLs stay: they are what is fetched)."""
+        fields = ("title", "snippet", "submitter")
+        return cand.model_copy(update={f: self.redactor.text(getattr(cand, f)) for f in fields if getattr(cand, f)})
 
     def retry_stand_in(self, item_id: int) -> bool:
         """The editor adds a find again whose page was not read: fetch it anew (a failure keeps the stand-in)."""
@@ -347,6 +361,9 @@ class Pipeline:
             article = await self._pool.run(extract_job, page, anchor, self.settings.extract)
             if not article.title:
                 article = article.model_copy(update={"title": row["title"]})
+            article = article.model_copy(update={  # a page quoting a configured secret: masked before storing
+                f: self.redactor.text(getattr(article, f)) for f in ("title", "text", "author", "sitename", "description")
+                if getattr(article, f)})
             self.store.save_article(row["id"], article, content_hash(article.title, article.text))
             run.counters["extract/ok"] += 1
         except ExtractionError as exc:

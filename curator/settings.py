@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
@@ -42,7 +43,7 @@ class PublicationSettings(_Section):
     tags: list[str] = Field(default_factory=lambda: ["科技周刊", "AI"])
     type: str = "weekly"
     window_days: int = Field(default=7, ge=1, le=366)
-    first_issue_number: int = Field(default=1, ge=1)
+    first_issue_number: int = Field(default=1, ge=1, le=1_000_000)
     label_english: str = "（英文）"  # appended to items whose source is English; "" to turn off
     front_matter: Literal["hugo", "hexo", "jekyll", "none"] = "hugo"  # "none": no front matter
     looking_back: bool = False  # add a "往年回顾" block: archive issues of the same week in earlier years
@@ -118,16 +119,16 @@ class FetchSettings(_Section):
 
 
 class ExtractSettings(_Section):
-    min_chars: int = Field(default=120, ge=0)
-    max_chars: int = Field(default=60_000, ge=1000)
+    min_chars: int = Field(default=120, ge=0, le=1_000_000)
+    max_chars: int = Field(default=60_000, ge=1000, le=10_000_000)
     workers: int = Field(default=-1, ge=-1, le=64)  # parser processes; -1 = one per core, 0 = in-process
     timeout_s: float = Field(default=60.0, gt=0, le=600)  # per document
-    worker_max_mb: int = Field(default=3072, ge=0)  # address-space cap per parser process (0 = none)
+    worker_max_mb: int = Field(default=3072, ge=0, le=1_048_576)  # address-space cap per parser process (0 = none)
 
 
 class ModelPrice(_Section):
-    input_per_mtok: float = Field(ge=0)  # USD per million input tokens
-    output_per_mtok: float = Field(ge=0)
+    input_per_mtok: float = Field(ge=0, le=1_000_000)  # USD per million input tokens
+    output_per_mtok: float = Field(ge=0, le=1_000_000)
 
 
 # Provider presets: what `llm.preset` fills in when the keys are not set explicitly.
@@ -159,20 +160,20 @@ class LLMSettings(_Section):
     max_retries: int = Field(default=2, ge=0, le=10)  # the SDK's, for 429/5xx/connection errors
     timeout_s: float = Field(default=60.0, gt=0, le=600)
     concurrency: int = Field(default=4, ge=1, le=64)
-    rpm: int = Field(default=0, ge=0)  # requests per minute, 0 = no limit
-    tpm: int = Field(default=0, ge=0)  # tokens per minute, 0 = no limit
+    rpm: int = Field(default=0, ge=0, le=1_000_000)  # requests per minute, 0 = no limit
+    tpm: int = Field(default=0, ge=0, le=1_000_000_000)  # tokens per minute, 0 = no limit
     temperature: float = Field(default=0.2, ge=0.0, le=2.0)
-    max_input_chars: int = Field(default=6000, ge=500)
+    max_input_chars: int = Field(default=6000, ge=500, le=1_000_000)
     response_format: Literal["json_schema", "json_object"] = "json_schema"
-    breaker_failures: int = Field(default=5, ge=1)  # consecutive failures that stop the stage
+    breaker_failures: int = Field(default=5, ge=1, le=1000)  # consecutive failures that stop the stage
     # Two-stage enrichment: a cheap batched triage of titles + snippets, then the full pass for
     # items scoring at least `triage_threshold` or in their section's top `triage_top_k`.
     triage: bool = True
     triage_threshold: int = Field(default=40, ge=0, le=100)
-    triage_top_k: int = Field(default=3, ge=0)
+    triage_top_k: int = Field(default=3, ge=0, le=1000)
     triage_batch: int = Field(default=20, ge=1, le=100)
-    budget_run_usd: float | None = Field(default=None, ge=0)
-    budget_issue_usd: float | None = Field(default=None, ge=0)
+    budget_run_usd: float | None = Field(default=None, ge=0, le=1_000_000)
+    budget_issue_usd: float | None = Field(default=None, ge=0, le=1_000_000)
     prices: dict[str, ModelPrice] = Field(default_factory=dict)
 
     def price(self) -> ModelPrice | None:
@@ -180,9 +181,9 @@ class LLMSettings(_Section):
 
 
 class RunSettings(_Section):
-    deadline_s: float | None = Field(default=None, gt=0)  # a collect stops taking work after this long
+    deadline_s: float | None = Field(default=None, gt=0, le=7 * 86_400)  # a collect stops taking work after this long
     # New links published longer ago than this are recorded but never fetched (0 = no limit).
-    max_age_days: int = Field(default=14, ge=0)
+    max_age_days: int = Field(default=14, ge=0, le=36_500)
     # The clock every window is computed from (the draft's week, `status`, max_age_days, the cluster
     # window). None = the wall clock; a fixed instant (CURATOR_RUN__NOW=2026-11-23T23:59:00+00:00)
     # pins a run to a week: the demo pins its corpus week, tests pin theirs, so nothing ages.
@@ -204,8 +205,8 @@ class StoreSettings(_Section):
 
 class DraftSettings(_Section):
     dir: str = "drafts"
-    max_per_domain: int = Field(default=3, ge=1)
-    min_stories: int = Field(default=1, ge=0)
+    max_per_domain: int = Field(default=3, ge=1, le=1000)
+    min_stories: int = Field(default=1, ge=0, le=1000)
 
 
 class Settings(_Section):
@@ -387,6 +388,9 @@ def _apply_preset(s: Settings) -> None:
 
 
 def _check_references(s: Settings) -> None:
+    from curator.sources import known_kinds  # late: the sources package imports this module
+
+    kinds = known_kinds()
     sections = set(s.section_ids())
     problems = []
     for src in s.sources:
@@ -394,12 +398,31 @@ def _check_references(s: Settings) -> None:
             problems.append(f"  sources[{src.name}].section: '{src.section}' is not a configured section")
         if not src.url.startswith(("http://", "https://")):
             problems.append(f"  sources[{src.name}].url: must be an http(s) URL")
+        elif why := _bad_source_url(src.url):
+            problems.append(f"  sources[{src.name}].url: {why}")
+        if src.kind not in kinds:
+            problems.append(f"  sources[{src.name}].kind: unknown kind '{src.kind}'; known kinds: {', '.join(kinds)}")
     names = [src.name for src in s.sources]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         problems.append(f"  sources: names must be unique, repeated: {', '.join(dupes)}")
     if problems:
         raise ConfigError("invalid configuration:\n" + "\n".join(problems) + "\nFix these fields and run again.")
+
+
+def _bad_source_url(url: str) -> str | None:
+    """What makes a configured source URL unusable, found before any network I/O (never echoing it: it may
+    carry a password or a token)."""
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F or ch.isspace() for ch in url):
+        return "contains a space or a control character; percent-encode it"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises on a port out of range or not a number)
+    except ValueError:
+        return "cannot be parsed as a URL"
+    if not parts.hostname:
+        return "has no host"
+    return None
 
 
 def require_llm_key(settings: Settings) -> None:

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 from curator.errors import ExtractionError
 from curator.models import Article, Page
@@ -58,7 +58,7 @@ class ParsePool:
         self._slots: asyncio.Semaphore | None = None  # one job per worker in flight
         self.restarts = 0
 
-    def __enter__(self) -> ParsePool:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -83,7 +83,10 @@ class ParsePool:
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         if self.workers == 0:
-            return fn(*args)
+            try:
+                return fn(*args)
+            except RecursionError:
+                raise _too_deep() from None
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.workers)
         # One job per worker is submitted, so the deadline times the job, not its wait in a queue.
@@ -109,6 +112,8 @@ class ParsePool:
                 self._kill(executor)
                 raise ExtractionError("the parser process died (out of memory?)", reason="parser_crashed",
                                       retryable=True) from None
+            except RecursionError:  # deeply nested JSON or markup: this document's outcome, not a crash
+                raise _too_deep() from None
             except MemoryError:
                 raise ExtractionError("the document needs more memory than a parser may use",
                                       reason="too_complex") from None
@@ -127,6 +132,10 @@ class ParsePool:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+
+
+def _too_deep() -> ExtractionError:
+    return ExtractionError("the document is nested too deeply to be parsed", reason="too_complex")
 
 
 def extract_job(page: Page, anchor: str, settings: ExtractSettings) -> Article:

@@ -180,3 +180,43 @@ def test_an_unexpected_error_is_a_plain_500_with_one_log_line(settings, monkeypa
     assert r.status_code == 500 and TOKEN not in r.text and "Traceback" not in r.text
     lines = [rec for rec in caplog.records if rec.name.startswith("curator.review")]
     assert lines and not [rec for rec in lines if rec.exc_info] and TOKEN not in lines[-1].getMessage()
+
+
+ROUTES = ["/", "/draft", "/items/1", "/decide", "/add", "/regenerate", "/static/board.css"]
+
+
+def test_every_route_answers_odd_methods_ids_and_csrf_with_4xx_and_records_nothing(settings, caplog):
+    """The prober's sweep: every route, every method, forged or missing CSRF, odd ids, traversal in /static."""
+    c = client(settings)
+    codes: dict[str, int] = {}
+    for path in ROUTES:
+        for method in ("PUT", "DELETE", "PATCH"):
+            codes[f"{method} {path}"] = c.request(method, path).status_code
+    for path in ("/decide", "/add", "/regenerate"):
+        codes[f"GET {path}"] = c.get(path).status_code
+        codes[f"no csrf {path}"] = c.post(path, data={"action": "drop", "story_id": "1"}).status_code
+        codes[f"forged csrf {path}"] = c.post(path, data={"csrf": "x" * 43, "action": "drop",
+                                                          "story_id": "1"}).status_code
+    for path in ("/items/1%00", "/items/1.5", "/items/%2e%2e", "/items/" + "9" * 400, "/items/١٢", "/items/+1"):
+        codes[f"GET {path}"] = c.get(path).status_code
+    for path in ("/static/../app.py", "/static/%2e%2e/app.py", "/static/..%2fapp.py", "/static/%2e%2e%2f%2e%2e/cli.py",
+                 "/static//etc/passwd", "/static/%00", "/static/"):
+        resp = c.get(path)
+        codes[f"GET {path}"] = resp.status_code
+        assert "def " not in resp.text and "root:" not in resp.text, path
+    assert all(400 <= code < 500 for code in codes.values()), {k: v for k, v in codes.items() if not 400 <= v < 500}
+    assert stored(settings) == []
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+
+
+@pytest.mark.parametrize("headers", [{"host": "evil.example"}, {"host": "127.0.0.1.evil.example"},
+                                     {"origin": "https://evil.example"}, {"origin": "http://127.0.0.1.evil.example"},
+                                     {"host": "localhost:1@evil.example"}])
+def test_a_spoofed_host_or_origin_is_refused_on_every_route(settings, headers):
+    c = client(settings)
+    for path in ROUTES:
+        assert c.get(path, headers=headers).status_code == 403, (path, headers)
+    for path in ("/decide", "/add", "/regenerate"):
+        resp = c.post(path, data={"csrf": TOKEN, "action": "drop", "story_id": "1"}, headers=headers)
+        assert resp.status_code == 403, (path, headers)
+    assert stored(settings) == []

@@ -178,3 +178,74 @@ def test_a_well_formed_url_is_still_added(workspace):
     result = cli("add", "  https://例子.example/路径?q=%E4%BD%A0  ", "--home", workspace, "--no-process")
     assert result.exit_code == 0, result.output
     assert item_urls(workspace) == ["https://例子.example/路径?q=%E4%BD%A0"]
+
+
+# -- every part of the config is checked before any network I/O ----------------------------------------
+
+
+@pytest.mark.parametrize("bad", {
+    "unknown kind": 'kind = "no-such-kind"\nurl = "{origin}/feed.xml"',
+    "space in url": 'url = "http://exa mple.org/feed"',
+    "port out of range": 'url = "http://example.org:99999/feed"',
+    "no host": 'url = "http:///feed"',
+}.values(), ids=["unknown kind", "space in url", "port out of range", "no host"])
+def test_a_bad_source_is_a_config_error_before_any_request_or_run(workspace, bad):
+    with CountingSite() as site:
+        (workspace / "config" / "sources.toml").write_text(
+            f'[[sources]]\nname = "good"\nurl = "{site.origin}/feed.xml"\n'
+            f'[[sources]]\nname = "bad"\n{bad.format(origin=site.origin)}\n', encoding="utf-8")
+        result = cli("collect", "--home", workspace)
+        assert site.connections == 0  # the good source was not read either: the run never started
+    assert result.exit_code == 78, result.output
+    assert "sources[bad]" in result.output and "Traceback" not in result.output
+    assert not (workspace / "data" / "curator.db").exists()  # no run row, no database
+
+
+@pytest.mark.parametrize("url", ["http://exa mple.org/", "http://%zz/", "javascript:alert(1)"])
+def test_curator_add_with_a_bad_url_leaves_no_database_behind(workspace, url):
+    result = cli("add", url, "--home", workspace)
+    assert result.exit_code == 2, result.output
+    assert not (workspace / "data").exists() or files_under(workspace / "data") == []
+
+
+# -- odd --home and config values -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["collect", "status", "draft"])
+def test_a_home_that_is_a_file_or_missing_is_a_config_error_and_nothing_is_created(tmp_path, command):
+    (tmp_path / "afile").write_text("not a folder")
+    for home, says in ((tmp_path / "afile", "is a file"), (tmp_path / "missing", "no such folder")):
+        result = cli(command, "--home", home)
+        assert result.exit_code == 78, result.output
+        assert says in result.output and "Traceback" not in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
+
+@pytest.mark.parametrize("setting", ["[run]\nmax_age_days = 99999999999999999999", "[run]\ndeadline_s = 1e300",
+                                     "[llm]\nmax_input_chars = 123456789012345678901234567890",
+                                     "[extract]\nworker_max_mb = 99999999999"])
+def test_a_huge_number_in_the_config_is_a_config_error_before_any_request(workspace, setting):
+    with CountingSite() as site:
+        (workspace / "config" / "sources.toml").write_text(
+            f'[[sources]]\nname = "s"\nurl = "{site.origin}/feed.xml"\n', encoding="utf-8")
+        (workspace / "config" / "zzz-probe.toml").write_text(setting + "\n", encoding="utf-8")  # read last
+        result = cli("collect", "--home", workspace)
+        assert site.connections == 0
+    assert result.exit_code == 78, result.output
+    assert setting.split("\n")[1].split(" =")[0] in result.output and "Traceback" not in result.output
+
+
+def test_a_config_file_with_a_nul_byte_is_a_config_error(workspace):
+    (workspace / "config" / "sources.toml").write_bytes(b'[run]\nmax_age_days = 1\x00\n')
+    result = cli("status", "--home", workspace)
+    assert result.exit_code == 78, result.output
+    assert "sources.toml" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("args", [["draft", "--number", "9" * 30], ["review", "--port", "99999", "--no-open"],
+                                  ["lint", "--window-days", "9" * 30, "x.md"]])
+def test_a_huge_number_on_the_command_line_is_a_usage_error(workspace, args):
+    result = cli(*args, "--home", workspace)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and "OverflowError" not in result.output
+    assert files_under(workspace / "drafts") == []

@@ -251,3 +251,100 @@ def test_a_bomb_served_to_collect_fails_its_source_and_the_run_goes_on(workspace
         health = {r["name"]: r["last_error"] for r in store.source_health()}
     assert run.counters["source/xml_entities"] == 1 and run.counters["source/ok"] == 1
     assert health == {"bomb": "xml_entities", "good": None}
+
+
+# -- hostile entry fields -----------------------------------------------------------------------------------
+
+
+def test_hostile_entry_fields_are_tamed_at_ingest_and_never_reach_the_draft_as_markup(workspace, httpserver):
+    """Titles with line breaks, bidi overrides, a 1 MB title, `javascript:` / `file:` / `data:` item links and
+    enclosures: stored as one short line of text, dangerous links never stored or drafted."""
+    from curator.store import Store
+
+    page = "<html><body><article>" + "<p>正文段落，讲述一次真实的版本发布和它的改动。</p>" * 20 + "</article></body></html>"
+    httpserver.expect_request("/a/1").respond_with_data(page, content_type="text/html; charset=utf-8")
+    good = httpserver.url_for("/a/1")
+    items = [("第一行\n## 假标题\n---\n[^1]: https://evil.example/", good, "file:///etc/passwd"),
+             ("\u202egnp.exe 翻转\u2066 标题", "javascript:alert(document.cookie)", ""),
+             ("巨" * 1_000_000, "file:///etc/passwd", ""),
+             ("数据", "data:text/html,<script>alert(1)</script>", ""),
+             ("壳", "vbscript:msgbox(1)", "")]
+    entries = "".join(
+        f"<item><title><![CDATA[{t}]]></title><link>{link}</link><pubDate>Thu, 12 Nov 2026 09:00:00 GMT</pubDate>"
+        + (f'<enclosure url="{enc}" type="audio/mpeg" length="1"/>' if enc else "") + "</item>"
+        for t, link, enc in items)
+    httpserver.expect_request("/feed.xml").respond_with_data(
+        f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>{entries}</channel></rss>',
+        content_type="application/rss+xml")
+    (workspace / "config" / "sources.toml").write_text(
+        f'[[sources]]\nname = "站"\nurl = "{httpserver.url_for("/feed.xml")}"\n', encoding="utf-8")
+    env = {"CURATOR_FETCH__ALLOWED_HOSTS": json.dumps(["127.0.0.1", "localhost"]), "CURATOR_EXTRACT__WORKERS": "0",
+           "CURATOR_FETCH__RESPECT_ROBOTS": "false", "CURATOR_LLM__PROVIDER": "offline", "OPENAI_API_KEY": ""}
+    from curator.cli import app
+
+    collect = CliRunner().invoke(app, ["collect", "--home", str(workspace)], env=env)
+    assert collect.exit_code == 0, collect.output
+    with Store(workspace / "data" / "curator.db") as store:
+        stored = store.load_items()
+    assert [i.url for i in stored] == [good]  # no javascript:, file:, data:, vbscript: item
+    title = stored[0].title
+    assert "\n" not in title and len(title) <= 300
+    assert not any(ch in title for ch in "\u202e\u2066")
+    CliRunner().invoke(app, ["draft", "--home", str(workspace), "--date", "2026-11-15"], env=env)
+    text = (workspace / "drafts" / "issue-1.md").read_text(encoding="utf-8")
+    assert good in text  # the story was drafted …
+    for bad in ("javascript:", "file:", "data:", "vbscript:", "\n## 假标题", "\n[^1]: https://evil", "\u202e"):
+        assert bad not in text, bad  # … and nothing the feed planted
+
+
+JSON_SOURCES = {
+    "hn": ("parse_hits", {"hits": [{"objectID": "1", "title": "Show HN: x", "url": "https://x.example/",
+                                    "points": 500, "created_at": "2026-11-12T09:00:00Z"}]}),
+    "github_releases": ("parse_releases", [{"html_url": "https://github.com/o/r/releases/tag/v1", "name": "v1",
+                                            "tag_name": "v1", "body": "notes", "published_at": "2026-11-12T09:00:00Z"}]),
+    "github_submissions": ("parse_submissions", [{"html_url": "https://github.com/o/r/issues/1", "title": "投稿",
+                                                  "body": "https://x.example/post", "user": {"login": "u"},
+                                                  "created_at": "2026-11-12T09:00:00Z"}]),
+}
+
+
+@pytest.mark.parametrize("kind", JSON_SOURCES)
+def test_json_sources_parse_through_the_parser_pool(httpserver, kind):
+    """HN and GitHub answers are parsed where a huge or deeply nested body costs a capped worker, not the run."""
+    name, body = JSON_SOURCES[kind]
+    httpserver.expect_request("/api").respond_with_data(json.dumps(body), content_type="application/json")
+    jobs: list[str] = []
+
+    async def pool(fn: Callable[..., Any], *args: Any) -> Any:
+        jobs.append(fn.__name__)
+        return fn(*args)
+
+    async def go() -> SourceResult:
+        source = build_source(SourceSettings(name="s", kind=kind, url=httpserver.url_for("/api")))
+        async with Fetcher(LOOPBACK) as fetcher:
+            return await source.discover(SourceContext(fetcher=fetcher, validators=Validators(), now=NOW, cpu=pool))
+
+    asyncio.run(go())
+    assert jobs == [name]
+
+
+@pytest.mark.parametrize("kind", JSON_SOURCES)
+def test_deeply_nested_json_is_a_source_outcome_in_a_real_worker(kind):
+    """Through a real worker process: nesting past the parser's depth is `bad_shape`, never a RecursionError."""
+    from curator.settings import ExtractSettings
+    from curator.workers import ParsePool
+
+    body = (b'{"hits": ' if kind == "hn" else b"") + b"[" * 200_000 + b"]" * 200_000 + (b"}" if kind == "hn" else b"")
+    fn = {"hn": "curator.sources.hn:parse_hits", "github_releases": "curator.sources.github:parse_releases",
+          "github_submissions": "curator.sources.github:parse_submissions"}[kind]
+    module, _, attr = fn.partition(":")
+    parser = getattr(__import__(module, fromlist=[attr]), attr)
+
+    async def go() -> Any:
+        with ParsePool(ExtractSettings(workers=1, timeout_s=60)) as pool:
+            return await pool.run(parser, body, "https://api.example/x", SourceSettings(name="s", kind=kind,
+                                  url="https://api.example/x"), NOW)
+
+    with pytest.raises(SourceError) as err:
+        asyncio.run(go())
+    assert err.value.reason == "bad_shape"

@@ -313,3 +313,70 @@ def test_an_llm_answer_that_never_ends_is_refused_at_the_cap(workspace, shape):
                                          lang="zh", source="feed", content_hash="h"))
     assert err.value.reason == "llm_too_large"
     assert [c.outcome for c in backend.drain_calls()] == ["llm_too_large"]
+
+
+@pytest.mark.parametrize("phase", ["body", "headers"])
+def test_an_llm_endpoint_dripping_bytes_is_cut_by_the_per_call_deadline(workspace, phase):
+    """Each byte comes well inside the per-read timeout, so only an overall deadline ends the call (row 31)."""
+    import threading
+
+    from curator.enrich.llm import OpenAIBackend
+    from curator.errors import LLMError
+    from curator.models import EnrichRequest
+    from tests.canary import CANARY
+
+    hung_up = threading.Event()
+
+    def respond(path: str, sock: Any) -> None:
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+        if phase == "body":
+            sock.sendall(head)
+        drip = head if phase == "headers" else b'{"choices": [' + b" " * 100000
+        try:
+            for i in range(len(drip)):  # bounded: ~0.2 s a byte, for far longer than the deadline
+                sock.sendall(drip[i:i + 1])
+                if hung_up.wait(0.2):
+                    break
+        except OSError:
+            hung_up.set()  # the client shut the socket: the deadline did it
+
+    with RawServer(respond) as llm:
+        settings = load_settings(workspace, env={"OPENAI_API_KEY": CANARY, "OPENAI_BASE_URL": f"{llm.origin}/v1"},
+                                 overrides={"llm": {"provider": "openai", "max_retries": 1, "timeout_s": 2}})
+        backend = OpenAIBackend(settings)
+        try:
+            with pytest.raises(LLMError) as err:
+                backend.enrich(EnrichRequest(item_id=1, url="https://ex.com/a", title="t", text="正文。" * 100,
+                                             lang="zh", source="feed", content_hash="h"))
+        finally:
+            hung_up.set()
+    assert err.value.reason == "llm_timeout" and err.value.retryable  # the item waits for the next run
+    assert [c.outcome for c in backend.drain_calls()] == ["llm_timeout"]
+    assert llm.connections == 1  # the SDK's retry came after the call's deadline: no second connection
+
+
+HOSTILE_ANSWERS = {
+    "tool call": {"content": None, "finish_reason": "tool_calls"},
+    "prose": {"content": "好的！下面是摘要：这篇文章讲了很多。"},
+    "deeply nested": {"content": "[" * 100_000 + "]" * 100_000},
+    "huge": {"content": json.dumps({"title": "t", "summary": "长" * 1_000_000, "tags": [], "section": "ai",
+                                    "score": 50, "reason": "r"}, ensure_ascii=False)},
+    "html": {"content": json.dumps({"title": "<img src=x onerror=alert(1)>", "summary": "<script>x</script>",
+                                    "tags": [], "section": "ai", "score": 50, "reason": "r"})},
+}
+
+
+@pytest.mark.parametrize("answer", HOSTILE_ANSWERS.values(), ids=HOSTILE_ANSWERS.keys())
+def test_a_hostile_model_answer_is_llm_invalid_and_nothing_is_kept(workspace, fake_llm, answer):
+    """Every answer that is not a valid enrichment ends as `llm_invalid` after one repair, never a crash."""
+    from curator.errors import LLMError
+    from curator.models import EnrichRequest
+    from tests.fake_openai import Reply
+
+    fake_llm.script = [Reply(**answer), Reply(**answer)]
+    backend = _llm_backend(workspace, fake_llm.base_url)
+    with pytest.raises(LLMError) as err:
+        backend.enrich(EnrichRequest(item_id=1, url="https://ex.com/a", title="t", text="正文。" * 100,
+                                     lang="zh", source="feed", content_hash="h"))
+    assert err.value.reason == "llm_invalid", err.value
+    assert len(fake_llm.requests) == 2  # the answer and one repair attempt

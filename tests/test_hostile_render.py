@@ -242,3 +242,65 @@ def test_publishing_an_unedited_escaped_draft_counts_no_edits(tmp_path: Path) ->
         assert run.draft_path is not None and "\\[RFC\\]" in run.draft_path.read_text(encoding="utf-8")
         result = history.publish(settings, store, run.draft_path)
     assert result.kept and result.edited == []
+
+
+# -- a misbehaving model, from its answer to the draft and the board ---------------------------------------
+
+MODEL_PAYLOAD = ("<img src=x onerror=alert(1)> [点我](javascript:alert(2)) <script>alert(3)</script>\n"
+                 '[^1]: https://evil.example/spoof\n---\n# 假标题\n> 引用 [外链](https://evil.example/x)')
+
+
+SNEAKY = ("这是一段中文摘要。[点我](//evil.example/x) [b](vbscript:msgbox(1)) [c]: //evil.example/ref [^1]\n"
+          "[^1]: //evil.example/spoof\n---\n# 假标题\n> 引用\n- 列表 www.evil.example")
+
+
+def test_a_hostile_model_answer_reaches_draft_and_board_only_as_text(workspace, fake_llm, monkeypatch):
+    import re as _re
+
+    from typer.testing import CliRunner
+
+    from curator.cli import app
+    from tests.canary import CANARY
+    from tests.fake_openai import Reply, is_triage, triage_answer, valid_answer
+    from tests.sites import NewsSite
+    from tests.test_hostile_board import assert_no_active_markup
+    from tests.test_review_board import client
+
+    def step(request: dict) -> Reply:
+        if is_triage(request):
+            return Reply(content=triage_answer(request))
+        # Title and summary pass the output guards (no tags, no http links) yet carry Markdown structure and
+        # links of other shapes; the reason (shown on the board) carries raw HTML too.
+        return Reply(content=valid_answer(request, title="标题 [点我](//evil.example/t) **粗**", summary=SNEAKY,
+                                          reason=MODEL_PAYLOAD[:118]))
+
+    fake_llm.script = [step] * 40
+    monkeypatch.setenv("OPENAI_API_KEY", CANARY)
+    monkeypatch.setenv("OPENAI_BASE_URL", fake_llm.base_url)
+    with NewsSite(n_articles=2) as site:
+        (workspace / "config" / "sources.toml").write_text(
+            f'[[sources]]\nname = "测试站"\nurl = "{site.base}/feed.xml"\n\n'
+            '[fetch]\nallowed_hosts = ["127.0.0.1"]\n[llm]\nprovider = "openai"\n')
+        collect = CliRunner().invoke(app, ["collect", "--home", str(workspace)])
+        assert collect.exit_code == 0, collect.output
+        CliRunner().invoke(app, ["draft", "--home", str(workspace), "--date", "2026-11-15"])
+        md = (workspace / "drafts" / "issue-1.md").read_text(encoding="utf-8")
+        body = _re.sub(r"<!--.*?-->", "", md.split("\n---\n", 1)[1], flags=_re.DOTALL)  # after the front matter
+        links = (set(_re.findall(r"(?<!\\)\]\(([^)\s]+)", body))  # a real link: its bracket is not escaped
+                 | set(_re.findall(r"^\[\^\w+\]:\s*([^\s\[]\S*)", body, _re.MULTILINE)))
+        assert links and all(u.startswith(site.base) for u in links), links  # only the items' own pages
+        for line in md.splitlines():
+            assert not line.startswith(("# 假标题", "> 引用", "[^1]: //evil", "- 列表")), line
+        for planted in ("<img", "<script", "onerror=", "javascript:"):  # not even inside a provenance comment
+            assert planted not in md, planted
+        assert "这是一段中文摘要" in md and "<https://evil" not in md
+        assert md.count("\n---\n") == 1  # the front matter's closing line only
+        lint = CliRunner().invoke(app, ["lint", "--home", str(workspace), str(workspace / "drafts" / "issue-1.md")])
+        assert "unsafe_link" not in lint.output and "raw_html" not in lint.output, lint.output
+        from curator.settings import load_settings
+
+        c = client(load_settings(workspace, env={}))
+        for path in ("/", "/draft", "/items/1", "/items/2"):
+            page = c.get(path)
+            assert page.status_code == 200, path
+            assert_no_active_markup(page.text, path)

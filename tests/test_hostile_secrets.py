@@ -115,3 +115,32 @@ def test_the_composer_masks_a_secret_that_reached_an_issue_by_another_way() -> N
     text = Renderer(settings).render(issue)
     assert CANARY not in text
     assert f"泄露的密钥 {MASK} 不应出现在草稿里。" in text
+
+
+def test_a_page_and_a_feed_quoting_a_source_token_never_store_or_draft_it(workspace, httpserver, monkeypatch):
+    """Not the model this time: the feed's title and the article page quote the token from the source's URL.
+    Masked at ingest, so no table (items' titles, snippets, article text), the draft or its review data holds it."""
+    token = "pageTOKEN-" + "c41e8b7a90d2"
+    page = ("<html><head><title>发布公告 " + token + "</title></head><body><article><h1>发布公告 " + token + "</h1>"
+            + "".join(f"<p>第{i}段：新版本带来了更快的编译速度和更好的错误信息，访问令牌是 {token} 。</p>" for i in range(8))
+            + "</article></body></html>")
+    httpserver.expect_request("/a/1").respond_with_data(page, content_type="text/html; charset=utf-8")
+    feed = ('<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title><item>'
+            f"<title>新版本 {token}</title><link>{httpserver.url_for('/a/1')}</link>"
+            f"<description>摘要里也有 {token}</description><pubDate>Thu, 12 Nov 2026 09:00:00 GMT</pubDate>"
+            "</item></channel></rss>")
+    httpserver.expect_request("/feed.xml").respond_with_data(feed, content_type="application/rss+xml")
+    (workspace / "config" / "sources.toml").write_text(
+        f'[[sources]]\nname = "站"\nurl = "{httpserver.url_for("/feed.xml")}?access_token={token}"\n'
+        '[fetch]\nallowed_hosts = ["127.0.0.1", "localhost"]\nrespect_robots = false\n'
+        '[llm]\nprovider = "offline"\n', encoding="utf-8")
+    monkeypatch.setenv("CURATOR_EXTRACT__WORKERS", "0")
+    collect = CliRunner().invoke(app, ["collect", "--home", str(workspace)])
+    assert collect.exit_code == 0, collect.output
+    CliRunner().invoke(app, ["draft", "--home", str(workspace), "--date", "2026-11-15"])
+    db = _db_dump(workspace / "data" / "curator.db")
+    assert "新版本" in db and "更快的编译速度" in db  # the item and its article were stored …
+    assert token not in db  # … with the token masked in every table
+    for name in ("issue-1.md", "issue-1.json"):
+        path = workspace / "drafts" / name
+        assert not path.exists() or token not in path.read_text(encoding="utf-8"), name

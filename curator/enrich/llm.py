@@ -32,7 +32,7 @@ from curator import vocab
 from curator.enrich import cleanup, guards
 from curator.enrich.limits import Budget, RateLimiter, cost_usd, estimate_tokens
 from curator.enrich.schema import LLMEnrichment, TriageResult, schema_hash, strict_json_schema
-from curator.enrich.transport import capped_http_client, too_large
+from curator.enrich.transport import call_deadline, capped_http_client, too_large
 from curator.errors import BudgetExceeded, ConfigError, LLMError
 from curator.models import Enrichment, EnrichRequest
 from curator.settings import Settings, defaults_dir
@@ -238,12 +238,13 @@ class OpenAIBackend:
         started = time.monotonic()
         outcome, in_tok, out_tok = "ok", 0, 0
         try:
-            resp = self.client.chat.completions.create(
-                model=self.model,
-                messages=messages,  # type: ignore[arg-type]
-                temperature=self.settings.llm.temperature,
-                response_format=self._response_format(schema_model),  # type: ignore[arg-type]
-            )
+            with call_deadline(self.settings.llm.timeout_s):  # the whole call, not each read (RELIABILITY row 31)
+                resp = self.client.chat.completions.create(
+                    model=self.model,
+                    messages=messages,  # type: ignore[arg-type]
+                    temperature=self.settings.llm.temperature,
+                    response_format=self._response_format(schema_model),  # type: ignore[arg-type]
+                )
             if resp.usage is not None:
                 in_tok, out_tok = resp.usage.prompt_tokens or 0, resp.usage.completion_tokens or 0
             if not resp.choices:
@@ -306,6 +307,8 @@ class OpenAIBackend:
             data = json.loads(content)
         except json.JSONDecodeError as exc:
             raise InvalidOutput(f"not JSON ({exc.msg} at char {exc.pos})") from None
+        except RecursionError:  # `[[[[…` nested deeper than the parser goes: an invalid answer, not a crash
+            raise InvalidOutput("not a JSON object (nested too deeply)") from None
         try:
             return model.model_validate(data)
         except ValidationError as exc:

@@ -63,6 +63,7 @@ log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 COOKIE = "curator_review"
 MAX_FORM_BYTES = 64_000
+_HOST_HEADER = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::[0-9]{1,5})?")
 SECURITY_HEADERS = {
     "content-security-policy": "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'",
@@ -100,7 +101,7 @@ class TokenGate:
 
         request = Request(scope)
         # A page elsewhere that rebinds its DNS name to 127.0.0.1 arrives with its own Host: refuse it.
-        if request.url.hostname not in self.allowed_hosts:
+        if _host_name(request.headers.get("host", "")) not in self.allowed_hosts:
             await PlainTextResponse("forbidden host", status_code=403)(scope, receive, send_secured)
             return
         origin = request.headers.get("origin")
@@ -118,6 +119,13 @@ class TokenGate:
                                     status_code=403)(scope, receive, send_secured)
             return
         await self.app(scope, receive, send_secured)
+
+
+def _host_name(header: str) -> str | None:
+    """The name in a Host header that is exactly `name[:port]`; None for anything else (`a@b`, spaces …), which
+    a URL parser would read some other way than the browser meant."""
+    m = _HOST_HEADER.fullmatch(header.strip())
+    return m.group(1).strip("[]").lower() if m else None
 
 
 class Forbidden(Exception):

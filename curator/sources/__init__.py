@@ -76,6 +76,12 @@ def build_source(config: SourceSettings) -> Source:
     return factory(config)
 
 
+def known_kinds() -> list[str]:
+    """Every registered kind, so config can be checked before a run starts (not when discover reaches it)."""
+    _load_builtins()
+    return sorted(SOURCES)
+
+
 def _load_builtins() -> None:
     # Each module registers its kinds on import.
     from curator.sources import arxiv, github, hn, jsonfeed, rss, watch, youtube  # noqa: F401

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -147,7 +148,8 @@ class _GitHubSource:
         resp = await ctx.fetcher.get(self.config.url, validators=ctx.validators, accept=GITHUB_ACCEPT)
         if resp.not_modified:
             return SourceResult(not_modified=True)
-        result = self.parse(resp.body, resp.final_url, ctx.now)
+        # Parsed in the bounded worker pool: a huge or deeply nested JSON answer costs a worker, not the run.
+        result = await ctx.cpu(self.parser, resp.body, resp.final_url, self.config, ctx.now)
         result.validators = resp.validators
         remaining = resp.headers.get("x-ratelimit-remaining")
         log.debug(
@@ -158,21 +160,19 @@ class _GitHubSource:
         )
         return result
 
-    def parse(self, body: bytes, final_url: str, now: datetime) -> SourceResult:
-        raise NotImplementedError
+    # A module-level function (picklable, so the worker pool can run it): (body, final_url, config, now).
+    parser: ClassVar[Callable[[bytes, str, SourceSettings, datetime], SourceResult]]
 
 
 @register("github_releases")
 class GitHubReleasesSource(_GitHubSource):
     kind: ClassVar[str] = "github_releases"
 
-    def parse(self, body: bytes, final_url: str, now: datetime) -> SourceResult:
-        return parse_releases(body, final_url, self.config, now)
+    parser = staticmethod(parse_releases)
 
 
 @register("github_submissions")
 class GitHubSubmissionsSource(_GitHubSource):
     kind: ClassVar[str] = "github_submissions"
 
-    def parse(self, body: bytes, final_url: str, now: datetime) -> SourceResult:
-        return parse_submissions(body, final_url, self.config, now)
+    parser = staticmethod(parse_submissions)

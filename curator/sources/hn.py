@@ -101,7 +101,8 @@ class HackerNewsSource:
         resp = await ctx.fetcher.get(self.config.url, validators=ctx.validators, accept="application/json")
         if resp.not_modified:
             return SourceResult(not_modified=True)
-        result = parse_hits(resp.body, resp.final_url, self.config, ctx.now)
+        # Parsed in the bounded worker pool: a huge or deeply nested JSON answer costs a worker, not the run.
+        result = await ctx.cpu(parse_hits, resp.body, resp.final_url, self.config, ctx.now)
         result.validators = resp.validators
         log.debug("hn %s: %d stories, dropped %s", self.config.name, len(result.candidates), result.dropped)
         return result

@@ -25,7 +25,7 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
 from curator import text as textutil
 from curator import vocab
-from curator.enrich import Backend, choose_backend, guards
+from curator.enrich import Backend, choose_backend, cleanup, guards
 from curator.enrich.limits import Budget
 from curator.enrich.schema import SectionProse
 from curator.errors import ConfigError, LLMError
@@ -37,6 +37,7 @@ from curator.store import Store
 log = logging.getLogger(__name__)
 
 EXCERPT_CHARS = 1200  # of each story's article text in the prompt: enough for its facts, cheap per section
+_FOOTNOTE_REF = re.compile(r"\[\^[^\]\s]{0,20}\]")
 _END = ("。", "！", "？", "…", ".", "!", "?", "”", "」", "）", ")")
 
 
@@ -102,7 +103,9 @@ def check(section: IssueSection, out: SectionProse, settings: Settings) -> tuple
             if foreign:
                 flags.append("prose_foreign_citation:" + "|".join(map(str, foreign)))
             ids = [i for i in cited if i in material]
-            text = _simplify(one_line(sent.text), settings, "\n".join(material[i] for i in ids))
+            # Footnote and citation markers are the composer's to add: the model's own ([^9], [1]) go.
+            bare = cleanup.strip_citations(_FOOTNOTE_REF.sub("", one_line(sent.text))).strip()
+            text = _simplify(bare, settings, "\n".join(material[i] for i in ids))
             if not ids:
                 flags.append("prose_uncited")
                 continue

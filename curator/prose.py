@@ -183,35 +183,48 @@ class ProseWriter:
             raise _Invalid("; ".join(problems))
         return out
 
-    def _ask(self, section: IssueSection) -> tuple[SectionProse, str]:
-        from curator.enrich.llm import _Attempt
-
-        state = _Attempt(max_chars=0)
+    def _ask(self, section: IssueSection, state: Any) -> SectionProse:
         delimiter = f"<<<{secrets.token_hex(8)}>>>"
         messages = [{"role": "user", "content": self.render(section, delimiter)}]
         for attempt in Retrying(stop=stop_after_attempt(2), retry=retry_if_exception_type(_Invalid), reraise=True):
             with attempt:
                 content = self.backend._call(None, messages, state, SectionProse, self.prompt_sha)  # type: ignore[attr-defined]
                 try:
-                    return self._validate(content, section), content
+                    return self._validate(content, section)
                 except _Invalid as exc:
                     messages = [messages[0], {"role": "assistant", "content": content[:4000]},
                                 {"role": "user", "content": f"上面的回答不符合要求：{exc}。请改正后按 JSON 结构重新回答。"}]
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def _cached(self, key: str, model: str) -> tuple[SectionProse, int, float] | None:
+        hit = self.store.cache_get(key, self.cache_key, model)
+        if not hit:
+            return None
+        try:
+            data = json.loads(hit)
+            return SectionProse.model_validate(data["prose"]), int(data["tokens"]), float(data["cost_usd"])
+        except (ValueError, KeyError, TypeError):  # an entry this version cannot read: ask again
+            log.info("unreadable section-prose cache entry %s…; asking the model again", key[:12])
+            return None
+
     def write(self, section: IssueSection) -> SectionText:
         model = getattr(self.backend, "model", "") or self.backend.name
         result = SectionText(section=section.id, model=model, prompt_sha=self.prompt_sha)
         key = self.content_hash(section)
-        hit = self.store.cache_get(key, self.cache_key, model)
-        from curator.enrich.llm import CutOff
+        cached = self._cached(key, model)
+        from curator.enrich.llm import CutOff, _Attempt
 
+        state = _Attempt(max_chars=0)  # usage of this section's calls, re-asks included
         try:
-            out = SectionProse.model_validate_json(hit) if hit else None
-            if out is None:
-                out, _ = self._ask(section)
-                self.store.cache_put(key, self.cache_key, model, out.model_dump_json())
+            if cached is not None:
+                # A regenerated draft shows what the section cost when it was written, as stories do.
+                out, result.tokens, result.cost_usd = cached
+            else:
+                out = self._ask(section, state)
+                result.tokens, result.cost_usd = sum(state.usage), state.cost
+                self.store.cache_put(key, self.cache_key, model, json.dumps(
+                    {"prose": out.model_dump(), "tokens": result.tokens, "cost_usd": result.cost_usd}))
         except _Invalid as exc:
             result.fallback = "prose_invalid"
             log.info("section %s: prose answer invalid twice (%s); story paragraphs kept", section.id, exc)
@@ -220,6 +233,7 @@ class ProseWriter:
         except LLMError as exc:
             result.fallback = f"prose_llm_failed:{exc.reason}"
         if result.fallback:
+            result.tokens, result.cost_usd = sum(state.usage), state.cost
             return result
         assert out is not None
         result.paragraphs, result.flags = check(section, out, self.settings)
@@ -252,7 +266,7 @@ def write_sections(settings: Settings, store: Store, issue: Issue, run_id: int,
         try:
             out[section.id] = text = writer.write(section)
         finally:
-            _log_calls(store, backend, run_id, out.get(section.id), counters)
+            _log_calls(store, backend, run_id, counters)
         outcome = "prose/fallback_" + text.fallback.split(":")[0] if text.fallback else "prose/ok"
         counters[outcome] = counters.get(outcome, 0) + 1
         for flag in text.flags:
@@ -265,14 +279,11 @@ def write_sections(settings: Settings, store: Store, issue: Issue, run_id: int,
     return out, notes, counters
 
 
-def _log_calls(store: Store, backend: Backend, run_id: int, text: SectionText | None, counters: dict[str, int]) -> None:
-    """Every call the section took goes to the call log (with its run), and its spend to the section."""
+def _log_calls(store: Store, backend: Backend, run_id: int, counters: dict[str, int]) -> None:
+    """Every call the section took goes to the call log, with its run."""
     drain = getattr(backend, "drain_calls", None)
     for call in drain() if drain else []:
         counters["llm/calls"] = counters.get("llm/calls", 0) + 1
-        if text is not None:
-            text.tokens += call.input_tokens + call.output_tokens
-            text.cost_usd += call.cost_usd
         store.log_llm_call(run_id=run_id, item_id=None, prompt_sha=call.prompt_sha, schema_hash=call.schema_hash,
                            model=call.model, input_tokens=call.input_tokens, output_tokens=call.output_tokens,
                            cost_usd=call.cost_usd, latency_ms=call.latency_ms, outcome=call.outcome)

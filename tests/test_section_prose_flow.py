@@ -99,6 +99,7 @@ def test_prose_draft_lints_and_publish_maps_woven_stories_back(ws, fake_llm) -> 
 
     published = runner.invoke(app, ["publish", str(path), "--home", str(ws)])
     assert published.exit_code == 0, published.output
+    assert "edited 1" in published.output and "dropped 1, added by hand 0" in published.output
     settings = load_settings(ws, env={})
     with Store(settings.db_path) as store:
         actions = dict(store.db.execute("SELECT story_id, action FROM decisions WHERE story_id IS NOT NULL").fetchall())

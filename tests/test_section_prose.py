@@ -282,3 +282,19 @@ def test_list_style_keeps_story_items(llm_settings, fake_llm, tmp_path) -> None:
     assert {t.fallback for t in texts.values()} == {"prose_list_style"} and "list style" in notes[0]
     assert not fake_llm.requests, "no money spent on prose the template does not print"
     assert Renderer(settings).render(issue, prose=texts) == Renderer(settings).render(issue)
+
+
+def test_a_section_left_empty_by_the_guards_keeps_story_paragraphs_and_flags_why(llm_settings, fake_llm, tmp_path) -> None:
+    all_wrong = {"paragraphs": [{"sentences": [
+        {"text": "Rust 1.99 的编译速度平均提升 15%。", "stories": [101]},
+        {"text": "这一周开源模型很热闹。", "stories": []},
+    ]}]}
+    fake_llm.script = [by_section(all_wrong), by_section(GOOD_AI, GOOD_DEV)]
+    text, renderer, texts = draft_with(llm_settings, tmp_path)
+    assert texts["ai"].fallback == "prose_empty"
+    ai = section_of(text, "AI 前沿")
+    assert 'section="ai" prose="story" ' in ai
+    assert 'flags="prose_empty,prose_unverified:1.99|15|Rust@101,prose_uncited" -->' in ai
+    assert "编译速度平均提升 15%" not in ai and "**通义千问开源 Qwen3-Coder**：" in ai
+    assert renderer.prose_review["ai"]["flags"][0] == "prose_empty"
+    assert lint_markdown(text, language="zh-Hans") == []

@@ -208,6 +208,8 @@ def draft(
     if not as_json and run.draft_path:
         typer.echo(f"draft written: {run.draft_path}")
         _lint_file(settings, run.draft_path)
+    if run.status != "ok":  # written, but not all that was asked (section prose fell back): say so in the exit code
+        raise typer.Exit(3)
 
 
 archive_app = typer.Typer(help="The archive of past issues: links that already ran are never proposed again.",

@@ -18,6 +18,7 @@ from curator.frontmatter import merge_extra
 from curator.mdsafe import Markdown, TrustedView, escape_text, finalize, one_line, safe_url, yaml_str
 from curator.models import Issue, IssueSection, Item, ItemState, Story
 from curator.outlet import outlet
+from curator.prose import ProseView, SectionText, view
 from curator.redaction import Redactor
 from curator.settings import Settings
 from curator.text import to_simplified
@@ -179,6 +180,7 @@ class Renderer:
         self.settings = settings
         self.redactor = Redactor.for_settings(settings)
         self.links: set[str] = set()  # every link destination the last render wrote (review data, lint)
+        self.prose_review: dict[str, dict[str, object]] = {}  # section id → what its prose cites (issue-N.json)
         name = settings.publication.template
         path = Path(name)
         if name.endswith(".j2") and not path.is_absolute():
@@ -220,7 +222,7 @@ class Renderer:
         label = pub.label_english if pub.language.startswith("zh") and _is_english(story.lead) else ""
         return f"{enr.title}{label}"
 
-    def render(self, issue: Issue, **context: object) -> str:
+    def render(self, issue: Issue, prose: dict[str, SectionText] | None = None, **context: object) -> str:
         self.links = set()
         footnotes: list[Footnote] = []
         by_story: dict[int, list[Footnote]] = {}
@@ -271,6 +273,13 @@ class Renderer:
             }
             return Markdown("curator " + " ".join(f'{k}="{_comment_safe(v)}"' for k, v in fields.items()))
 
+        # publication.prose = "section": a section's prose (curator/prose.py), None for story paragraphs.
+        views: dict[str, ProseView] = {
+            sec.id: view(sec, prose[sec.id], lambda sid: [n.n for n in by_story.get(sid, [])], self.settings.publication.language)
+            for sec in issue.sections if prose and sec.id in prose
+        }
+        self.prose_review = {sid: v.review for sid, v in views.items()}
+
         tags = list(dict.fromkeys([*self.settings.publication.tags, *(t for s in issue.stories for t in (s.lead.enrichment.tags if s.lead.enrichment else []))]))[:8]
         try:
             template = self.env.get_template(self.template_name)
@@ -282,6 +291,7 @@ class Renderer:
                 footnotes_of=lambda story: by_story.get(story.id, []),
                 story_title=self.story_title,
                 provenance=provenance,
+                prose_of=lambda section: views.get(section.id),
                 **{"front_matter": self.settings.publication.front_matter, "cover_image": cover_image(issue),
                    **context},
             )

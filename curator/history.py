@@ -173,6 +173,25 @@ def _blocks(text: str) -> dict[int, str]:
     return out
 
 
+def _prose_blocks(text: str) -> dict[str, str]:
+    """section id → the prose under its section comment (`prose="section"`), up to the next heading."""
+    out: dict[str, str] = {}
+    for m in PROVENANCE.finditer(text):
+        fields = dict(FIELD.findall(m.group(1)))
+        if fields.get("prose") == "section" and "story" not in fields and "section" in fields:
+            rest = re.split(r"\n#{1,6} |\n\[\^\d+\]:", text[m.end():])[0]
+            out[fields["section"]] = PROVENANCE.sub("", rest).strip()
+    return out
+
+
+def _woven_action(woven: dict[str, Any], block: str) -> str:
+    """A story woven into section prose: dropped when no sentence cites it any more, edited when a
+    sentence citing it changed."""
+    if not any(f"[^{n}]" in block for n in woven["notes"]):
+        return "drop"
+    return "keep" if all(_plain(s) in _plain(block) for s in woven["sentences"]) else "edit"
+
+
 def _plain(text: str) -> str:
     # The draft escapes Markdown in titles and summaries (curator/mdsafe.py): compare what a reader reads.
     return re.sub(r"[\s*_`>\[\]()（）:：]|\[\^\d+\]", "", archive.normalise_title(unescape_text(text)))
@@ -201,6 +220,7 @@ def publish(settings: Settings, store: Store, path: Path) -> PublishResult:
     if row["state"] == "published":
         raise ComposeError(f"issue #{number} is already published")
     blocks = _blocks(text)
+    prose_blocks, prose = _prose_blocks(text), data.get("prose", {})
     result = PublishResult(number=number)
     drafted = [s for sec in data["sections"] for s in sec["stories"]]
     known_urls: set[str] = set()
@@ -209,7 +229,11 @@ def publish(settings: Settings, store: Store, path: Path) -> PublishResult:
         for st in drafted:
             known_urls.update(canonical_url(u) for u in st["urls"])
             block = blocks.get(st["story"])
-            if block is None:
+            woven = prose.get(st["section"], {}).get("stories", {}).get(str(st["story"]))
+            if block is not None and woven:
+                action = _woven_action(woven, prose_blocks.get(st["section"], block))
+                {"drop": result.dropped, "edit": result.edited, "keep": result.kept}[action].append(st["story"])
+            elif block is None:
                 action = "drop"
                 result.dropped.append(st["story"])
             else:

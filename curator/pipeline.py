@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from curator import charset, cluster, compose, decisions, finds, history
+from curator import charset, cluster, compose, decisions, finds, history, prose
 from curator.enrich import Backend, cleanup, content_hash
 from curator.enrich.stage import EnrichStage
 from curator.errors import (
@@ -416,6 +416,15 @@ class Pipeline:
             run.counters["add/fetched_after_retry"] += n
 
     # ---- draft -------------------------------------------------------------------------------
+    def _prose(self, run: RunResult, issue: Issue) -> dict[str, prose.SectionText]:
+        """publication.prose = "section": each section's prose, cached; failures keep story paragraphs."""
+        texts, notes, counters = prose.write_sections(self.settings, self.store, issue, run.run_id, self._backend)
+        run.counters.update(counters)
+        run.notes.extend(notes)
+        for note in notes:
+            self.reporter.info(note)
+        return texts
+
     def draft(self, *, as_of: datetime | None = None, number: int | None = None) -> RunResult:
         run = RunResult(run_id=self.store.start_run("draft"), status="running")
         try:
@@ -432,10 +441,13 @@ class Pipeline:
             # The editor's decisions on this issue number (review board), replayed on every regeneration.
             issue = decisions.apply_stored(self.store, issue, items, self.settings)
             extra = {"looking_back": history.looking_back(self.store, as_of)} if self.settings.publication.looking_back else {}
+            texts = self._prose(run, issue) if self.settings.publication.prose == "section" else None
             renderer = compose.Renderer(self.settings)
-            text = renderer.render(issue, **extra)
+            text = renderer.render(issue, prose=texts, **extra)
             path = self.settings.drafts_dir / f"issue-{number}.md"
             data = {**history.review_data(issue, already), "links": sorted(renderer.links)}  # for `curator lint`
+            if texts is not None:
+                data["prose"] = renderer.prose_review  # what each section's sentences cite (publish maps it back)
             review = renderer.redactor.text(json.dumps(data, ensure_ascii=False, indent=1))
             compose.write_atomic(path.with_suffix(".json"), review)
             compose.write_atomic(path, text)
@@ -447,7 +459,9 @@ class Pipeline:
             run.counters["draft/stories"] = len(issue.stories)
             run.counters["draft/sections"] = sum(1 for s in issue.sections if s.stories)
             run.counters["draft/runners_up"] = len(issue.runners_up)
-            run.draft_path, run.issue, run.status = path, issue, "ok"
+            run.draft_path, run.issue = path, issue
+            run.status = "degraded" if any(k.startswith("prose/fallback_prose_llm") or k == "prose/fallback_prose_invalid"
+                                           for k in run.counters) else "ok"
             if not issue.stories:
                 run.notes.append("no enriched stories in the window: run `curator collect` first")
         except BaseException:

@@ -50,6 +50,9 @@ class PublicationSettings(_Section):
     editor_label: str = Field(default="编辑推荐", min_length=1)  # how the editor's own finds are credited
     # Extra front-matter keys, verbatim (e.g. Hexo's `type = "garden"`); a key here replaces the built-in one.
     front_matter_extra: dict[str, Any] = Field(default_factory=dict)
+    # "section": with an LLM backend each section is written as one to three paragraphs of prose citing
+    # its stories (curator/prose.py); "story" (default): one paragraph per story.
+    prose: Literal["story", "section"] = "story"
 
 
 class SectionSettings(_Section):

@@ -29,7 +29,9 @@ _INJECTION = [
 _ZERO_WIDTH = re.compile(r"[\u200b-\u200f\u2060-\u2064\ufeff]")
 _URL = re.compile(r"https?://[^\s)\]>\"'，。）]+", re.IGNORECASE)
 _MARKUP = re.compile(r"<\s*/?\s*[a-zA-Z!][^>]*>|!\[[^\]]*\]\(|javascript:", re.IGNORECASE)
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+# Thousands separators are gone by the time numbers are read (_digits); a comma left is a list
+# separator ("3，8 张" normalises to "3,8"), not part of a number.
+_NUMBER = re.compile(r"\d+(?:\.\d+)*")
 _QUOTED = re.compile(r"[“\"「『《]([^”\"」』》]{2,40})[”\"」』》]")
 _LATIN_NAME = re.compile(r"\b[A-Z][A-Za-z0-9]*(?:[-.+][A-Za-z0-9]+)*\b")
 

@@ -38,6 +38,27 @@ class TriageResult(BaseModel):
     items: list[TriageScore]
 
 
+class ProseSentence(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=2, max_length=300, description="一句话，用出版物语言（简体中文），只写所引条目里有的事实")
+    stories: list[int] = Field(max_length=4, description="这句话所依据的条目 id（一个或几个），只能是给定的 id")
+
+
+class ProseParagraph(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sentences: list[ProseSentence] = Field(min_length=1, max_length=8, description="本段的句子，按顺序")
+
+
+class SectionProse(BaseModel):
+    """One section written as prose: one to three paragraphs weaving its stories."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    paragraphs: list[ProseParagraph] = Field(min_length=1, max_length=3, description="一到三段")
+
+
 def _strict(schema: dict[str, Any]) -> dict[str, Any]:
     """Every object closed and every field required, as `json_schema` + `strict: true` wants."""
     if schema.get("type") == "object" or "properties" in schema:

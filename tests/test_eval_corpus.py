@@ -47,11 +47,12 @@ def _sample(ev: ModuleType, name: str) -> list:
 def test_sample_f1_above_floor(ev: ModuleType, name: str, key: str) -> None:
     results = [ev.run_case(c) for c in _sample(ev, name)]
     assert len(results) == SAMPLE
-    f1 = statistics.fmean(r.f1 for r in results)
-    base = statistics.fmean(r.base_f1 for r in results)
-    worst = min(results, key=lambda r: r.f1)
+    f1 = statistics.fmean(r.scores["curator"].f1 for r in results)
+    base = statistics.fmean(r.scores["trafilatura"].f1 for r in results)
+    worst = min(results, key=lambda r: r.scores["curator"].f1)
     assert f1 >= FLOORS[key], (
-        f"{key}: sample F1 {f1:.3f} < floor {FLOORS[key]} (trafilatura {base:.3f}; worst {worst.id[:12]} {worst.f1:.2f})"
+        f"{key}: sample F1 {f1:.3f} < floor {FLOORS[key]} (trafilatura {base:.3f}; "
+        f"worst {worst.id[:12]} {worst.scores['curator'].f1:.2f})"
     )
 
 

@@ -148,10 +148,12 @@ class Mode:
 # are reader chatter except on discussion pages.
 MODES: dict[str, Mode] = {
     "discussion": Mode(comments=True),
-    "cjk": Mode(precision=True, cleanup=True),
+    "cjk-discussion": Mode(recall=True, comments=True),
+    "cjk": Mode(precision=True),
     "page": Mode(),
 }
 FALLBACK = Mode()
+LAST_RESORT = Mode(comments=True)
 # The precise pass failed when it kept under this share of the paragraph-densest block's text, or
 # under min_chars: it picked a fragment (a title and byline, one section of a service page).
 MISSED_SHARE = 0.5
@@ -208,12 +210,12 @@ def _thread_text(html: str) -> str:
 
 
 def page_kind(root: HtmlElement, html: str) -> str:
-    """Which MODES entry a page gets: "discussion", "cjk" or "page"."""
-    profile = page_profile(root, html)
-    if profile == "discussion":
-        return profile
+    """Which MODES entry a page gets: "discussion" / "cjk-discussion", "cjk" or "page"."""
     body = root.find("body")
-    return "cjk" if detect_lang(_sample(body if body is not None else root)) in _CJK_LANGS else "page"
+    cjk = detect_lang(_sample(body if body is not None else root)) in _CJK_LANGS
+    if page_profile(root, html) == "discussion":
+        return "cjk-discussion" if cjk else "discussion"
+    return "cjk" if cjk else "page"
 
 
 def _extract(
@@ -224,22 +226,31 @@ def _extract(
     kind = page_kind(root, html)
     mode = MODES[kind]
     expected = 0
-    if mode.cleanup:
+    if mode.precision:
         body = root.find("body")
         best = main_block(body if body is not None else root)
         expected = text_len(best) if best is not None else 0
-        remove_boilerplate(root, discussion=kind == "discussion")
+    if mode.cleanup:
+        remove_boilerplate(root, discussion=kind.endswith("discussion"))
     doc = _bare(root, url, mode, with_metadata=with_metadata)
     text = _text(doc, mode)
     if mode.precision and (len(text) < min_chars or len(text) < MISSED_SHARE * expected):
         # the precise pass missed the content: the balanced mode on the page without class/id cleanup
-        other = _text(_bare(prepared_tree(html), url, FALLBACK, with_metadata=False), FALLBACK)
+        other = _text(_bare(prepared_tree(html) if mode.cleanup else root, url, FALLBACK, with_metadata=False),
+                      FALLBACK)  # fmt: skip
         if len(other) > len(text):
             text = other
-    elif kind == "discussion":
+    elif kind.endswith("discussion"):
         thread = _thread_text(html)
         if len(thread) > THREAD_GAIN * len(text):
             text = thread
+    if len(text) < min_chars:
+        # Still a fragment: a thread without thread markup keeps its posts in what trafilatura calls
+        # comments. Only here, where the main text failed the length collect needs, do comments
+        # count as content (on articles the comment section is reader chatter).
+        other = _text(_bare(root, url, LAST_RESORT, with_metadata=False), LAST_RESORT)
+        if len(other) > len(text):
+            text = other
     return text, doc
 
 

@@ -72,9 +72,9 @@ def _hidden_reason(el: HtmlElement) -> str | None:
 # body, React/Next.js streaming, which sends each finished segment as `<div hidden id="S:0">` and a
 # script (`$RC("B:0","S:0")`) that moves it into place. Those blocks are the page, not a hiding
 # place. A hidden block is kept when it is long (REVEAL_MIN_CHARS) and either holds most of the
-# page's text, or its id is named in one of the page's inline scripts (the script that reveals it);
-# short hidden spans, where injected instructions sit, always go, as does text hidden by
-# aria-hidden, white-on-white, zero size or off-screen placement (nothing reveals those).
+# page's text (whatever hides it), or it is hidden by attribute or display/visibility/opacity and
+# its id is named in one of the page's inline scripts (the script that reveals it). Short hidden
+# spans, where injected instructions sit, always go.
 _REVEALABLE = {"hidden", "display", "visibility", "opacity"}
 REVEAL_MIN_CHARS = 200
 REVEAL_PAGE_SHARE = 0.5
@@ -98,11 +98,12 @@ def remove_hidden(root: HtmlElement, scripts: str = "") -> int:
         reason = _hidden_reason(el)
         if reason is None:
             return False
-        if reason in _REVEALABLE:
-            n = text_len(el)
-            el_id = el.get("id")
-            if n >= REVEAL_MIN_CHARS and (n >= REVEAL_PAGE_SHARE * total or (el_id and named(el_id))):
-                return False
+        n = text_len(el)
+        if n >= REVEAL_MIN_CHARS and n >= REVEAL_PAGE_SHARE * total:
+            return False  # most of the page: it is the page (a modal-style or script-sized container)
+        el_id = el.get("id")
+        if reason in _REVEALABLE and n >= REVEAL_MIN_CHARS and el_id and named(el_id):
+            return False
         _drop(el)
         return True
 

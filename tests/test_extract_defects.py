@@ -128,3 +128,26 @@ def test_one_minimum_length_for_extract_and_collect() -> None:
     with pytest.raises(ExtractionError) as err:
         extract_article(article_page(short), ExtractSettings(min_chars=200))
     assert err.value.reason == "too_short"
+
+
+def test_hidden_container_holding_most_of_the_page_is_the_page() -> None:
+    # a modal-style shell: the content sits in a zero-size, overflow-hidden box until script opens it
+    body = (
+        '<nav><a href="/">Home</a></nav>'
+        f'<div style="width:0;height:0;overflow:hidden"><main><h1>Open model</h1>{paragraphs(6)}</main></div>'
+    )
+    text = extract_text(doc(body))
+    assert "Paragraph 0 adds" in text and "Paragraph 5 adds" in text
+
+
+def test_thread_without_thread_markup_keeps_its_replies() -> None:
+    # a short opening post, the replies in a comment list: when the main text is a fragment under the
+    # minimum length, the replies are the content
+    replies = "".join(
+        f'<li class="comment"><p class="comment-content">Reply {i}: I tried the model on my own data set and '
+        f"the long-context answers were right in {50 + i} of sixty cases, which matches the report.</p></li>"
+        for i in range(8)
+    )
+    html = doc(f'<div class="topic"><h1>Anyone tried it?</h1><p>Thoughts?</p></div><ul class="comments">{replies}</ul>')
+    text = extract_text(html)
+    assert "Reply 0:" in text and "Reply 7:" in text

@@ -114,13 +114,14 @@ THREAD_MIN_WORDS = 3
 _SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z])(?=[A-Z])")
 
 
+_NAMED = etree.XPath("//*[@class or @id]")
+
+
 def thread_markup(root: HtmlElement) -> bool:
     """Post/reply class words: at least THREAD_MIN_WORDS different ones, each on THREAD_MIN_ELEMENTS elements."""
     counts: dict[str, int] = {}
-    for el in root.iter("*"):
+    for el in _NAMED(root):
         raw = f"{el.get('class', '')} {el.get('id', '')}"
-        if raw == " ":
-            continue
         for w in {w.lower() for w in _SPLIT.split(raw) if w} & _THREAD_WORDS:
             counts[w] = counts.get(w, 0) + 1
     return sum(1 for n in counts.values() if n >= THREAD_MIN_ELEMENTS) >= THREAD_MIN_WORDS

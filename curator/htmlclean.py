@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator
 
+from lxml import etree
 from lxml.html import HtmlElement
 
 NEVER_TEXT = ("script", "style", "noscript", "template", "svg", "iframe", "object", "embed", "canvas")
@@ -89,25 +90,28 @@ def script_ids(scripts: str) -> Callable[[str], bool]:
     return named
 
 
+_MAY_HIDE = etree.XPath(".//*[@hidden or @aria-hidden or @style]")
+
+
 def remove_hidden(root: HtmlElement, scripts: str = "") -> int:
     """Drop hidden elements (see above); `scripts` is the page's inline script text."""
     total = max(1, text_len(root))
     named = script_ids(scripts)
-
-    def visit(el: HtmlElement) -> bool:
+    dropped: set[HtmlElement] = set()
+    # only elements with a hiding attribute can be hidden (inline signals): no walk over the page
+    for el in _MAY_HIDE(root):
         reason = _hidden_reason(el)
-        if reason is None:
-            return False
+        if reason is None or any(a in dropped for a in el.iterancestors()):
+            continue
         n = text_len(el)
         if n >= REVEAL_MIN_CHARS and n >= REVEAL_PAGE_SHARE * total:
-            return False  # most of the page: it is the page (a modal-style or script-sized container)
+            continue  # most of the page: it is the page (a modal-style or script-sized container)
         el_id = el.get("id")
         if reason in _REVEALABLE and n >= REVEAL_MIN_CHARS and el_id and named(el_id):
-            return False
+            continue
         _drop(el)
-        return True
-
-    return _walk(root, visit)
+        dropped.add(el)
+    return len(dropped)
 
 
 # --- boilerplate ---------------------------------------------------------------------------------

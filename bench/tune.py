@@ -34,8 +34,6 @@ def _init(modes: dict) -> None:
     for name, kw in modes.items():
         if name == "_fallback":
             extract.FALLBACK = extract.Mode(**kw)
-        elif name == "_missed":
-            extract.MISSED_SHARE = float(kw)
         else:
             extract.MODES[name] = extract.Mode(**kw)
 

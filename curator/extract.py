@@ -149,7 +149,7 @@ class Mode:
 MODES: dict[str, Mode] = {
     "discussion": Mode(comments=True),
     "cjk-discussion": Mode(recall=True, comments=True),
-    "cjk": Mode(precision=True),
+    "cjk": Mode(precision=True, cleanup=True),
     "page": Mode(),
 }
 FALLBACK = Mode()

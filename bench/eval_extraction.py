@@ -1,24 +1,34 @@
-"""Extraction-quality eval: curator's extractor vs trafilatura's default on pages with gold text.
+"""Extraction-quality eval: curator's real path vs trafilatura and readability-lxml on pages with gold text.
 
     python bench/eval_extraction.py [--data ../shared/data/extraction] [--baseline bench/eval_baseline.json]
-                                    [--update-baseline] [--limit N] [--jobs 2]
+                                    [--update-baseline] [--limit N] [--jobs 2] [--sets ...]
 
-Each stored page (fetched bytes, no headers) is decoded with `curator.charset.decode_html` and run
-through `curator.extract.extract_text` — exactly the path `collect` uses — and, side by side, through
-`trafilatura.extract(decoded_text)`. Scoring follows shared/data/README.md:
+Each stored page (fetched bytes, no headers; wcxb's gunzipped) goes through what `collect` does:
+`curator.charset.decode_html` → `curator.extract.extract_article` (text and metadata, with collect's
+default settings: a page it rejects scores 0). In the same run, on curator's decoded text,
+`trafilatura.extract` (default settings) and readability-lxml's `Document.summary`. CPU is process
+CPU time measured inside the worker, per page and system (curator's includes decoding and metadata).
 
-- char protocol: each Han / kana / hangul character is one token, every other `\\w+` run (lower-cased)
-  one token; bag-of-tokens P/R/F1 per page, empty extraction = 0, macro mean per set and over its zh
-  pages (Han ≥ 20% of the gold's non-space characters, no kana);
+Scoring follows shared/data/README.md:
+
+- tokens: each Han / kana / hangul character is one token, every other `\\w+` run (lower-cased) one
+  token (on wcxb's English pages this is its word-level protocol); bag-of-tokens P/R/F1 per page,
+  empty extraction = 0, macro mean per line;
+- lines: overall, per language (zh pages: Han ≥ 20% of the gold's non-space characters, no kana),
+  per set, its zh pages, and per wcxb page type; each with a 95% bootstrap interval (pages resampled
+  1,000 times, fixed seed);
 - ScrapingHub protocol on scrapinghub-aeb: 4-token shingles, P and R averaged over pages, F1 of means.
 
-Scores below the floors in the baseline file exit 1. Results go to bench/out/eval.json.
+Scores below the floors in the baseline file (or CPU above its `ceilings`) exit 1. Results go to
+bench/out/eval.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
+import random
 import re
 import statistics
 import sys
@@ -100,141 +110,264 @@ class Case:
     url: str
     path: str
     gold: str
+    kind: str = ""  # page type: wcxb's label; "article" / "forum" for the magic-html sets
 
 
-SETS = ("magic-article", "magic-forum", "scrapinghub-aeb")
+SETS = ("magic-article", "magic-forum", "scrapinghub-aeb", "wcxb-dev")
+
+
+def read_body(path: str) -> bytes:
+    """The page's bytes as fetched (wcxb stores them gzipped)."""
+    raw = Path(path).read_bytes()
+    return gzip.decompress(raw) if path.endswith(".gz") else raw
+
+
+def decode_case(case: Case) -> tuple[str, str]:
+    from curator.charset import decode_html
+
+    return decode_html(read_body(case.path), None)
+
+
+def _wcxb_items(root: Path) -> list[tuple[str, str, Path, str, str]]:
+    items = []
+    for gt in sorted((root / "ground-truth").glob("*.json")):
+        d = json.loads(gt.read_text(encoding="utf-8"))
+        gold = (d.get("ground_truth") or {}).get("main_content") or ""
+        if not gold.strip():
+            continue  # the protocol leaves pages with an empty gold out
+        kind = ((d.get("_internal") or {}).get("page_type") or {}).get("primary") or "unknown"
+        items.append((gt.stem, d.get("url") or "", root / "html" / f"{gt.stem}.html.gz", gold, kind))
+    return items
 
 
 def load_cases(data: Path, sets: Iterable[str] = SETS, limit: int | None = None) -> list[Case]:
     cases: list[Case] = []
     for name in sets:
-        if name == "scrapinghub-aeb":
+        if name == "wcxb-dev":
+            items = _wcxb_items(data / "wcxb-dev")
+        elif name == "scrapinghub-aeb":
             root = data / "scrapinghub-aeb"
             gold = json.loads((root / "ground-truth.json").read_text(encoding="utf-8"))
-            items = [(k, v["url"], root / "html" / f"{k}.html", v["articleBody"]) for k, v in gold.items()]
+            items = [
+                (k, v["url"], root / "html" / f"{k}.html", v["articleBody"], "article") for k, v in gold.items()
+            ]
         else:
-            root = data / "magic-html" / name.removeprefix("magic-")
+            kind = name.removeprefix("magic-")
+            root = data / "magic-html" / kind
             gold = json.loads((root / "base.json").read_text(encoding="utf-8"))
-            items = [(k, v["url"], root / "htmls" / f"{k}.html", v["content"]) for k, v in gold.items()]
+            items = [(k, v["url"], root / "htmls" / f"{k}.html", v["content"], kind) for k, v in gold.items()]
         items = sorted(i for i in items if i[2].is_file())
-        cases.extend(Case(name, k, url, str(path), text or "") for k, url, path, text in items[:limit])
+        cases.extend(Case(name, k, url, str(p), text or "", kind) for k, url, p, text, kind in items[:limit])
     return cases
 
 
 # --- running -------------------------------------------------------------------------------------
 
 
+SYSTEMS = ("curator", "trafilatura", "readability")
+
+
+@dataclass
+class Score:
+    p: float
+    r: float
+    f1: float
+    sh_p: float | None  # ScrapingHub protocol (scrapinghub-aeb only)
+    sh_r: float | None
+    chars: int
+    cpu: float  # process CPU seconds in the worker (curator: decode + extract + metadata)
+
+
 @dataclass
 class Result:
     set: str
     id: str
+    kind: str
     zh: bool
-    p: float
-    r: float
-    f1: float
-    base_p: float
-    base_r: float
-    base_f1: float
-    sh_p: float | None
-    sh_r: float | None
-    base_sh_p: float | None
-    base_sh_r: float | None
-    pred_chars: int
     gold_chars: int
     encoding: str
-    seconds: float
+    scores: dict[str, Score]
+    error: str = ""
+
+
+def _readability(html: str) -> str:
+    import lxml.html
+    from readability import Document
+
+    summary = Document(html).summary(html_partial=True)
+    return lxml.html.fromstring(summary).text_content() if summary.strip() else ""
+
+
+def _curator(body: bytes, url: str) -> tuple[str, str, str]:
+    """collect's path: bytes → decode → extract + metadata; (text, encoding, error reason)."""
+    from curator.charset import decode_html
+    from curator.errors import ExtractionError
+    from curator.extract import extract_article
+    from curator.models import Page
+    from curator.settings import ExtractSettings
+
+    html, encoding = decode_html(body, None)
+    page = Page(url=url or "https://example.org/", final_url=url or "https://example.org/", status=200,
+                text=html, encoding=encoding)  # fmt: skip
+    try:
+        return extract_article(page, ExtractSettings()).text, encoding, ""
+    except ExtractionError as exc:  # a rejected page scores 0, as collect drops it
+        return "", encoding, exc.reason or "error"
+
+
+def _score(case: Case, pred: str, cpu: float) -> Score:
+    p, r, f1 = prf(pred, case.gold)
+    sh = shingle_pr(pred, case.gold) if case.set == "scrapinghub-aeb" else (None, None)
+    return Score(p, r, f1, *sh, len(pred), cpu)
 
 
 def run_case(case: Case) -> Result:
     import trafilatura
 
     from curator.charset import decode_html
-    from curator.extract import extract_text
 
-    body = Path(case.path).read_bytes()
-    html, encoding = decode_html(body, None)
-    start = time.perf_counter()
-    try:
-        pred = extract_text(html, url=case.url)
-    except Exception:  # noqa: BLE001 -- an eval must survive one bad page; the page scores 0
-        pred = ""
-    seconds = time.perf_counter() - start
-    base = trafilatura.extract(html) or ""
-    p, r, f1 = prf(pred, case.gold)
-    bp, br, bf1 = prf(base, case.gold)
-    sh = shingle_pr(pred, case.gold) if case.set == "scrapinghub-aeb" else (None, None)
-    bsh = shingle_pr(base, case.gold) if case.set == "scrapinghub-aeb" else (None, None)
-    return Result(case.set, case.id, is_zh(case.gold), p, r, f1, bp, br, bf1, *sh, *bsh,
-                  len(pred), len(case.gold), encoding, seconds)  # fmt: skip
+    body = read_body(case.path)
+    t = time.process_time()
+    pred, encoding, error = _curator(body, case.url)
+    scores = {"curator": _score(case, pred, time.process_time() - t)}
+    # the libraries get curator's decoded text (the README's baselines do the same)
+    html = decode_html(body, None)[0]
+    for name, fn in (("trafilatura", lambda: trafilatura.extract(html)), ("readability", lambda: _readability(html))):
+        t = time.process_time()
+        try:
+            out = fn() or ""
+        except Exception:  # noqa: BLE001 -- a library failing on a page scores 0 there
+            out = ""
+        scores[name] = _score(case, out, time.process_time() - t)
+    return Result(case.set, case.id, case.kind, is_zh(case.gold), len(case.gold), encoding, scores, error)
 
 
 def run_all(cases: list[Case], jobs: int = 2) -> list[Result]:
     if jobs <= 1:
         return [run_case(c) for c in cases]
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        return list(pool.map(run_case, cases, chunksize=2))
+        return list(pool.map(run_case, cases, chunksize=4))
 
 
 # --- reporting -----------------------------------------------------------------------------------
+
+BOOTSTRAP = 1000
+SEED = 13
 
 
 def _mean(xs: list[float]) -> float:
     return statistics.fmean(xs) if xs else 0.0
 
 
-def summarize(results: list[Result]) -> dict[str, dict[str, float]]:
-    """Scores per key: `<set>-all`, `<set>-zh` (char protocol) and `scrapinghub-aeb-sh`."""
-    out: dict[str, dict[str, float]] = {}
-    for name in SETS:
-        rows = [r for r in results if r.set == name]
-        for label, sel in (("all", rows), ("zh", [r for r in rows if r.zh])):
-            if not sel:
-                continue
-            out[f"{name}-{label}"] = {
-                "n": len(sel),
-                "p": _mean([r.p for r in sel]),
-                "r": _mean([r.r for r in sel]),
-                "f1": _mean([r.f1 for r in sel]),
-                "base_f1": _mean([r.base_f1 for r in sel]),
-            }
-        if name == "scrapinghub-aeb" and rows:
-            p, r = _mean([x.sh_p or 0.0 for x in rows]), _mean([x.sh_r or 0.0 for x in rows])
-            bp, br = _mean([x.base_sh_p or 0.0 for x in rows]), _mean([x.base_sh_r or 0.0 for x in rows])
-            out[f"{name}-sh"] = {
-                "n": len(rows),
-                "p": p,
-                "r": r,
-                "f1": 2 * p * r / (p + r) if p + r else 0.0,
-                "base_f1": 2 * bp * br / (bp + br) if bp + br else 0.0,
-            }
+def _sh_f1(rows: list[Score]) -> float:
+    p, r = _mean([x.sh_p or 0.0 for x in rows]), _mean([x.sh_r or 0.0 for x in rows])
+    return 2 * p * r / (p + r) if p + r else 0.0
+
+
+def _macro_f1(rows: list[Score]) -> float:
+    return _mean([x.f1 for x in rows])
+
+
+def interval(rows: list[Score], metric=_macro_f1, n: int = BOOTSTRAP) -> tuple[float, float]:
+    """95% percentile bootstrap interval of `metric`, resampling pages (fixed seed: runs compare)."""
+    rng = random.Random(SEED)
+    k = len(rows)
+    stats = sorted(metric([rows[rng.randrange(k)] for _ in range(k)]) for _ in range(n))
+    return stats[int(0.025 * n)], stats[int(0.975 * n) - 1]
+
+
+def group_keys(r: Result) -> list[str]:
+    """Every report line a page counts in."""
+    keys = ["overall", f"{r.set}-all", "lang-zh" if r.zh else "lang-other"]
+    if r.zh:
+        keys.append(f"{r.set}-zh")
+    if r.set == "wcxb-dev":
+        keys.append(f"wcxb-dev-{r.kind}")
+    return keys
+
+
+def summarize(results: list[Result]) -> dict[str, dict[str, object]]:
+    """Per report line and system: n, P, R, F1 and its 95% interval; `scrapinghub-aeb-sh` uses their protocol."""
+    buckets: dict[str, list[Result]] = {}
+    for r in results:
+        for key in group_keys(r):
+            buckets.setdefault(key, []).append(r)
+    order = ["overall", "lang-zh", "lang-other"] + [
+        k for name in SETS for k in sorted(buckets) if k.startswith(name)
+    ]
+    out: dict[str, dict[str, object]] = {}
+    for key in order:
+        if key not in buckets:
+            continue
+        sel = buckets[key]
+        out[key] = {"n": len(sel)}
+        for system in SYSTEMS:
+            rows = [r.scores[system] for r in sel]
+            lo, hi = interval(rows)
+            out[key][system] = {"p": _mean([x.p for x in rows]), "r": _mean([x.r for x in rows]),
+                                "f1": _macro_f1(rows), "lo": lo, "hi": hi}  # fmt: skip
+        if key == "scrapinghub-aeb-all":
+            out["scrapinghub-aeb-sh"] = {"n": len(sel)}
+            for system in SYSTEMS:
+                rows = [r.scores[system] for r in sel]
+                lo, hi = interval(rows, _sh_f1)
+                p, rr = _mean([x.sh_p or 0.0 for x in rows]), _mean([x.sh_r or 0.0 for x in rows])
+                out["scrapinghub-aeb-sh"][system] = {"p": p, "r": rr, "f1": _sh_f1(rows), "lo": lo, "hi": hi}
     return out
 
 
-def reason_guess(r: Result) -> str:
-    if r.pred_chars == 0:
+def cpu_summary(results: list[Result]) -> dict[str, float]:
+    """CPU ms per page for each system, curator's ratio to trafilatura's one `extract`, slowest page."""
+    out: dict[str, float] = {}
+    for system in SYSTEMS:
+        out[f"{system}_ms"] = 1000 * _mean([r.scores[system].cpu for r in results])
+    out["ratio"] = out["curator_ms"] / out["trafilatura_ms"] if out["trafilatura_ms"] else 0.0
+    out["curator_max_s"] = max((r.scores["curator"].cpu for r in results), default=0.0)
+    out["curator_over_0_5s"] = sum(1 for r in results if r.scores["curator"].cpu > 0.5)
+    return out
+
+
+def reason_guess(s: Score, gold_chars: int) -> str:
+    if s.chars == 0:
         return "empty extraction"
-    if r.p < 0.6 and r.r >= 0.8:
-        return f"extra text (boilerplate kept, {r.pred_chars} vs {r.gold_chars} chars)"
-    if r.r < 0.6 and r.p >= 0.8:
-        return f"missed text (kept {r.pred_chars} of ~{r.gold_chars} chars)"
-    if r.p < 0.6 and r.r < 0.6:
+    if s.p < 0.6 and s.r >= 0.8:
+        return f"extra text (boilerplate kept, {s.chars} vs {gold_chars} chars)"
+    if s.r < 0.6 and s.p >= 0.8:
+        return f"missed text (kept {s.chars} of ~{gold_chars} chars)"
+    if s.p < 0.6 and s.r < 0.6:
         return "wrong block chosen"
     return "partial: some noise and some loss"
 
 
-def print_report(
-    summary: dict[str, dict[str, float]], results: list[Result], floors: dict[str, float]
-) -> None:
-    print(f"{'set':<22}{'n':>5}{'P':>8}{'R':>8}{'F1':>8}{'trafi':>8}{'delta':>8}{'floor':>8}")
+def _cell(s: dict[str, float]) -> str:
+    return f"{s['f1']:.3f} [{s['lo']:.3f},{s['hi']:.3f}]"
+
+
+def print_report(summary: dict, results: list[Result], floors: dict[str, float], cpu: dict[str, float]) -> None:
+    print(f"{'line':<28}{'n':>5}{'P':>7}{'R':>7}  {'curator F1 [95% CI]':<22}{'trafilatura':<22}"
+          f"{'readability':<22}{'floor':>6}")  # fmt: skip
     for key, s in summary.items():
         floor = floors.get(key)
-        print(
-            f"{key:<22}{int(s['n']):>5}{s['p']:>8.3f}{s['r']:>8.3f}{s['f1']:>8.3f}"
-            f"{s['base_f1']:>8.3f}{s['f1'] - s['base_f1']:>+8.3f}{'' if floor is None else f'{floor:>8.3f}'}"
-        )
+        c = s["curator"]
+        print(f"{key:<28}{s['n']:>5}{c['p']:>7.3f}{c['r']:>7.3f}  {_cell(c):<22}{_cell(s['trafilatura']):<22}"
+              f"{_cell(s['readability']):<22}{'' if floor is None else f'{floor:>6.3f}'}")  # fmt: skip
+    print(
+        f"\nCPU per page: curator {cpu['curator_ms']:.1f} ms (decode + extract + metadata), trafilatura "
+        f"{cpu['trafilatura_ms']:.1f} ms, readability {cpu['readability_ms']:.1f} ms; ratio "
+        f"{cpu['ratio']:.2f}x; slowest curator page {cpu['curator_max_s']:.2f} s; "
+        f"{int(cpu['curator_over_0_5s'])} page(s) over 0.5 s"
+    )
+    rejected: dict[str, int] = {}
+    for r in results:
+        if r.error:
+            rejected[r.error] = rejected.get(r.error, 0) + 1
+    if rejected:
+        print("pages curator rejected:", ", ".join(f"{k} {v}" for k, v in sorted(rejected.items())))
     print("\nworst 10 pages (curator F1):")
-    for r in sorted(results, key=lambda x: x.f1)[:10]:
-        print(f"  {r.set:<16} {r.id[:16]:<16} F1={r.f1:.3f} (trafi {r.base_f1:.3f})  {reason_guess(r)}")
+    for r in sorted(results, key=lambda x: x.scores["curator"].f1)[:10]:
+        c = r.scores["curator"]
+        print(f"  {r.set:<16} {r.kind:<13} {r.id[:16]:<16} F1={c.f1:.3f} "
+              f"(trafi {r.scores['trafilatura'].f1:.3f})  {reason_guess(c, r.gold_chars)}")  # fmt: skip
 
 
 def load_floors(path: Path) -> dict[str, float]:
@@ -244,23 +377,41 @@ def load_floors(path: Path) -> dict[str, float]:
     return {k: float(v) for k, v in data.items() if isinstance(v, (int, float))}
 
 
-def check_floors(summary: dict[str, dict[str, float]], floors: dict[str, float]) -> list[str]:
+def load_ceilings(path: Path) -> dict[str, float]:
+    if not path.is_file():
+        return {}
+    data = json.loads(path.read_text(encoding="utf-8")).get("ceilings", {})
+    return {k: float(v) for k, v in data.items() if isinstance(v, (int, float))}
+
+
+def check_floors(summary: dict, floors: dict[str, float]) -> list[str]:
     return [
-        f"{key}: F1 {summary[key]['f1']:.3f} is below its floor {floor:.3f}"
+        f"{key}: F1 {summary[key]['curator']['f1']:.3f} is below its floor {floor:.3f}"
         for key, floor in floors.items()
-        if key in summary and summary[key]["f1"] < floor
+        if key in summary and summary[key]["curator"]["f1"] < floor
     ]
 
 
-def write_baseline(path: Path, summary: dict[str, dict[str, float]], margin: float = 0.01) -> None:
+def check_ceilings(cpu: dict[str, float], ceilings: dict[str, float]) -> list[str]:
+    return [
+        f"CPU {key} {cpu[key]:.2f} is above its ceiling {limit:.2f}"
+        for key, limit in ceilings.items()
+        if key in cpu and cpu[key] > limit
+    ]
+
+
+def write_baseline(path: Path, summary: dict, margin: float = 0.01) -> None:
+    old = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
     data: dict[str, object] = {
-        "reason": (
+        "reason": old.get("reason") or (
             f"floors = achieved F1 minus {margin} (noise margin); lower a floor only on purpose, "
             "saying why in this field"
         )
     }
     for key, s in summary.items():
-        data[key] = round(max(0.0, s["f1"] - margin), 3)
+        data[key] = round(max(0.0, s["curator"]["f1"] - margin), 3)
+    if "ceilings" in old:
+        data["ceilings"] = old["ceilings"]
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
@@ -285,13 +436,15 @@ def main(argv: list[str] | None = None) -> int:
     results = run_all(cases, args.jobs)
     elapsed = time.perf_counter() - start
     summary = summarize(results)
+    cpu = cpu_summary(results)
     floors = load_floors(args.baseline)
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(
-        json.dumps({"summary": summary, "seconds": elapsed, "pages": [asdict(r) for r in results]}, indent=1),
+        json.dumps({"summary": summary, "cpu": cpu, "seconds": elapsed, "pages": [asdict(r) for r in results]},
+                   indent=1),
         encoding="utf-8",
     )
-    print_report(summary, results, floors)
+    print_report(summary, results, floors, cpu)
     print(f"\n{len(results)} pages in {elapsed:.1f}s with {args.jobs} job(s)")
     if args.update_baseline:
         if args.limit is not None or set(args.sets) != set(SETS):
@@ -301,6 +454,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"baseline written: {args.baseline}")
         return 0
     problems = check_floors(summary, floors)
+    if args.limit is None and set(args.sets) == set(SETS):
+        problems += check_ceilings(cpu, load_ceilings(args.baseline))
     for line in problems:
         print("FAIL", line)
     return 1 if problems else 0

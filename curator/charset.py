@@ -1,8 +1,9 @@
 """Fetch stage helper: decode an HTML body to text before anything parses it.
 
 Order (RELIABILITY.md rows 26–27): BOM → Content-Type charset → `<meta>` prescan of the first 64 KB
-→ strict UTF-8 → strict GB18030 → charset-normalizer → UTF-8 with replacement. A declared charset
-that fails strict decoding loses to valid UTF-8 (servers often mis-declare). Chinese labels are
+→ strict UTF-8 → strict GB18030 → UTF-8 / GB18030 with replacement when that leaves a tiny error rate
+→ charset-normalizer → UTF-8 with replacement. A declared charset that fails strict decoding loses to
+valid UTF-8 (servers often mis-declare), and is used with replacement when only a few bytes are bad. Chinese labels are
 widened (gb2312/gbk → gb18030, big5 → big5hkscs) because pages labelled gb2312 routinely use GBK
 characters, and a narrow codec turns them into U+FFFD.
 """
@@ -79,6 +80,25 @@ def _strict(body: bytes, encoding: str) -> str | None:
         return None
 
 
+# A decoding with replacement is accepted when its U+FFFD count is tiny: at most this share of the
+# non-ASCII characters (a wrong codec garbles far more: latin-1 bytes read as GB18030 fail on every
+# accented letter) or of the whole text, and never fewer than NEARLY_MIN_ERRORS.
+NEARLY_SHARE = 0.01
+NEARLY_MIN_ERRORS = 2
+
+
+def _nearly(body: bytes, encoding: str) -> str | None:
+    """`body` decoded with replacement when that leaves only a tiny error rate, else None."""
+    try:
+        text = body.decode(encoding, "replace")
+    except LookupError:
+        return None
+    errors = text.count("\ufffd")
+    non_ascii = sum(1 for c in text if ord(c) > 127)
+    allowed = max(NEARLY_MIN_ERRORS, int(NEARLY_SHARE * non_ascii), len(text) // 1000)
+    return text if errors <= allowed else None
+
+
 def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]:
     """Decode an HTML body; returns (text, codec name actually used)."""
     for bom, name in _BOMS:
@@ -97,13 +117,19 @@ def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]
         if text is not None:
             return text, declared
         # A few bad bytes (truncated body, one stray character) don't make the declaration wrong.
-        text = body.decode(declared, "replace")
-        if text.count("\ufffd") <= max(2, len(text) // 1000):
+        text = _nearly(body, declared)
+        if text is not None:
             return text, declared
         logger.debug("declared charset %s fails strict decoding; trying fallbacks", declared)
 
     for candidate in ("utf-8", "gb18030"):
         text = _strict(body, candidate)
+        if text is not None:
+            return text, candidate
+    # Undeclared and not strictly valid: one bad byte in a UTF-8 or GBK page is far likelier than a
+    # charset the detector guesses from a few KB (it picks Cyrillic code pages for GBK text).
+    for candidate in ("utf-8", "gb18030"):
+        text = _nearly(body, candidate)
         if text is not None:
             return text, candidate
 

@@ -65,3 +65,31 @@ def test_normalize_label() -> None:
     assert normalize_label("big5") == "big5hkscs"
     assert normalize_label("UTF8") == "utf-8"
     assert normalize_label("no-such-charset") is None
+
+
+def _one_bad_byte(html: str) -> bytes:
+    body = html.encode("gbk")
+    i = body.index("跟".encode("gbk"))
+    return body[:i] + b"\xff" + body[i + 1 :]  # an invalid lead byte where a character was
+
+
+def test_declared_gb2312_with_one_bad_byte_decodes_as_gb18030_with_replacement() -> None:
+    html = '<meta http-equiv="Content-Type" content="text/html; charset=gb2312"><p>' + ZH * 30 + "</p>"
+    text, enc = decode_html(_one_bad_byte(html), None)
+    assert enc == "gb18030"
+    assert text.count("\ufffd") == 1
+    assert ZH in text  # every other copy of the sentence is intact
+
+
+def test_undeclared_gbk_with_one_bad_byte_is_not_left_to_the_detector() -> None:
+    text, enc = decode_html(_one_bad_byte("<html><body><p>" + ZH * 30 + "</p></body></html>"), None)
+    assert enc == "gb18030"
+    assert text.count("\ufffd") == 1 and ZH in text
+
+
+def test_latin1_bytes_are_not_read_as_gb18030_with_replacement() -> None:
+    # undeclared cp1252 French: GB18030 with replacement fails on nearly every accented letter
+    body = ("<p>" + "Le café crème coûte très cher à Genève. " * 20 + "</p>").encode("cp1252")
+    text, enc = decode_html(body, None)
+    assert enc != "gb18030"
+    assert "\u4e00" > max(text)  # no Han characters invented from latin-1 bytes

@@ -13,9 +13,11 @@ import pytest
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "extraction"
 EVAL = Path(__file__).resolve().parents[1] / "bench" / "eval_extraction.py"
 SAMPLE = 12
-# Sample means measured with curator's extractor, minus a margin (see bench/eval_baseline.json
-# for the full-corpus floors). trafilatura's default scores 0.883 / 0.951 on the same sample (curator 0.937 / 0.991).
-FLOORS = {"magic-article-zh": 0.92, "scrapinghub-aeb": 0.97}
+# Sample means measured with curator's real path, minus a margin (see bench/eval_baseline.json for
+# the full-corpus floors). Curator 0.937 / 0.953 on these samples (the ScrapingHub floor was 0.97 for
+# the three-pass extractor; issue 13 traded it for one pass and the broad page types).
+FLOORS = {"magic-article-zh": 0.92, "scrapinghub-aeb": 0.94}
+WCXB_FLOOR = 0.84  # curator 0.872, trafilatura default 0.865 on the 14-page sample
 
 
 def _load_eval() -> ModuleType:
@@ -47,12 +49,30 @@ def _sample(ev: ModuleType, name: str) -> list:
 def test_sample_f1_above_floor(ev: ModuleType, name: str, key: str) -> None:
     results = [ev.run_case(c) for c in _sample(ev, name)]
     assert len(results) == SAMPLE
-    f1 = statistics.fmean(r.f1 for r in results)
-    base = statistics.fmean(r.base_f1 for r in results)
-    worst = min(results, key=lambda r: r.f1)
+    f1 = statistics.fmean(r.scores["curator"].f1 for r in results)
+    base = statistics.fmean(r.scores["trafilatura"].f1 for r in results)
+    worst = min(results, key=lambda r: r.scores["curator"].f1)
     assert f1 >= FLOORS[key], (
-        f"{key}: sample F1 {f1:.3f} < floor {FLOORS[key]} (trafilatura {base:.3f}; worst {worst.id[:12]} {worst.f1:.2f})"
+        f"{key}: sample F1 {f1:.3f} < floor {FLOORS[key]} (trafilatura {base:.3f}; "
+        f"worst {worst.id[:12]} {worst.scores['curator'].f1:.2f})"
     )
+
+
+WCXB_PER_TYPE = 2
+WCXB_TYPES = ("article", "service", "product", "collection", "forum", "listing", "documentation")
+
+
+def test_wcxb_sample_not_below_trafilatura(ev: ModuleType) -> None:
+    # the first pages of every wcxb page type: curator's real path (decode, extract, metadata) must
+    # not lose to trafilatura's default on them, beyond a small margin (WCXB_FLOOR: measured minus 0.03)
+    cases = ev.load_cases(DATA, ["wcxb-dev"])
+    sample = [c for kind in WCXB_TYPES for c in [c for c in cases if c.kind == kind][:WCXB_PER_TYPE]]
+    assert len(sample) == WCXB_PER_TYPE * len(WCXB_TYPES)
+    results = [ev.run_case(c) for c in sample]
+    f1 = statistics.fmean(r.scores["curator"].f1 for r in results)
+    base = statistics.fmean(r.scores["trafilatura"].f1 for r in results)
+    assert f1 >= WCXB_FLOOR, f"wcxb sample F1 {f1:.3f} < floor {WCXB_FLOOR} (trafilatura {base:.3f})"
+    assert f1 >= base - 0.01, f"wcxb sample: curator {f1:.3f} below trafilatura default {base:.3f}"
 
 
 def test_scoring_protocol(ev: ModuleType) -> None:
@@ -61,3 +81,11 @@ def test_scoring_protocol(ev: ModuleType) -> None:
     assert ev.prf("一二三", "一二三四")[2] == pytest.approx(2 * 1.0 * 0.75 / 1.75)
     assert ev.is_zh("这是中文文本") and not ev.is_zh("日本語のテキスト") and not ev.is_zh("english text")
     assert ev.shingle_pr("a b c d e", "a b c d e") == (1.0, 1.0)
+
+
+def test_bootstrap_interval_brackets_the_mean(ev: ModuleType) -> None:
+    rows = [ev.Score(p=1.0, r=1.0, f1=x, sh_p=None, sh_r=None, chars=1, cpu=0.0) for x in (0.2, 0.4, 0.6, 0.8, 1.0)]
+    lo, hi = ev.interval(rows)
+    assert lo < 0.6 < hi and 0.2 <= lo and hi <= 1.0
+    same = [ev.Score(p=1.0, r=1.0, f1=0.5, sh_p=None, sh_r=None, chars=1, cpu=0.0)] * 4
+    assert ev.interval(same) == (0.5, 0.5)

@@ -117,44 +117,9 @@ def test_detect_lang() -> None:
     assert detect_lang("An English sentence.") == "en"
 
 
-# --- sanity check against trafilatura's default mode (`_choose`) and thread markup ----------------
+# --- thread markup ---------------------------------------------------------------------------------
 
-from types import SimpleNamespace  # noqa: E402
-
-from curator.extract import _choose, parse_html, thread_markup  # noqa: E402
-
-
-def _doc(text: str, comments: str = "") -> SimpleNamespace:
-    return SimpleNamespace(text=text, comments=comments)
-
-
-def test_wrong_block_falls_back_to_default() -> None:
-    # precision kept a title and byline (~120 chars); the default text is the article body
-    byline = "标题：开源大模型发布。作者：记者张三，2024年5月20日。" * 4
-    body = byline + PARA * 30
-    assert _choose(byline, _doc(body), thread=False, page_chars=2 * len(body)) == body
-
-
-def test_whole_page_dump_is_not_preferred() -> None:
-    # default output ≈ the whole page (navigation dump): keep the precise text
-    poem = PARA * 2
-    dump = "首页\n登录\n" * 20 + poem + "热榜\n" * 400
-    assert _choose(poem, _doc(dump), thread=False, page_chars=len(dump)) == poem
-
-
-def test_default_comment_section_not_taken_on_articles() -> None:
-    # the default output is long only because of its comment section: the article stays
-    article = PARA * 3
-    assert _choose(article, _doc(article, PARA * 40), thread=False, page_chars=10_000) == article
-    assert _choose(article, _doc(article, PARA * 40), thread=True, page_chars=10_000) == article
-
-
-def test_thread_pages_take_replies_from_default() -> None:
-    first_post = PARA * 2
-    thread_text = first_post + "\n" + PARA * 2
-    assert _choose(first_post, _doc(thread_text), thread=True, page_chars=5000) == thread_text
-    # an article (no thread markup) keeps the precise text against a somewhat longer default
-    assert _choose(first_post, _doc(thread_text), thread=False, page_chars=5000) == first_post
+from curator.extract import page_kind, page_profile, parse_html, thread_markup
 
 
 def test_thread_markup() -> None:
@@ -168,3 +133,13 @@ def test_thread_markup() -> None:
     # a blog post with one "post" container and a comment list is not a thread page
     blog = page(f'<div class="post">{ARTICLE}</div><ul class="comments"><li>好文</li></ul>').text
     assert not thread_markup(parse_html(blog))
+
+
+def test_page_profile() -> None:
+    qa = '<script type="application/ld+json">{"@type": "QAPage", "mainEntity": {}}</script>'
+    assert page_profile(parse_html(page(ARTICLE, qa).text), page(ARTICLE, qa).text) == "discussion"
+    assert page_profile(parse_html(page(ARTICLE).text), page(ARTICLE).text) == "page"
+    # the mode: Chinese text gets the precise mode with cleanup, English text the balanced one
+    assert page_kind(parse_html(page(ARTICLE).text), page(ARTICLE).text) == "cjk"
+    en = page("<article><p>" + "An English paragraph about the release of a model. " * 20 + "</p></article>").text
+    assert page_kind(parse_html(en), en) == "page"

@@ -16,6 +16,8 @@ help:
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "curator needs Python 3.11 or newer: set PYTHON=/path/to/python3.11")'
 	$(PYTHON) -m venv $(VENV)
+	@# The pip a venv is born with (23.x on Python 3.11) trips over repeated extras (lxml[html_clean]); a current one resolves them.
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade 'pip>=24,<27'
 
 $(BASE): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e .

@@ -28,6 +28,7 @@ import trafilatura
 from lxml import etree
 from lxml.html import HtmlElement
 
+from curator import outlinks
 from curator.errors import ExtractionError
 from curator.models import Article, Page
 from curator.settings import ExtractSettings
@@ -397,8 +398,11 @@ def _choose(text: str, default: Any, *, thread: bool, page_chars: int) -> str:
     return text
 
 
-def _extract(html: str, url: str | None, *, with_metadata: bool = False) -> tuple[str, Any]:
-    """(main text, trafilatura document of the cleaned page for metadata).
+def _extract(
+    html: str, url: str | None, *, with_metadata: bool = False, links: list[str] | None = None
+) -> tuple[str, Any]:
+    """(main text, trafilatura document of the cleaned page for metadata); `links` receives the
+    article's outbound links (see `outlinks`).
 
     trafilatura runs at most three times: precision on the page (anchors the cleanup), precision on
     the cleaned page, then recall (discussion pages) or default (the sanity check) on the uncleaned one.
@@ -415,6 +419,8 @@ def _extract(html: str, url: str | None, *, with_metadata: bool = False) -> tupl
     # never removes the block holding the article.
     first = _text(_bare(root, url, favor_precision=True))
     remove_boilerplate(root, discussion=discussion, anchors=locate(root, first))
+    if links is not None:
+        links.extend(outlinks.cited_links(main_block(body if body is not None else root), url))
     doc = _bare(root, url, favor_precision=True, with_metadata=with_metadata)
     text, comments = _text(doc), _comments(doc)
     if discussion or len(comments) > max(1, len(text)):
@@ -471,8 +477,9 @@ def _meta(doc: Any, name: str) -> str | None:
 
 def extract_article(page: Page, settings: ExtractSettings) -> Article:
     """Main text and metadata of a fetched page; raises ExtractionError(reason=not_html|empty|too_short)."""
+    links: list[str] = []
     try:
-        text, doc = _extract(page.text, page.final_url, with_metadata=True)
+        text, doc = _extract(page.text, page.final_url, with_metadata=True, links=links)
     except ExtractionError as exc:
         exc.url = page.final_url
         raise
@@ -498,4 +505,5 @@ def extract_article(page: Page, settings: ExtractSettings) -> Article:
         image=_meta(doc, "image"),
         sitename=_meta(doc, "sitename"),
         description=_meta(doc, "description"),
+        links=links,
     )

@@ -82,6 +82,7 @@ _QTY_RE = re.compile(
     rf"(?P<counter>\s*[{_HAN}])?"
 )
 _YEAR_RE = re.compile(r"(?:19[5-9]|20[0-4])\d")
+_DIGIT_RE = re.compile(r"\d")
 # A Latin-script name: a word with a capital or a digit ("OpenAI", "H30", "GPT-5", "HBM3E").
 _NAME_RE = re.compile(r"(?<![A-Za-z0-9])[A-Za-z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)*")
 # Words capitalised in any text (units, titles, acronyms of every story): no evidence of one event.
@@ -165,10 +166,11 @@ def quantities(text: str) -> frozenset[str]:
 def names(text: str) -> frozenset[str]:
     """Latin-script names, lower-cased, split at hyphens ("DeepSeek-V3" → deepseek, v3)."""
     out: set[str] = set()
-    for token in _NAME_RE.findall(text):
-        if not any(c.isupper() or c.isdigit() for c in token):
-            continue
-        for part in token.lower().replace(".", "-").split("-"):
+    for token in set(_NAME_RE.findall(text)):
+        lower = token.lower()
+        if lower == token and not _DIGIT_RE.search(token):
+            continue  # a plain lower-case word
+        for part in lower.replace(".", "-").split("-"):
             if part and not part.isdigit() and part not in _GENERIC_NAMES and len(part) > 1:
                 out.add(part)
     return frozenset(out)

@@ -8,23 +8,22 @@ from pathlib import Path
 
 import pytest
 
-from tests.canary import CANARY
-
 from curator import text as textutil
 from curator.demo import CORPUS, DEMO_AS_OF, demo_settings, init_workspace, run_demo
 from curator.demo_server import DemoServer
 from curator.pipeline import Pipeline
 from curator.store import Store
 from curator.urls import canonical_url
+from tests.canary import CANARY
 
 MANIFEST = json.loads((CORPUS / "manifest.json").read_text(encoding="utf-8"))
-FOOTNOTE_DEF = re.compile(r"^\[\^(\d+)\]: \[(.+?)\]\((https?://[^)\s]+)\)", re.M)
-STORY = re.compile(r"^\*\*(.+?)\*\*：(.*?)((?:\[\^\d+\])+)$", re.M)
+FOOTNOTE_DEF = re.compile(r"^\[\^(\d+)\]: \[(.+?)\]\((https?://[^)\s]+)\)", re.MULTILINE)
+STORY = re.compile(r"^\*\*(.+?)\*\*：(.*?)((?:\[\^\d+\])+)$", re.MULTILINE)
 
 
 def prose(markdown: str) -> str:
     """The reader-visible text: no front matter keys, comments or URLs."""
-    body = re.sub(r"<!--.*?-->", "", markdown, flags=re.S)
+    body = re.sub(r"<!--.*?-->", "", markdown, flags=re.DOTALL)
     return re.sub(r"\(https?://[^)]+\)", "", body)
 
 
@@ -43,7 +42,7 @@ def test_demo_writes_a_complete_draft(demo_run):
     assert front.startswith("---\ntitle: \"In The Loop 科技周刊 #1：")
     for key in ("date: 2026-11-23", "type: weekly", "author:", "tags: ["):
         assert key in front
-    sections = re.findall(r"^## (.+)$", body, re.M)
+    sections = re.findall(r"^## (.+)$", body, re.MULTILINE)
     assert len(sections) >= 3
     stories = STORY.findall(body)
     assert len(stories) >= 10

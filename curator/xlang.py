@@ -158,18 +158,26 @@ def quantities(text: str) -> frozenset[str]:
             found.add("n" + _figure(value))
         elif "." in num and not num.endswith(".0"):
             found.add(num)  # "81.2": a decimal is distinctive; "3.0" is not
-        elif len(num) >= 3:
+        elif "." not in num and len(num) >= 3:
             found.add(num)
     return frozenset(found)
+
+
+def _typed(figure: str) -> bool:
+    """A figure with a magnitude, unit or currency ("n6.6e+09", "38%", "96gb"), not a bare "81.2"."""
+    return not (figure[0].isdigit() and figure[-1].isdigit())
 
 
 def names(text: str) -> frozenset[str]:
     """Latin-script names, lower-cased, split at hyphens ("DeepSeek-V3" → deepseek, v3)."""
     out: set[str] = set()
-    for token in set(_NAME_RE.findall(text)):
+    tokens = set(_NAME_RE.findall(text))
+    for token in tokens:
         lower = token.lower()
         if lower == token and not _DIGIT_RE.search(token):
             continue  # a plain lower-case word
+        if token[1:].islower() and lower in tokens:
+            continue  # "Where", "Long": capitalised at a sentence start, lower-case elsewhere
         for part in lower.replace(".", "-").split("-"):
             if part and not part.isdigit() and part not in _GENERIC_NAMES and len(part) > 1:
                 out.add(part)
@@ -263,7 +271,9 @@ def compare(
     score = 0.0
     if a.han != b.han and not conflict:
         q, links_s = strength["quantities"], strength["links"]
-        strong = min(len(shared_q) / STRONG_QTY_SHARED, cover / STRONG_QTY_COVER)
+        # Bare numbers ("8.3", "100") collide by chance in long texts: only typed figures make it strong.
+        typed = sum(1 for f in shared_q if _typed(f))
+        strong = min(typed / STRONG_QTY_SHARED, cover / STRONG_QTY_COVER)
         support = sorted(strength[k] for k in ("names", "headline", "links", "title_en"))
         score = 0.5 * min(
             STRENGTH_CAP,

@@ -214,3 +214,26 @@ def test_a_cross_language_pair_is_found_among_many_items() -> None:
     assert index.add(_input(1002, pair["b"], dated=False)) == 1001
     stories = index.assignments()
     assert sorted(i for i, story in stories.items() if story == 1001) == [1001, 1002]
+
+
+def test_bare_numbers_and_sentence_case_words_are_weak_evidence() -> None:
+    """Seen on real pages: a Chinese note quoting English and listing ratings, and an English
+    product review with ratings, shared seven bare decimals and words like "Where" and "Long"."""
+    zh = ClusterInput(
+        1,
+        "关于月亮的一百个小故事",
+        "本文收集了关于月亮的小故事。书中写道：Where the moon rises, long nights follow. Long ago, where "
+        "the river bends, people told stories. 豆瓣评分分别是 7.4、7.8、8.3、8.5 和 9.1，另一本是 7.2。"
+        "最后一章是纪实故事，讲述一个普通人的一生。",
+    )
+    en = ClusterInput(
+        2,
+        "The best standing desk converters, tested",
+        "Where should you start? Long desks need long converters, and where you sit matters. "
+        "Our ratings: the first model scored 7.4, the second 7.8, then 8.3, 8.5 and 9.1; the budget pick 7.2. "
+        "Full details of every test are below.",
+    )
+    cross = explain(zh, en).cross
+    assert cross is not None and cross.quantities >= 6
+    assert cross.names == 0  # "Where"/"Long" are words here, lower-case elsewhere in the same text
+    assert similarity(zh, en) < DEFAULT_THRESHOLD

@@ -8,7 +8,10 @@ Two items are one story when
 * they are the same news written twice (a wire story and its rewrite): the titles are alike and the
   bodies share much of their vocabulary (TITLE_MIN, BAG_MIN); or
 * they are a rewrite under another headline: most distinctive numbers agree ("6710 亿参数",
-  "$2.3 billion", "81.2") and the vocabulary overlaps (FACTS_MIN, SHARED_FACTS_MIN, BAG_MIN).
+  "$2.3 billion", "81.2") and the vocabulary overlaps (FACTS_MIN, SHARED_FACTS_MIN, BAG_MIN); or
+* they are a Chinese and an English report of one event: normalised figures (`66亿美元` = `$6.6
+  billion`) or a cited original agree, and another kind of evidence too (Latin-script names, the
+  headline's figure or product, a translated title) — see `curator.xlang`.
 
 Guards keep look-alikes apart: items published more than MAX_GAP apart, or whose titles name
 different versions ("FlowDB 3.1" / "FlowDB 3.2"), are one story only when their bodies are
@@ -43,6 +46,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 from datasketch import MinHash, MinHashLSH
 
+from curator import xlang
 from curator.text import has_traditional, to_simplified
 
 __all__ = [
@@ -83,6 +87,8 @@ BOILERPLATE_DF = 5
 SAMPLE_MOD = 4  # MinHash sees the shingles whose hash ≡ 0 (mod 4): consistent sampling, 4× faster
 BODY_ROWS = 3  # LSH band width: a pair at resemblance 0.5 is a candidate with p ≈ 0.996
 TITLE_ROWS = 2  # titles (or number sets) at 0.25 are candidates with p ≈ 0.98, at 0.5 p ≈ 1
+# A figure or link found in more items than this is too common to propose cross-language candidates.
+CROSS_POSTINGS_MAX = 300
 
 _HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _UNIT_RE = re.compile(rf"[{_HAN}]|[a-z0-9]+(?:[.\-'][a-z0-9]+)*")
@@ -115,7 +121,8 @@ class ClusterInput:
     """What clustering needs of an item (the pipeline builds it from `Item` + `Article`).
 
     `lang` is informational: features are cut by script (Han characters / Latin words), so mixed
-    Chinese–English text needs no language decision.
+    Chinese–English text needs no language decision. `links`: the article's outbound links
+    (canonical URLs); `title_en`: an English translation of a Chinese title (LLM triage), if any.
     """
 
     item_id: int
@@ -123,6 +130,8 @@ class ClusterInput:
     text: str
     lang: str | None = None
     published_at: datetime | None = None
+    links: tuple[str, ...] = ()
+    title_en: str | None = None
 
 
 @dataclass(frozen=True)
@@ -140,6 +149,7 @@ class _Doc:
     paragraphs: tuple[str, ...]  # normalised, to find a header/footer two texts share
     title: frozenset[str]  # Han bigrams, Latin content words and word pairs of the title
     versions: frozenset[str]  # version numbers named in the title
+    cross: xlang.CrossFeatures  # figures, names, links: evidence across languages
 
 
 # ---- features ---------------------------------------------------------------------------------
@@ -224,6 +234,7 @@ def _versions(title: str) -> frozenset[str]:
 def _doc(item: ClusterInput) -> _Doc:
     text = _normalise(item.text)
     body = _body(text)
+    cross = xlang.features(item.title, item.text, links=item.links, title_en=item.title_en)
     return _Doc(
         item_id=item.item_id,
         published_at=_aware(item.published_at),
@@ -231,6 +242,7 @@ def _doc(item: ClusterInput) -> _Doc:
         paragraphs=tuple(p for p in _PARA_RE.split(text) if p),
         title=frozenset(_title_features(_units(item.title))),
         versions=_versions(item.title),
+        cross=cross,
     )
 
 
@@ -292,9 +304,12 @@ class Explanation:
     days_apart: float | None
     version_conflict: bool
     score: float
+    cross: xlang.CrossEvidence | None = None  # for a Chinese–English pair
 
 
-def _explain(a: _Doc, b: _Doc, *, strip: bool = True) -> Explanation:
+def _explain(
+    a: _Doc, b: _Doc, *, strip: bool = True, common_links: frozenset[str] = frozenset()
+) -> Explanation:
     """`strip=False` skips the shared-edge removal: an upper bound of the score (dropping shared
     paragraphs only lowers each signal), used to reject most candidates cheaply."""
     ba, bb = _strip_shared_edges(a, b) if strip else (a.body, b.body)
@@ -310,11 +325,14 @@ def _explain(a: _Doc, b: _Doc, *, strip: bool = True) -> Explanation:
     if a.published_at is not None and b.published_at is not None:
         days = abs((a.published_at - b.published_at).total_seconds()) / 86400
     conflict = bool(a.versions and b.versions and not a.versions & b.versions)
+    cross = None
+    if a.cross.han != b.cross.han:
+        cross = xlang.compare(a.cross, b.cross, common_links=common_links)
     if conflict or (days is not None and days > MAX_GAP.total_seconds() / 86400):
         # Another release or another week: only a copy of the same text is the same story.
         score = body if body >= NEAR_IDENTICAL else 0.0
     else:
-        score = min(1.0, max(near, titled, factual))
+        score = min(1.0, max(near, titled, factual, cross.score if cross else 0.0))
     return Explanation(
         round(body, 4),
         round(title, 4),
@@ -324,6 +342,7 @@ def _explain(a: _Doc, b: _Doc, *, strip: bool = True) -> Explanation:
         days,
         conflict,
         round(score, 4),
+        cross,
     )
 
 
@@ -350,10 +369,16 @@ class StoryIndex:
     """
 
     def __init__(
-        self, threshold: float = DEFAULT_THRESHOLD, num_perm: int = 128, *, boilerplate: Iterable[str] = ()
+        self,
+        threshold: float = DEFAULT_THRESHOLD,
+        num_perm: int = 128,
+        *,
+        boilerplate: Iterable[str] = (),
+        common_links: Iterable[str] = (),
     ) -> None:
         """`boilerplate`: normalised paragraphs known to repeat across items (see `assign_stories`);
-        paragraphs seen in BOILERPLATE_DF items are added as items arrive."""
+        paragraphs seen in BOILERPLATE_DF items are added as items arrive. `common_links`: the same
+        for outbound links (a site's "follow us" links are no shared original)."""
         if not 0.0 < threshold <= 1.0:
             raise ValueError(f"threshold must be in (0, 1], got {threshold}")
         self.threshold = threshold
@@ -369,6 +394,10 @@ class StoryIndex:
         self._pinned: dict[int, int] = {}  # pinned story id -> an item of it
         self._boilerplate: set[str] = set(boilerplate)
         self._paragraph_df: Counter[str] = Counter()
+        self._common_links = frozenset(common_links)
+        self._link_df: Counter[str] = Counter()
+        # figure / link -> items stating it: cross-language candidates (no shingle can match there)
+        self._postings: dict[str, list[int]] = {}
 
     def __len__(self) -> int:
         return len(self._docs)
@@ -411,6 +440,10 @@ class StoryIndex:
         for lsh, mh in lookups:
             if mh is not None:
                 candidates.update(lsh.query(mh))
+        self._link_df.update(doc.cross.links)
+        if any(self._link_df[link] >= BOILERPLATE_DF for link in doc.cross.links):
+            self._common_links |= {link for link in doc.cross.links if self._link_df[link] >= BOILERPLATE_DF}
+        candidates.update(self._cross_candidates(doc))
         for other in sorted(candidates):
             if self._find(other) != self._find(key) and self._matches(doc, self._docs[other]):
                 self._union(key, other)
@@ -419,7 +452,29 @@ class StoryIndex:
         for lsh, mh in lookups:
             if mh is not None:
                 lsh.insert(key, mh)
+        for feature in self._cross_keys(doc):
+            self._postings.setdefault(feature, []).append(key)
         return self.story_of(key)
+
+    @staticmethod
+    def _cross_keys(doc: _Doc) -> list[str]:
+        return [f"q{q}" for q in doc.cross.quantities] + [f"l{link}" for link in doc.cross.links]
+
+    def _cross_candidates(self, doc: _Doc) -> set[int]:
+        """Items in the other language sharing QTY_SHARED_MIN figures or a link with `doc`: exact
+        look-ups, so every pair the cross-language rule could merge is compared."""
+        shared: Counter[int] = Counter()
+        linked: set[int] = set()
+        for feature in self._cross_keys(doc):
+            posting = self._postings.get(feature, ())
+            if len(posting) > CROSS_POSTINGS_MAX:
+                continue
+            if feature[0] == "q":
+                shared.update(posting)
+            elif feature[1:] not in self._common_links:
+                linked.update(posting)
+        found = linked | {i for i, n in shared.items() if n >= xlang.QTY_SHARED_MIN}
+        return {i for i in found if self._docs[i].cross.han != doc.cross.han}
 
     def story_of(self, item_id: int) -> int:
         return self._story[self._find(item_id)][1]
@@ -429,9 +484,10 @@ class StoryIndex:
         return {i: self.story_of(i) for i in self._docs}
 
     def _matches(self, a: _Doc, b: _Doc) -> bool:
-        if _explain(a, b, strip=False).score < self.threshold:
+        links = self._common_links
+        if _explain(a, b, strip=False, common_links=links).score < self.threshold:
             return False
-        return _explain(a, b).score >= self.threshold
+        return _explain(a, b, common_links=links).score >= self.threshold
 
     def _minhash(self, hashes: np.ndarray) -> MinHash | None:
         if len(hashes) == 0:
@@ -476,9 +532,11 @@ def assign_stories(
     existing = existing or {}
     docs = sorted((_doc(item) for item in items), key=lambda d: d.item_id)
     df = Counter(p for doc in docs for p in set(doc.paragraphs))
+    link_df = Counter(link for doc in docs for link in doc.cross.links)
     index = StoryIndex(
         DEFAULT_THRESHOLD if threshold is None else threshold,
         boilerplate=(p for p, n in df.items() if n >= BOILERPLATE_DF),
+        common_links=(link for link, n in link_df.items() if n >= BOILERPLATE_DF),
     )
     for doc in docs:
         if doc.item_id not in index:

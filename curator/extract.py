@@ -28,8 +28,9 @@ import trafilatura
 from lxml import etree
 from lxml.html import HtmlElement
 
+from curator import outlinks
 from curator.errors import ExtractionError
-from curator.htmlclean import NEVER_TEXT, remove_boilerplate, remove_hidden
+from curator.htmlclean import NEVER_TEXT, main_block, remove_boilerplate, remove_hidden
 from curator.models import Article, Page
 from curator.settings import ExtractSettings
 
@@ -219,14 +220,19 @@ def page_kind(root: HtmlElement, html: str) -> str:
 
 
 def _extract(
-    html: str, url: str | None, *, with_metadata: bool = False, min_chars: int = DEFAULT_MIN_CHARS
+    html: str, url: str | None, *, with_metadata: bool = False, min_chars: int = DEFAULT_MIN_CHARS,
+    links: list[str] | None = None,
 ) -> tuple[str, Any]:
-    """(main text, trafilatura document of the first pass, for metadata)."""
+    """(main text, trafilatura document of the first pass, for metadata); `links` receives the
+    article's outbound links (see `outlinks`)."""
     root = prepared_tree(html)
     kind = page_kind(root, html)
     mode = MODES[kind]
     if mode.cleanup:
         remove_boilerplate(root, discussion=kind.endswith("discussion"))
+    if links is not None:
+        body = root.find("body")
+        links.extend(outlinks.cited_links(main_block(body if body is not None else root), url))
     doc = _bare(root, url, mode, with_metadata=with_metadata)
     text = _text(doc, mode)
     if mode.precision and len(text) < min_chars:
@@ -294,8 +300,10 @@ def _meta(doc: Any, name: str) -> str | None:
 
 def extract_article(page: Page, settings: ExtractSettings) -> Article:
     """Main text and metadata of a fetched page; raises ExtractionError(reason=not_html|empty|too_short)."""
+    links: list[str] = []
     try:
-        text, doc = _extract(page.text, page.final_url, with_metadata=True, min_chars=settings.min_chars)
+        text, doc = _extract(page.text, page.final_url, with_metadata=True, min_chars=settings.min_chars,
+                             links=links)
     except ExtractionError as exc:
         exc.url = page.final_url
         raise
@@ -321,4 +329,5 @@ def extract_article(page: Page, settings: ExtractSettings) -> Article:
         image=_meta(doc, "image"),
         sitename=_meta(doc, "sitename"),
         description=_meta(doc, "description"),
+        links=links,
     )

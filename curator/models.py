@@ -81,6 +81,7 @@ class Article(_Model):
     image: str | None = None
     sitename: str | None = None
     description: str | None = None
+    links: list[str] = Field(default_factory=list)  # outbound links of the text (canonical URLs)
 
 
 class Enrichment(_Model):

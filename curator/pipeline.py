@@ -398,6 +398,7 @@ class Pipeline:
                 text=cleanup.clean_for_summary(i.article.text).text,
                 lang=i.article.lang,
                 published_at=i.published_at or i.article.date or i.discovered_at,
+                links=tuple(i.article.links),  # cited originals: evidence across languages
             )
             for i in items
             if i.article is not None

@@ -8,23 +8,22 @@ from pathlib import Path
 
 import pytest
 
-from tests.canary import CANARY
-
 from curator import text as textutil
 from curator.demo import CORPUS, DEMO_AS_OF, demo_settings, init_workspace, run_demo
 from curator.demo_server import DemoServer
 from curator.pipeline import Pipeline
 from curator.store import Store
 from curator.urls import canonical_url
+from tests.canary import CANARY
 
 MANIFEST = json.loads((CORPUS / "manifest.json").read_text(encoding="utf-8"))
-FOOTNOTE_DEF = re.compile(r"^\[\^(\d+)\]: \[(.+?)\]\((https?://[^)\s]+)\)", re.M)
-STORY = re.compile(r"^\*\*(.+?)\*\*：(.*?)((?:\[\^\d+\])+)$", re.M)
+FOOTNOTE_DEF = re.compile(r"^\[\^(\d+)\]: \[(.+?)\]\((https?://[^)\s]+)\)", re.MULTILINE)
+STORY = re.compile(r"^\*\*(.+?)\*\*：(.*?)((?:\[\^\d+\])+)$", re.MULTILINE)
 
 
 def prose(markdown: str) -> str:
     """The reader-visible text: no front matter keys, comments or URLs."""
-    body = re.sub(r"<!--.*?-->", "", markdown, flags=re.S)
+    body = re.sub(r"<!--.*?-->", "", markdown, flags=re.DOTALL)
     return re.sub(r"\(https?://[^)]+\)", "", body)
 
 
@@ -43,7 +42,7 @@ def test_demo_writes_a_complete_draft(demo_run):
     assert front.startswith("---\ntitle: \"In The Loop 科技周刊 #1：")
     for key in ("date: 2026-11-23", "type: weekly", "author:", "tags: ["):
         assert key in front
-    sections = re.findall(r"^## (.+)$", body, re.M)
+    sections = re.findall(r"^## (.+)$", body, re.MULTILINE)
     assert len(sections) >= 3
     stories = STORY.findall(body)
     assert len(stories) >= 10
@@ -83,6 +82,28 @@ def test_one_item_per_page_whatever_url_variant_the_feeds_used(demo_run):
             assert len({r.source for r in item.sources}) == 2, dup
 
 
+def test_same_event_reports_in_two_languages_are_one_story(demo_run):
+    """The manifest's zh/en same-event pages are one story each, led by the Chinese report (the
+    publication's language); no other two pages of the week are one story."""
+    workspace, path = demo_run
+    with Store(workspace / "data" / "curator.db") as store:
+        items = {i.canonical_url: i for i in store.load_items()}
+    groups = [[items[canonical_url(u)] for u in group] for group in MANIFEST["same_event"]]
+    for group in groups:
+        assert {i.article.lang for i in group} == {"zh", "en"}  # type: ignore[union-attr]
+        assert len({i.story_id for i in group}) == 1, [i.url for i in group]
+        (lead,) = [i for i in group if i.enrichment is not None]
+        assert lead.article.lang == "zh"  # type: ignore[union-attr]
+    stories = [i.story_id for i in items.values()]
+    assert len(set(stories)) == len(items) - sum(len(g) - 1 for g in groups)
+    # A merged story in the draft cites every member (the sparse-attention pair is in the week).
+    text = path.read_text(encoding="utf-8")
+    for group in groups:
+        cited = [i for i in group if i.url in text]
+        assert cited in ([], group), [i.url for i in group]
+    assert any(all(i.url in text for i in group) for group in groups)
+
+
 def test_gbk_page_without_charset_header_decodes_to_correct_chinese(demo_run):
     workspace, _ = demo_run
     gbk_pages = [p for p in MANIFEST["pages"] if p["encoding"].lower() in ("gbk", "gb18030", "gb2312")]
@@ -105,7 +126,8 @@ def test_second_run_adds_nothing_fetches_no_page_and_gets_304s(tmp_path, fake_ll
         with Store(settings.db_path) as store:
             first = Pipeline(settings, store).collect()
             calls = len(fake_llm.requests)
-            pages = len(MANIFEST["pages"])
+            # One call per story: the manifest's same-event pages (zh/en reports) are one story each.
+            pages = len(MANIFEST["pages"]) - sum(len(group) - 1 for group in MANIFEST["same_event"])
             batches = -(-pages // settings.llm.triage_batch)
             assert first.counters["triage/kept"] == pages  # the fake scores everything 70
             assert calls == batches + pages and first.counters["enrich/ok"] == pages

@@ -43,6 +43,10 @@ def article_text(text: str, title: str, description: str | None) -> str:
     return desc.text if enough and not cleanup.is_chrome(desc.text) else ""
 
 
+def _in_language(item: Item, lang: str) -> bool:
+    return bool(item.article and item.article.lang and item.article.lang.split("-")[0].lower() == lang)
+
+
 class EnrichStage:
     def __init__(self, settings: Settings, store: Store, reporter: Reporter, stopping: threading.Event,
                  *, backend: Backend | None = None) -> None:
@@ -66,19 +70,23 @@ class EnrichStage:
         self._enrich(run)
 
     def _story_leads(self, run: RunResult, items: list[Item]) -> list[Item]:
-        """A story is enriched once: its lead (heaviest source, then longest text). The other items,
-        and items joining a story that already has an enriched member, are cited under it."""
+        """A story is enriched once: its lead (in the publication's language, then heaviest source,
+        then longest text). The other items, and items joining a story that already has an enriched
+        member, are cited under it."""
         enriched_stories = {r[0] for r in self.store.db.execute(
             "SELECT DISTINCT i.story_id FROM items i JOIN enrichments e ON e.item_id = i.id "
             "WHERE i.story_id IS NOT NULL AND i.state != 'extracted'")}  # an extracted item's old one is stale
         groups: dict[int, list[Item]] = {}
         for item in items:
             groups.setdefault(item.story_id or item.id, []).append(item)
+        pub_lang = self.settings.publication.language.split("-")[0].lower()
         leads = []
         for story_id, members in groups.items():
             if story_id not in enriched_stories:
                 # No request building (and no hashing of the text) just to rank the members.
-                members.sort(key=lambda i: (-self.settings.source_weight(r.source for r in i.sources),
+                # A story with a Chinese and an English report: the publication's language leads.
+                members.sort(key=lambda i: (not _in_language(i, pub_lang),
+                                            -self.settings.source_weight(r.source for r in i.sources),
                                             -len(i.article.text if i.article else ""), i.id))
                 leads.append(members.pop(0))
             for follower in members:

@@ -18,7 +18,7 @@ logger = logging.getLogger(__name__)
 
 PRESCAN_BYTES = 64 * 1024
 
-_BOMS: tuple[tuple[bytes, str], ...] = (
+BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF8, "utf-8"),
     (codecs.BOM_UTF32_LE, "utf-32-le"),  # before UTF-16 LE: its BOM starts with FF FE too
     (codecs.BOM_UTF32_BE, "utf-32-be"),
@@ -101,7 +101,7 @@ def _nearly(body: bytes, encoding: str) -> str | None:
 
 def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]:
     """Decode an HTML body; returns (text, codec name actually used)."""
-    for bom, name in _BOMS:
+    for bom, name in BOMS:
         if body.startswith(bom):
             return body[len(bom) :].decode(name, "replace"), name
 

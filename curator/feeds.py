@@ -28,13 +28,6 @@ _XML_DECL_ENCODING_BYTES = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([
 # XML 1.0 forbids these characters; a NUL in a title is never text anybody meant.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 
-_BOMS: tuple[tuple[bytes, str], ...] = (
-    (codecs.BOM_UTF8, "utf-8"),
-    (codecs.BOM_UTF32_LE, "utf-32-le"),  # before UTF-16 LE: its BOM starts with FF FE too
-    (codecs.BOM_UTF32_BE, "utf-32-be"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"),
-    (codecs.BOM_UTF16_BE, "utf-16-be"),
-)
 # A BOM-less document starting "<?" (or "<") in a wide encoding or EBCDIC (XML 1.0, appendix F).
 _SNIFF: tuple[tuple[bytes, str], ...] = (
     (b"\x00\x00\x00<", "utf-32-be"),
@@ -67,7 +60,7 @@ def _codec(label: str | None) -> str | None:
 
 
 def _wide(body: bytes) -> tuple[str, int] | None:
-    for bom, name in _BOMS:
+    for bom, name in charset.BOMS:
         if body.startswith(bom):
             return name, len(bom)
     for head, name in _SNIFF:

@@ -20,7 +20,7 @@ from typing import Literal
 
 from curator.outlet import url_outlet
 from curator.text import is_chatter, split_sentences, to_simplified, traditional_chars
-from curator.urls import canonical_url, domain, tracking_keys
+from curator.urls import canonical_url, tracking_keys
 
 __all__ = ["RULES", "Document", "Finding", "Line", "Link", "format_findings", "lint_markdown", "scan"]
 

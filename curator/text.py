@@ -94,15 +94,16 @@ def _traditional_table() -> dict[str, str]:
     import opencc
 
     folder = Path(opencc.__file__).parent / "dictionary"
-    simplified = set(_read_dict(folder / "STCharacters.txt"))
+    simplified = set(read_opencc_dict(folder / "STCharacters.txt"))
     table = {}
-    for key, candidates in _read_dict(folder / "TSCharacters.txt").items():
+    for key, candidates in read_opencc_dict(folder / "TSCharacters.txt").items():
         if len(key) == 1 and key not in candidates and key not in simplified:
             table[key] = candidates[0]
     return table
 
 
-def _read_dict(path: Path) -> dict[str, list[str]]:
+def read_opencc_dict(path: Path) -> dict[str, list[str]]:
+    """An OpenCC dictionary file: `key<TAB>candidate candidate …` per line."""
     out = {}
     with path.open(encoding="utf-8") as fh:
         for line in fh:
@@ -118,7 +119,7 @@ def _kept_phrases() -> tuple[str, ...]:
     import opencc
 
     table = _traditional_table()
-    phrases = _read_dict(Path(opencc.__file__).parent / "dictionary" / "TSPhrases.txt")
+    phrases = read_opencc_dict(Path(opencc.__file__).parent / "dictionary" / "TSPhrases.txt")
     kept = {v[0] for v in phrases.values() if any(ch in table for ch in v[0])}
     return tuple(sorted(kept, key=lambda p: (-len(p), p)))
 

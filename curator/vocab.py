@@ -35,16 +35,6 @@ MAINLAND_TOO = frozenset((
 _lock = threading.Lock()
 
 
-def _read(path: Path) -> dict[str, list[str]]:
-    out = {}
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            key, _, value = line.rstrip("\n").partition("\t")
-            if key and value:
-                out[key] = value.split()
-    return out
-
-
 @functools.cache
 def _tables() -> tuple[dict[str, str], frozenset[str]]:
     """(Simplified Taiwan phrase → mainland phrase, the unambiguous keys)."""
@@ -53,8 +43,8 @@ def _tables() -> tuple[dict[str, str], frozenset[str]]:
     from curator.enrich.offline import _jieba
 
     folder = Path(opencc.__file__).parent / "dictionary"
-    to_tw = _read(folder / "TWPhrases.txt")  # mainland → Taiwan
-    to_main = _read(folder / "TWPhrasesRev.txt")  # Taiwan → mainland
+    to_tw = textutil.read_opencc_dict(folder / "TWPhrases.txt")  # mainland → Taiwan
+    to_main = textutil.read_opencc_dict(folder / "TWPhrasesRev.txt")  # Taiwan → mainland
     simp = textutil.to_simplified
     # A phrase that is itself the mainland form of something (程序, TW for "process") never converts.
     mainland = {simp(k) for k in to_tw} | {simp(v) for vs in to_main.values() for v in vs}

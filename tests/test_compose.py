@@ -15,7 +15,7 @@ def _with_image(item, image):
 
 
 def _items():
-    mk = lambda i, url, score, section="ai": _item(  # noqa: E731
+    mk = lambda i, url, score, section="ai": _item(
         i, url, f"标题{i}", f"标题{i}：第 {i} 条摘要，内容来自原文。", lang="zh", section=section, score=score,
         sources=[_src("源", url)])
     return [

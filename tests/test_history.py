@@ -16,7 +16,7 @@ from curator.settings import load_settings
 from curator.store import Store
 
 runner = CliRunner()
-BLOCK = re.compile(r"<!-- curator (.*?) -->\n(.*?)\n", re.S)
+BLOCK = re.compile(r"<!-- curator (.*?) -->\n(.*?)\n", re.DOTALL)
 
 
 @pytest.fixture
@@ -40,7 +40,7 @@ def review_sources(workspace, story_id):
 
 
 def test_archive_import_keeps_stories_that_already_ran_out_of_the_draft(drafted):
-    text, stories = stories_of(drafted / "drafts" / "issue-1.md")
+    text, _stories = stories_of(drafted / "drafts" / "issue-1.md")
     review = json.loads((drafted / "drafts" / "issue-1.json").read_text())
     first = review["sections"][0]["stories"][0]
     past = drafted / "past"

@@ -1,15 +1,13 @@
 """The openai backend through the real SDK against a scripted OpenAI-compatible fake on loopback."""
 
-import json
 
 import pytest
-
-from tests.canary import CANARY
 
 from curator.enrich.llm import OpenAIBackend
 from curator.errors import ConfigError, LLMError
 from curator.models import EnrichRequest
 from curator.settings import load_settings
+from tests.canary import CANARY
 from tests.fake_openai import Reply, valid_answer
 
 TEXT = "英伟达在 2026 年 11 月 18 日发布了新一代 GPU，训练性能提升 40%。" * 5
@@ -25,8 +23,8 @@ def backend_for(workspace, fake, **llm):
 
 
 def req(**kw):
-    base = dict(item_id=1, url="https://ex.com/gpu", title="Nvidia ships a new GPU", text=TEXT, lang="zh",
-                source="feed", content_hash="h1")
+    base = {"item_id": 1, "url": "https://ex.com/gpu", "title": "Nvidia ships a new GPU", "text": TEXT, "lang": "zh",
+                "source": "feed", "content_hash": "h1"}
     base.update(kw)
     return EnrichRequest(**base)
 

@@ -7,7 +7,7 @@ import pytest
 from curator.enrich.limits import Budget, RateLimiter, estimate_tokens
 from curator.enrich.llm import OpenAIBackend
 from curator.errors import BudgetExceeded, LLMError
-from curator.models import EnrichRequest, ItemState
+from curator.models import EnrichRequest
 from curator.pipeline import Pipeline
 from curator.settings import load_settings
 from curator.store import Store
@@ -31,7 +31,7 @@ def req(text=SOURCE, **kw):
 
 def test_invented_numbers_are_re_asked_then_flagged_for_the_reviewer(workspace, fake_llm):
     _, backend = make(workspace, fake_llm)
-    invented = lambda r: Reply(content=valid_answer(r, summary="英伟达发布 H300，性能提升 45%。"))  # noqa: E731
+    invented = lambda r: Reply(content=valid_answer(r, summary="英伟达发布 H300，性能提升 45%。"))
     fake_llm.script = [invented, invented]
     enr = backend.enrich(req())
     assert len(fake_llm.requests) == 2
@@ -48,7 +48,7 @@ def test_supported_facts_pass_without_a_re_ask(workspace, fake_llm):
 
 def test_chatter_twice_is_stripped_with_the_reason_recorded(workspace, fake_llm):
     _, backend = make(workspace, fake_llm)
-    chatty = lambda r: Reply(content=valid_answer(r, summary="好的，以下是整理后的摘要。英伟达发布 H200，训练性能提升 40%。希望对您有帮助！"))  # noqa: E731
+    chatty = lambda r: Reply(content=valid_answer(r, summary="好的，以下是整理后的摘要。英伟达发布 H200，训练性能提升 40%。希望对您有帮助！"))
     fake_llm.script = [chatty, chatty]
     enr = backend.enrich(req())
     assert enr.summary == "英伟达发布 H200，训练性能提升 40%。"
@@ -71,7 +71,7 @@ def test_injection_in_the_source_is_flagged_and_the_answer_cannot_carry_foreign_
 
 def test_raw_html_or_images_in_the_answer_are_invalid(workspace, fake_llm):
     _, backend = make(workspace, fake_llm)
-    bad = lambda r: Reply(content=valid_answer(r, summary="英伟达发布 H200 <img src=x onerror=alert(1)>"))  # noqa: E731
+    bad = lambda r: Reply(content=valid_answer(r, summary="英伟达发布 H200 <img src=x onerror=alert(1)>"))
     fake_llm.script = [bad, bad]
     with pytest.raises(LLMError) as info:
         backend.enrich(req())
@@ -139,7 +139,7 @@ def pipeline_env(workspace, fake, site, **llm):
 @pytest.mark.parametrize(("threshold", "top_k", "kept"), [(50, 0, 5), (95, 2, 2), (50, 7, 7)])
 def test_triage_sends_only_promising_items_to_the_full_pass(workspace, fake_llm, threshold, top_k, kept):
     # Scores: even ids 90 (+id), odd ids 10 (+id); everything lands in one section.
-    scorer = lambda r: Reply(content=triage_answer(r, score=lambda i, t: (90 if i % 2 == 0 else 10) + i // 2))  # noqa: E731
+    scorer = lambda r: Reply(content=triage_answer(r, score=lambda i, t: (90 if i % 2 == 0 else 10) + i // 2))
     fake_llm.script = [lambda r: scorer(r) if is_triage(r) else Reply(content=valid_answer(r))] * 40
     with NewsSite(n_articles=10) as site:
         settings = pipeline_env(workspace, fake_llm, site, triage_threshold=threshold, triage_top_k=top_k)

@@ -4,12 +4,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.canary import CANARY
-
-from curator.models import ItemState
 from curator.pipeline import Pipeline
 from curator.settings import load_settings
 from curator.store import Store
+from tests.canary import CANARY
 from tests.fake_openai import Reply, valid_answer
 
 ZH_BODY = "".join(
@@ -133,7 +131,6 @@ def test_a_source_failing_night_after_night_is_flagged_and_never_fails_the_run(w
 
 def test_a_feeds_back_catalogue_is_recorded_but_never_fetched(workspace, httpserver):
     from datetime import timedelta
-
     from email.utils import format_datetime
 
     base = httpserver.url_for("").rstrip("/")

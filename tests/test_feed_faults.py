@@ -326,8 +326,12 @@ def test_deeply_nested_pages_end_in_a_recorded_state_and_the_run_finishes(worksp
 
 
 SLOW_PAGE = ("<html><head><meta charset='utf-8'><title>Slow</title></head><body><article>"
-             + "".join(f"<p>Paragraph {i} has some words in it for the parser.</p>" for i in range(80_000))
-             + "</article></body></html>")  # ~4.7 MB (under fetch.max_bytes); extraction takes ~30 s
+             + "".join(f"<p>Paragraph {i} has some words in it for the parser.</p>" for i in range(160_000))
+             + "</article></body></html>")
+# ~9.5 MB. Extraction cost grows faster than the page: 4.7 MB took 13 s of CPU on a quiet machine (too
+# close to a 15 s deadline: it passed under load and failed on a quiet machine), 14 MB took 164 s, so
+# this page needs several times the deadline whatever the machine's speed or load.
+SLOW_PAGE_MAX_BYTES = 12_000_000
 
 
 def _slow_site(httpserver) -> str:
@@ -359,6 +363,7 @@ def test_a_page_over_the_parse_deadline_fails_retryable_and_the_others_are_extra
     # 15 s: far above a small page (start-up included, ~2 s quiet) even at a load of 12, below the slow
     # one; the slow page ending `parse_timeout` (not extracted) proves the cut-off, not a stopwatch.
     settings = settings_for(workspace, "", workers=2, timeout_s=15.0)
+    settings.fetch.max_bytes = SLOW_PAGE_MAX_BYTES  # the slow page must be fetched whole to reach the parser
     with Store(settings.db_path) as store:
         pipe = Pipeline(settings, store)
         _add_pages(pipe, base)

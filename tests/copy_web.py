@@ -5,10 +5,7 @@ half-width punctuation. One RSS feed lists them all."""
 
 from __future__ import annotations
 
-from http.server import BaseHTTPRequestHandler
-from typing import Any
-
-from tests.loopback import LoopbackServer
+from tests.sites import PageWeb
 
 PLAYER = (
     "<div class='player'><p>如果播放没有很快开始，请尝试重启您的设备。</p>"
@@ -112,31 +109,9 @@ PAGES: dict[str, tuple[str, str]] = {
 DAYS = {path: 17 + i % 5 for i, path in enumerate(PAGES)}
 
 
-class CopyWeb(LoopbackServer):
+class CopyWeb(PageWeb):
     def __init__(self) -> None:
-        web = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *a: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                path = self.path.split("?")[0]
-                if path == "/feed.xml":
-                    body, ctype = web.feed().encode(), "application/rss+xml"
-                elif path in PAGES:
-                    body, ctype = PAGES[path][1].encode(), "text/html; charset=utf-8"
-                else:
-                    body, ctype = b"", ""
-                self.send_response(200 if ctype else 404)
-                self.send_header("content-type", ctype or "text/plain")
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        super().__init__(Handler)
+        super().__init__({path: page[1] for path, page in PAGES.items()})
 
     def feed(self) -> str:
         items = "".join(

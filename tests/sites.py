@@ -110,3 +110,35 @@ class NewsSite(LoopbackServer):
             '[fetch]\nallowed_hosts = ["127.0.0.1"]\nmax_concurrency = 2\nper_host_concurrency = 2\n'
         )
 
+
+
+class PageWeb(LoopbackServer):
+    """A loopback site of fixed pages (`pages`: path → HTML) plus `/feed.xml` from `feed()`."""
+
+    def __init__(self, pages: dict[str, str]) -> None:
+        web = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                path = self.path.split("?")[0]
+                if path == "/feed.xml":
+                    body, ctype = web.feed().encode(), "application/rss+xml"
+                elif path in pages:
+                    body, ctype = pages[path].encode(), "text/html; charset=utf-8"
+                else:
+                    body, ctype = b"", ""
+                self.send_response(200 if ctype else 404)
+                self.send_header("content-type", ctype or "text/plain")
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        super().__init__(Handler)
+
+    def feed(self) -> str:
+        raise NotImplementedError

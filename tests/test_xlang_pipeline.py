@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import shutil
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ from curator.models import Page
 from curator.pipeline import Pipeline
 from curator.settings import ExtractSettings, load_settings
 from curator.store import Store
-from tests.loopback import LoopbackServer
+from tests.sites import PageWeb
 
 AS_OF = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 ORIGINAL = "https://www.lumenlabs.example/blog/lumen-3-release"
@@ -83,31 +82,9 @@ PAGES = {
 }
 
 
-class XlangWeb(LoopbackServer):
+class XlangWeb(PageWeb):
     def __init__(self) -> None:
-        web = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *a: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                path = self.path.split("?")[0]
-                if path == "/feed.xml":
-                    body, ctype = web.feed().encode(), "application/rss+xml"
-                elif path in PAGES:
-                    body, ctype = PAGES[path][1].encode(), "text/html; charset=utf-8"
-                else:
-                    body, ctype = b"", ""
-                self.send_response(200 if ctype else 404)
-                self.send_header("content-type", ctype or "text/plain")
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        super().__init__(Handler)
+        super().__init__({path: page[1] for path, page in PAGES.items()})
 
     def feed(self) -> str:
         items = "".join(

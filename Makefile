@@ -11,6 +11,7 @@ help:
 	@echo "make demo   run curator end to end on the bundled offline corpus"
 	@echo "make test   run the whole test suite"
 	@echo "make bench  speed benchmarks (prints a table; not part of make test)"
+	@echo "make lint   ruff (curator, tests) and mypy --strict (curator)"
 	@echo "make eval   extraction quality against ../shared/data (fails below pinned floors)"
 
 $(BIN)/python:
@@ -41,6 +42,7 @@ eval: $(DEV)
 
 lint: $(DEV)
 	$(BIN)/ruff check curator tests
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) demo-workspace .pytest_cache

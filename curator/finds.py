@@ -80,7 +80,7 @@ def challenge_page(html: str) -> str | None:
 
 def editor_find(store: Store, item_id: int) -> Item | None:
     """The item if the editor added it by hand, else None (a feed's item fails with its reason)."""
-    found = store.load_items("i.id = ?", (item_id,))
+    found = store.items(ids=[item_id])
     return found[0] if found and is_editor_find(found[0]) else None
 
 
@@ -109,7 +109,7 @@ def keep_editors_words(store: Store, replaced: list[sqlite3.Row]) -> int:
     they wrote one, still win over the page's (the board and the draft showed them); returns how many."""
     done = 0
     for row in replaced:
-        found = store.load_items("i.id = ?", (row["id"],))
+        found = store.items(ids=[row["id"]])
         enr = found[0].enrichment if found else None
         if enr is None or enr.backend == "editor":  # not enriched yet (budget, stop): the next run does it
             continue

@@ -295,7 +295,7 @@ def learn_weights(store: Store) -> dict[tuple[str, str], float]:
     tallies: dict[tuple[str, str], list[int]] = {}
     for r in rows:
         kept = r["action"] != "published:drop"
-        item = store.load_items("i.id = ?", (r["item_id"],))
+        item = store.items(ids=[r["item_id"]])
         if not item:
             continue
         keys = [("source", s.source) for s in item[0].sources]

@@ -240,7 +240,7 @@ class Pipeline:
 
     def retry_stand_in(self, item_id: int) -> bool:
         """The editor adds a find again whose page was not read: fetch it anew (a failure keeps the stand-in)."""
-        found = self.store.load_items("i.id = ?", (item_id,))
+        found = self.store.items(ids=[item_id])
         if not found or not finds.is_stand_in(found[0]):
             return False
         self.store.refetch(item_id)
@@ -381,12 +381,7 @@ class Pipeline:
     def _cluster(self, run: RunResult) -> None:
         """Group newly extracted items (story_id still NULL) into stories with each other and with
         the items of the last CLUSTER_WINDOW_DAYS; stored story ids stay as they are."""
-        since = (self.settings.now() - timedelta(days=CLUSTER_WINDOW_DAYS)).isoformat(timespec="seconds")
-        items = self.store.load_items(
-            "i.article IS NOT NULL AND i.state NOT IN ('skipped', 'failed') "
-            "AND (i.story_id IS NULL OR COALESCE(i.published_at, i.discovered_at) >= ?)",
-            (since,),
-        )
+        items = self.store.cluster_pool(since=self.settings.now() - timedelta(days=CLUSTER_WINDOW_DAYS))
         new = [i.id for i in items if i.story_id is None]
         if not new or self.stopping.is_set():
             return
@@ -437,7 +432,7 @@ class Pipeline:
             if number is None:
                 number = open_issue["number"] if open_issue else self.store.next_issue_number(
                     self.settings.publication.first_issue_number)
-            items = self.store.load_items("i.state IN ('enriched', 'drafted')")
+            items = self.store.items(states=[ItemState.ENRICHED, ItemState.DRAFTED])
             issue, already = decisions.select_for(self.store, self.settings, items, number=number, as_of=as_of)
             # The editor's decisions on this issue number (review board), replayed on every regeneration.
             issue = decisions.apply_stored(self.store, issue, items, self.settings)

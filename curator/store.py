@@ -11,7 +11,7 @@ import json
 import logging
 import sqlite3
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -723,6 +723,33 @@ class Store:
         ).fetchone()
 
     # ---- reading items back as models ------------------------------------------------------
+    def items(self, *, ids: Iterable[int] | None = None,
+              states: Iterable[ItemState] | None = None) -> list[Item]:
+        """Items as models, filtered by id and/or state (both optional), in id order."""
+        where, params = [], []
+        if ids is not None:
+            id_list = list(ids)
+            where.append(f"i.id IN ({','.join('?' * len(id_list))})" if id_list else "0")
+            params.extend(id_list)
+        if states is not None:
+            st = [s.value for s in states]
+            where.append(f"i.state IN ({','.join('?' * len(st))})" if st else "0")
+            params.extend(st)
+        return self.load_items(" AND ".join(where) or "1=1", tuple(params))
+
+    def item(self, item_id: int) -> Item | None:
+        found = self.items(ids=[item_id])
+        return found[0] if found else None
+
+    def cluster_pool(self, since: datetime) -> list[Item]:
+        """Items with an article that are not skipped or failed, and are either not in a story yet or
+        dated (published, else discovered) on or after `since`: the pool clustering works on."""
+        return self.load_items(
+            "i.article IS NOT NULL AND i.state NOT IN ('skipped', 'failed') "
+            "AND (i.story_id IS NULL OR COALESCE(i.published_at, i.discovered_at) >= ?)",
+            (since.isoformat(timespec="seconds"),),
+        )
+
     def load_items(self, where: str = "1=1", params: tuple[object, ...] = ()) -> list[Item]:
         rows = self.db.execute(
             f"SELECT i.*, e.fields AS enrichment FROM items i LEFT JOIN enrichments e ON e.item_id=i.id "

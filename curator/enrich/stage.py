@@ -127,7 +127,7 @@ class EnrichStage:
         return budgets
 
     def _enrich(self, run: RunResult) -> None:
-        items = self.store.load_items("i.state = ?", (ItemState.EXTRACTED.value,))
+        items = self.store.items(states=[ItemState.EXTRACTED])
         if not items or self.stopping.is_set():
             return
         items = self._story_leads(run, items)

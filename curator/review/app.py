@@ -188,7 +188,7 @@ def load_view(settings: Settings) -> BoardView | None:
         if row is None:
             return None
         number, as_of = int(row["number"]), issue_as_of(settings, row)
-        items = store.load_items("i.state IN ('enriched', 'drafted')")
+        items = store.items(states=[ItemState.ENRICHED, ItemState.DRAFTED])
         issue, _ = decisions.select_for(store, settings, items, number=number, as_of=as_of)
         found = decisions.load(store, number)
         review = decisions.replay(issue, found, decisions.pool(items, settings))
@@ -204,7 +204,7 @@ def load_view(settings: Settings) -> BoardView | None:
 
 def load_item(settings: Settings, item_id: int) -> Item | None:
     with Store(settings.db_path) as store:
-        found = store.load_items("i.id = ?", (item_id,))
+        found = store.items(ids=[item_id])
     return found[0] if found else None
 
 
@@ -234,7 +234,7 @@ def add_url(settings: Settings, number: int, url: str, section: str | None, proc
                 "；运行 `curator collect` 后它会出现在草稿里" if is_new else "")
     with RunLock(settings.lock_path, "add"), Store(settings.db_path) as store:
         run = Pipeline(settings, store).collect(discover=False, command="add")
-        found = store.load_items("i.id = ?", (item_id,))
+        found = store.items(ids=[item_id])
     flags = [f for f in (found[0].enrichment.flags if found and found[0].enrichment else [])
              if f.startswith(finds.NOT_FETCHED)]
     if flags:

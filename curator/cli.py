@@ -331,7 +331,7 @@ def status(home: HomeOpt = Path("."), as_json: JsonOpt = False) -> None:
     except CuratorError as exc:
         _fail(exc)
     if as_json:
-        typer.echo(json.dumps(report, ensure_ascii=False, indent=2, default=str))
+        typer.echo(json.dumps(report.model_dump(mode="json"), ensure_ascii=False, indent=2, default=str))
         return
     from curator.report import print_status
 

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import logging
 import re
-import sqlite3
 from urllib.parse import unquote, urlsplit
 
 from curator.enrich import content_hash
 from curator.enrich.offline import OfflineBackend
 from curator.errors import LLMError
-from curator.models import Article, Enrichment, EnrichRequest, Item
+from curator.models import Article, Enrichment, EnrichRequest, Item, WorkItem
 from curator.settings import Settings
 from curator.store import Store
 from curator.urls import redact
@@ -93,29 +92,29 @@ def transient(reason: str) -> bool:
     return _TRANSIENT.fullmatch(reason) is not None
 
 
-def due_for_retry(store: Store) -> list[sqlite3.Row]:
+def due_for_retry(store: Store) -> list[WorkItem]:
     """Stand-ins whose page failed for a reason that may pass, not yet tried RETRY_CAP times: fetched
     again by this run. They stay drafted-able stand-ins until a fetch succeeds."""
     due = []
     for row in store.stand_ins():
-        flags = Enrichment.model_validate_json(row["enrichment"]).flags
+        flags = row.stand_in.flags if row.stand_in else []
         if any(f.startswith(NOT_FETCHED + ":") and transient(f.partition(":")[2]) for f in flags):
             due.append(row)
     return due
 
 
-def keep_editors_words(store: Store, replaced: list[sqlite3.Row]) -> int:
+def keep_editors_words(store: Store, replaced: list[WorkItem]) -> int:
     """Once the real page of a stand-in is read and enriched, the editor's `--title` / `--note`, where
     they wrote one, still win over the page's (the board and the draft showed them); returns how many."""
     done = 0
     for row in replaced:
-        found = store.items(ids=[row["id"]])
+        found = store.items(ids=[row.id])
         enr = found[0].enrichment if found else None
         if enr is None or enr.backend == "editor":  # not enriched yet (budget, stop): the next run does it
             continue
-        words = {k: v for k, v in (("title", row["title"].strip()), ("summary", row["snippet"].strip())) if v}
+        words = {k: v for k, v in (("title", row.title.strip()), ("summary", row.snippet.strip())) if v}
         if words:
-            store.update_enrichment(row["id"], enr.model_copy(update=words))
+            store.update_enrichment(row.id, enr.model_copy(update=words))
         done += 1
     return done
 

@@ -15,7 +15,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 from curator import charset, cluster, compose, decisions, finds, history, prose
@@ -32,7 +31,7 @@ from curator.errors import (
     UsageError,
 )
 from curator.http import Fetcher
-from curator.models import Candidate, Issue, ItemState, Page
+from curator.models import Candidate, Issue, ItemState, Page, WorkItem
 from curator.progress import Reporter
 from curator.redaction import Redactor
 from curator.report import source_flag
@@ -194,8 +193,8 @@ class Pipeline:
             await asyncio.gather(*(one(s) for s in sources))
         names = {s.name for s in sources}
         for row in self.store.source_health():
-            if row["name"] in names and (flag := source_flag(row)):
-                run.notes.append(f"source '{row['name']}' {flag}; check it with `curator sources check`")
+            if row.name in names and (flag := source_flag(row)):
+                run.notes.append(f"source '{row.name}' {flag}; check it with `curator sources check`")
 
     def _internal_error(self, run: RunResult, stage: str, exc: Exception, what: str) -> None:
         """An exception nobody expected, in one source or item: counted and logged by its type only (the
@@ -250,7 +249,7 @@ class Pipeline:
         # The editor's finds kept as stand-ins after a failure that may pass are tried again each run
         # (bounded by RETRY_CAP); they stay drafted-able stand-ins until a fetch succeeds.
         due = finds.due_for_retry(self.store)
-        retrying = {row["id"] for row in due}
+        retrying = {row.id for row in due}
         rows = [*self.store.waiting(ItemState.DISCOVERED), *due]
         if retrying:
             run.counters["retry/editor_finds"] += len(retrying)
@@ -274,15 +273,15 @@ class Pipeline:
 
             async def fetch_one(row) -> Page | None:  # type: ignore[no-untyped-def]
                 try:
-                    if robots is not None and not await robots.allowed(row["url"]):
-                        self.store.set_state(row["id"], ItemState.SKIPPED, "robots")
+                    if robots is not None and not await robots.allowed(row.url):
+                        self.store.set_state(row.id, ItemState.SKIPPED, "robots")
                         run.counters["fetch/skipped_robots"] += 1
                         self._keep_find(run, row, "robots")
                         return None
-                    resp = await fetcher.get(row["url"], accept=PAGE_ACCEPT)
+                    resp = await fetcher.get(row.url, accept=PAGE_ACCEPT)
                     ctype = resp.headers.get("content-type", "").split(";")[0].strip().lower()
                     if not ctype.startswith(HTML_TYPES):
-                        self.store.set_state(row["id"], ItemState.SKIPPED, "not_html")
+                        self.store.set_state(row.id, ItemState.SKIPPED, "not_html")
                         run.counters["fetch/skipped_not_html"] += 1
                         self._keep_find(run, row, "not_html")
                         return
@@ -293,24 +292,24 @@ class Pipeline:
                     page = Page(url=resp.url, final_url=resp.final_url, status=resp.status, text=text,
                                 encoding=encoding, content_type=ctype, validators=resp.validators,
                                 fetched_at=self.settings.now())
-                    self.store.save_page(row["id"], page)
-                    if row["id"] in retrying:  # read at last: clustered anew with the week's items
-                        self.store.release_story(row["id"])
-                        run.notes.append(f"item {row['id']} ({redact(row['url'])}): the editor's find could be "
+                    self.store.save_page(row.id, page)
+                    if row.id in retrying:  # read at last: clustered anew with the week's items
+                        self.store.release_story(row.id)
+                        run.notes.append(f"item {row.id} ({redact(row.url)}): the editor's find could be "
                                          "fetched this time; the page replaces its stand-in")
                     run.counters["fetch/ok"] += 1
                     return page
                 except FetchError as exc:
                     state = ItemState.SKIPPED if exc.reason == "too_large" else ItemState.FAILED
-                    self.store.set_state(row["id"], state, exc.reason, retryable=exc.retryable)
+                    self.store.set_state(row.id, state, exc.reason, retryable=exc.retryable)
                     run.counters[f"fetch/{exc.reason}"] += 1
-                    log.info("fetch failed (%s): %s", exc.reason, redact(row["url"]))
+                    log.info("fetch failed (%s): %s", exc.reason, redact(row.url))
                     self._keep_find(run, row, exc.reason)
                 except RUN_LEVEL:
                     raise
                 except Exception as exc:  # noqa: BLE001  (one item's fault is that item's outcome)
-                    self._internal_error(run, "fetch", exc, f"fetching {redact(row['url'])}")
-                    self.store.set_state(row["id"], ItemState.FAILED, "internal_error", retryable=True)
+                    self._internal_error(run, "fetch", exc, f"fetching {redact(row.url)}")
+                    self.store.set_state(row.id, ItemState.FAILED, "internal_error", retryable=True)
                     self._keep_find(run, row, "internal_error")
                 finally:
                     advance()
@@ -319,13 +318,13 @@ class Pipeline:
         if robots is not None and robots.unavailable:
             run.counters["fetch/robots_unavailable"] += robots.unavailable
 
-    def _keep_find(self, run: RunResult, row: Any, reason: str) -> bool:
+    def _keep_find(self, run: RunResult, row: WorkItem, reason: str) -> bool:
         """An editor's find whose page could not be read stays a candidate, flagged (finds.py);
         a feed's item keeps the outcome just recorded. True when it was an editor's find."""
-        item = finds.editor_find(self.store, row["id"])
+        item = finds.editor_find(self.store, row.id)
         if item is None:
             return False
-        flag = finds.keep_unfetched(self.settings, self.store, item, reason, row["snippet"] or "")
+        flag = finds.keep_unfetched(self.settings, self.store, item, reason, row.snippet)
         if self._retrying_stand_in(row):  # still unreadable: the stand-in stays, retried on a later run
             run.counters["retry/editor_find_not_fetched"] += 1
             run.notes.append(f"item {item.id} ({redact(item.url)}) still could not be fetched ({reason}): "
@@ -337,9 +336,9 @@ class Pipeline:
         return True
 
     @staticmethod
-    def _retrying_stand_in(row: Any) -> bool:
+    def _retrying_stand_in(row: WorkItem) -> bool:
         """Whether `row` came from `finds.due_for_retry` (it carries the stand-in's enrichment)."""
-        return "enrichment" in row.keys()  # noqa: SIM118  (on a sqlite3.Row, `in` tests the values)
+        return row.stand_in is not None
 
     # ---- extract ------------------------------------------------------------------------------
     async def _extract_waiting(self, run: RunResult) -> None:
@@ -350,32 +349,32 @@ class Pipeline:
             async def one(row) -> None:  # type: ignore[no-untyped-def]
                 async with admit:
                     if not self.stopping.is_set():
-                        await self._extract_one(run, row, self.store.load_page(row))
+                        await self._extract_one(run, row, self.store.load_page(row.id))
                     advance()
 
             await asyncio.gather(*(one(r) for r in rows))
 
-    async def _extract_one(self, run: RunResult, row: Any, page: Page) -> None:
-        anchor = urlsplit(row["canonical_url"]).fragment  # a `watch` entry: one block of a page
+    async def _extract_one(self, run: RunResult, row: WorkItem, page: Page) -> None:
+        anchor = urlsplit(row.canonical_url).fragment  # a `watch` entry: one block of a page
         try:
             article = await self._pool.run(extract_job, page, anchor, self.settings.extract)
             if not article.title:
-                article = article.model_copy(update={"title": row["title"]})
+                article = article.model_copy(update={"title": row.title})
             article = article.model_copy(update={  # a page quoting a configured secret: masked before storing
                 f: self.redactor.text(getattr(article, f)) for f in ("title", "text", "author", "sitename", "description")
                 if getattr(article, f)})
-            self.store.save_article(row["id"], article, content_hash(article.title, article.text))
+            self.store.save_article(row.id, article, content_hash(article.title, article.text))
             run.counters["extract/ok"] += 1
         except ExtractionError as exc:
             state = ItemState.FAILED if exc.retryable else ItemState.SKIPPED
-            self.store.set_state(row["id"], state, exc.reason, retryable=exc.retryable)
+            self.store.set_state(row.id, state, exc.reason, retryable=exc.retryable)
             run.counters[f"extract/{exc.reason}"] += 1
             self._keep_find(run, row, exc.reason)
         except RUN_LEVEL:
             raise
         except Exception as exc:  # noqa: BLE001  (one item's fault is that item's outcome)
-            self._internal_error(run, "extract", exc, f"extracting {redact(row['url'])}")
-            self.store.set_state(row["id"], ItemState.FAILED, "internal_error")
+            self._internal_error(run, "extract", exc, f"extracting {redact(row.url)}")
+            self.store.set_state(row.id, ItemState.FAILED, "internal_error")
 
     # ---- cluster -----------------------------------------------------------------------------
     def _cluster(self, run: RunResult) -> None:
@@ -425,12 +424,12 @@ class Pipeline:
         run = RunResult(run_id=self.store.start_run("draft"), status="running")
         try:
             open_issue = self.store.open_draft_issue()
-            if as_of is None and open_issue is not None and open_issue["as_of"] and (
-                    number is None or number == open_issue["number"]):
-                as_of = datetime.fromisoformat(open_issue["as_of"])  # regenerating: the same window
+            if as_of is None and open_issue is not None and open_issue.as_of and (
+                    number is None or number == open_issue.number):
+                as_of = open_issue.as_of  # regenerating: the same window
             as_of = as_of or self.settings.now()
             if number is None:
-                number = open_issue["number"] if open_issue else self.store.next_issue_number(
+                number = open_issue.number if open_issue else self.store.next_issue_number(
                     self.settings.publication.first_issue_number)
             items = self.store.items(states=[ItemState.ENRICHED, ItemState.DRAFTED])
             issue, already = decisions.select_for(self.store, self.settings, items, number=number, as_of=as_of)

@@ -8,6 +8,14 @@ from typing import Any
 import typer
 
 from curator.errors import LockHeld, StoreError
+from curator.models import (
+    IssueWindow,
+    LLMSpend,
+    OpenDraft,
+    SourceHealth,
+    SourceStatus,
+    StatusReport,
+)
 from curator.runlock import RunLock
 from curator.settings import Settings
 from curator.store import Store, now_utc
@@ -19,63 +27,58 @@ def next_issue_window(settings: Settings, store: Store) -> tuple[datetime, datet
     """(start, end) of the next issue's window: the open draft's own week, else the week ending now
     (settings.now(), which a pinned run.now fixes, so the report never depends on today's date)."""
     draft = store.open_draft_issue()
-    end = datetime.fromisoformat(draft["as_of"]) if draft and draft["as_of"] else settings.now()
+    end = draft.as_of if draft and draft.as_of else settings.now()
     return end - timedelta(days=settings.publication.window_days), end
 
 
-def status_report(settings: Settings, store: Store) -> dict[str, Any]:
+def status_report(settings: Settings, store: Store) -> StatusReport:
     _mark_crashed_runs(settings, store)
     runs = store.recent_runs(10)
     start, end = next_issue_window(settings, store)
     # Per source: items inside the next issue's window that can still be drafted (a back-catalogue
     # entry skipped as too_old, a failed fetch or an item already published is not a candidate).
-    per_week = dict(store.db.execute(
-        "SELECT s.source, COUNT(DISTINCT i.id) FROM item_sources s JOIN items i ON i.id = s.item_id "
-        "WHERE COALESCE(i.published_at, i.discovered_at) BETWEEN ? AND ? "
-        "AND i.state NOT IN ('skipped', 'failed', 'published') GROUP BY s.source",
-        (_iso(start), _iso(end))).fetchall())
-    sources = []
-    for row in store.source_health():
-        sources.append({
-            "name": row["name"], "kind": row["kind"], "last_ok_at": row["last_ok_at"],
-            "last_error": row["last_error"], "consecutive_failures": row["consecutive_failures"],
-            "items_total": row["items_total"], "items_week": per_week.get(row["name"], 0),
-            "consecutive_empty": row["consecutive_empty"],
-            "flagged": source_flag(row) is not None, "flag": source_flag(row),
-        })
-    spend = {}
+    per_week = store.items_per_source(start, end)
+    sources = [
+        SourceStatus(
+            name=row.name, kind=row.kind, last_ok_at=row.last_ok_at, last_error=row.last_error,
+            consecutive_failures=row.consecutive_failures, items_total=row.items_total,
+            items_week=per_week.get(row.name, 0), consecutive_empty=row.consecutive_empty,
+            flagged=source_flag(row) is not None, flag=source_flag(row),
+        )
+        for row in store.source_health()
+    ]
     wall = now_utc()  # LLM calls are stamped with the wall clock: spend is counted on it, not run.now
-    for label, since in (("run", runs[0].started_at if runs else wall), ("week", wall - timedelta(days=7)),
-                         ("month", wall - timedelta(days=30))):
-        row = store.llm_totals(since)
-        spend[label] = {k: row[k] for k in ("calls", "input_tokens", "output_tokens", "cost_usd")}
-    cache_hits = sum(r.counters.get("enrich/cached", 0) for r in runs)
+    spend = LLMSpend(
+        run=store.llm_totals(runs[0].started_at if runs else wall),
+        week=store.llm_totals(wall - timedelta(days=7)),
+        month=store.llm_totals(wall - timedelta(days=30)),
+        cache_hits_recent_runs=sum(r.counters.get("enrich/cached", 0) for r in runs),
+    )
     draft = store.open_draft_issue()
-    return {
-        "store": str(settings.db_path),
-        "items": store.state_counts(),
-        "runs": [r.model_dump(mode="json") for r in runs],
-        "sources": sources,
-        "llm": {**spend, "cache_hits_recent_runs": cache_hits},
-        "open_draft": {"number": draft["number"], "path": draft["path"]} if draft else None,
-        "next_issue_window": {"start": _iso(start), "end": _iso(end)},
-        "next_issue_candidates": _candidates_per_section(settings, store, start, end),
-        "learned_weights": [dict(r) for r in store.db.execute(
-            "SELECT kind, key, weight, kept, dropped FROM weights ORDER BY kind, weight")],
-        "learning": settings.learning.enabled,
-    }
+    return StatusReport(
+        store=str(settings.db_path),
+        items=store.state_counts(),
+        runs=runs,
+        sources=sources,
+        llm=spend,
+        open_draft=OpenDraft(number=draft.number, path=draft.path) if draft else None,
+        next_issue_window=IssueWindow(start=_iso(start), end=_iso(end)),
+        next_issue_candidates=_candidates_per_section(settings, store, start, end),
+        learned_weights=store.learned_weights(),
+        learning=settings.learning.enabled,
+    )
 
 
 def _iso(dt: datetime) -> str:
     return dt.astimezone(UTC).isoformat(timespec="seconds")
 
 
-def source_flag(row: Any) -> str | None:
+def source_flag(row: SourceHealth) -> str | None:
     """Why a source needs the editor's eye: failing, or answering with nothing, N runs in a row."""
-    if row["consecutive_failures"] >= FLAG_AFTER_FAILURES:
-        return f"failed {row['consecutive_failures']} runs in a row (last error: {row['last_error']})"
-    if row["consecutive_empty"] >= FLAG_AFTER_FAILURES:
-        return f"yielded 0 items {row['consecutive_empty']} runs in a row (moved, or its page changed shape?)"
+    if row.consecutive_failures >= FLAG_AFTER_FAILURES:
+        return f"failed {row.consecutive_failures} runs in a row (last error: {row.last_error})"
+    if row.consecutive_empty >= FLAG_AFTER_FAILURES:
+        return f"yielded 0 items {row.consecutive_empty} runs in a row (moved, or its page changed shape?)"
     return None
 
 
@@ -91,18 +94,12 @@ def _mark_crashed_runs(settings: Settings, store: Store) -> None:
 
 def _candidates_per_section(settings: Settings, store: Store, start: datetime, end: datetime) -> dict[str, int]:
     """Enriched stories in the window that the next draft can choose from, per section."""
-    rows = store.db.execute(
-        "SELECT json_extract(e.fields, '$.section') AS section, COUNT(DISTINCT COALESCE(i.story_id, i.id)) AS n "
-        "FROM items i JOIN enrichments e ON e.item_id = i.id "
-        "WHERE i.state IN ('enriched', 'drafted') AND COALESCE(i.published_at, i.discovered_at) BETWEEN ? AND ? "
-        "AND json_extract(e.fields, '$.score') >= ? GROUP BY section",
-        (_iso(start), _iso(end), settings.profile.min_score),
-    ).fetchall()
-    counts = {r["section"]: r["n"] for r in rows}
+    counts = store.stories_per_section(start, end, settings.profile.min_score)
     return {s.id: counts.get(s.id, 0) for s in settings.sections}
 
 
-def print_status(report: dict[str, Any]) -> None:
+def print_status(status: StatusReport) -> None:
+    report: dict[str, Any] = status.model_dump(mode="json")  # the view `--json` prints: the same strings
     echo = typer.echo
     echo(f"store: {report['store']}")
     echo("items by state:")

@@ -41,7 +41,7 @@ def drafted(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, st
             run = Pipeline(settings, store).collect()
             assert run.status == "ok", run
             states = {i.url.removeprefix(web.origin): f"{i.state.value}{':' + i.reason if i.reason else ''}"
-                      for i in store.load_items("1=1")}
+                      for i in store.items()}
             path = Pipeline(settings, store).draft(number=1, as_of=AS_OF).draft_path
         text = Path(path).read_text(encoding="utf-8").replace(web.origin, PUBLIC)
     return text, states, web.origin

@@ -145,7 +145,7 @@ def test_regenerated_draft_applies_the_stored_decisions(demo_ws):
 
     settings = load_settings(demo_ws, env={})
     with Store(settings.db_path) as store:
-        items = store.load_items("i.state IN ('enriched', 'drafted')")
+        items = store.items(states=[ItemState.ENRICHED, ItemState.DRAFTED])
         base = compose.select(items, settings, number=1, as_of=DEMO_AS_OF, draft_ids=decisions.issue_items(store, 1))
         dropped, runner, edited = base.sections[0].stories[1], base.runners_up[0], base.sections[1].stories[0]
         decisions.record(store, 1, "drop", story_id=dropped.id)
@@ -184,7 +184,7 @@ def test_a_board_regenerated_draft_can_be_published(demo_ws):
 
     settings = load_settings(demo_ws, env={})
     with Store(settings.db_path) as store:
-        items = store.load_items("i.state IN ('enriched', 'drafted')")
+        items = store.items(states=[ItemState.ENRICHED, ItemState.DRAFTED])
         base, _ = decisions.select_for(store, settings, items, number=1, as_of=DEMO_AS_OF)
         dropped, runner = base.sections[0].stories[0], base.runners_up[0]
         decisions.record(store, 1, "drop", story_id=dropped.id)

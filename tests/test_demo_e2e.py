@@ -73,7 +73,7 @@ def test_english_items_are_labelled(demo_run):
 def test_one_item_per_page_whatever_url_variant_the_feeds_used(demo_run):
     workspace, _ = demo_run
     with Store(workspace / "data" / "curator.db") as store:
-        items = {i.canonical_url: i for i in store.load_items()}
+        items = {i.canonical_url: i for i in store.items()}
         assert len(items) == len(MANIFEST["pages"])
         for dup in MANIFEST["duplicates"]:
             keys = {canonical_url(u) for u in dup["urls"]}
@@ -87,7 +87,7 @@ def test_same_event_reports_in_two_languages_are_one_story(demo_run):
     publication's language); no other two pages of the week are one story."""
     workspace, path = demo_run
     with Store(workspace / "data" / "curator.db") as store:
-        items = {i.canonical_url: i for i in store.load_items()}
+        items = {i.canonical_url: i for i in store.items()}
     groups = [[items[canonical_url(u)] for u in group] for group in MANIFEST["same_event"]]
     for group in groups:
         assert {i.article.lang for i in group} == {"zh", "en"}  # type: ignore[union-attr]
@@ -109,7 +109,7 @@ def test_gbk_page_without_charset_header_decodes_to_correct_chinese(demo_run):
     gbk_pages = [p for p in MANIFEST["pages"] if p["encoding"].lower() in ("gbk", "gb18030", "gb2312")]
     assert gbk_pages
     with Store(workspace / "data" / "curator.db") as store:
-        items = {i.canonical_url: i for i in store.load_items()}
+        items = {i.canonical_url: i for i in store.items()}
         for page in gbk_pages:
             art = items[canonical_url(page["url"])].article
             assert art is not None and art.lang == "zh"

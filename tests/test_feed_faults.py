@@ -104,7 +104,7 @@ def source_toml(name: str, url: str, **extra: Any) -> str:
 
 def items_by_source(store: Store) -> dict[str, list]:
     out: dict[str, list] = {}
-    for it in store.load_items():
+    for it in store.items():
         for ref in it.sources:
             out.setdefault(ref.source, []).append(it)
     return out
@@ -242,10 +242,10 @@ def test_malformed_feeds_are_salvaged_or_fail_alone_and_the_run_is_ok(workspace,
         assert run.status == "ok"
         assert run.counters["source/ok"] == 4
         assert run.counters["source/not_a_feed"] == 1 and run.counters["source/bad_shape"] == 1
-        health = {r["name"]: r for r in store.source_health()}
-        assert health["网页"]["last_error"] == "not_a_feed" and health["网页"]["consecutive_failures"] == 1
-        assert health["坏JSON"]["last_error"] == "bad_shape"
-        assert all(health[n]["consecutive_failures"] == 0 for n in ("好源", "截断", "错编码", "JSON"))
+        health = {r.name: r for r in store.source_health()}
+        assert health["网页"].last_error == "not_a_feed" and health["网页"].consecutive_failures == 1
+        assert health["坏JSON"].last_error == "bad_shape"
+        assert all(health[n].consecutive_failures == 0 for n in ("好源", "截断", "错编码", "JSON"))
 
         got = {src: sorted(i.title for i in its) for src, its in items_by_source(store).items()}
         assert got["好源"] == ["正常的一条", "正常的两条"]
@@ -256,7 +256,7 @@ def test_malformed_feeds_are_salvaged_or_fail_alone_and_the_run_is_ok(workspace,
         assert "网页" not in got and "坏JSON" not in got
         snippets = {r["title"]: r["snippet"] for r in store.db.execute("SELECT title, snippet FROM items")}
         assert snippets["编码错误的标题"] == "摘要也是国标码"
-        assert all(i.state in TERMINAL for i in store.load_items())
+        assert all(i.state in TERMINAL for i in store.items())
 
 
 # ---- row 23: huge feeds, huge entries, deep pages, parse deadline -------------------------------------
@@ -272,7 +272,7 @@ def test_a_10k_entry_feed_is_capped_per_source(workspace, httpserver):
         assert run.status == "ok" and run.counters["source/ok"] == 1
         assert run.counters["discover/new"] == 20 and run.counters["discover/dropped_entry_cap"] == 9_980
         assert store.count_items() == 20
-        assert sorted(i.title for i in store.load_items())[:2] == ["条目 0", "条目 1"]
+        assert sorted(i.title for i in store.items())[:2] == ["条目 0", "条目 1"]
         assert store.state_counts() == {"failed:http_404": 20}
 
 
@@ -385,6 +385,6 @@ def test_a_feed_over_the_parse_deadline_fails_its_source_not_the_run(workspace, 
         run = Pipeline(settings, store).collect()
         assert run.status == "ok"
         assert run.counters["source/parse_timeout"] == 1
-        health = {r["name"]: r for r in store.source_health()}
-        assert health["慢源"]["last_error"] == "parse_timeout" and health["慢源"]["consecutive_failures"] == 1
+        health = {r.name: r for r in store.source_health()}
+        assert health["慢源"].last_error == "parse_timeout" and health["慢源"].consecutive_failures == 1
         assert store.recent_runs(1)[0].status == "ok"

@@ -223,7 +223,7 @@ def test_adding_an_unfetched_find_again_fetches_it_anew(web):
     from curator.store import Store
 
     with Store(load_settings(web, env={}).db_path) as store:
-        [item] = store.load_items()
+        [item] = store.items()
     assert item.state == "enriched" and item.enrichment.backend == "offline" and item.enrichment.flags == []
     assert "开源" in item.article.text  # the real page now, not the editor's stand-in
     known = runner.invoke(app, ["add", "http://flaky.example/p", "--home", home])

@@ -82,7 +82,7 @@ def web(workspace, monkeypatch):
 
 def _items(home) -> dict[str, object]:
     with Store(load_settings(home, env={}).db_path) as store:
-        return {i.url: i for i in store.load_items()}
+        return {i.url: i for i in store.items()}
 
 
 def _draft(home) -> tuple[str, dict[str, list[str]]]:

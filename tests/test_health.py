@@ -64,8 +64,8 @@ def test_a_source_that_yields_nothing_three_runs_running_is_flagged(workspace, h
             assert bool(flagged) == (night >= 3), (night, run.notes)
             assert not any("好源" in n for n in run.notes)  # known entries again: not empty, not flagged
         assert "yielded 0 items 3 runs in a row" in flagged[0] and "sources check" in flagged[0]
-        health = {r["name"]: r for r in store.source_health()}
-        assert health["空源"]["consecutive_empty"] == 3 and health["好源"]["consecutive_empty"] == 0
+        health = {r.name: r for r in store.source_health()}
+        assert health["空源"].consecutive_empty == 3 and health["好源"].consecutive_empty == 0
     status = runner.invoke(app, ["status", "--home", str(workspace)]).output
     line = next(ln for ln in status.splitlines() if ln.strip().startswith("空源"))
     assert "⚠ yielded 0 items 3 runs in a row" in line
@@ -81,7 +81,7 @@ def test_a_source_that_yields_nothing_three_runs_running_is_flagged(workspace, h
     with Store(settings.db_path) as store:
         run = Pipeline(settings, store).collect()
         assert not [n for n in run.notes if "空源" in n]
-        assert {r["name"]: r for r in store.source_health()}["空源"]["consecutive_empty"] == 0
+        assert {r.name: r for r in store.source_health()}["空源"].consecutive_empty == 0
 
 
 def test_archive_import_of_a_folder_with_nothing_importable_is_a_clear_error(workspace, tmp_path):

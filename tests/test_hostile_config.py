@@ -46,7 +46,7 @@ def item_urls(workspace: Path) -> list[str]:
     if not db.exists():
         return []
     with Store(db) as store:
-        return [i.url for i in store.load_items()]
+        return [i.url for i in store.items()]
 
 
 # -- config that is not UTF-8 --------------------------------------------------------------------------
@@ -128,7 +128,7 @@ def test_source_url_secrets_never_reach_the_log_or_the_database(workspace):
         data = path.read_bytes()
         assert PASSWORD.encode() not in data and TOKEN.encode() not in data, path
     with Store(workspace / "data" / "curator.db") as store:
-        health = {r["name"]: (r["url"], r["last_error"]) for r in store.source_health()}
+        health = {r.name: (r.url, r.last_error) for r in store.source_health()}
     assert health["pw"][1] == "credentials_in_url" and health["moved"][1] == "not_a_feed"
     assert health["tok"][0].startswith(f"http://{host}/feed.xml?token=…&format=…#sha256:")
 

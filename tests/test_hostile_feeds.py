@@ -248,7 +248,7 @@ def test_a_bomb_served_to_collect_fails_its_source_and_the_run_goes_on(workspace
     settings = load_settings(workspace, env=env)
     with Store(settings.db_path) as store:
         run = Pipeline(settings, store).collect()
-        health = {r["name"]: r["last_error"] for r in store.source_health()}
+        health = {r.name: r.last_error for r in store.source_health()}
     assert run.counters["source/xml_entities"] == 1 and run.counters["source/ok"] == 1
     assert health == {"bomb": "xml_entities", "good": None}
 
@@ -285,7 +285,7 @@ def test_hostile_entry_fields_are_tamed_at_ingest_and_never_reach_the_draft_as_m
     collect = CliRunner().invoke(app, ["collect", "--home", str(workspace)], env=env)
     assert collect.exit_code == 0, collect.output
     with Store(workspace / "data" / "curator.db") as store:
-        stored = store.load_items()
+        stored = store.items()
     assert [i.url for i in stored] == [good]  # no javascript:, file:, data:, vbscript: item
     title = stored[0].title
     assert "\n" not in title and len(title) <= 300

@@ -59,8 +59,8 @@ def collect(workspace: Path, **env: str) -> tuple[RunResult, dict[str, Any], dic
     settings = load_settings(workspace, env={**ENV, **env})
     with Store(settings.db_path) as store:
         run = Pipeline(settings, store).collect()
-        health = {r["name"]: r["last_error"] for r in store.source_health()}
-        states = {i.url: f"{i.state.value}:{i.reason}" for i in store.load_items()}
+        health = {r.name: r.last_error for r in store.source_health()}
+        states = {i.url: f"{i.state.value}:{i.reason}" for i in store.items()}
     return run, health, states
 
 
@@ -155,7 +155,7 @@ def test_a_page_redirecting_to_javascript_is_failed_blocked_scheme_and_collect_e
     assert result.exit_code == 0, result.output
     assert "run ended early" not in result.output and "Traceback" not in result.output
     with Store(workspace / "data" / "curator.db") as store:
-        states = {i.url: f"{i.state.value}:{i.reason}" for i in store.load_items()}
+        states = {i.url: f"{i.state.value}:{i.reason}" for i in store.items()}
     assert states[f"{bad.origin}/jump"] == "failed:blocked_scheme"
     assert states[good_site.url_for("/a/1")] == "enriched:None"
 

@@ -167,7 +167,7 @@ def test_an_unexpected_error_in_triage_or_one_enrichment_never_ends_the_run(work
                                                  "CURATOR_LLM__PROVIDER": "openai"})
         with Store(settings.db_path) as store:
             run = Pipeline(settings, store).collect()
-            states = sorted((i.title, i.state.value, i.reason) for i in store.load_items())
+            states = sorted((i.title, i.state.value, i.reason) for i in store.items())
     assert run.status == "ok"
     assert run.counters["triage/internal_error"] == 1 and run.counters["enrich/internal_error"] == 1
     assert run.counters["enrich/ok"] == 2

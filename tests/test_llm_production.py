@@ -164,7 +164,7 @@ def test_run_budget_stops_enrichment_and_items_wait(workspace, fake_llm):
             counts = store.state_counts()
             assert 0 < counts.get("enriched", 0) < 8 and counts["extracted"] == 8 - counts["enriched"]
             assert any("budget" in n for n in run.notes)
-            spent = store.llm_totals()["cost_usd"]
+            spent = store.llm_totals().cost_usd
             assert 0 < spent <= 0.0008
             # Next run with a fresh budget finishes the waiting items; nothing is paid twice.
             settings.llm.budget_run_usd = None

@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from curator.models import ItemState
 from curator.pipeline import Pipeline
 from curator.settings import load_settings
 from curator.store import Store
@@ -64,7 +65,7 @@ def test_offline_collect_moves_every_item_to_a_recorded_outcome(workspace, site)
         assert counts == {"enriched": 2, "failed:http_404": 1}
         assert run.counters["discover/new"] == 3 and run.counters["fetch/ok"] == 2 and run.counters["fetch/http_404"] == 1
         assert any("OFFLINE" in n for n in run.notes)
-        items = {i.article.lang: i for i in store.load_items("i.state='enriched'")}
+        items = {i.article.lang: i for i in store.items(states=[ItemState.ENRICHED])}
         assert items["zh"].enrichment.section == "ai" and items["zh"].enrichment.summary
         assert items["en"].url.endswith("/en?utm_source=rss")
         assert items["en"].canonical_url.endswith("/en")
@@ -125,8 +126,8 @@ def test_a_source_failing_night_after_night_is_flagged_and_never_fails_the_run(w
             flagged = [n for n in run.notes if "坏源" in n]
             assert bool(flagged) == (night >= 3)
         assert "failed 3 runs in a row" in flagged[0] and "http_410" in flagged[0]
-        health = {r["name"]: r for r in store.source_health()}
-        assert health["好源"]["consecutive_failures"] == 0 and health["坏源"]["consecutive_failures"] == 3
+        health = {r.name: r for r in store.source_health()}
+        assert health["好源"].consecutive_failures == 0 and health["坏源"].consecutive_failures == 3
 
 
 def test_a_feeds_back_catalogue_is_recorded_but_never_fetched(workspace, httpserver):

@@ -13,6 +13,7 @@ from starlette.testclient import TestClient
 
 from curator import decisions
 from curator.decisions import Action
+from curator.models import ItemState
 from curator.review.app import make_app, markdown_to_html, running
 from curator.settings import load_settings
 from curator.store import Store
@@ -68,7 +69,7 @@ def draft_text(settings) -> str:
 
 def title_of(settings, story_id: int) -> str:
     with Store(settings.db_path) as store:
-        item = store.load_items("i.id = ?", (story_id,))[0]
+        item = store.items(ids=[story_id])[0]
     return item.enrichment.title
 
 
@@ -139,7 +140,7 @@ def test_each_action_is_recorded_and_shown(settings):
     page = c.get("/").text
     assert "编辑改的标题" in page and "example.com/editor-pick" in page  # the add waits for collect
     with Store(settings.db_path) as store:
-        added = store.load_items("i.url = ?", ("https://example.com/editor-pick",))
+        added = store.items(urls=["https://example.com/editor-pick"])
     assert added and added[0].sources[0].source == "manual" and added[0].state == "discovered"
 
 
@@ -183,7 +184,7 @@ def test_adding_a_known_url_brings_its_story_in(settings):
     c = client(settings)
     runner = board_state(c)["runners-up"][-1]
     with Store(settings.db_path) as store:
-        url = store.load_items("i.id = ?", (runner,))[0].url
+        url = store.items(ids=[runner])[0].url
     c.post("/add", data={"csrf": TOKEN, "url": url, "section": "industry", "process": "on"})
     assert runner in board_state(c)["section-industry"]
     c.post("/regenerate", data={"csrf": TOKEN})
@@ -212,7 +213,7 @@ def test_item_page_shows_the_extracted_text(settings):
     page = c.get(f"/items/{story}").text
     assert "抽取的正文" in page
     with Store(settings.db_path) as store:
-        item = store.load_items("i.id = ?", (story,))[0]
+        item = store.items(ids=[story])[0]
     assert item.article.text.split("\n")[0][:30] in page
     assert c.get("/items/999999").status_code == 404
 
@@ -278,7 +279,7 @@ def test_stories_the_archive_already_ran_are_listed_not_selected(settings):
 
     first_story = board_state(client(settings))
     with Store(settings.db_path) as store:
-        item = store.load_items("i.state = 'drafted'")[0]
+        item = store.items(states=[ItemState.DRAFTED])[0]
         history.record_issue(store, ParsedIssue(path="x.md", number=41, date=None, title="旧刊",
                                                 entries=[Entry(item.url, "旧标题")]), "x.md")
     page = client(settings).get("/").text

@@ -30,7 +30,7 @@ def settings(tmp_path):
 
 def _title(settings, story_id: int) -> str:
     with Store(settings.db_path) as store:
-        return store.load_items("i.id = ?", (story_id,))[0].enrichment.title
+        return store.items(ids=[story_id])[0].enrichment.title
 
 
 def test_editor_drops_swaps_edits_and_regenerates(settings):

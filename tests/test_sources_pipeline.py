@@ -52,11 +52,11 @@ def test_hn_story_and_rss_entry_for_one_url_are_one_item_with_two_sources(worksp
         assert run.counters["source/ok"] == 2
         assert run.counters["discover/new"] == 1 and run.counters["discover/known"] == 1
         assert run.counters["discover/dropped_below_points"] == 1
-        [item] = store.load_items()
+        [item] = store.items()
         assert item.canonical_url.endswith("/rust-1-99")
         refs = {ref.source: ref for ref in item.sources}
         assert set(refs) == {"Rust Blog", "Hacker News"}
         hn = refs["Hacker News"]
         assert hn.discussion_url == "https://news.ycombinator.com/item?id=46012345" and hn.points == 312
         assert refs["Rust Blog"].discussion_url is None
-        assert [r["name"] for r in store.source_health() if r["consecutive_failures"]] == []
+        assert [r.name for r in store.source_health() if r.consecutive_failures] == []

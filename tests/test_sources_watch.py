@@ -467,7 +467,7 @@ def test_the_night_after_one_new_entry_in_an_existing_section_is_one_new_item(wa
     with Store(settings.db_path) as store:
         first = Pipeline(settings, store).collect()
         assert first.counters["source/ok"] == 1 and first.counters["discover/new"] == 4
-        items = {i.title: i for i in store.load_items()}
+        items = {i.title: i for i in store.items()}
         note = items["一条没有链接的笔记：某实验室公布了新的评测集，覆盖十二种语言，题目由人工编写"]
         # An entry on the page itself is its own article: its paragraphs, not the page's or the section's.
         assert note.article is not None and "三千道" in note.article.text
@@ -481,8 +481,8 @@ def test_the_night_after_one_new_entry_in_an_existing_section_is_one_new_item(wa
         state["html"] = notes_page(base, extra=f'<p>【2026-11-21】<a href="{base}/a/3">新加的一篇</a></p>')
         night_after = Pipeline(settings, store).collect()
         assert night_after.counters["discover/new"] == 1 and night_after.counters["discover/known"] == 4
-        assert [i.title for i in store.load_items()][-1] == "新加的一篇"
-        assert len(store.load_items()) == 5
+        assert [i.title for i in store.items()][-1] == "新加的一篇"
+        assert len(store.items()) == 5
 
 
 def test_a_page_served_again_without_validators_adds_nothing(watched):

@@ -30,7 +30,7 @@ def test_one_row_per_canonical_url_with_every_source_kept(tmp_path):
         id3, new3 = s.add_candidate(cand(b, "feed-b"), canonical_url(b))
         assert (new1, new2, new3) == (True, False, False) and id1 == id2 == id3
         assert s.count_items() == 1
-        [item] = s.load_items()
+        [item] = s.items()
         assert [r.source for r in item.sources] == ["feed-a", "feed-b"]
 
 
@@ -44,7 +44,7 @@ def test_states_move_forward_and_failures_keep_their_reason(tmp_path):
         s.save_page(item_id, Page(url="https://ex.com/x", final_url="https://ex.com/x", status=200, text="<p>页面</p>",
                                   validators=Validators(etag='"v1"')))
         [row] = s.waiting(ItemState.FETCHED)
-        assert s.load_page(row).text == "<p>页面</p>"
+        assert s.load_page(row.id).text == "<p>页面</p>"
         assert s.page_validators(item_id).etag == '"v1"'
 
 

@@ -75,12 +75,13 @@ def make_old_store(settings, monkeypatch) -> None:
         with Store(settings.db_path) as store:
             Pipeline(settings, store).collect()
             store.db.execute("DROP TABLE store_meta")
-            before = next(i for i, sql in enumerate(MIGRATIONS) if "store_meta" in sql)  # the schema it had
+            store.db.execute("DROP TABLE schema_migrations")  # the previous release numbered its schema only
+            before = [m.name for m in MIGRATIONS].index("store_meta")  # the schema it had
             store.db.execute(f"PRAGMA user_version = {before}")
 
 
 def titles(store: Store) -> list[str]:
-    return sorted(i.article.title for i in store.load_items() if i.article)
+    return sorted(i.article.title for i in store.items() if i.article)
 
 
 def test_wechat_articles_merged_by_the_old_keys_come_back_on_the_next_collect(workspace, wechat_site, monkeypatch,
@@ -98,7 +99,7 @@ def test_wechat_articles_merged_by_the_old_keys_come_back_on_the_next_collect(wo
         assert run.counters["discover/new"] == 1 and run.counters["discover/known"] == 1
         assert store.count_items() == 2 and store.state_counts() == {"enriched": 2}
         assert titles(store) == sorted(article_title(n) for n in ARTICLES.values())
-        assert {i.canonical_url for i in store.load_items()} == {canonical_url(wechat_link(wechat_site, m))
+        assert {i.canonical_url for i in store.items()} == {canonical_url(wechat_link(wechat_site, m))
                                                                   for m in ARTICLES}
     caplog.clear()
     with Store(settings.db_path) as store:  # re-keyed once: the next open says nothing and changes nothing
@@ -115,7 +116,7 @@ def test_an_article_merged_from_another_source_comes_back_even_if_that_feed_move
         assert store.rekeyed is not None and store.rekeyed.changed == 1 and store.rekeyed.split == 1
         run = Pipeline(settings, store).collect()
         assert run.counters["store/rekey_split"] == 1
-        items = store.load_items()
+        items = store.items()
         assert store.state_counts() == {"enriched": 2} and titles(store) == sorted(map(article_title, (1, 2)))
         # each article cites only the source that listed it
         assert sorted((i.sources[0].source, i.article.title) for i in items) == [

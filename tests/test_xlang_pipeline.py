@@ -135,7 +135,7 @@ def drafted(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, An
         with Store(settings.db_path) as store:
             run = Pipeline(settings, store).collect()
             assert run.status == "ok", run
-            items = {i.url.removeprefix(web.origin): i for i in store.load_items("1=1")}
+            items = {i.url.removeprefix(web.origin): i for i in store.items()}
             path = Pipeline(settings, store).draft(number=1, as_of=AS_OF).draft_path
         text = Path(path).read_text(encoding="utf-8")
     return text, items, web.origin

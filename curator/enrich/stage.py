@@ -73,9 +73,7 @@ class EnrichStage:
         """A story is enriched once: its lead (in the publication's language, then heaviest source,
         then longest text). The other items, and items joining a story that already has an enriched
         member, are cited under it."""
-        enriched_stories = {r[0] for r in self.store.db.execute(
-            "SELECT DISTINCT i.story_id FROM items i JOIN enrichments e ON e.item_id = i.id "
-            "WHERE i.story_id IS NOT NULL AND i.state != 'extracted'")}  # an extracted item's old one is stale
+        enriched_stories = self.store.enriched_story_ids()  # an extracted item's old one is stale
         groups: dict[int, list[Item]] = {}
         for item in items:
             groups.setdefault(item.story_id or item.id, []).append(item)
@@ -123,7 +121,7 @@ class EnrichStage:
         budgets = [Budget(llm.budget_run_usd, 0.0, "run")]
         if llm.budget_issue_usd is not None:
             since = now_utc() - timedelta(days=self.settings.publication.window_days)  # spend: wall-stamped
-            budgets.append(Budget(llm.budget_issue_usd, float(self.store.llm_totals(since)["cost_usd"]), "issue"))
+            budgets.append(Budget(llm.budget_issue_usd, float(self.store.llm_totals(since).cost_usd), "issue"))
         return budgets
 
     def _enrich(self, run: RunResult) -> None:

@@ -43,7 +43,7 @@ from curator import decisions, finds, history
 from curator.decisions import Action, Review
 from curator.errors import CuratorError
 from curator.mdsafe import safe_url
-from curator.models import Candidate, Issue, Item, ItemState, Story
+from curator.models import Candidate, DraftIssue, Issue, Item, ItemState, Story
 from curator.pipeline import Pipeline
 from curator.review.inputs import (
     MAX_INT,
@@ -147,22 +147,22 @@ class Board:
 
 
 # ---- reading the board's state ----------------------------------------------------------------
-def issue_as_of(settings: Settings, row: Any) -> datetime:
+def issue_as_of(settings: Settings, row: DraftIssue) -> datetime:
     """The date the draft was made for: its front matter `date:` (the window's end), else when it was made.
 
     Drafts made since schema 3 record it in the issues table; older ones fall back to the file.
     """
-    if "as_of" in row.keys() and row["as_of"]:  # noqa: SIM118 (sqlite3.Row: `in` tests values)
-        return datetime.fromisoformat(row["as_of"])
-    path = settings.drafts_dir / f"issue-{row['number']}.md"
-    if not path.exists() and row["path"]:
-        path = Path(row["path"])
+    if row.as_of:
+        return row.as_of
+    path = settings.drafts_dir / f"issue-{row.number}.md"
+    if not path.exists() and row.path:
+        path = Path(row.path)
     if path.exists():
         head = path.read_text(encoding="utf-8", errors="replace")[:4000]
         m = re.search(r"^date:\s*[\"']?(\d{4})-(\d{2})-(\d{2})", head, re.MULTILINE)
         if m:
             return datetime(int(m[1]), int(m[2]), int(m[3]), 23, 59, tzinfo=UTC)
-    made = datetime.fromisoformat(row["created_at"])
+    made = row.created_at
     return made.replace(hour=23, minute=59, second=0, tzinfo=made.tzinfo or UTC)
 
 
@@ -187,7 +187,7 @@ def load_view(settings: Settings) -> BoardView | None:
         row = store.open_draft_issue()
         if row is None:
             return None
-        number, as_of = int(row["number"]), issue_as_of(settings, row)
+        number, as_of = row.number, issue_as_of(settings, row)
         items = store.items(states=[ItemState.ENRICHED, ItemState.DRAFTED])
         issue, _ = decisions.select_for(store, settings, items, number=number, as_of=as_of)
         found = decisions.load(store, number)
@@ -215,7 +215,7 @@ def regenerate(settings: Settings) -> Path:
         row = store.open_draft_issue()
         if row is None:
             raise CuratorError("there is no open draft: run `curator draft` first", reason="no_draft")
-        number, as_of = int(row["number"]), issue_as_of(settings, row)
+        number, as_of = row.number, issue_as_of(settings, row)
         run = Pipeline(settings, store).draft(number=number, as_of=as_of)  # replays the stored decisions
         assert run.draft_path is not None
         return run.draft_path
@@ -332,7 +332,7 @@ def make_app(settings: Settings, token: str, *, allowed_hosts: tuple[str, ...] =
             row = store.open_draft_issue()
             if row is None:
                 raise CuratorError("there is no open draft: run `curator draft` first", reason="no_draft")
-            number = int(row["number"])
+            number = row.number
             action = fields.get("action", "")
             if len(fields.get("title") or "") > MAX_TITLE_CHARS or len(fields.get("summary") or "") > MAX_SUMMARY_CHARS:
                 raise CuratorError(f"a title has at most {MAX_TITLE_CHARS} characters, a summary {MAX_SUMMARY_CHARS}",

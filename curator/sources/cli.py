@@ -17,7 +17,7 @@ import typer
 
 from curator.errors import CuratorError, UsageError
 from curator.http import Fetcher
-from curator.models import Validators
+from curator.models import SourceHealth, Validators
 from curator.report import FLAG_AFTER_FAILURES, source_flag
 from curator.settings import Settings, SourceSettings, load_settings
 from curator.sources import SourceContext, build_source
@@ -247,7 +247,7 @@ def check(home: HomeOpt = Path(".")) -> None:
         rows = []
         if settings.db_path.exists():
             with Store(settings.db_path) as store:
-                rows = [dict(r) for r in store.source_health()]
+                rows = [r.model_dump() for r in store.source_health()]
     except CuratorError as exc:
         _fail(exc)
     configured = {s.name: s for s in settings.sources}
@@ -255,7 +255,7 @@ def check(home: HomeOpt = Path(".")) -> None:
     table = [["name", "kind", "last ok", "failures", "last error", "items", ""]]
     flagged = empty = 0
     for r in rows:
-        flag = source_flag(r)
+        flag = source_flag(SourceHealth.model_validate(r))
         failing = r["consecutive_failures"] >= FLAG_AFTER_FAILURES
         flagged += failing
         empty += flag is not None and not failing

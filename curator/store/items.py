@@ -1,0 +1,276 @@
+"""Store: items (one per canonical URL), their sources, pages, articles, enrichments, states and retries."""
+
+from __future__ import annotations
+
+import sqlite3
+import zlib
+from collections.abc import Iterable
+from datetime import datetime
+
+from curator.models import (
+    Article,
+    Candidate,
+    Enrichment,
+    Item,
+    ItemState,
+    Page,
+    SourceRef,
+    Validators,
+    WorkItem,
+)
+from curator.store.base import RETRY_CAP, StoreBase, marks, now_utc, parse_ts, ts
+
+_WORK_COLUMNS = "i.id, i.url, i.canonical_url, i.title, i.snippet"
+
+
+def _work_item(row: sqlite3.Row, stand_in: str | None = None) -> WorkItem:
+    return WorkItem(id=row["id"], url=row["url"], canonical_url=row["canonical_url"], title=row["title"],
+                    snippet=row["snippet"],
+                    stand_in=Enrichment.model_validate_json(stand_in) if stand_in else None)
+
+
+class ItemQueries(StoreBase):
+    # ---- writing ---------------------------------------------------------------------------
+    def add_candidate(self, cand: Candidate, canonical: str) -> tuple[int, bool]:
+        """Insert a candidate (or attach its source to the existing item). Returns (item id, is new)."""
+        now = ts(self.now())
+        with self.transaction():
+            cur = self.db.execute(
+                "INSERT INTO items(canonical_url, url, title, snippet, published_at, discovered_at, state, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, 'discovered', ?) ON CONFLICT(canonical_url) DO NOTHING",
+                (canonical, cand.url, cand.title, cand.snippet[:2000], ts(cand.published_at), now, now),
+            )
+            is_new = cur.rowcount == 1
+            item_id = self.db.execute("SELECT id FROM items WHERE canonical_url=?", (canonical,)).fetchone()[0]
+            self.db.execute(
+                "INSERT INTO item_sources(item_id, source, url, seen_at, discussion_url, points, submitter, "
+                "submitter_url) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(item_id, source) DO UPDATE SET "
+                "points=COALESCE(excluded.points, item_sources.points)",
+                (item_id, cand.source, cand.url, now, cand.discussion_url, cand.points, cand.submitter, cand.submitter_url),
+            )
+        return int(item_id), is_new
+
+    def waiting(self, state: ItemState) -> list[WorkItem]:
+        """Items at `state` (retryable failures come back here through `requeue_retryable`)."""
+        rows = self.db.execute(f"SELECT {_WORK_COLUMNS} FROM items i WHERE i.state=? ORDER BY i.id", (state.value,))
+        return [_work_item(r) for r in rows]
+
+    def requeue_retryable(self) -> int:
+        """Failed items whose reason is retryable go back to the input of the stage that failed, told by what
+        is stored: a page's HTML is extracted again (never fetched again), an article is enriched again, an
+        item with neither is fetched again. At most RETRY_CAP attempts."""
+        with self.transaction():
+            cur = self.db.execute(
+                "UPDATE items SET state=CASE WHEN html IS NOT NULL THEN 'fetched' "
+                "WHEN article IS NOT NULL THEN 'extracted' ELSE 'discovered' END, "
+                "retryable=0, reason=NULL, updated_at=? WHERE state='failed' AND retryable=1 AND attempts < ?",
+                (ts(now_utc()), RETRY_CAP),
+            )
+        return cur.rowcount
+
+    def set_state(self, item_id: int, state: ItemState, reason: str | None = None, *, retryable: bool = False) -> None:
+        with self.transaction():
+            self.db.execute(
+                "UPDATE items SET state=?, reason=?, retryable=?, attempts=attempts+?, updated_at=? WHERE id=?",
+                (state.value, reason, int(retryable), 1 if state == ItemState.FAILED else 0, ts(now_utc()), item_id),
+            )
+
+    def page_validators(self, item_id: int) -> Validators:
+        row = self.db.execute("SELECT etag, last_modified FROM items WHERE id=?", (item_id,)).fetchone()
+        return Validators(etag=row["etag"], last_modified=row["last_modified"])
+
+    def save_page(self, item_id: int, page: Page) -> None:
+        with self.transaction():
+            self.db.execute(
+                "UPDATE items SET state='fetched', reason=NULL, final_url=?, etag=?, last_modified=?, encoding=?, "
+                "html=?, updated_at=? WHERE id=?",
+                (
+                    page.final_url,
+                    page.validators.etag,
+                    page.validators.last_modified,
+                    page.encoding,
+                    zlib.compress(page.text.encode("utf-8"), 1),
+                    ts(now_utc()),
+                    item_id,
+                ),
+            )
+
+    def load_page(self, item_id: int) -> Page:
+        """The stored page of a fetched item (empty text if none is stored)."""
+        row = self.db.execute("SELECT url, final_url, encoding, etag, last_modified, html FROM items WHERE id=?",
+                              (item_id,)).fetchone()
+        text = zlib.decompress(row["html"]).decode("utf-8") if row["html"] else ""
+        return Page(
+            url=row["url"],
+            final_url=row["final_url"] or row["url"],
+            status=200,
+            text=text,
+            encoding=row["encoding"],
+            validators=Validators(etag=row["etag"], last_modified=row["last_modified"]),
+        )
+
+    def save_article(self, item_id: int, article: Article, content_hash: str) -> None:
+        with self.transaction():
+            self.db.execute(
+                "UPDATE items SET state='extracted', reason=NULL, article=?, lang=?, content_hash=?, html=NULL, "
+                "updated_at=? WHERE id=?",
+                (article.model_dump_json(), article.lang, content_hash, ts(now_utc()), item_id),
+            )
+
+    def save_enrichment(self, item_id: int, enrichment: Enrichment, content_hash: str) -> None:
+        now = ts(now_utc())
+        with self.transaction():
+            self.db.execute(
+                "INSERT INTO enrichments(item_id, content_hash, backend, model, prompt_sha, fields, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(item_id) DO UPDATE SET content_hash=excluded.content_hash, "
+                "backend=excluded.backend, model=excluded.model, prompt_sha=excluded.prompt_sha, "
+                "fields=excluded.fields, created_at=excluded.created_at",
+                (item_id, content_hash, enrichment.backend, enrichment.model, enrichment.prompt_sha,
+                 enrichment.model_dump_json(), now),
+            )
+            self.db.execute(
+                "UPDATE items SET state='enriched', reason=NULL, story_id=COALESCE(story_id, id), updated_at=? "
+                "WHERE id=?",
+                (now, item_id),
+            )
+
+    def refetch(self, item_id: int) -> None:
+        """Send an item back to be fetched as new: its story is forgotten (a stand-in for an editor's
+        find whose page could not be read, retried when the editor adds it again). The stand-in's
+        enrichment stays until the real one replaces it, so the editor's words can be kept then."""
+        with self.transaction():
+            self.db.execute("UPDATE items SET state='discovered', reason=NULL, retryable=0, story_id=NULL, "
+                            "updated_at=? WHERE id=?", (ts(now_utc()), item_id))
+
+    def stand_ins(self, max_attempts: int = RETRY_CAP) -> list[WorkItem]:
+        """Editor's finds standing in for a page not read yet (enriched by "editor"), in the pool or in a
+        draft not yet published, tried fewer than `max_attempts` times; each carries its stand-in enrichment."""
+        rows = self.db.execute(
+            f"SELECT {_WORK_COLUMNS}, e.fields AS enrichment FROM items i JOIN enrichments e ON e.item_id=i.id "
+            "WHERE e.backend='editor' AND i.attempts < ? AND (i.state='enriched' OR (i.state='drafted' AND "
+            "i.id IN (SELECT ii.item_id FROM issue_items ii JOIN issues s ON s.id=ii.issue_id WHERE s.state='draft'))) "
+            "ORDER BY i.id",
+            (max_attempts,),
+        )
+        return [_work_item(r, r["enrichment"]) for r in rows]
+
+    def replacing_stand_ins(self) -> list[WorkItem]:
+        """Editor's finds whose page was read at last (extracted) while their stand-in is still stored; their
+        `title` and `snippet` are the editor's words (the note)."""
+        rows = self.db.execute(
+            f"SELECT {_WORK_COLUMNS} FROM items i JOIN enrichments e ON e.item_id=i.id "
+            "WHERE i.state='extracted' AND e.backend='editor' ORDER BY i.id"
+        )
+        return [_work_item(r) for r in rows]
+
+    def release_story(self, item_id: int) -> None:
+        """The item is clustered anew on this run (a stand-in whose real page was just fetched)."""
+        with self.transaction():
+            self.db.execute("UPDATE items SET story_id=NULL, updated_at=? WHERE id=?", (ts(now_utc()), item_id))
+
+    def update_enrichment(self, item_id: int, enrichment: Enrichment) -> None:
+        """Rewrite an item's stored enrichment fields in place (state and cache key unchanged)."""
+        with self.transaction():
+            self.db.execute("UPDATE enrichments SET fields=? WHERE item_id=?", (enrichment.model_dump_json(), item_id))
+
+    def set_story_ids(self, assignments: dict[int, int]) -> int:
+        """Write the stories clustering found (item id -> story id); returns how many items moved."""
+        now = ts(now_utc())
+        moved = 0
+        with self.transaction():
+            for item_id, story_id in assignments.items():
+                cur = self.db.execute(
+                    "UPDATE items SET story_id=?, updated_at=? WHERE id=? AND story_id IS NOT ?",
+                    (story_id, now, item_id, story_id),
+                )
+                moved += cur.rowcount
+        return moved
+
+    # ---- reading items back as models ------------------------------------------------------
+    def items(self, *, ids: Iterable[int] | None = None, states: Iterable[ItemState] | None = None,
+              urls: Iterable[str] | None = None) -> list[Item]:
+        """Items as models, filtered by id, state and/or URL as given (all optional), in id order."""
+        where: list[str] = []
+        params: list[object] = []
+        for column, values in (("i.id", ids), ("i.state", None if states is None else [s.value for s in states]),
+                               ("i.url", urls)):
+            if values is not None:
+                given: list[object] = list(values)
+                where.append(f"{column} IN ({marks(given)})" if given else "0")
+                params.extend(given)
+        return self._select_items(" AND ".join(where) or "1=1", params)
+
+    def item(self, item_id: int) -> Item | None:
+        found = self.items(ids=[item_id])
+        return found[0] if found else None
+
+    def cluster_pool(self, since: datetime) -> list[Item]:
+        """Items with an article that are not skipped or failed, and are either not in a story yet or
+        dated (published, else discovered) on or after `since`: the pool clustering works on."""
+        return self._select_items(
+            "i.article IS NOT NULL AND i.state NOT IN ('skipped', 'failed') "
+            "AND (i.story_id IS NULL OR COALESCE(i.published_at, i.discovered_at) >= ?)",
+            [since.isoformat(timespec="seconds")],
+        )
+
+    def enriched_story_ids(self) -> set[int]:
+        """Stories with an enriched member (an extracted item's own enrichment is stale: not counted)."""
+        return {r[0] for r in self.db.execute(
+            "SELECT DISTINCT i.story_id FROM items i JOIN enrichments e ON e.item_id = i.id "
+            "WHERE i.story_id IS NOT NULL AND i.state != 'extracted'")}
+
+    def _select_items(self, where: str, params: list[object]) -> list[Item]:
+        """`where` is written in this package only (the typed filters above), never by a caller."""
+        rows = self.db.execute(
+            f"SELECT i.*, e.fields AS enrichment FROM items i LEFT JOIN enrichments e ON e.item_id=i.id "
+            f"WHERE {where} ORDER BY i.id",
+            params,
+        ).fetchall()
+        refs = self._source_refs([r["id"] for r in rows])
+        return [
+            Item(
+                id=r["id"],
+                canonical_url=r["canonical_url"],
+                url=r["url"],
+                title=r["title"],
+                state=ItemState(r["state"]),
+                reason=r["reason"],
+                published_at=parse_ts(r["published_at"]),
+                discovered_at=parse_ts(r["discovered_at"]) or now_utc(),
+                sources=refs[r["id"]],
+                article=Article.model_validate_json(r["article"]) if r["article"] else None,
+                enrichment=Enrichment.model_validate_json(r["enrichment"]) if r["enrichment"] else None,
+                story_id=r["story_id"],
+            )
+            for r in rows
+        ]
+
+    def _source_refs(self, ids: list[int]) -> dict[int, list[SourceRef]]:
+        refs: dict[int, list[SourceRef]] = {i: [] for i in ids}
+        if not ids:
+            return refs
+        given: list[object] = list(ids)
+        for s in self.db.execute(
+            f"SELECT * FROM item_sources WHERE item_id IN ({marks(given)}) ORDER BY seen_at, source", given
+        ):
+            refs[s["item_id"]].append(
+                SourceRef(
+                    source=s["source"],
+                    url=s["url"],
+                    seen_at=parse_ts(s["seen_at"]) or now_utc(),
+                    discussion_url=s["discussion_url"],
+                    points=s["points"],
+                    submitter=s["submitter"],
+                    submitter_url=s["submitter_url"],
+                )
+            )
+        return refs
+
+    def state_counts(self) -> dict[str, int]:
+        rows = self.db.execute(
+            "SELECT state || COALESCE(':' || reason, '') AS k, COUNT(*) AS n FROM items GROUP BY k ORDER BY k"
+        ).fetchall()
+        return {r["k"]: r["n"] for r in rows}
+
+    def count_items(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM items").fetchone()[0])

@@ -1,0 +1,225 @@
+"""Store schema: named migration steps, each applied once, their names recorded in `schema_migrations`.
+
+Append-only: never edit a step that has shipped; add a new one with a new name. The first five steps
+were numbered (PRAGMA user_version 1-5) before they had names: a store made then is recognised by its
+user_version, its steps recorded by name, and it continues from there without losing data.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from typing import NamedTuple
+
+from curator.store.base import StoreBase, now_utc, ts
+
+log = logging.getLogger(__name__)
+
+TABLE = "schema_migrations"
+
+
+class Migration(NamedTuple):
+    name: str
+    sql: str  # statements separated by `;`
+
+
+MIGRATIONS: list[Migration] = [
+    Migration("initial", """
+    CREATE TABLE sources (
+        name TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        url TEXT NOT NULL,
+        etag TEXT,
+        last_modified TEXT,
+        last_ok_at TEXT,
+        last_error TEXT,
+        last_error_at TEXT,
+        consecutive_failures INTEGER NOT NULL DEFAULT 0,
+        items_total INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE items (
+        id INTEGER PRIMARY KEY,
+        canonical_url TEXT NOT NULL UNIQUE,
+        url TEXT NOT NULL,
+        title TEXT NOT NULL DEFAULT '',
+        snippet TEXT NOT NULL DEFAULT '',
+        published_at TEXT,
+        discovered_at TEXT NOT NULL,
+        state TEXT NOT NULL,
+        reason TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        retryable INTEGER NOT NULL DEFAULT 0,
+        final_url TEXT,
+        etag TEXT,
+        last_modified TEXT,
+        encoding TEXT,
+        html BLOB,
+        content_hash TEXT,
+        article TEXT,
+        lang TEXT,
+        story_id INTEGER,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX items_state ON items(state);
+    CREATE TABLE item_sources (
+        item_id INTEGER NOT NULL REFERENCES items(id),
+        source TEXT NOT NULL,
+        url TEXT NOT NULL,
+        seen_at TEXT NOT NULL,
+        discussion_url TEXT,
+        points INTEGER,
+        submitter TEXT,
+        submitter_url TEXT,
+        PRIMARY KEY (item_id, source)
+    );
+    CREATE TABLE enrichments (
+        item_id INTEGER PRIMARY KEY REFERENCES items(id),
+        content_hash TEXT NOT NULL,
+        backend TEXT NOT NULL,
+        model TEXT NOT NULL DEFAULT '',
+        prompt_sha TEXT NOT NULL DEFAULT '',
+        fields TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE llm_cache (
+        content_hash TEXT NOT NULL,
+        prompt_sha TEXT NOT NULL,
+        model TEXT NOT NULL,
+        fields TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (content_hash, prompt_sha, model)
+    );
+    CREATE TABLE llm_calls (
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER,
+        item_id INTEGER,
+        prompt_sha TEXT,
+        schema_hash TEXT,
+        model TEXT,
+        input_tokens INTEGER NOT NULL DEFAULT 0,
+        output_tokens INTEGER NOT NULL DEFAULT 0,
+        cost_usd REAL NOT NULL DEFAULT 0,
+        latency_ms INTEGER,
+        outcome TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE issues (
+        id INTEGER PRIMARY KEY,
+        number INTEGER NOT NULL UNIQUE,
+        state TEXT NOT NULL,
+        path TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        published_at TEXT
+    );
+    CREATE TABLE issue_items (
+        issue_id INTEGER NOT NULL REFERENCES issues(id),
+        item_id INTEGER NOT NULL REFERENCES items(id),
+        section TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        decision TEXT,
+        PRIMARY KEY (issue_id, item_id)
+    );
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        command TEXT NOT NULL,
+        status TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        ended_at TEXT,
+        counters TEXT NOT NULL DEFAULT '{}',
+        notes TEXT NOT NULL DEFAULT '[]'
+    );
+    """),
+    # The archive of published issues, the editor's decisions on drafts, learned weights.
+    Migration("archive_decisions_weights", """
+    CREATE TABLE archive (
+        id INTEGER PRIMARY KEY,
+        canonical_url TEXT NOT NULL,
+        url TEXT NOT NULL,
+        title TEXT NOT NULL DEFAULT '',
+        norm_title TEXT NOT NULL DEFAULT '',
+        issue_number INTEGER,
+        issue_date TEXT,
+        source_file TEXT,
+        UNIQUE (canonical_url, issue_number)
+    );
+    CREATE INDEX archive_url ON archive(canonical_url);
+    CREATE INDEX archive_title ON archive(norm_title);
+    CREATE TABLE decisions (
+        id INTEGER PRIMARY KEY,
+        issue_number INTEGER NOT NULL,
+        story_id INTEGER,
+        item_id INTEGER,
+        action TEXT NOT NULL,
+        section TEXT,
+        position INTEGER,
+        title TEXT,
+        summary TEXT,
+        url TEXT,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX decisions_issue ON decisions(issue_number);
+    CREATE TABLE weights (
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        weight REAL NOT NULL,
+        kept INTEGER NOT NULL DEFAULT 0,
+        dropped INTEGER NOT NULL DEFAULT 0,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (kind, key)
+    );
+    ALTER TABLE items ADD COLUMN flags TEXT NOT NULL DEFAULT '[]';
+    """),
+    # The date a draft was made for (the end of its window), so regenerations use the same window.
+    Migration("issue_as_of", """
+    ALTER TABLE issues ADD COLUMN as_of TEXT;
+    """),
+    # Runs in a row a source answered but yielded no entry (a page that changed shape, a dead feed).
+    Migration("source_consecutive_empty", """
+    ALTER TABLE sources ADD COLUMN consecutive_empty INTEGER NOT NULL DEFAULT 0;
+    """),
+    # Facts about the store itself; `url_key_version` = the canonical-URL rules its keys were made with.
+    Migration("store_meta", """
+    CREATE TABLE store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """),
+]
+
+
+def applied_steps(db: sqlite3.Connection) -> list[str] | None:
+    """Names recorded as applied, in order; None for a store from before names (only a user_version)."""
+    if db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (TABLE,)).fetchone() is None:
+        return None
+    return [r[0] for r in db.execute(f"SELECT name FROM {TABLE} ORDER BY rowid")]
+
+
+def migrate(store: StoreBase) -> list[str]:
+    """Apply the steps not applied yet, each in its own transaction; returns their names."""
+    db = store.db
+    known = [m.name for m in MIGRATIONS]
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    applied = applied_steps(db)
+    if version > len(known) or (applied is not None and set(applied) - set(known)):
+        newer = sorted(set(applied or []) - set(known)) or f"schema version {version}"
+        raise sqlite3.DatabaseError(f"this store has steps newer than this curator knows ({newer}); upgrade curator")
+    if applied is None:
+        # Made by a curator that numbered its schema: its first `version` steps are the named ones here.
+        applied = known[:version]
+        with store.transaction():
+            db.execute(f"CREATE TABLE {TABLE} (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+            db.executemany(f"INSERT INTO {TABLE}(name, applied_at) VALUES (?, ?)",
+                           [(name, ts(now_utc())) for name in applied])
+        if applied:
+            log.info("store schema version %d recorded as named steps: %s", version, ", ".join(applied))
+    done: list[str] = []
+    for step in MIGRATIONS:
+        if step.name in applied:
+            continue
+        with store.transaction():
+            for stmt in filter(str.strip, step.sql.split(";")):
+                db.execute(stmt)
+            db.execute(f"INSERT INTO {TABLE}(name, applied_at) VALUES (?, ?)", (step.name, ts(now_utc())))
+            # Kept counting, so a curator from before named steps refuses a store newer than it knows.
+            db.execute(f"PRAGMA user_version = {len(applied) + len(done) + 1}")
+        done.append(step.name)
+        log.info("store migrated: %s", step.name)
+    return done

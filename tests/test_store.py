@@ -78,3 +78,43 @@ def test_a_newer_schema_is_refused(tmp_path):
     db.close()
     with pytest.raises(StoreError, match="upgrade curator"):
         Store(path)
+
+
+def _numbered_store(path, version: int) -> None:
+    """A store as a curator from before named steps left it: the first `version` steps, PRAGMA user_version."""
+    db = sqlite3.connect(path)
+    for step in MIGRATIONS[:version]:
+        for stmt in filter(str.strip, step.sql.split(";")):
+            db.execute(stmt)
+    db.execute("INSERT INTO items(canonical_url, url, title, discovered_at, state, updated_at) VALUES "
+               "('https://ex.com/old', 'https://ex.com/old', '旧条目', '2026-11-20T08:00:00+00:00', 'discovered', "
+               "'2026-11-20T08:00:00+00:00')")
+    db.execute("INSERT INTO sources(name, kind, url, consecutive_failures) VALUES ('源', 'rss', 'https://f.example/', 2)")
+    db.execute(f"PRAGMA user_version = {version}")
+    db.commit()
+    db.close()
+
+
+def test_a_store_made_with_the_numbered_migrations_upgrades_without_data_loss(tmp_path):
+    path = tmp_path / "c.db"
+    _numbered_store(path, 3)
+    with Store(path) as s:
+        names = [r[0] for r in s.db.execute("SELECT name FROM schema_migrations ORDER BY rowid")]
+        assert names == [m.name for m in MIGRATIONS]
+        assert s.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+        [item] = s.items()
+        assert (item.title, item.state) == ("旧条目", ItemState.DISCOVERED)
+        [src] = s.source_health()
+        assert (src.name, src.consecutive_failures, src.consecutive_empty) == ("源", 2, 0)  # step 4 added the column
+        s.record_source_ok("源", None, 0, yielded=0)
+        assert s.source_health()[0].consecutive_empty == 1
+    with Store(path) as s:  # reopening applies nothing again
+        assert s.migrate() == []
+
+
+def test_a_store_with_a_step_this_curator_does_not_know_is_refused(tmp_path):
+    path = tmp_path / "c.db"
+    with Store(path) as s:
+        s.db.execute("INSERT INTO schema_migrations(name, applied_at) VALUES ('from_the_future', '2030-01-01')")
+    with pytest.raises(StoreError, match="upgrade curator"):
+        Store(path)

@@ -209,7 +209,7 @@ def migrate(store: StoreBase) -> list[str]:
             db.executemany(f"INSERT INTO {TABLE}(name, applied_at) VALUES (?, ?)",
                            [(name, ts(now_utc())) for name in applied])
         if applied:
-            log.info("store schema version %d recorded as named steps: %s", version, ", ".join(applied))
+            log.debug("store schema version %d recorded as named steps: %s", version, ", ".join(applied))
     done: list[str] = []
     for step in MIGRATIONS:
         if step.name in applied:

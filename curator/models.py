@@ -194,7 +194,7 @@ class RunSummary(_Model):
     notes: list[str] = Field(default_factory=list)  # e.g. "enrichment ran offline (no OPENAI_API_KEY)"
 
 
-# ---- what the store returns besides items (typed rows: no sqlite3.Row leaves curator/store/) ----------
+# ---- what the store returns besides items (typed records: no database row leaves curator/store/) -------
 class WorkItem(_Model):
     """An item waiting at a stage's input: what fetch and extract need of it (no page, no article)."""
 

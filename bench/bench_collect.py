@@ -465,6 +465,7 @@ def _prepare_extracted(settings: Any) -> None:
 
 def enrichment(corpus: Corpus, server: ServerProcess, workdir: Path, items: int, latency_ms: float,
                concurrency: int, extract_timeout_s: float | None = None) -> dict[str, Any]:
+    from curator.models import ItemState
     from curator.pipeline import Pipeline
     from curator.settings import LLMSettings, load_settings
     from curator.store import Store
@@ -521,7 +522,7 @@ def enrichment(corpus: Corpus, server: ServerProcess, workdir: Path, items: int,
                                 "fake_requests": len(fake.requests) - before,
                                 "enrichments": _count(result2.counters, "enrich/")}
             with Store(settings.db_path) as store:
-                row["_items"] = store.load_items("i.state = 'enriched'")
+                row["_items"] = store.items(states=[ItemState.ENRICHED])
                 row["_per_item"] = {r[0]: (r[1], r[2] or 0, r[3] or 0) for r in store.db.execute(
                     "SELECT item_id, COUNT(*), SUM(input_tokens), SUM(output_tokens) FROM llm_calls "
                     "WHERE item_id IS NOT NULL GROUP BY item_id")}

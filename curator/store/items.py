@@ -21,6 +21,9 @@ from curator.models import (
 from curator.store.base import RETRY_CAP, StoreBase, marks, now_utc, parse_ts, ts
 
 _WORK_COLUMNS = "i.id, i.url, i.canonical_url, i.title, i.snippet"
+# What an Item is made of (not the stored page: an item list never holds every page's HTML in memory).
+_ITEM_COLUMNS = ("i.id, i.canonical_url, i.url, i.title, i.state, i.reason, i.published_at, i.discovered_at, "
+                 "i.article, i.story_id")
 
 
 def _work_item(row: sqlite3.Row, stand_in: str | None = None) -> WorkItem:
@@ -222,7 +225,7 @@ class ItemQueries(StoreBase):
     def _select_items(self, where: str, params: list[object]) -> list[Item]:
         """`where` is written in this package only (the typed filters above), never by a caller."""
         rows = self.db.execute(
-            f"SELECT i.*, e.fields AS enrichment FROM items i LEFT JOIN enrichments e ON e.item_id=i.id "
+            f"SELECT {_ITEM_COLUMNS}, e.fields AS enrichment FROM items i LEFT JOIN enrichments e ON e.item_id=i.id "
             f"WHERE {where} ORDER BY i.id",
             params,
         ).fetchall()

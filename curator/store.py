@@ -20,6 +20,7 @@ from typing import Self
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from curator.errors import StoreError
+from curator.issue_store import IssueQueries
 from curator.models import (
     Article,
     Candidate,
@@ -258,7 +259,7 @@ def _dt(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-class Store:
+class Store(IssueQueries):
     """A curator workspace's database. Use as a context manager or call close()."""
 
     def __init__(self, path: Path | str, *, busy_timeout_s: float = 10.0,
@@ -803,43 +804,3 @@ class Store:
 
     def count_items(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM items").fetchone()[0])
-
-    # ---- issues ----------------------------------------------------------------------------
-    def open_draft_issue(self) -> sqlite3.Row | None:
-        return self.db.execute("SELECT * FROM issues WHERE state='draft' ORDER BY number DESC LIMIT 1").fetchone()
-
-    def next_issue_number(self, first: int) -> int:
-        row = self.db.execute("SELECT MAX(number) FROM issues").fetchone()
-        return max(first, (row[0] or 0) + 1)
-
-    def save_draft_issue(self, number: int, path: str, placements: list[tuple[int, str, int]],
-                         as_of: datetime | None = None) -> int:
-        """Record (or replace) the draft issue `number` and its items; mark them drafted."""
-        now = _ts(now_utc())
-        with self.transaction():
-            row = self.db.execute("SELECT id FROM issues WHERE number=?", (number,)).fetchone()
-            if row:
-                issue_id = row["id"]
-                self.db.execute("UPDATE issues SET path=?, updated_at=?, as_of=COALESCE(?, as_of) WHERE id=?",
-                                (path, now, _ts(as_of), issue_id))
-                # Items dropped from a regenerated draft go back to the pool.
-                self.db.execute(
-                    "UPDATE items SET state='enriched' WHERE state='drafted' AND id IN "
-                    "(SELECT item_id FROM issue_items WHERE issue_id=?)",
-                    (issue_id,),
-                )
-                self.db.execute("DELETE FROM issue_items WHERE issue_id=?", (issue_id,))
-            else:
-                cur = self.db.execute(
-                    "INSERT INTO issues(number, state, path, created_at, updated_at, as_of) "
-                    "VALUES (?, 'draft', ?, ?, ?, ?)",
-                    (number, path, now, now, _ts(as_of)),
-                )
-                issue_id = int(cur.lastrowid or 0)
-            for item_id, section, position in placements:
-                self.db.execute(
-                    "INSERT INTO issue_items(issue_id, item_id, section, position) VALUES (?, ?, ?, ?)",
-                    (issue_id, item_id, section, position),
-                )
-                self.db.execute("UPDATE items SET state='drafted', updated_at=? WHERE id=?", (now, item_id))
-        return int(issue_id)

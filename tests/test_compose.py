@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from curator.compose import cover_image, select
+from curator.compose import cover_image
 from curator.models import Issue, IssueSection, Story
+from curator.select import select
 from curator.settings import SectionSettings, Settings
 from tests.test_templates import _item, _src, render, renderer_for
 

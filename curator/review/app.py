@@ -39,7 +39,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from curator import decisions, finds, history
+from curator import decisions, finds, select
 from curator.decisions import Action, Review
 from curator.errors import CuratorError
 from curator.mdsafe import safe_url
@@ -189,11 +189,11 @@ def load_view(settings: Settings) -> BoardView | None:
             return None
         number, as_of = int(row["number"]), issue_as_of(settings, row)
         items = store.items(states=[ItemState.ENRICHED, ItemState.DRAFTED])
-        issue, _ = decisions.select_for(store, settings, items, number=number, as_of=as_of)
+        issue, _ = select.select_for(store, settings, items, number=number, as_of=as_of)
         found = decisions.load(store, number)
-        review = decisions.replay(issue, found, decisions.pool(items, settings))
+        review = decisions.replay(issue, found, select.pool(items, settings))
         decisions.retitle(review.issue, settings)
-        ran = history.already_ran(store, items)
+        ran = select.already_ran(store, items)
         already = [(i, ran[i.id]) for i in items if i.id in ran and i.enrichment is not None]
     path = settings.drafts_dir / f"issue-{number}.md"
     mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC) if path.exists() else None

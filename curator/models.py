@@ -3,6 +3,7 @@
     sources ─► Candidate ─► fetch ─► Page ─► extract ─► Article ─► enrich ─► Enrichment
                                                       └── Item (stored row, one per canonical URL)
     select ─► Story (items about one event) ─► Issue (sections of stories) ─► compose ─► Markdown
+    draft ─► ReviewData (drafts/issue-N.json) ─► publish ─► PublishResult; the editor's Decisions replay on drafts
 
 The LLM's own output schema (`curator.enrich.schema.LLMEnrichment`) is separate from `Enrichment`, so a
 prompt change never ripples into storage.

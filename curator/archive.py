@@ -15,17 +15,23 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import yaml
 
+from curator.errors import CuratorError
 from curator.lint import Document, Line, Link, scan
+from curator.models import ArchiveLink
 from curator.text import normalise_for_match
 from curator.urls import canonical_url, is_web_url
 
+if TYPE_CHECKING:
+    from curator.store import Store
+
 log = logging.getLogger(__name__)
 
-__all__ = ["Entry", "ParsedIssue", "iter_issue_files", "normalise_title", "parse_issue", "survey", "web_link"]
+__all__ = ["Entry", "ImportReport", "ParsedIssue", "import_archive", "iter_issue_files", "normalise_title", "parse_issue",
+           "record_issue", "survey", "web_link"]
 
 
 class Entry(NamedTuple):
@@ -271,3 +277,59 @@ def normalise_title(title: str) -> str:
     punctuation, symbols or whitespace ("OpenAI 發布 GPT-6（英文）" → "openai发布gpt6")."""
     text = _LABEL.sub("", normalise_for_match(title))
     return "".join(ch for ch in text if unicodedata.category(ch)[0] not in "PSZC")
+
+
+# ---- importing past issues into the store (`curator archive import`, and `publish`) ---------------
+def record_issue(store: Store, parsed: ParsedIssue, source_file: str) -> int:
+    """Remember an issue's links and titles in the archive; how many links were new."""
+    links = []
+    for entry in parsed.entries:
+        try:
+            key = canonical_url(entry.url)
+        except ValueError:
+            continue
+        links.append(ArchiveLink(key, entry.url, entry.title, normalise_title(entry.title) if entry.title else "",
+                                 parsed.number, parsed.date.isoformat() if parsed.date else None, source_file))
+    return store.add_archive_links(links)
+
+
+@dataclass
+class ImportReport:
+    """What `archive import` did, file by file, so it can say so."""
+
+    read: list[tuple[str, int | None, int]] = field(default_factory=list)  # (file, issue number, links)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, why)
+    links_added: int = 0
+
+
+def import_archive(store: Store, directory: Path) -> ImportReport:
+    """Read every past issue under `directory`; says which files it read and why it skipped the rest.
+    Raises CuratorError when nothing there could be imported (a wrong folder must not look like success)."""
+    if not directory.is_dir():
+        raise CuratorError(f"{directory} is not a folder of past issues (Markdown files such as docs/issue-*.md)",
+                           reason="bad_path")
+    report = ImportReport()
+    files, skipped = survey(directory)
+    report.skipped = [(str(p), why) for p, why in skipped]
+    for path in files:
+        try:
+            parsed = parse_issue(path.read_text(encoding="utf-8"), str(path))
+        except UnicodeDecodeError:
+            report.skipped.append((str(path), "not UTF-8 text: save it as UTF-8 and import again"))
+            continue
+        except OSError as exc:
+            report.skipped.append((str(path), f"cannot be read ({exc.strerror or exc})"))
+            continue
+        if not parsed.entries:
+            report.skipped.append((str(path), "no links found: not an issue?"))
+            continue
+        report.read.append((str(path), parsed.number, len(parsed.entries)))
+        report.links_added += record_issue(store, parsed, str(path))
+    if not report.read:
+        why = "; ".join(f"{Path(f).name}: {r}" for f, r in report.skipped[:10]) or "the folder is empty"
+        more = f" (and {len(report.skipped) - 10} more)" if len(report.skipped) > 10 else ""
+        raise CuratorError(
+            f"nothing to import from {directory}: no Markdown issue with links in it ({why}{more}). "
+            "Point `curator archive import` at the folder of your published issues' .md files "
+            "(e.g. docs/ holding issue-*.md).", reason="nothing_to_import")
+    return report

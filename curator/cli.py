@@ -223,12 +223,12 @@ def archive_import(
     home: HomeOpt = Path("."),
 ) -> None:
     """Read past published issues (footnote or list style) and remember their links and titles."""
-    from curator import history
+    from curator import archive
 
     try:
         settings = _settings(home)
         with RunLock(settings.lock_path, "archive"), Store(settings.db_path) as store:
-            report = history.import_archive(store, directory)
+            report = archive.import_archive(store, directory)
     except CuratorError as exc:
         _fail(exc)
     for path, number, links in report.read:
@@ -245,12 +245,12 @@ def publish(
     home: HomeOpt = Path("."),
 ) -> None:
     """Record what was published: kept / dropped / edited / added stories, the archive, learned weights."""
-    from curator import history
+    from curator import publish as publishing
 
     try:
         settings = _settings(home)
         with RunLock(settings.lock_path, "publish"), Store(settings.db_path) as store:
-            result = history.publish(settings, store, file)
+            result = publishing.publish(settings, store, file)
     except CuratorError as exc:
         _fail(exc)
     typer.echo(f"published #{result.number}: kept {len(result.kept)}, edited {len(result.edited)}, "

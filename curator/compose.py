@@ -1,4 +1,4 @@
-"""Compose: select the week's best stories per section, render the house-style template, write atomically."""
+"""Compose: render the selected issue in the house-style template (citations, headline, cover) and write it atomically."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import os
 import re
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import jinja2
@@ -16,8 +16,7 @@ from curator.errors import ComposeError, ConfigError
 from curator.finds import EDITOR_SOURCE, is_editor_find
 from curator.frontmatter import merge_extra
 from curator.mdsafe import Markdown, TrustedView, escape_text, finalize, one_line, safe_url, yaml_str
-from curator.models import Issue, IssueSection, Item, ItemState, Story
-from curator.outlet import outlet
+from curator.models import Issue, Item, ProseReview, Story
 from curator.prose import ProseView, SectionText, view
 from curator.redaction import Redactor
 from curator.settings import Settings
@@ -28,7 +27,6 @@ from curator.urls import clean_link, domain
 log = logging.getLogger(__name__)
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
-RUNNERS_UP = 10
 
 
 @dataclass
@@ -37,90 +35,6 @@ class Footnote:
     label: str
     url: str
     extra: str = ""
-
-
-def citable(item: Item, settings: Settings, as_of: datetime, draft_ids: set[int]) -> bool:
-    """May appear in this draft at all: in the window, and not already placed in another issue."""
-    if item.state is ItemState.DRAFTED and item.id not in draft_ids:
-        return False
-    if item.state not in (ItemState.ENRICHED, ItemState.DRAFTED):
-        return False
-    when = item.published_at or item.discovered_at
-    start = as_of - timedelta(days=settings.publication.window_days)
-    return start <= when <= as_of + timedelta(days=1)
-
-
-def eligible(item: Item, settings: Settings, as_of: datetime, draft_ids: set[int]) -> bool:
-    """May lead a story: citable, with a usable enrichment scoring at least profile.min_score."""
-    enr = item.enrichment
-    if enr is None or not enr.summary.strip() or not enr.title.strip():
-        return False
-    return enr.score >= settings.profile.min_score and citable(item, settings, as_of, draft_ids)
-
-
-def build_stories(items: list[Item], settings: Settings | None = None) -> list[Story]:
-    """Group items by story id; the best item leads (enriched, highest score, then heaviest source)."""
-    def weight(i: Item) -> float:
-        return settings.source_weight(r.source for r in i.sources) if settings else 1.0
-
-    groups: dict[int, list[Item]] = {}
-    for item in items:
-        groups.setdefault(item.story_id or item.id, []).append(item)
-    stories = []
-    for sid, members in groups.items():
-        members.sort(key=lambda i: (i.enrichment is None, -(i.enrichment.score if i.enrichment else 0), -weight(i), i.id))
-        if members[0].enrichment is None:
-            continue
-        stories.append(Story(id=sid, lead=members[0], others=members[1:]))
-    stories.sort(key=lambda s: (-s.score, s.id))
-    return stories
-
-
-def adjusted_score(story: Story, weights: dict[tuple[str, str], float]) -> float:
-    """The enrichment score scaled by what the editor's past decisions taught (1.0 without evidence)."""
-    enr = story.lead.enrichment
-    assert enr is not None
-    src = [weights.get(("source", r.source), 1.0) for i in story.items for r in i.sources] or [1.0]
-    tags = [weights.get(("tag", t), 1.0) for t in enr.tags] or [1.0]
-    return enr.score * max(src) * (sum(tags) / len(tags))
-
-
-def select(items: list[Item], settings: Settings, *, number: int, as_of: datetime, draft_ids: set[int],
-           already: dict[int, int | None] | None = None,
-           weights: dict[tuple[str, str], float] | None = None) -> Issue:
-    if not settings.sections:
-        raise ConfigError("no [[sections]] configured: add at least one section to config/curator.toml")
-    already = already or {}
-    weights = weights or {}
-    # Group first, then judge the lead: a story's weaker reports are still cited under it.
-    stories = [
-        s
-        for s in build_stories([i for i in items if citable(i, settings, as_of, draft_ids)], settings)
-        if eligible(s.lead, settings, as_of, draft_ids)
-    ]
-    # A story any of whose items the archive already carried is never selected again.
-    pool = [s for s in stories if not any(i.id in already for i in s.items)]
-    pool.sort(key=lambda s: (-adjusted_score(s, weights), s.id))
-    by_section: dict[str, list[Story]] = {s.id: [] for s in settings.sections}
-    per_domain: dict[str, int] = {}
-    runners_up: list[Story] = []
-    for story in pool:
-        enr = story.lead.enrichment
-        assert enr is not None
-        section = enr.section if enr.section in by_section else settings.sections[0].id
-        quota = next(s.quota for s in settings.sections if s.id == section)
-        dom = outlet(story.lead)  # a platform's channels/accounts count separately
-        if len(by_section[section]) >= quota or per_domain.get(dom, 0) >= settings.drafts.max_per_domain:
-            runners_up.append(story)
-            continue
-        by_section[section].append(story)
-        per_domain[dom] = per_domain.get(dom, 0) + 1
-    sections = [IssueSection(id=s.id, title=s.title, stories=by_section[s.id]) for s in settings.sections]
-    chosen = [st for sec in sections for st in sec.stories]
-    # The lead story's own headline (never a section name, never a keyword-pipe title).
-    headline = issue_headline(chosen)
-    title = settings.publication.title_format.format(name=settings.publication.name, number=number, headline=headline)
-    return Issue(number=number, title=title, date=as_of, sections=sections, runners_up=runners_up[:RUNNERS_UP])
 
 
 _REPRINT = re.compile(
@@ -180,7 +94,7 @@ class Renderer:
         self.settings = settings
         self.redactor = Redactor.for_settings(settings)
         self.links: set[str] = set()  # every link destination the last render wrote (review data, lint)
-        self.prose_review: dict[str, dict[str, object]] = {}  # section id → what its prose cites (issue-N.json)
+        self.prose_review: dict[str, ProseReview] = {}  # section id → what its prose cites (issue-N.json)
         name = settings.publication.template
         path = Path(name)
         if name.endswith(".j2") and not path.is_absolute():
@@ -222,63 +136,72 @@ class Renderer:
         label = pub.label_english if pub.language.startswith("zh") and _is_english(story.lead) else ""
         return f"{enr.title}{label}"
 
-    def render(self, issue: Issue, prose: dict[str, SectionText] | None = None, **context: object) -> str:
-        self.links = set()
+    def footnote(self, n: int, item: Item) -> Footnote:
+        """The footnote citing `item`: its sources' names, its headline, its link, discussions and credits."""
+        label = self.source_label
+        names = "、".join(dict.fromkeys(label(r.source) for r in item.sources)) or label(EDITOR_SOURCE)
+        title = (item.article.title if item.article and item.article.title else item.title) or domain(item.url)
+        title = headline(title).text  # the source's headline, not its keyword pipes
+        if self.settings.publication.language == "zh-Hans":
+            title = to_simplified(title)  # cited in the issue's script; the wording stays the source's
+        extra = " ".join(
+            f"（[HN 讨论]({href}) {int(r.points)} points）" if r.points is not None else f"（[讨论]({href})）"
+            for r in item.sources
+            if r.discussion_url and (href := self._link(r.discussion_url))
+        )
+        credit = " ".join(
+            f"（[@{escape_text(r.submitter)}]({href}) 投稿）" if (href := self._link(r.submitter_url))
+            else f"（@{escape_text(r.submitter)} 投稿）"
+            for r in item.sources
+            if r.submitter
+        )
+        url = self._link(clean_link(item.url, keep_fragment="#" in item.canonical_url))
+        return Footnote(n, f"{names}：{title}", url, Markdown(" ".join(filter(None, [extra, credit]))))
+
+    def footnotes(self, issue: Issue) -> tuple[list[Footnote], dict[int, list[Footnote]]]:
+        """Every footnote in issue order, and each story's own."""
         footnotes: list[Footnote] = []
         by_story: dict[int, list[Footnote]] = {}
-        label = self.source_label
-        simplified = self.settings.publication.language == "zh-Hans"
         for story in issue.stories:
             # The editor's own find is cited first in its story, under the editor's label; then originals
             # before reprints, https before http (citation_order; the sort is stable).
             for item in sorted(citation_order(story.items), key=lambda i: not is_editor_find(i)):
-                names = "、".join(dict.fromkeys(label(r.source) for r in item.sources)) or label(EDITOR_SOURCE)
-                title = (item.article.title if item.article and item.article.title else item.title) or domain(item.url)
-                title = headline(title).text  # the source's headline, not its keyword pipes
-                if simplified:
-                    title = to_simplified(title)  # cited in the issue's script; the wording stays the source's
-                extra = " ".join(
-                    f"（[HN 讨论]({href}) {int(r.points)} points）" if r.points is not None else f"（[讨论]({href})）"
-                    for r in item.sources
-                    if r.discussion_url and (href := self._link(r.discussion_url))
-                )
-                credit = " ".join(
-                    f"（[@{escape_text(r.submitter)}]({href}) 投稿）" if (href := self._link(r.submitter_url))
-                    else f"（@{escape_text(r.submitter)} 投稿）"
-                    for r in item.sources
-                    if r.submitter
-                )
-                url = self._link(clean_link(item.url, keep_fragment="#" in item.canonical_url))
-                note = Footnote(len(footnotes) + 1, f"{names}：{title}", url, Markdown(" ".join(filter(None, [extra, credit]))))
+                note = self.footnote(len(footnotes) + 1, item)
                 footnotes.append(note)
                 by_story.setdefault(story.id, []).append(note)
+        return footnotes, by_story
 
-        def provenance(story: Story) -> str:
-            enr = story.lead.enrichment
-            assert enr is not None
-            fields = {
-                "story": story.id,
-                "items": ",".join(str(i.id) for i in story.items),
-                "section": enr.section,
-                "score": enr.score,
-                "backend": enr.backend,
-                "model": enr.model or "-",
-                "prompt": enr.prompt_sha[:12] or "-",
-                "tokens": enr.input_tokens + enr.output_tokens,
-                "cost_usd": f"{enr.cost_usd:.4f}",
-                "sources": "、".join(dict.fromkeys(label(r.source) for i in story.items for r in i.sources)),
-                "flags": ",".join(enr.flags) or "-",
-                "published": (story.lead.published_at or story.lead.discovered_at).strftime("%Y-%m-%d"),
-                "reason": enr.reason,
-            }
-            return Markdown("curator " + " ".join(f'{k}="{_comment_safe(v)}"' for k, v in fields.items()))
+    def provenance(self, story: Story) -> Markdown:
+        """The story's provenance comment body (`publish` and `lint` read it back)."""
+        enr = story.lead.enrichment
+        assert enr is not None
+        label = self.source_label
+        fields = {
+            "story": story.id,
+            "items": ",".join(str(i.id) for i in story.items),
+            "section": enr.section,
+            "score": enr.score,
+            "backend": enr.backend,
+            "model": enr.model or "-",
+            "prompt": enr.prompt_sha[:12] or "-",
+            "tokens": enr.input_tokens + enr.output_tokens,
+            "cost_usd": f"{enr.cost_usd:.4f}",
+            "sources": "、".join(dict.fromkeys(label(r.source) for i in story.items for r in i.sources)),
+            "flags": ",".join(enr.flags) or "-",
+            "published": (story.lead.published_at or story.lead.discovered_at).strftime("%Y-%m-%d"),
+            "reason": enr.reason,
+        }
+        return Markdown("curator " + " ".join(f'{k}="{_comment_safe(v)}"' for k, v in fields.items()))
 
+    def render(self, issue: Issue, prose: dict[str, SectionText] | None = None, **context: object) -> str:
+        self.links = set()
+        footnotes, by_story = self.footnotes(issue)
         # publication.prose = "section": a section's prose (curator/prose.py), None for story paragraphs.
         views: dict[str, ProseView] = {
             sec.id: view(sec, prose[sec.id], lambda sid: [n.n for n in by_story.get(sid, [])], self.settings.publication.language)
             for sec in issue.sections if prose and sec.id in prose
         }
-        self.prose_review = {sid: v.review for sid, v in views.items()}
+        self.prose_review = {sid: ProseReview.model_validate(v.review) for sid, v in views.items()}
 
         tags = list(dict.fromkeys([*self.settings.publication.tags, *(t for s in issue.stories for t in (s.lead.enrichment.tags if s.lead.enrichment else []))]))[:8]
         try:
@@ -290,8 +213,9 @@ class Renderer:
                 footnotes=footnotes,
                 footnotes_of=lambda story: by_story.get(story.id, []),
                 story_title=self.story_title,
-                provenance=provenance,
+                provenance=self.provenance,
                 prose_of=lambda section: views.get(section.id),
+                headline=issue_headline(issue.stories),
                 **{"front_matter": self.settings.publication.front_matter, "cover_image": cover_image(issue),
                    **context},
             )

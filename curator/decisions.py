@@ -2,7 +2,7 @@
 
     record() ─► decisions table (one row per action, append-only) ─► load() ─► replay()/apply(Issue) ─► Issue
 
-A draft is always `compose.select` (what the machine would pick) followed by the editor's decisions
+A draft is always `select.select` (what the machine would pick) followed by the editor's decisions
 for that issue number, replayed in the order they were made. Replaying, rather than storing a final
 layout, keeps a regenerated draft right when the week's pool changed underneath it: a dropped story
 stays dropped, a swapped-in runner-up stays in, an edited summary wins over the enrichment's. Where
@@ -12,48 +12,20 @@ Models are copied, never mutated: the stored items and enrichments stay what the
 
 from __future__ import annotations
 
-import enum
 import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
-
-from curator import compose, history
+from curator.compose import issue_headline
 from curator.errors import CuratorError
-from curator.models import Issue, IssueSection, Item, Story
+from curator.models import Action, Decision, Issue, IssueSection, Story
 from curator.settings import Settings
 from curator.store import Store, now_utc
 
+__all__ = ["Action", "Decision", "Review", "apply", "dropped_items", "load", "record", "replay", "retitle"]
+
 log = logging.getLogger(__name__)
-
-
-class Action(enum.StrEnum):
-    KEEP = "keep"
-    DROP = "drop"
-    MOVE = "move"  # to `section` (at `position` if given, else at the end)
-    REORDER = "reorder"  # to `position` within the story's current section
-    SWAP_IN = "swap_in"  # a runner-up joins `section` (at `position` if given)
-    EDIT = "edit"  # new `title` and/or `summary`
-    ADD = "add"  # a URL the editor added (`item_id` is the manual candidate)
-
-
-class Decision(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    id: int
-    issue_number: int
-    action: Action
-    story_id: int | None = None
-    item_id: int | None = None
-    section: str | None = None
-    position: int | None = None
-    title: str | None = None
-    summary: str | None = None
-    url: str | None = None
-    created_at: datetime
 
 
 _NEEDS_STORY = {Action.KEEP, Action.DROP, Action.MOVE, Action.REORDER, Action.SWAP_IN, Action.EDIT}
@@ -103,30 +75,18 @@ def record(
         raise CuratorError(problem, reason="bad_decision")
     now = now_utc()
     with store.transaction():
-        cur = store.db.execute(
-            "INSERT INTO decisions(issue_number, story_id, item_id, action, section, position, title, summary, url,"
-            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (issue_number, story_id, item_id, act.value, section, position, title, summary, url,
-             now.isoformat(timespec="seconds")),
-        )
+        decision_id = store.add_decision(issue_number, act.value, story_id=story_id, item_id=item_id, section=section,
+                                         position=position, title=title, summary=summary, url=url,
+                                         created_at=now.isoformat(timespec="seconds"))
     log.info("decision %s on issue %d (story %s)", act.value, issue_number, story_id)
-    return Decision(id=int(cur.lastrowid or 0), issue_number=issue_number, action=act, story_id=story_id,
+    return Decision(id=decision_id, issue_number=issue_number, action=act, story_id=story_id,
                     item_id=item_id, section=section, position=position, title=title, summary=summary, url=url,
                     created_at=now)
 
 
 def load(store: Store, issue_number: int) -> list[Decision]:
     """Every decision on the issue, oldest first (the order they are replayed in)."""
-    # The table also holds what `publish` recorded (`published:keep` …): those are history, not instructions.
-    marks = ",".join("?" * len(Action))
-    rows = store.db.execute(f"SELECT * FROM decisions WHERE issue_number=? AND action IN ({marks}) ORDER BY id",
-                            (issue_number, *(a.value for a in Action))).fetchall()
-    return [
-        Decision(id=r["id"], issue_number=r["issue_number"], action=Action(r["action"]), story_id=r["story_id"],
-                 item_id=r["item_id"], section=r["section"], position=r["position"], title=r["title"],
-                 summary=r["summary"], url=r["url"], created_at=datetime.fromisoformat(r["created_at"]))
-        for r in rows
-    ]
+    return store.decisions(issue_number)
 
 
 @dataclass
@@ -140,77 +100,78 @@ class Review:
     edited: dict[int, dict[str, str]] = field(default_factory=dict)  # story id -> {"title"|"summary": text}
 
 
-def replay(issue: Issue, decisions: Iterable[Decision], runners_up: list[Story]) -> Review:
-    """Replay `decisions` on a copy of `issue`. `runners_up` is every story that may be swapped or added in."""
-    out = issue.model_copy(deep=True)
-    sections: dict[str, IssueSection] = {s.id: s for s in out.sections}
-    known: dict[int, Story] = {st.id: st for st in runners_up}
-    known.update({st.id: st for st in out.stories})
-    by_item = {it.id: st.id for st in known.values() for it in st.items}
-    last_place: dict[int, tuple[str, int]] = {st.id: (sec.id, i) for sec in out.sections
-                                              for i, st in enumerate(sec.stories)}
-    review = Review(issue=out)
-    dropped: dict[int, None] = {}  # ordered set
+class _Replay:
+    """The working state of one replay: the copied issue, where each story was last placed, what is dropped."""
 
-    def where(sid: int) -> tuple[IssueSection, int] | None:
-        for sec in out.sections:
+    def __init__(self, issue: Issue, runners_up: list[Story]) -> None:
+        self.out = issue.model_copy(deep=True)
+        self.sections: dict[str, IssueSection] = {s.id: s for s in self.out.sections}
+        self.known: dict[int, Story] = {st.id: st for st in runners_up}
+        self.known.update({st.id: st for st in self.out.stories})
+        self.by_item = {it.id: st.id for st in self.known.values() for it in st.items}
+        self.last_place: dict[int, tuple[str, int]] = {st.id: (sec.id, i) for sec in self.out.sections
+                                                       for i, st in enumerate(sec.stories)}
+        self.review = Review(issue=self.out)
+        self.dropped: dict[int, None] = {}  # ordered set
+
+    def where(self, sid: int) -> tuple[IssueSection, int] | None:
+        for sec in self.out.sections:
             for i, st in enumerate(sec.stories):
                 if st.id == sid:
                     return sec, i
         return None
 
-    def remove(sid: int) -> Story | None:
-        loc = where(sid)
+    def remove(self, sid: int) -> Story | None:
+        loc = self.where(sid)
         if loc is None:
             return None
         sec, i = loc
-        last_place[sid] = (sec.id, i)
+        self.last_place[sid] = (sec.id, i)
         return sec.stories.pop(i)
 
-    def insert(story: Story, section_id: str, position: int | None) -> None:
-        stories = sections[section_id].stories
+    def insert(self, story: Story, section_id: str, position: int | None) -> None:
+        stories = self.sections[section_id].stories
         stories.insert(len(stories) if position is None else min(max(position, 0), len(stories)), story)
-        last_place[story.id] = (section_id, stories.index(story))
-        dropped.pop(story.id, None)
+        self.last_place[story.id] = (section_id, stories.index(story))
+        self.dropped.pop(story.id, None)
 
-    def home(story: Story, wanted: str | None) -> str:
-        if wanted in sections:
-            return wanted  # type: ignore[return-value]
+    def home(self, story: Story, wanted: str | None) -> str:
+        if wanted is not None and wanted in self.sections:
+            return wanted
         enr = story.lead.enrichment
-        return enr.section if enr and enr.section in sections else out.sections[0].id
+        return enr.section if enr and enr.section in self.sections else self.out.sections[0].id
 
-    for d in decisions:
-        sid = by_item.get(d.item_id) if d.action is Action.ADD and d.item_id is not None else d.story_id
+    def bring_back(self, sid: int, wanted: str | None, position: int | None) -> None:
+        self.insert(self.known[sid].model_copy(deep=True), self.home(self.known[sid], wanted), position)
+
+    def step(self, d: Decision) -> None:
+        """Apply one decision (the latest wins where several touch the same story)."""
+        review = self.review
+        sid = self.by_item.get(d.item_id) if d.action is Action.ADD and d.item_id is not None else d.story_id
         if sid is None:
             review.pending.append(d)
-            continue
-        if d.action is Action.DROP:
-            if remove(sid) is not None:
-                dropped[sid] = None
+        elif d.action is Action.DROP:
+            if self.remove(sid) is not None:
+                self.dropped[sid] = None
             review.status[sid] = d.action
         elif d.action is Action.KEEP:
-            if where(sid) is None and sid in dropped:
-                sec_id, pos = last_place[sid]
-                insert(known[sid].model_copy(deep=True), home(known[sid], sec_id), pos)
+            if self.where(sid) is None and sid in self.dropped:
+                self.bring_back(sid, *self.last_place[sid])
             review.status[sid] = d.action
         elif d.action in (Action.SWAP_IN, Action.ADD):
-            if sid not in known:
+            if sid not in self.known:
                 review.pending.append(d)
-                continue
-            if where(sid) is None:
-                insert(known[sid].model_copy(deep=True), home(known[sid], d.section), d.position)
+                return
+            if self.where(sid) is None:
+                self.bring_back(sid, d.section, d.position)
             review.status[sid] = d.action
         elif d.action is Action.MOVE:
-            if d.section in sections and (story := remove(sid)) is not None:
-                insert(story, d.section, d.position)  # type: ignore[arg-type]
+            if d.section is not None and d.section in self.sections and (story := self.remove(sid)) is not None:
+                self.insert(story, d.section, d.position)
                 review.status.setdefault(sid, d.action)
         elif d.action is Action.REORDER:
-            loc = where(sid)
-            if loc is not None:
-                sec, _ = loc
-                story = remove(sid)
-                assert story is not None
-                insert(story, sec.id, d.position)
+            if (loc := self.where(sid)) is not None and (story := self.remove(sid)) is not None:
+                self.insert(story, loc[0].id, d.position)
         elif d.action is Action.EDIT:
             fields = review.edited.setdefault(sid, {})
             if d.title:
@@ -218,12 +179,22 @@ def replay(issue: Issue, decisions: Iterable[Decision], runners_up: list[Story])
             if d.summary:
                 fields["summary"] = d.summary
 
-    for sec in out.sections:
-        sec.stories = [_edited(st, review.edited.get(st.id)) for st in sec.stories]
-    present = _present(out)
-    review.dropped = [known[sid] for sid in dropped if sid not in present]
-    out.runners_up = [st for st in out.runners_up if st.id not in present]
-    return review
+    def finish(self) -> Review:
+        out, review = self.out, self.review
+        for sec in out.sections:
+            sec.stories = [_edited(st, review.edited.get(st.id)) for st in sec.stories]
+        present = _present(out)
+        review.dropped = [self.known[sid] for sid in self.dropped if sid not in present]
+        out.runners_up = [st for st in out.runners_up if st.id not in present]
+        return review
+
+
+def replay(issue: Issue, decisions: Iterable[Decision], runners_up: list[Story]) -> Review:
+    """Replay `decisions` on a copy of `issue`. `runners_up` is every story that may be swapped or added in."""
+    state = _Replay(issue, runners_up)
+    for d in decisions:
+        state.step(d)
+    return state.finish()
 
 
 def _present(issue: Issue) -> set[int]:
@@ -248,47 +219,9 @@ def apply(issue: Issue, decisions: Iterable[Decision], runners_up: list[Story], 
 
 
 def retitle(issue: Issue, settings: Settings) -> None:
-    """Same rule as compose.select: the highest-scoring chosen story is the headline."""
-    chosen = issue.stories
-    headline = max(chosen, key=lambda s: s.score).lead.enrichment.title if chosen else "本周无入选内容"  # type: ignore[union-attr]
+    """Same rule as select.select: the issue's title follows its headline story (compose.issue_headline)."""
     issue.title = settings.publication.title_format.format(
-        name=settings.publication.name, number=issue.number, headline=headline)
-
-
-def pool(items: list[Item], settings: Settings | None = None) -> list[Story]:
-    """Every story a decision may bring in: whatever is enriched (or drafted) with a title and a summary.
-
-    Wider than select's runners-up on purpose: an editor's add or swap-in must survive a regeneration
-    even when the story fell out of the top runners-up or out of the window since.
-    """
-    return compose.build_stories([i for i in items if i.enrichment and i.enrichment.title.strip()
-                                  and i.enrichment.summary.strip()], settings)
-
-
-def apply_stored(store: Store, issue: Issue, items: list[Item], settings: Settings) -> Issue:
-    """What `Pipeline.draft` calls after `compose.select`: the stored decisions of this issue number, applied."""
-    found = load(store, issue.number)
-    if not found:
-        return issue
-    return apply(issue, found, pool(items, settings), settings=settings)
-
-
-def issue_items(store: Store, number: int) -> set[int]:
-    """Item ids placed in the stored draft `number` (select keeps them eligible although `drafted`)."""
-    return {r[0] for r in store.db.execute(
-        "SELECT ii.item_id FROM issue_items ii JOIN issues s ON s.id = ii.issue_id WHERE s.number=?", (number,))}
-
-
-def select_for(store: Store, settings: Settings, items: list[Item], *, number: int, as_of: datetime) -> tuple[
-        Issue, dict[int, int | None]]:
-    """compose.select with everything a draft selects by: the archive (no repeats), learned weights,
-    and the items already placed in draft `number` (still eligible although `drafted`). The one
-    selection path for `Pipeline.draft` and the review board."""
-    already = history.already_ran(store, items)
-    weights = history.load_weights(store) if settings.learning.enabled else {}
-    issue = compose.select(items, settings, number=number, as_of=as_of, draft_ids=issue_items(store, number),
-                           already=already, weights=weights)
-    return issue, already
+        name=settings.publication.name, number=issue.number, headline=issue_headline(issue.stories))
 
 
 def dropped_items(store: Store, issue_number: int) -> list[int]:

@@ -8,7 +8,6 @@ reason and a counter; only run-level faults (config, store, lock) end a run.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import threading
 from collections import Counter
@@ -17,7 +16,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from curator import charset, cluster, compose, decisions, finds, history, prose
+from curator import charset, cluster, compose, finds, prose, select
 from curator.enrich import Backend, cleanup, content_hash
 from curator.enrich.stage import EnrichStage
 from curator.errors import (
@@ -31,7 +30,7 @@ from curator.errors import (
     UsageError,
 )
 from curator.http import Fetcher
-from curator.models import Candidate, Issue, ItemState, Page, WorkItem
+from curator.models import Candidate, Issue, ItemState, Page, Placement, ReviewData, WorkItem
 from curator.progress import Reporter
 from curator.redaction import Redactor
 from curator.report import source_flag
@@ -432,23 +431,23 @@ class Pipeline:
                 number = open_issue.number if open_issue else self.store.next_issue_number(
                     self.settings.publication.first_issue_number)
             items = self.store.items(states=[ItemState.ENRICHED, ItemState.DRAFTED])
-            issue, already = decisions.select_for(self.store, self.settings, items, number=number, as_of=as_of)
+            issue, already = select.select_for(self.store, self.settings, items, number=number, as_of=as_of)
             # The editor's decisions on this issue number (review board), replayed on every regeneration.
-            issue = decisions.apply_stored(self.store, issue, items, self.settings)
-            extra = {"looking_back": history.looking_back(self.store, as_of)} if self.settings.publication.looking_back else {}
+            issue = select.apply_stored(self.store, issue, items, self.settings)
+            extra = {"looking_back": select.looking_back(self.store, as_of)} if self.settings.publication.looking_back else {}
             texts = self._prose(run, issue) if self.settings.publication.prose == "section" else None
             renderer = compose.Renderer(self.settings)
             text = renderer.render(issue, prose=texts, **extra)
             path = self.settings.drafts_dir / f"issue-{number}.md"
-            data = {**history.review_data(issue, already), "links": sorted(renderer.links)}  # for `curator lint`
-            if texts is not None:
-                data["prose"] = renderer.prose_review  # what each section's sentences cite (publish maps it back)
-            review = renderer.redactor.text(json.dumps(data, ensure_ascii=False, indent=1))
+            # links: for `curator lint`; prose: what each section's sentences cite (publish maps it back).
+            data = ReviewData.of_issue(issue, already, links=sorted(renderer.links),
+                                       prose=renderer.prose_review if texts is not None else None)
+            review = renderer.redactor.text(data.dump())
             compose.write_atomic(path.with_suffix(".json"), review)
             compose.write_atomic(path, text)
             if already:
                 run.counters["draft/already_ran"] = len(already)
-            placements = [(it.id, sec.id, pos) for sec in issue.sections
+            placements = [Placement(item_id=it.id, section=sec.id, position=pos) for sec in issue.sections
                           for pos, st in enumerate(sec.stories) for it in st.items]
             self.store.save_draft_issue(number, str(path), placements, as_of)
             run.counters["draft/stories"] = len(issue.stories)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from curator.compose import cover_image, select
+from curator.compose import cover_image
 from curator.models import Issue, IssueSection, Story
+from curator.select import select
 from curator.settings import SectionSettings, Settings
 from tests.test_templates import _item, _src, render, renderer_for
 
@@ -48,3 +49,22 @@ def test_quotas_and_domain_cap_send_the_rest_to_runners_up():
     assert [s.id for s in issue.sections[1].stories] == [5]
     assert [s.id for s in issue.runners_up] == [3]
     assert issue.title.endswith("标题1")
+
+
+def test_one_headline_rule_for_the_title_the_list_heading_and_a_retitle():
+    """select's issue title, decisions.retitle and the list style's H1 use compose.issue_headline alike."""
+    from curator.compose import issue_headline
+    from curator.decisions import retitle
+
+    items = _items()
+    lead = items[0]
+    lead.enrichment.title = "【人工智能】OpenAI提案矛头直指DeepSeek | 锁死全球AI发展 | 加强出口管制"
+    settings = Settings(sections=[SectionSettings(id="ai", title="AI", quota=5)])
+    issue = select(items, settings, number=3, as_of=datetime(2026, 11, 20, tzinfo=UTC), draft_ids=set())
+    assert issue_headline(issue.stories) == "OpenAI提案矛头直指DeepSeek"
+    assert issue.title.endswith("：OpenAI提案矛头直指DeepSeek")
+    retitled = issue.model_copy(deep=True)
+    retitle(retitled, settings)
+    assert retitled.title == issue.title
+    heading = next(line for line in render(renderer_for("list"), issue).splitlines() if line.startswith("# "))
+    assert heading.endswith("：OpenAI提案矛头直指DeepSeek"), heading

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from curator import compose, decisions
+from curator import decisions, select
 from curator.decisions import Action
 from curator.errors import CuratorError
 from curator.models import Enrichment, Issue, IssueSection, Item, ItemState, Story
@@ -146,13 +146,13 @@ def test_regenerated_draft_applies_the_stored_decisions(demo_ws):
     settings = load_settings(demo_ws, env={})
     with Store(settings.db_path) as store:
         items = store.items(states=[ItemState.ENRICHED, ItemState.DRAFTED])
-        base = compose.select(items, settings, number=1, as_of=DEMO_AS_OF, draft_ids=decisions.issue_items(store, 1))
+        base = select.select(items, settings, number=1, as_of=DEMO_AS_OF, draft_ids=store.issue_item_ids(1))
         dropped, runner, edited = base.sections[0].stories[1], base.runners_up[0], base.sections[1].stories[0]
         decisions.record(store, 1, "drop", story_id=dropped.id)
         decisions.record(store, 1, "swap_in", story_id=runner.id, section="research")
         decisions.record(store, 1, "edit", story_id=edited.id, summary="编辑重写的摘要，一句话。")
         path = Pipeline(settings, store).draft(number=1, as_of=DEMO_AS_OF).draft_path
-        placed = decisions.issue_items(store, 1)
+        placed = store.issue_item_ids(1)
     text = path.read_text(encoding="utf-8")
     assert dropped.lead.enrichment.title not in text
     assert runner.lead.enrichment.title in text
@@ -179,19 +179,19 @@ def test_load_ignores_what_publish_recorded(tmp_path):
 
 
 def test_a_board_regenerated_draft_can_be_published(demo_ws):
-    from curator import history
     from curator.demo import DEMO_AS_OF
+    from curator.publish import publish
 
     settings = load_settings(demo_ws, env={})
     with Store(settings.db_path) as store:
         items = store.items(states=[ItemState.ENRICHED, ItemState.DRAFTED])
-        base, _ = decisions.select_for(store, settings, items, number=1, as_of=DEMO_AS_OF)
+        base, _ = select.select_for(store, settings, items, number=1, as_of=DEMO_AS_OF)
         dropped, runner = base.sections[0].stories[0], base.runners_up[0]
         decisions.record(store, 1, "drop", story_id=dropped.id)
         decisions.record(store, 1, "swap_in", story_id=runner.id, section="ai")
         path = Pipeline(settings, store).draft(number=1, as_of=DEMO_AS_OF).draft_path
         review = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
         assert runner.id in {s["story"] for sec in review["sections"] for s in sec["stories"]}
-        result = history.publish(settings, store, path)
+        result = publish(settings, store, path)
         assert runner.id in result.kept and dropped.id not in result.kept
         assert decisions.dropped_items(store, 1) == [dropped.id]

@@ -8,7 +8,7 @@ import re
 import pytest
 from typer.testing import CliRunner
 
-from curator import history
+from curator import learning
 from curator.cli import app
 from curator.demo import DEMO_AS_OF, run_demo
 from curator.pipeline import Pipeline
@@ -78,7 +78,7 @@ def test_publish_round_trip_records_decisions_archives_and_changes_the_next_draf
         published = store.state_counts()["published"]
         assert published == len(stories) - 1
         assert store.db.execute("SELECT COUNT(*) FROM archive WHERE url LIKE 'https://handpicked%'").fetchone()[0] == 1
-        weights = history.load_weights(store)
+        weights = learning.load_weights(store)
         rows = {r["key"]: (r["kept"], r["dropped"]) for r in store.db.execute("SELECT * FROM weights WHERE kind='source'")}
         dropped_source = review_sources(drafted, dropped_id)
         assert rows[dropped_source][1] == 1
@@ -111,7 +111,7 @@ def test_learning_can_be_switched_off(drafted):
     path.write_text(text.replace(stories[0][1], ""), encoding="utf-8")
     assert runner.invoke(app, ["publish", str(path), "--home", str(drafted)]).exit_code == 0
     with Store(drafted / "data" / "curator.db") as store:
-        assert history.load_weights(store) == {}
+        assert learning.load_weights(store) == {}
 
 
 def test_looking_back_lists_issues_of_the_same_week_in_earlier_years(drafted):

@@ -223,9 +223,9 @@ def test_draft_command_records_its_links_and_lint_uses_them(tmp_path: Path) -> N
 
 def test_publishing_an_unedited_escaped_draft_counts_no_edits(tmp_path: Path) -> None:
     """Escapes are not edits: publish compares what the reader reads, not the backslashes."""
-    from curator import history
     from curator.demo import DEMO_AS_OF, run_demo
     from curator.pipeline import Pipeline
+    from curator.publish import publish
     from curator.settings import load_settings
     from curator.store import Store
 
@@ -240,7 +240,7 @@ def test_publishing_an_unedited_escaped_draft_counts_no_edits(tmp_path: Path) ->
     with Store(settings.db_path) as store:
         run = Pipeline(settings, store).draft(as_of=DEMO_AS_OF)
         assert run.draft_path is not None and "\\[RFC\\]" in run.draft_path.read_text(encoding="utf-8")
-        result = history.publish(settings, store, run.draft_path)
+        result = publish(settings, store, run.draft_path)
     assert result.kept and result.edited == []
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from curator.compose import select
 from curator.enrich.offline import OfflineBackend
 from curator.models import EnrichRequest
 from curator.outlet import outlet
+from curator.select import select
 from curator.settings import SectionSettings, Settings, load_settings
 from tests.test_templates import _item, _src
 

@@ -273,15 +273,14 @@ def board_state_from(page: str) -> dict[str, list[int]]:
 
 
 def test_stories_the_archive_already_ran_are_listed_not_selected(settings):
-    from curator import history
-    from curator.archive import Entry, ParsedIssue
+    from curator.archive import Entry, ParsedIssue, record_issue
     from curator.store import Store
 
     first_story = board_state(client(settings))
     with Store(settings.db_path) as store:
         item = store.items(states=[ItemState.DRAFTED])[0]
-        history.record_issue(store, ParsedIssue(path="x.md", number=41, date=None, title="旧刊",
-                                                entries=[Entry(item.url, "旧标题")]), "x.md")
+        record_issue(store, ParsedIssue(path="x.md", number=41, date=None, title="旧刊",
+                                        entries=[Entry(item.url, "旧标题")]), "x.md")
     page = client(settings).get("/").text
     assert "往期已刊（不再入选）" in page and "already ran in #41" in page
     assert item.enrichment.title in page.split("往期已刊")[1]

@@ -127,7 +127,7 @@ def test_good_prose_renders_with_each_sentences_footnotes_and_lints_clean(llm_se
     assert "编译速度平均提升 15%。[^5]" in section_of(text, "开发者与开源")
     assert "[^5]: [rust-blog：Rust 1.99 发布](https://blog.rust-lang.example.org/" in text
     assert lint_markdown(text, language="zh-Hans") == []
-    assert renderer.prose_review["ai"]["stories"]["101"]["notes"] == [1, 2]
+    assert renderer.prose_review["ai"].stories["101"].notes == [1, 2]
     assert len(fake_llm.requests) == 2, "one call per section, no re-ask"
     prompt = fake_llm.requests[0]["messages"][0]["content"]
     assert "[101] Mistral 发布开源模型 Large 3" in prompt and "123 billion parameters" in prompt
@@ -161,12 +161,12 @@ def test_a_sentence_citing_the_wrong_story_is_dropped_and_flagged(llm_settings, 
     ai = section_of(text, "AI 前沿")
     assert "通义千问的新模型把上下文扩展到" not in text
     assert "Qwen3-Coder 在 SWE-bench Verified 上得分 69.6。[^" in ai
-    flags = renderer.prose_review["ai"]["flags"]
+    flags = renderer.prose_review["ai"].flags
     assert any(f.startswith("prose_miscited:") and "40" in f and f.endswith("@301") for f in flags), flags
     assert re.search(r'section="ai" prose="section"[^>]*flags="[^"]*prose_miscited', ai)
     # DeepSeek (201) is cited by no surviving sentence: it keeps its story paragraph, under its comment.
     assert re.search(r'<!-- curator story="201" [^\n]*-->\n\*\*深度求索发布 DeepSeek V4\*\*：新模型的上下文扩展到 100 万 token', ai)
-    assert renderer.prose_review["ai"]["stories"].keys() == {"101", "301"}
+    assert renderer.prose_review["ai"].stories.keys() == {"101", "301"}
     assert lint_markdown(text, language="zh-Hans") == []
 
 
@@ -185,7 +185,7 @@ def test_unverifiable_uncited_foreign_and_chatter_sentences_are_dropped(llm_sett
     for gone in ("以下是", "这一周开源模型很热闹", "20 亿欧元", "Rust 1.99 默认启用新版借用检查器。[^"):
         assert gone not in section_of(text, "AI 前沿"), gone
     assert "权重以 Apache 2.0 许可开放。[^1][^2]DeepSeek" in text, "the foreign id is removed, the real one kept"
-    flags = renderer.prose_review["ai"]["flags"]
+    flags = renderer.prose_review["ai"].flags
     assert "prose_chatter" in flags and "prose_uncited" in flags
     assert any(f.startswith("prose_unverified:20@101") for f in flags), flags
     assert flags.count("prose_foreign_citation:999") == 2
@@ -219,7 +219,7 @@ def test_invalid_twice_falls_back_to_story_paragraphs_and_says_so(llm_settings, 
     ai = section_of(text, "AI 前沿")
     assert 'section="ai" prose="story" stories="-"' in ai and 'flags="prose_invalid"' in ai
     assert "**Mistral 发布开源模型 Large 3（英文）**：Mistral AI 发布 Mistral Large 3，参数量 1230 亿" in ai
-    assert renderer.prose_review["ai"]["fallback"] == "prose_invalid"
+    assert renderer.prose_review["ai"].fallback == "prose_invalid"
     assert lint_markdown(text, language="zh-Hans") == []
 
 
@@ -296,5 +296,5 @@ def test_a_section_left_empty_by_the_guards_keeps_story_paragraphs_and_flags_why
     assert 'section="ai" prose="story" ' in ai
     assert 'flags="prose_empty,prose_unverified:1.99|15|Rust@101,prose_uncited" -->' in ai
     assert "编译速度平均提升 15%" not in ai and "**通义千问开源 Qwen3-Coder**：" in ai
-    assert renderer.prose_review["ai"]["flags"][0] == "prose_empty"
+    assert renderer.prose_review["ai"].flags[0] == "prose_empty"
     assert lint_markdown(text, language="zh-Hans") == []

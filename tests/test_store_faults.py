@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from curator import cli, compose
 from curator.errors import ComposeError, StoreError
-from curator.models import Candidate, ItemState
+from curator.models import Candidate, ItemState, Placement
 from curator.store import Store
 
 runner = CliRunner()
@@ -68,14 +68,14 @@ def test_a_full_database_raises_store_error_and_rolls_the_write_back(tmp_path):
         assert not store.db.in_transaction
         # A transaction of many statements that fails part-way leaves nothing behind either.
         with pytest.raises(StoreError) as info:
-            store.save_draft_issue(1, "/drafts/issue-1.md", [(i, "ai", pos) for pos, i in enumerate(ids)])
+            store.save_draft_issue(1, "/drafts/issue-1.md", [Placement(item_id=i, section="ai", position=pos) for pos, i in enumerate(ids)])
         assert_clear_disk_full(info.value, db)
         assert table_counts(store) == before
         assert store.state_counts() == {"discovered": 400}  # no item was marked drafted
         # Space again: the same store goes on working.
         store.db.execute("PRAGMA max_page_count = 1073741823")
         add(store, 999, title="x" * 50_000)
-        store.save_draft_issue(1, "/drafts/issue-1.md", [(i, "ai", pos) for pos, i in enumerate(ids)])
+        store.save_draft_issue(1, "/drafts/issue-1.md", [Placement(item_id=i, section="ai", position=pos) for pos, i in enumerate(ids)])
         assert store.state_counts() == {"discovered": 1, "drafted": 400}
 
 

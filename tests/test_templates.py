@@ -244,7 +244,7 @@ def test_list_style_numbers_items_across_sections_and_credits_submitters() -> No
 
 
 def test_looking_back_without_title_or_url() -> None:
-    """`curator.history.looking_back` gives {number, year, date, file}: no title, no public URL."""
+    """`curator.select.looking_back` gives {number, year, date, file}: no title, no public URL."""
     rows = [{"number": 30, "year": 2025, "date": "2025-11-21", "file": "docs/issue-30.md"}]
     text = render(renderer_for("list"), sample_issue(), rows)
     assert "## 往年回顾\n\n第 30 期（2025-11-21）\n\n（完）\n" in text

@@ -39,11 +39,11 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from curator import decisions, finds, history
+from curator import decisions, finds, select
 from curator.decisions import Action, Review
 from curator.errors import CuratorError
 from curator.mdsafe import safe_url
-from curator.models import Candidate, DraftIssue, Issue, Item, ItemState, Story
+from curator.models import Candidate, Issue, IssueRecord, Item, ItemState, Story
 from curator.pipeline import Pipeline
 from curator.review.inputs import (
     MAX_INT,
@@ -147,7 +147,7 @@ class Board:
 
 
 # ---- reading the board's state ----------------------------------------------------------------
-def issue_as_of(settings: Settings, row: DraftIssue) -> datetime:
+def issue_as_of(settings: Settings, row: IssueRecord) -> datetime:
     """The date the draft was made for: its front matter `date:` (the window's end), else when it was made.
 
     Drafts made since schema 3 record it in the issues table; older ones fall back to the file.
@@ -189,11 +189,11 @@ def load_view(settings: Settings) -> BoardView | None:
             return None
         number, as_of = row.number, issue_as_of(settings, row)
         items = store.items(states=[ItemState.ENRICHED, ItemState.DRAFTED])
-        issue, _ = decisions.select_for(store, settings, items, number=number, as_of=as_of)
+        issue, _ = select.select_for(store, settings, items, number=number, as_of=as_of)
         found = decisions.load(store, number)
-        review = decisions.replay(issue, found, decisions.pool(items, settings))
+        review = decisions.replay(issue, found, select.pool(items, settings))
         decisions.retitle(review.issue, settings)
-        ran = history.already_ran(store, items)
+        ran = select.already_ran(store, items)
         already = [(i, ran[i.id]) for i in items if i.id in ran and i.enrichment is not None]
     path = settings.drafts_dir / f"issue-{number}.md"
     mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC) if path.exists() else None

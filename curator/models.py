@@ -268,7 +268,15 @@ class IssueWindow(_Model):
 
 
 class LearnedWeight(_Model):
+    """A learned weight as `status` shows it (the same fields as WeightTally, which `publish` writes)."""
+
     kind: str
+    key: str
+    weight: float
+    kept: int
+    dropped: int
+
+
 # ---- the draft → review → publish half --------------------------------------------------------
 class Action(enum.StrEnum):
     """What the editor did to a story on the review board."""
@@ -315,6 +323,7 @@ class IssueRecord(_Model):
     state: str  # draft | published
     path: str | None = None
     as_of: datetime | None = None  # the end of the draft's window
+    created_at: datetime  # when it was first drafted (older drafts without `as_of` date from it)
 
 
 class ArchivedIssue(_Model):
@@ -369,6 +378,8 @@ class StatusReport(_Model):
     next_issue_candidates: dict[str, int]
     learned_weights: list[LearnedWeight]
     learning: bool
+
+
 # (kind, key) → weight, kind "source" or "tag": what `publish` learned from the editor (1.0 = no evidence).
 Weights = dict[tuple[str, str], float]
 

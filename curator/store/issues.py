@@ -23,7 +23,7 @@ from curator.models import (
     Weights,
     WeightTally,
 )
-
+from curator.store.base import StoreBase, now_utc, parse_ts, ts
 
 
 class IssueQueries(StoreBase):
@@ -40,11 +40,12 @@ class IssueQueries(StoreBase):
         return max(first, (row[0] or 0) + 1)
 
     def issue(self, number: int) -> IssueRecord | None:
-        row = self.db.execute("SELECT number, state, path, as_of FROM issues WHERE number=?", (number,)).fetchone()
+        row = self.db.execute("SELECT number, state, path, as_of, created_at FROM issues WHERE number=?",
+                             (number,)).fetchone()
         if row is None:
             return None
         return IssueRecord(number=row["number"], state=row["state"], path=row["path"],
-                           as_of=datetime.fromisoformat(row["as_of"]) if row["as_of"] else None)
+                           as_of=parse_ts(row["as_of"]), created_at=parse_ts(row["created_at"]) or now_utc())
 
     def published_issue_numbers(self) -> list[int]:
         return [int(r[0]) for r in self.db.execute("SELECT number FROM issues WHERE state='published'")]

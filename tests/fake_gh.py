@@ -42,7 +42,7 @@ def _emit(data: object, opts: dict[str, str]) -> None:
         data = [{k: row.get(k) for k in fields} for row in data]
     text = json.dumps(data)
     if "jq" in opts:
-        out = subprocess.run(["jq", "-r", opts["jq"]], input=text, capture_output=True, text=True)
+        out = subprocess.run(["jq", "-r", opts["jq"]], input=text, capture_output=True, text=True, check=False)
         if out.returncode:
             sys.stderr.write(out.stderr)
             sys.exit(1)
@@ -54,7 +54,7 @@ def _emit(data: object, opts: dict[str, str]) -> None:
 def _branch_exists(branch: str) -> bool:
     remote = os.environ["FAKE_GH_REMOTE"]
     out = subprocess.run(["git", "-C", remote, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"],
-                         capture_output=True)
+                         capture_output=True, check=False)
     return out.returncode == 0
 
 

@@ -21,10 +21,11 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 
@@ -341,7 +342,7 @@ class FakeGitHub:
         if not full["GITHUB_SHA"]:
             full["GITHUB_SHA"] = git(ws, "rev-parse", "HEAD").strip() if (ws / ".git").exists() else ""
         proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", str(path)], cwd=ws, env=full,
-                              capture_output=True, text=True, timeout=600)
+                              capture_output=True, text=True, timeout=600, check=False)
         return proc.returncode, proc.stdout + proc.stderr
 
     def _uses(self, uses: str, with_: dict[str, str], ws: Path, files: dict[str, Path], ctx: dict[str, Any],
@@ -416,7 +417,7 @@ def _read_kv(path: Path) -> dict[str, str]:
 def git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
     full = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "GIT_AUTHOR_NAME": "Editor", "GIT_AUTHOR_EMAIL": "editor@example.org",
             "GIT_COMMITTER_NAME": "Editor", "GIT_COMMITTER_EMAIL": "editor@example.org", **(env or {})}
-    proc = subprocess.run(["git", *args], cwd=cwd, env=full, capture_output=True, text=True)
+    proc = subprocess.run(["git", *args], cwd=cwd, env=full, capture_output=True, text=True, check=False)
     if proc.returncode:
         raise AssertionError(f"git {' '.join(args)} failed ({proc.returncode}): {proc.stderr}")
     return proc.stdout

@@ -224,3 +224,50 @@ def test_no_cache_and_the_backups_cannot_be_listed_refuses_an_empty_start(github
     step = run.jobs["collect"].step("Restore the newest store backup")
     assert step.outcome == "failure" and "refusing to start from an empty store" in step.output
     assert run.jobs["collect"].step("Collect").outcome == "skipped"
+
+
+def test_a_push_rejected_because_the_editor_pushed_meanwhile_is_rebased_once(github, tmp_path):
+    assert github.run("weekly-draft.yml", "schedule", vars=VARS).ok
+    ed = editor_clone(github, tmp_path / "editor")
+    git(ed, "checkout", "-q", "curator/draft")
+    pushed = []
+
+    def editor_pushes(step: str, ws: Path) -> None:
+        if step.startswith("Commit and push") and not pushed:
+            (ed / "notes.md").write_text("选题备忘\n", encoding="utf-8")
+            git(ed, "add", "notes.md")
+            git(ed, "commit", "-q", "-m", "editor: notes while the redraft runs")
+            git(ed, "push", "-q", "origin", "curator/draft")
+            pushed.append(git(ed, "rev-parse", "HEAD").strip())
+
+    again = github.run("weekly-draft.yml", "workflow_dispatch", vars=VARS, before_step=editor_pushes)
+    assert again.ok, again.log()
+    step = again.jobs["draft"].step("Commit and push")
+    assert "rejected" in step.output, step.output
+    tip = git(github.remote, "rev-parse", "curator/draft").strip()
+    git(github.remote, "merge-base", "--is-ancestor", pushed[0], tip)
+    assert len(github.open_prs()) == 1
+
+
+def test_an_editor_push_to_the_same_file_during_the_run_pushes_nothing(github, tmp_path):
+    """The branch appears (with the editor's draft) while the first run drafts: nothing is overwritten."""
+    ed = editor_clone(github, tmp_path / "editor")
+    pushed = []
+
+    def editor_pushes(step: str, ws: Path) -> None:
+        if step.startswith("Commit and push") and not pushed:
+            git(ed, "checkout", "-q", "-b", "curator/draft")
+            (ed / "drafts").mkdir(exist_ok=True)
+            (ed / "drafts" / "issue-1.md").write_text("# 我自己写的一期\n", encoding="utf-8")
+            git(ed, "add", "drafts/issue-1.md")
+            git(ed, "commit", "-q", "-m", "editor: my own draft")
+            git(ed, "push", "-q", "origin", "curator/draft")
+            pushed.append(git(ed, "rev-parse", "HEAD").strip())
+
+    run = github.run("weekly-draft.yml", "schedule", vars=VARS, before_step=editor_pushes)
+    step = run.jobs["draft"].step("Commit and push")
+    assert step.outcome == "failure" and "the editor changed drafts/issue-1.md" in step.output, step.output
+    assert git(github.remote, "rev-parse", "curator/draft").strip() == pushed[0]  # untouched
+    assert not github.open_prs()
+    # the store was still backed up (the work of the run is not lost)
+    assert github.state()["artifacts"][-1]["workflow_run"]["id"] == run.run_id

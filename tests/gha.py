@@ -242,7 +242,8 @@ class FakeGitHub:
     def run(self, workflow: str, event: str, *, vars: dict[str, str] | None = None,
             secrets: dict[str, str] | None = None, event_payload: dict[str, Any] | None = None,
             job_env: dict[str, str] | None = None,
-            before_step: Callable[[str, Path], None] | None = None) -> RunResult:
+            before_step: Callable[[str, Path], None] | None = None, until: str | None = None) -> RunResult:
+        """`until`: stop the job after the step whose name starts with it (the rest is not run at all)."""
         doc = yaml.safe_load((self.workflows / workflow).read_text(encoding="utf-8"))
         run_id = self._next_id()
         now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
@@ -258,7 +259,7 @@ class FakeGitHub:
             cond = job.get("if")
             if cond is not None and not _Eval(_strip(cond), ctx, {}).run():
                 continue
-            jobs[name] = self._job(name, job, ctx, doc.get("env") or {}, job_env or {}, before_step, run_id)
+            jobs[name] = self._job(name, job, ctx, doc.get("env") or {}, job_env or {}, before_step, run_id, until)
         ok = all(j.ok for j in jobs.values())
         self.update(lambda s: next(r for r in s["runs"] if r["databaseId"] == run_id).update(
             status="completed", conclusion="success" if ok else "failure"))
@@ -266,7 +267,7 @@ class FakeGitHub:
 
     def _job(self, name: str, job: dict[str, Any], ctx: dict[str, Any], wf_env: dict[str, Any],
              job_env_over: dict[str, str], before_step: Callable[[str, Path], None] | None,
-             run_id: int) -> JobResult:
+             run_id: int, until: str | None = None) -> JobResult:
         base = self.root / "runs" / f"{run_id}-{name}"
         ws, temp = base / "ws", base / "temp"
         for d in (ws, temp):
@@ -320,6 +321,8 @@ class FakeGitHub:
             env_acc.update(_read_kv(files["GITHUB_ENV"]))
             result.steps.append(StepResult(sname, "success" if rc == 0 else "failure", rc, out))
             failed = failed or rc != 0
+            if until and sname.startswith(until):
+                break
         result.env_file = _read_kv(files["GITHUB_ENV"])
         result.summary = files["GITHUB_STEP_SUMMARY"].read_text()
         return result

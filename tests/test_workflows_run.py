@@ -74,30 +74,15 @@ def test_workspace_gitignore_tracks_drafts_and_ignores_the_store(tmp_path):
     tracked = git(home, "ls-files").split()
     assert "drafts/issue-1.md" in tracked and ".gitignore" in tracked
     assert not [p for p in tracked if p.startswith("data/")]
-
-
-def test_nightly_collects_backs_up_and_installs_the_pinned_release(github):
-    run = github.run("nightly-collect.yml", "schedule", vars=VARS)
-    job = run.jobs["collect"]
-    assert run.ok, run.log()
-    assert github.state()["pip"] == [["install", "curator-weekly==0.1.0"]]
-    # repository variables reach curator's settings, unset ones stay unset (an empty preset is invalid)
-    assert job.env_file["CURATOR_LLM__BUDGET_RUN_USD"] == "0.5" and "CURATOR_LLM__PRESET" not in job.env_file
-    # curator's own deadline: the job's 60 minutes less the 300 s the later steps need (and what passed)
-    line = next(ln for ln in job.summary.splitlines() if ln.startswith("### curator collect"))
-    deadline = int(line.split("deadline ")[1].rstrip("s)"))
-    assert 60 * 60 - 300 - 120 <= deadline <= 60 * 60 - 300, line
-    collect = json.loads(job.summary.split("```json", 1)[1].split("```", 1)[0])
-    assert collect["status"] == "ok" and collect["counters"]["enrich/ok"] == 9
-    state = github.state()
-    assert [a["workflow_run"]["id"] for a in state["artifacts"]] == [run.run_id]
-    assert [c["key"] for c in state["caches"]] == [f"curator-store-{run.run_id}-1"]
-    assert "starting a new store" in job.step("Restore the newest store backup").output
+    (home / ".gitignore").write_text("# mine\n")
+    subprocess.run([CURATOR, "init", "--home", str(home)], check=True, capture_output=True)
+    assert (home / ".gitignore").read_text() == "# mine\n"  # an existing one is never overwritten
 
 
 def test_install_from_a_git_ref_when_curator_git_is_set(github):
     run = github.run("nightly-collect.yml", "workflow_dispatch",
-                     vars={**VARS, "CURATOR_GIT": "https://github.com/curator-weekly/curator@v0.1.0"})
+                     vars={**VARS, "CURATOR_GIT": "https://github.com/curator-weekly/curator@v0.1.0"},
+                     until="Install curator")
     assert run.ok, run.log()
     assert github.state()["pip"] == [["install", "git+https://github.com/curator-weekly/curator@v0.1.0"]]
 
@@ -106,6 +91,7 @@ def test_no_version_set_is_a_loud_failure(github):
     run = github.run("nightly-collect.yml", "schedule", vars={})
     assert not run.ok
     assert "CURATOR_VERSION" in run.jobs["collect"].step("Install curator").output
+    assert run.jobs["collect"].step("Collect").outcome == "skipped"
     assert not github.state()["artifacts"]  # nothing ran, nothing was backed up
 
 
@@ -143,8 +129,23 @@ def test_collect_exit_75_is_retried_and_then_reported(github):
 
 
 def test_weekly_draft_pr_editor_commit_redraft_publish_and_the_backup_fallback(github, tmp_path):
-    first_nightly = github.run("nightly-collect.yml", "schedule", vars=VARS)
-    assert first_nightly.ok, first_nightly.log()
+    # 0. The first nightly: installs the pinned release, configures curator from vars, collects, backs up.
+    run = github.run("nightly-collect.yml", "schedule", vars=VARS)
+    job = run.jobs["collect"]
+    assert run.ok, run.log()
+    assert github.state()["pip"] == [["install", "curator-weekly==0.1.0"]]
+    # repository variables reach curator's settings, unset ones stay unset (an empty preset is invalid)
+    assert job.env_file["CURATOR_LLM__BUDGET_RUN_USD"] == "0.5" and "CURATOR_LLM__PRESET" not in job.env_file
+    # curator's own deadline: the job's 60 minutes less the 300 s the later steps need (and what passed)
+    line = next(ln for ln in job.summary.splitlines() if ln.startswith("### curator collect"))
+    deadline = int(line.split("deadline ")[1].rstrip("s)"))
+    assert 60 * 60 - 300 - 300 <= deadline <= 60 * 60 - 300, line
+    collect = json.loads(job.summary.split("```json", 1)[1].split("```", 1)[0])
+    assert collect["status"] == "ok" and collect["counters"]["enrich/ok"] == 9
+    state = github.state()
+    assert [a["workflow_run"]["id"] for a in state["artifacts"]] == [run.run_id]
+    assert [c["key"] for c in state["caches"]] == [f"curator-store-{run.run_id}-1"]
+    assert "starting a new store" in job.step("Restore the newest store backup").output
 
     # 1. The first weekly run: a branch with curator's commit, one pull request.
     first = github.run("weekly-draft.yml", "schedule", vars=VARS)
@@ -168,9 +169,22 @@ def test_weekly_draft_pr_editor_commit_redraft_publish_and_the_backup_fallback(g
     editor_sha = git(ed, "rev-parse", "HEAD").strip()
     git(ed, "push", "-q", "origin", "curator/draft")
 
-    # 3. A redraft: on top of the editor's commit, the edited draft left alone, still one PR.
-    second = github.run("weekly-draft.yml", "workflow_dispatch", vars=VARS)
+    # 3. A redraft: on top of the editor's commit, the edited draft left alone, still one PR. The
+    #    editor pushes once more while it runs: its push is rejected, it rebases once and pushes.
+    pushed = []
+
+    def editor_pushes(step: str, ws: Path) -> None:
+        if step.startswith("Commit and push") and not pushed:
+            (ed / "notes.md").write_text("选题备忘\n", encoding="utf-8")
+            git(ed, "add", "notes.md")
+            git(ed, "commit", "-q", "-m", "editor: notes while the redraft runs")
+            git(ed, "push", "-q", "origin", "curator/draft")
+            pushed.append(git(ed, "rev-parse", "HEAD").strip())
+
+    second = github.run("weekly-draft.yml", "workflow_dispatch", vars=VARS, before_step=editor_pushes)
     assert second.ok, second.log()
+    assert "rejected" in second.jobs["draft"].step("Commit and push").output
+    git(github.remote, "merge-base", "--is-ancestor", pushed[0], "curator/draft")
     tip = git(github.remote, "rev-parse", "curator/draft").strip()
     git(github.remote, "merge-base", "--is-ancestor", editor_sha, tip)  # no force-push: still in history
     assert editor_sha in [c[0] for c in branch_log(github, "curator/draft")]
@@ -186,6 +200,7 @@ def test_weekly_draft_pr_editor_commit_redraft_publish_and_the_backup_fallback(g
     assert not pushes  # gh never pushes; git pushes below were plain (checked by --is-ancestor above)
 
     # 4. The editor merges: the publish job records the issue and backs the store up.
+    git(ed, "pull", "-q", "origin", "curator/draft")
     git(ed, "checkout", "-q", "main")
     git(ed, "pull", "-q", "origin", "main")
     before = git(ed, "rev-parse", "HEAD").strip()
@@ -204,16 +219,21 @@ def test_weekly_draft_pr_editor_commit_redraft_publish_and_the_backup_fallback(g
     github.update(lambda s: s.update(caches=[]))
     broken = github.run("nightly-collect.yml", "schedule", vars={})
     assert not broken.ok and github.state()["artifacts"][-1]["workflow_run"]["id"] == publish.run_id
-    third = github.run("nightly-collect.yml", "schedule", vars=VARS)
+    third = github.run("nightly-collect.yml", "schedule", vars=VARS, until="Restore the newest store backup")
     assert third.ok, third.log()
     restore = third.jobs["collect"].step("Restore the newest store backup").output
     assert f"artifact of run {publish.run_id}" in restore, restore
+    assert (third.jobs["collect"].workspace / "data" / "curator.db").is_file()
     # 6. A stale cache (an older store than the newest backup) loses to the backup as well.
-    github.update(lambda s: s.update(caches=[c for c in s["caches"] if c["key"].startswith(f"curator-store-{first.run_id}-")]))
-    fourth = github.run("nightly-collect.yml", "schedule", vars=VARS)
-    assert fourth.ok, fourth.log()
+    github.update(lambda s: s.update(caches=[{"key": f"curator-store-{first.run_id}-1"}]))  # the first draft's
+    fourth = github.run("nightly-collect.yml", "schedule", vars=VARS, until="Restore the newest store backup")
+    assert fourth.jobs["collect"].step("Restore the store from the cache").output == f"cache: curator-store-{first.run_id}-1"
     restore = fourth.jobs["collect"].step("Restore the newest store backup").output
-    assert f"artifact of run {third.run_id}" in restore, restore
+    assert f"artifact of run {publish.run_id}" in restore, restore
+    # 7. A cache as new as the newest backup is used as it is.
+    github.update(lambda s: s.update(caches=[{"key": f"curator-store-{publish.run_id}-1"}]))
+    fifth = github.run("nightly-collect.yml", "schedule", vars=VARS, until="Restore the newest store backup")
+    assert "is the newest backup" in fifth.jobs["collect"].step("Restore the newest store backup").output
 
 
 def test_no_cache_and_the_backups_cannot_be_listed_refuses_an_empty_start(github):
@@ -224,29 +244,6 @@ def test_no_cache_and_the_backups_cannot_be_listed_refuses_an_empty_start(github
     step = run.jobs["collect"].step("Restore the newest store backup")
     assert step.outcome == "failure" and "refusing to start from an empty store" in step.output
     assert run.jobs["collect"].step("Collect").outcome == "skipped"
-
-
-def test_a_push_rejected_because_the_editor_pushed_meanwhile_is_rebased_once(github, tmp_path):
-    assert github.run("weekly-draft.yml", "schedule", vars=VARS).ok
-    ed = editor_clone(github, tmp_path / "editor")
-    git(ed, "checkout", "-q", "curator/draft")
-    pushed = []
-
-    def editor_pushes(step: str, ws: Path) -> None:
-        if step.startswith("Commit and push") and not pushed:
-            (ed / "notes.md").write_text("选题备忘\n", encoding="utf-8")
-            git(ed, "add", "notes.md")
-            git(ed, "commit", "-q", "-m", "editor: notes while the redraft runs")
-            git(ed, "push", "-q", "origin", "curator/draft")
-            pushed.append(git(ed, "rev-parse", "HEAD").strip())
-
-    again = github.run("weekly-draft.yml", "workflow_dispatch", vars=VARS, before_step=editor_pushes)
-    assert again.ok, again.log()
-    step = again.jobs["draft"].step("Commit and push")
-    assert "rejected" in step.output, step.output
-    tip = git(github.remote, "rev-parse", "curator/draft").strip()
-    git(github.remote, "merge-base", "--is-ancestor", pushed[0], tip)
-    assert len(github.open_prs()) == 1
 
 
 def test_an_editor_push_to_the_same_file_during_the_run_pushes_nothing(github, tmp_path):

@@ -268,3 +268,11 @@ def test_an_editor_push_to_the_same_file_during_the_run_pushes_nothing(github, t
     assert not github.open_prs()
     # the store was still backed up (the work of the run is not lost)
     assert github.state()["artifacts"][-1]["workflow_run"]["id"] == run.run_id
+
+
+def test_too_little_time_left_for_collect_is_a_loud_failure(github):
+    """The deadline is derived from the job's timeout: with 1 minute and 30 s kept for later, none is left."""
+    run = github.run("nightly-collect.yml", "schedule", vars=VARS,
+                     job_env={"JOB_TIMEOUT_MINUTES": "1", "AFTER_COLLECT_S": "30"})
+    step = run.jobs["collect"].step("Collect")
+    assert step.outcome == "failure" and "left for collect" in step.output, step.output

@@ -128,7 +128,7 @@ def test_collect_exit_75_is_retried_and_then_reported(github):
     assert step.output.count("store lock is held") == 1  # one retry, then the exit code stands
 
 
-def test_weekly_draft_pr_editor_commit_redraft_publish_and_the_backup_fallback(github, tmp_path):
+def test_weekly_draft_pr_editor_commit_redraft_publish_and_the_backup_fallback(github, site, tmp_path):
     # 0. The first nightly: installs the pinned release, configures curator from vars, collects, backs up.
     run = github.run("nightly-collect.yml", "schedule", vars=VARS)
     job = run.jobs["collect"]
@@ -234,6 +234,19 @@ def test_weekly_draft_pr_editor_commit_redraft_publish_and_the_backup_fallback(g
     github.update(lambda s: s.update(caches=[{"key": f"curator-store-{publish.run_id}-1"}]))
     fifth = github.run("nightly-collect.yml", "schedule", vars=VARS, until="Restore the newest store backup")
     assert "is the newest backup" in fifth.jobs["collect"].step("Restore the newest store backup").output
+
+    # 8. The next week: the merged pull request's branch is still there. The run brings it level with
+    #    main (history kept, a plain push) and opens a new pull request for issue 2.
+    github.update(lambda s: s["prs"][0].update(state="merged"))
+    old_tip = git(github.remote, "rev-parse", "curator/draft").strip()
+    site.n = 18  # new links this week
+    nxt = github.run("weekly-draft.yml", "schedule", vars=VARS)
+    assert nxt.ok, nxt.log()
+    git(github.remote, "merge-base", "--is-ancestor", old_tip, "curator/draft")
+    git(github.remote, "merge-base", "--is-ancestor", after, "curator/draft")
+    opened = github.open_prs()
+    assert len(opened) == 1 and opened[0]["number"] == 2 and opened[0]["title"] == "curator: draft of issue 2"
+    assert "drafts/issue-2.md" in git(github.remote, "ls-tree", "-r", "--name-only", "curator/draft").split()
 
 
 def test_no_cache_and_the_backups_cannot_be_listed_refuses_an_empty_start(github):

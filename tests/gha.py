@@ -205,6 +205,10 @@ class FakeGitHub:
         self._stubs()
         self.base_env = base_env
         git(self.root, "init", "-q", "--bare", "-b", "main", str(self.remote))
+        # As a protected branch would: a forced (non-fast-forward) push or a branch deletion is refused,
+        # so a template that force-pushes fails its run here.
+        git(self.remote, "config", "receive.denyNonFastForwards", "true")
+        git(self.remote, "config", "receive.denyDeletes", "true")
 
     # -- state
     def state(self) -> dict[str, Any]:

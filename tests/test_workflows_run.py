@@ -173,6 +173,8 @@ def test_weekly_draft_pr_editor_commit_redraft_publish_and_the_backup_fallback(g
     git(ed, "commit", "-q", "-am", "editor: a note at the top")
     editor_sha = git(ed, "rev-parse", "HEAD").strip()
     git(ed, "push", "-q", "origin", "curator/draft")
+    assert git(github.remote, "rev-parse", "curator/draft").strip() == editor_sha
+    assert len(github.open_prs()) == 1 and not github.state()["comments"]
 
     # 3. A redraft: on top of the editor's commit, the edited draft left alone, still one PR. The
     #    editor pushes once more while it runs: its push is rejected, it rebases once and pushes.

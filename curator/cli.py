@@ -119,6 +119,10 @@ def init(home: HomeOpt = Path(".")) -> None:
                 created.append(str(dest))
     for sub in ("data", "drafts"):
         (home / sub).mkdir(parents=True, exist_ok=True)
+    gitignore = home / ".gitignore"  # the workspace is the editor's git repository: drafts/ tracked, data/ not
+    if not gitignore.exists():
+        shutil.copyfile(Path(__file__).parent / "_workspace" / "gitignore", gitignore)
+        created.append(str(gitignore))
     for path in created:
         typer.echo(f"created {path}")
     typer.echo("edit config/curator.toml (publication, sections) and config/sources.toml, then run `curator collect`.")

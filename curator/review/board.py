@@ -337,8 +337,7 @@ def running(app: ASGIApp, *, port: int = 0) -> Iterator[str]:
         close_app(app)
 
 
-def serve(settings: Settings, *, port: int = 0, open_browser: bool = True,
-          echo: Callable[[str], None] = log.warning) -> None:
+def serve(settings: Settings, *, echo: Callable[[str], None], port: int = 0, open_browser: bool = True) -> None:
     """Run the board until Ctrl-C. Says the URL with the token through `echo` (the CLI prints it); opens it
     in a browser unless told not to."""
     token = secrets.token_urlsafe(32)

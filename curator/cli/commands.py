@@ -240,7 +240,7 @@ def demo(
     provider: ProviderOpt = None,
 ) -> None:
     """Run the whole pipeline on the bundled offline corpus, served on a loopback port."""
-    from curator.demo import run_demo
+    from curator.demo.runner import run_demo
 
     with cli_errors():  # the demo builds its own workspace (settings pointing at the corpus server)
         run_demo(workspace, fresh=fresh, provider=provider, env=os.environ, echo=typer.echo,

@@ -26,7 +26,7 @@ from curator.settings import Settings, load_settings
 from curator.store import Store
 from curator.urls import RedactingFilter
 
-log = logging.getLogger("curator.cli")
+log = logging.getLogger(__name__)
 
 HomeOpt = Annotated[
     Path, typer.Option("--home", envvar="CURATOR_HOME", help="Workspace folder holding config/, prompts/, data/, drafts/.")

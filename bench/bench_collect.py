@@ -55,7 +55,7 @@ if str(REPO) not in sys.path:
 
 from corpus import DEFAULT_DATA, Corpus, DatasetMissing, build_corpus
 
-from curator.demo_server import DemoServer
+from curator.demo.server import DemoServer
 
 log = logging.getLogger("bench")
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import typer
-
 from curator.errors import LockHeld, StoreError
 from curator.models import (
     IssueWindow,
@@ -97,39 +95,3 @@ def _candidates_per_section(settings: Settings, store: Store, start: datetime, e
     counts = store.stories_per_section(start, end, settings.profile.min_score)
     return {s.id: counts.get(s.id, 0) for s in settings.sections}
 
-
-def print_status(status: StatusReport) -> None:
-    report: dict[str, Any] = status.model_dump(mode="json")  # the view `--json` prints: the same strings
-    echo = typer.echo
-    echo(f"store: {report['store']}")
-    echo("items by state:")
-    for key, n in report["items"].items() or [("(none)", 0)]:
-        echo(f"  {key:<32} {n}")
-    echo("recent runs:")
-    for r in report["runs"]:
-        took = ""
-        if r["ended_at"]:
-            took = f" {(datetime.fromisoformat(r['ended_at']) - datetime.fromisoformat(r['started_at'])).total_seconds():.1f}s"
-        top = ", ".join(f"{k}={v}" for k, v in sorted(r["counters"].items())[:8])
-        echo(f"  #{r['run_id']:<4} {r['command']:<8} {r['status']:<11} {r['started_at'][:19]}{took}  {top}")
-    echo("sources:")
-    for s in report["sources"]:
-        flag = f"  ⚠ {s['flag']}" if s["flag"] else ""
-        echo(f"  {s['name']:<28} ok={s['last_ok_at'] or '-':<26} failures={s['consecutive_failures']} "
-             f"last_error={s['last_error'] or '-'} items={s['items_total']} this_week={s['items_week']}{flag}")
-    llm = report["llm"]
-    for label in ("run", "week", "month"):
-        x = llm[label]
-        echo(f"llm {label:<5}: calls={x['calls']} tokens={x['input_tokens']}+{x['output_tokens']} cost=${x['cost_usd']:.4f}")
-    echo(f"llm cache hits (recent runs): {llm['cache_hits_recent_runs']}")
-    cands = report["next_issue_candidates"]
-    window = report["next_issue_window"]
-    echo(f"next issue window: {window['start'][:10]} → {window['end'][:10]}")
-    echo("next issue candidates: " + ("  ".join(f"{k}={v}" for k, v in cands.items()) or "(no sections)"))
-    if report["learned_weights"]:
-        state = "on" if report["learning"] else "off (learning.enabled = false)"
-        echo(f"learned weights ({state}):")
-        for w in report["learned_weights"]:
-            echo(f"  {w['kind']:<6} {w['key']:<28} {w['weight']:.2f}  kept={w['kept']} dropped={w['dropped']}")
-    if report["open_draft"]:
-        echo(f"open draft: #{report['open_draft']['number']} at {report['open_draft']['path']}")

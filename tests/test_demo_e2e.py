@@ -10,7 +10,7 @@ import pytest
 
 from curator import text as textutil
 from curator.demo import CORPUS, DEMO_AS_OF, demo_settings, init_workspace, run_demo
-from curator.demo_server import DemoServer
+from curator.demo.server import DemoServer
 from curator.pipeline import Pipeline
 from curator.store import Store
 from curator.urls import canonical_url

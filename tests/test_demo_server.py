@@ -15,7 +15,7 @@ import feedparser
 import httpx
 import pytest
 
-from curator.demo_server import CORPUS_DIR, SITES_DIR, DemoServer
+from curator.demo.server import CORPUS_DIR, SITES_DIR, DemoServer
 
 MANIFEST = json.loads((CORPUS_DIR / "manifest.json").read_text(encoding="utf-8"))
 SOURCES = tomllib.loads((CORPUS_DIR / "sources.toml").read_text(encoding="utf-8"))["sources"]

@@ -188,7 +188,7 @@ def test_the_editors_find_in_a_story_is_cited_first_under_the_editors_label(temp
 def test_the_boards_add_form_tells_the_truth_when_the_page_cannot_be_fetched(web):
     from starlette.testclient import TestClient
 
-    from curator.review.app import make_app
+    from curator.review.board import make_app
     from curator.settings import load_settings
 
     assert runner.invoke(app, ["draft", "--home", str(web), "--date", "2026-11-23"]).exit_code == 0

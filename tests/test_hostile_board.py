@@ -14,7 +14,7 @@ import httpx
 import pytest
 from markdown_it import MarkdownIt
 
-from curator.review.app import make_app, markdown_to_html, running
+from curator.review.board import make_app, markdown_to_html, running
 from curator.settings import load_settings
 from curator.store import Store
 from tests.test_review_board import TOKEN, board_state, client, decide, draft_text, stored
@@ -168,7 +168,7 @@ def test_real_server_log_holds_no_traceback_for_odd_input(settings, caplog):
 
 
 def test_an_unexpected_error_is_a_plain_500_with_one_log_line(settings, monkeypatch, caplog):
-    from curator.review import app as board_app
+    from curator.review import board as board_app
 
     def broken(*_: object) -> None:
         raise RuntimeError(f"boom {TOKEN}")

@@ -19,13 +19,13 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from curator.cli.sources import app as sources_app
 from curator.errors import SourceError
 from curator.http import Fetcher
 from curator.models import Validators
 from curator.settings import SourceSettings
 from curator.sources import SourceContext, SourceResult, arxiv, build_source
 from curator.sources.arxiv import parse_arxiv
-from curator.sources.cli import app as sources_app
 from curator.sources.discovery import looks_like_feed
 from curator.sources.rss import parse_feed
 from curator.sources.youtube import parse_channel

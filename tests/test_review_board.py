@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 from curator import decisions
 from curator.decisions import Action
 from curator.models import ItemState
-from curator.review.app import make_app, markdown_to_html, running
+from curator.review.board import make_app, markdown_to_html, running
 from curator.settings import load_settings
 from curator.store import Store
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from curator.review.app import make_app, running
+from curator.review.board import make_app, running
 from curator.settings import load_settings
 from curator.store import Store
 

@@ -115,7 +115,7 @@ def test_prose_draft_lints_and_publish_maps_woven_stories_back(ws, fake_llm) -> 
 def test_board_shows_and_regenerates_a_prose_draft_from_the_cache(ws, fake_llm) -> None:
     from starlette.testclient import TestClient
 
-    from curator.review.app import make_app
+    from curator.review.board import make_app
 
     fake_llm.script = [woven_answer] * 8
     assert draft(ws, env_for(fake_llm)).exit_code == 0

@@ -6,8 +6,8 @@ import tomllib
 import pytest
 from typer.testing import CliRunner
 
+from curator.cli.sources import app
 from curator.settings import load_settings
-from curator.sources.cli import app
 from curator.store import Store
 
 runner = CliRunner()

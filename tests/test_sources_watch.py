@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from curator.cli.sources import app as sources_app
 from curator.errors import SourceError
 from curator.models import Page, Validators
 from curator.pipeline import Pipeline
 from curator.settings import SourceSettings, load_settings
 from curator.sources import build_source
-from curator.sources.cli import app as sources_app
 from curator.sources.watch import date_in_text, entry_article, find_entries, narrow_to_entry
 from curator.store import Store
 from tests.sites import article_html

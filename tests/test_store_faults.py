@@ -19,6 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 from curator import cli, compose
+from curator.cli import workspace as cli_workspace
 from curator.errors import ComposeError, StoreError
 from curator.models import Candidate, ItemState, Placement
 from curator.store import Store
@@ -95,7 +96,7 @@ def test_collect_on_a_full_disk_exits_non_zero_with_the_path_and_no_traceback(wo
             super().__init__(*a, **kw)
             fill_to_the_brim(self)
 
-    monkeypatch.setattr(cli, "Store", FullDiskStore)
+    monkeypatch.setattr(cli_workspace, "Store", FullDiskStore)
     result = runner.invoke(cli.app, ["collect", "--home", str(workspace), "--provider", "offline"])
     db = workspace / "data" / "curator.db"
     assert result.exit_code == StoreError.exit_code, result.output

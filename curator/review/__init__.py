@@ -1,5 +1,5 @@
 """The review board (`curator review`): a local, token-gated web page for shaping the open draft."""
 
-from curator.review.app import make_app, serve
+from curator.review.board import make_app, serve
 
 __all__ = ["make_app", "serve"]

@@ -1,25 +1,29 @@
-"""`curator demo`: the whole pipeline on the bundled corpus, served on loopback, no network, no key.
+"""The demo runner (`curator demo`): the whole pipeline on the bundled corpus, on loopback, no network, no key.
 
 The demo keeps its workspace (store + draft) between runs: a second run reuses what the first
 stored, so it adds nothing, gets 304s for the feeds, makes no LLM call and rewrites the same draft.
-`--fresh` starts from an empty workspace.
+`--fresh` starts from an empty workspace. The corpus server's TLS certificate is made afresh at each start
+(into `<workspace>/tls/`); none is shipped.
 """
 
 from __future__ import annotations
 
+import logging
 import shutil
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from curator.demo_server import DemoServer
-from curator.pipeline import Pipeline
+from curator.demo.server import CORPUS_DIR, DemoServer
+from curator.pipeline import Pipeline, RunResult
 from curator.progress import Reporter
 from curator.settings import Settings, defaults_dir, load_settings
 from curator.store import Store
 
-CORPUS = Path(__file__).parent / "demo_corpus"
+log = logging.getLogger(__name__)
+
+CORPUS = CORPUS_DIR
 # The corpus is a fixed week; the demo drafts the issue of that week whatever today's date is.
 DEMO_AS_OF = datetime(2026, 11, 23, 23, 59, tzinfo=UTC)
 
@@ -55,16 +59,17 @@ def run_demo(
     fresh: bool = False,
     provider: str | None = None,
     env: Mapping[str, str],
-    echo: Callable[[str], None] = print,
-    print_summary: Callable[..., None] | None = None,
+    echo: Callable[[str], None] = log.info,
+    print_summary: Callable[[RunResult], None] | None = None,
 ) -> Path:
+    """Collect and draft the corpus week in `workspace`; says what it does through `echo` (the CLI prints)."""
     workspace = workspace.resolve()
     if fresh and workspace.exists():
         shutil.rmtree(workspace)
     reused = (workspace / "data" / "curator.db").exists()
     echo(f"demo workspace: {workspace} ({'reusing the previous run' if reused else 'new'})")
     init_workspace(workspace)
-    with DemoServer() as server:
+    with DemoServer(tls_dir=workspace / "tls") as server:
         echo(f"serving the bundled corpus ({len(server.hosts)} sites) on 127.0.0.1")
         settings = demo_settings(workspace, server, env, provider)
         with Store(settings.db_path) as store:

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
+from curator.cli.workspace import HomeOpt, cli_errors, workspace
 from curator.errors import CuratorError, UsageError
 from curator.http import Fetcher
 from curator.models import SourceHealth, Validators
@@ -32,12 +33,6 @@ app = typer.Typer(
     add_completion=False,
 )
 
-HomeOpt = Annotated[
-    Path,
-    typer.Option(
-        "--home", envvar="CURATOR_HOME", help="Workspace folder holding config/, prompts/, data/, drafts/."
-    ),
-]
 FEED_KINDS = {"rss", "atom", "feed", "jsonfeed", "json_feed"}  # kinds whose URL is found by feed discovery
 SOURCES_FILE = "sources.toml"
 
@@ -107,11 +102,6 @@ def _refuse_duplicate(settings: Settings, name: str | None, url: str) -> None:
         raise typer.Exit(1)
 
 
-def _fail(exc: CuratorError) -> None:
-    typer.echo(f"curator: error: {exc}", err=True)
-    raise typer.Exit(exc.exit_code)
-
-
 async def _discover(settings: Settings, url: str) -> str:
     # Candidate feeds are parsed in the bounded parser pool (memory cap, deadline), as in `collect`.
     with ParsePool(settings.extract) as pool:
@@ -151,25 +141,24 @@ def add(
     ] = "rss",
 ) -> None:
     """Find the site's feed and append it to config/sources.toml (refuses a name or URL already there)."""
-    try:
+    with cli_errors():  # a URL that is not a web page is refused before the config is read
         try:
             url = check_user_url(url)
         except ValueError as exc:
             raise UsageError(f"cannot add this source: {exc}", reason="bad_url") from None
-        settings = load_settings(home, env=os.environ)
+    with workspace(home, store=False, must_exist=False) as ws:
+        settings = ws.settings
         _refuse_duplicate(settings, name, url)
         build_source(
             SourceSettings(name="-", kind=kind, url=url)
         )  # unknown kind: ConfigError listing the known
         feed_url = asyncio.run(_discover(settings, url)) if kind in FEED_KINDS else url
-        extra = {"weight": weight} if weight is not None else {}
+        extra: dict[str, Any] = {"weight": weight} if weight is not None else {}
         source = SourceSettings(
             name=name or domain(feed_url), kind=kind, url=feed_url, section=section, **extra
         )
         _refuse_duplicate(settings, source.name, feed_url)
         path = append_sources(home, [source_table(source)])
-    except CuratorError as exc:
-        _fail(exc)
     typer.echo(f"added '{source.name}' ({source.kind}) {redact(source.url)} to {path}")
 
 
@@ -179,8 +168,8 @@ def import_opml(
     home: HomeOpt = Path("."),
 ) -> None:
     """Append the OPML file's feeds to config/sources.toml, skipping URLs already configured."""
-    try:
-        settings = load_settings(home, env=os.environ)
+    with workspace(home, store=False, must_exist=False) as ws:
+        settings = ws.settings
         try:
             data = file.read_bytes()
         except OSError as exc:
@@ -202,8 +191,6 @@ def import_opml(
             new.append(table)
         if new:
             append_sources(home, new)
-    except CuratorError as exc:
-        _fail(exc)
     typer.echo(f"imported {len(new)} source(s); skipped {skipped} already configured.")
 
 
@@ -215,10 +202,8 @@ def export_opml(
     ] = None,
 ) -> None:
     """Write the configured sources as OPML 2.0 (curator fields kept as curator* attributes)."""
-    try:
-        settings = load_settings(home, env=os.environ)
-    except CuratorError as exc:
-        _fail(exc)
+    with workspace(home, store=False, must_exist=False) as ws:
+        settings = ws.settings
     text = to_opml(settings.sources, title=f"{settings.publication.name} sources")
     if out is None:
         typer.echo(text, nl=False)
@@ -242,14 +227,12 @@ def _table(rows: list[list[str]]) -> list[str]:
 @app.command()
 def check(home: HomeOpt = Path(".")) -> None:
     """Source health from the store: last success, failures in a row, last error, items found."""
-    try:
-        settings = load_settings(home, env=os.environ)
+    with workspace(home, store=False, must_exist=False) as ws:
+        settings = ws.settings
         rows = []
-        if settings.db_path.exists():
+        if settings.db_path.exists():  # a workspace that never ran has no store, and gets none from `check`
             with Store(settings.db_path) as store:
                 rows = [r.model_dump() for r in store.source_health()]
-    except CuratorError as exc:
-        _fail(exc)
     configured = {s.name: s for s in settings.sources}
     seen = {r["name"] for r in rows}
     table = [["name", "kind", "last ok", "failures", "last error", "items", ""]]
@@ -280,9 +263,9 @@ def check(home: HomeOpt = Path(".")) -> None:
     for line in _table(table):
         typer.echo(line)
     for r in rows:  # a watched page that showed no entries: say what was looked for and what is there now
-        src = configured.get(r["name"])
-        if src is not None and src.kind == "watch" and src.enabled and r["last_error"] == "no_entries":
-            typer.echo(f"{src.name}: {asyncio.run(_probe_watch(settings, src))}")
+        watched = configured.get(r["name"])
+        if watched is not None and watched.kind == "watch" and watched.enabled and r["last_error"] == "no_entries":
+            typer.echo(f"{watched.name}: {asyncio.run(_probe_watch(settings, watched))}")
     if flagged:
         typer.echo(
             f"{flagged} source(s) failed {FLAG_AFTER_FAILURES}+ runs in a row: "

@@ -7,7 +7,8 @@
 
 Files live under `<root>/<host>/<path>` and are served as-is, chosen by the `Host` header (port
 stripped). The same handler answers on a plain-HTTP and an HTTPS listener (certificate for
-`*.demo.test`, signed by `demo_corpus/tls/demo-ca.pem`), both on 127.0.0.1 with OS-chosen ports.
+`*.demo.test`, signed by a demo CA made at start: see `curator.demo.tls`), both on 127.0.0.1 with OS-chosen
+ports.
 
 Lookup: the query string is ignored; `/a/b`, `/a/b/` try `a/b`, `a/b.html`, `a/b/index.html` in that
 order (`/` -> `index.html`). Names starting with `_` or `.` are never served.
@@ -18,7 +19,7 @@ with no body, except on hosts listed in `no_conditional_hosts`. Content types co
 extension (`.html` -> utf-8 HTML, `*.gbk.html` -> `text/html` with no charset), and a per-host
 `_headers.json` ({"glob on the URL path": {"Content-Type": "..."}}) overrides them.
 
-Run `python -m curator.demo_server` to serve the corpus by hand; it prints the resolve map.
+`python tools/serve_demo_corpus.py` serves the corpus by hand and prints the resolve map.
 """
 
 from __future__ import annotations
@@ -29,19 +30,21 @@ import hashlib
 import json
 import posixpath
 import ssl
+import tempfile
 import threading
-from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Self
 from urllib.parse import unquote, urlsplit
 
-CORPUS_DIR = Path(__file__).resolve().parent / "demo_corpus"
+from curator.demo.stats import DemoStats
+from curator.demo.tls import DemoTLS, make_demo_tls
+
+CORPUS_DIR = Path(__file__).resolve().parent / "corpus"
 SITES_DIR = CORPUS_DIR / "sites"
-TLS_DIR = CORPUS_DIR / "tls"
 # Every file's Last-Modified: the end of the corpus week. Stable across clones (mtime is not).
 CORPUS_DATE = datetime(2026, 11, 22, 23, 0, 0, tzinfo=UTC)
 
@@ -77,81 +80,6 @@ def _content_type(path: Path, body: bytes) -> str:
             return "application/rdf+xml"
         return "application/rss+xml"
     return _TYPES.get(suffix, "application/octet-stream")
-
-
-@dataclass
-class _Stats:
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    requests: int = 0
-    not_modified: int = 0
-    ok: int = 0
-    not_found: int = 0
-    by_path: Counter[str] = field(default_factory=Counter)  # "host/path" (no query) -> hits
-    by_status: Counter[int] = field(default_factory=Counter)
-    by_scheme: Counter[str] = field(default_factory=Counter)
-
-
-class DemoStats:
-    """Thread-safe request counters. `hits("news.demo.test", "/feed.xml")` or `hits("news.demo.test/feed.xml")`."""
-
-    def __init__(self) -> None:
-        self._s = _Stats()
-
-    def record(self, host: str, path: str, status: int, scheme: str) -> None:
-        with self._s.lock:
-            self._s.requests += 1
-            self._s.by_status[status] += 1
-            self._s.by_scheme[scheme] += 1
-            self._s.by_path[f"{host}{path}"] += 1
-            if status == 304:
-                self._s.not_modified += 1
-            elif status == 200:
-                self._s.ok += 1
-            elif status == 404:
-                self._s.not_found += 1
-
-    @property
-    def requests(self) -> int:
-        with self._s.lock:
-            return self._s.requests
-
-    @property
-    def not_modified(self) -> int:
-        with self._s.lock:
-            return self._s.not_modified
-
-    @property
-    def ok(self) -> int:
-        with self._s.lock:
-            return self._s.ok
-
-    @property
-    def not_found(self) -> int:
-        with self._s.lock:
-            return self._s.not_found
-
-    def hits(self, host_or_key: str, path: str | None = None) -> int:
-        key = host_or_key if path is None else f"{host_or_key}{path}"
-        with self._s.lock:
-            return self._s.by_path[key]
-
-    def snapshot(self) -> dict[str, Any]:
-        """A copy: {"requests", "not_modified", "ok", "not_found", "by_path", "by_status", "by_scheme"}."""
-        with self._s.lock:
-            return {
-                "requests": self._s.requests,
-                "not_modified": self._s.not_modified,
-                "ok": self._s.ok,
-                "not_found": self._s.not_found,
-                "by_path": dict(self._s.by_path),
-                "by_status": dict(self._s.by_status),
-                "by_scheme": dict(self._s.by_scheme),
-            }
-
-    def reset(self) -> None:
-        with self._s.lock:
-            lock = self._s.lock
-            self._s = _Stats(lock=lock)
 
 
 @dataclass(frozen=True)
@@ -256,7 +184,7 @@ class _Listener(ThreadingHTTPServer):
         except (ssl.SSLError, OSError):
             return
         try:
-            self.RequestHandlerClass(tls, client_address, self)
+            super().finish_request(tls, client_address)
         finally:
             try:
                 tls.close()
@@ -271,7 +199,8 @@ class DemoServer:
     """Serve `root/<host>/...` on 127.0.0.1 over HTTP and HTTPS, in background threads.
 
     `no_conditional_hosts`: hosts that send validators but ignore If-None-Match / If-Modified-Since
-    (always 200), like many real servers.
+    (always 200), like many real servers. `tls_dir`: where the CA and server certificate made at start
+    are written (default: a temporary folder, removed at close).
     """
 
     def __init__(
@@ -284,10 +213,9 @@ class DemoServer:
         self.root = Path(root).resolve() if root is not None else SITES_DIR
         if not self.root.is_dir():
             raise FileNotFoundError(f"demo corpus root not found: {self.root}")
-        tls = Path(tls_dir) if tls_dir is not None else TLS_DIR
-        self._ca = tls / "demo-ca.pem"
-        self._cert = tls / "server.pem"
-        self._key = tls / "server.key"
+        self._tls_dir = Path(tls_dir) if tls_dir is not None else None
+        self._tls: DemoTLS | None = None
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self.no_conditional_hosts = {h.lower() for h in no_conditional_hosts}
         self.stats = DemoStats()
         self._cache: dict[Path, _Resource] = {}
@@ -299,11 +227,12 @@ class DemoServer:
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
-    def start(self) -> DemoServer:
+    def start(self) -> Self:
         if self._listeners:
             return self
+        tls = self._certificates()
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        ctx.load_cert_chain(self._cert, self._key)
+        ctx.load_cert_chain(tls.cert, tls.key)
         try:
             self._listeners = [_Listener(self, "http", None), _Listener(self, "https", ctx)]
             for lst in self._listeners:
@@ -329,6 +258,19 @@ class DemoServer:
             t.join(timeout=2.0)
         self._listeners = []
         self._threads = []
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp, self._tls = None, None
+
+    def _certificates(self) -> DemoTLS:
+        """The TLS material of this server, made on first use (never read from the corpus)."""
+        if self._tls is None:
+            folder = self._tls_dir
+            if folder is None:
+                self._tmp = tempfile.TemporaryDirectory(prefix="curator-demo-tls-")
+                folder = Path(self._tmp.name)
+            self._tls = make_demo_tls(folder, self.hosts)
+        return self._tls
 
     def __enter__(self) -> Self:
         return self.start()
@@ -360,7 +302,7 @@ class DemoServer:
     @property
     def ca_bundle(self) -> str:
         """Path of the demo CA certificate (PEM), to trust in addition to the system store."""
-        return str(self._ca)
+        return str(self._certificates().ca)
 
     def resolve_map(self) -> dict[str, str]:
         """{"<host>:80": "127.0.0.1:<http_port>", "<host>:443": "127.0.0.1:<https_port>"} for every host."""
@@ -468,24 +410,3 @@ def _find_file(site: Path, norm: str) -> Path | None:
                 return resolved
     return None
 
-
-def main(argv: list[str] | None = None) -> int:
-    """Serve the demo corpus until Ctrl-C and print how to reach it."""
-    import argparse
-    import time
-
-    ap = argparse.ArgumentParser(prog="python -m curator.demo_server", description=main.__doc__)
-    ap.add_argument("--root", default=None, help="sites directory (default: the bundled corpus)")
-    args = ap.parse_args(argv)
-    with DemoServer(args.root) as srv:
-        print(json.dumps(srv.fetch_overrides(), indent=2, ensure_ascii=False), flush=True)
-        try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            pass
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

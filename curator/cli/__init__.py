@@ -1,0 +1,5 @@
+"""The command line (`curator …`): a thin veneer over the library; `curator.cli:main` is the entry point."""
+
+from curator.cli.app import app, main
+
+__all__ = ["app", "main"]

@@ -1,0 +1,74 @@
+"""What the CLI prints: run summaries and the `curator status` report (nothing below cli/ prints)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import typer
+
+from curator.models import StatusReport
+from curator.pipeline import RunResult
+from curator.settings import Settings, describe_origins
+
+
+def print_summary(run: RunResult, *, as_json: bool = False) -> None:
+    if as_json:
+        typer.echo(json.dumps({
+            "run_id": run.run_id, "status": run.status, "counters": dict(sorted(run.counters.items())),
+            "notes": run.notes, "draft": str(run.draft_path) if run.draft_path else None,
+        }, ensure_ascii=False, indent=2))
+        return
+    typer.echo(f"run #{run.run_id}: {run.status}")
+    stages: dict[str, list[str]] = {}
+    for key, n in sorted(run.counters.items()):
+        stage, _, outcome = key.partition("/")
+        stages.setdefault(stage, []).append(f"{outcome}={n}")
+    for stage, parts in stages.items():
+        typer.echo(f"  {stage:<9} {'  '.join(parts)}")
+    for note in run.notes:
+        typer.echo(f"  note: {note}")
+
+
+def print_origins(settings: Settings) -> None:
+    typer.echo("settings (where each came from):")
+    for key, origin in describe_origins(settings):
+        typer.echo(f"  {key:<28} {origin}")
+
+
+def print_status(status: StatusReport) -> None:
+    report: dict[str, Any] = status.model_dump(mode="json")  # the view `--json` prints: the same strings
+    echo = typer.echo
+    echo(f"store: {report['store']}")
+    echo("items by state:")
+    for key, n in report["items"].items() or [("(none)", 0)]:
+        echo(f"  {key:<32} {n}")
+    echo("recent runs:")
+    for r in report["runs"]:
+        took = ""
+        if r["ended_at"]:
+            took = f" {(datetime.fromisoformat(r['ended_at']) - datetime.fromisoformat(r['started_at'])).total_seconds():.1f}s"
+        top = ", ".join(f"{k}={v}" for k, v in sorted(r["counters"].items())[:8])
+        echo(f"  #{r['run_id']:<4} {r['command']:<8} {r['status']:<11} {r['started_at'][:19]}{took}  {top}")
+    echo("sources:")
+    for s in report["sources"]:
+        flag = f"  ⚠ {s['flag']}" if s["flag"] else ""
+        echo(f"  {s['name']:<28} ok={s['last_ok_at'] or '-':<26} failures={s['consecutive_failures']} "
+             f"last_error={s['last_error'] or '-'} items={s['items_total']} this_week={s['items_week']}{flag}")
+    llm = report["llm"]
+    for label in ("run", "week", "month"):
+        x = llm[label]
+        echo(f"llm {label:<5}: calls={x['calls']} tokens={x['input_tokens']}+{x['output_tokens']} cost=${x['cost_usd']:.4f}")
+    echo(f"llm cache hits (recent runs): {llm['cache_hits_recent_runs']}")
+    cands = report["next_issue_candidates"]
+    window = report["next_issue_window"]
+    echo(f"next issue window: {window['start'][:10]} → {window['end'][:10]}")
+    echo("next issue candidates: " + ("  ".join(f"{k}={v}" for k, v in cands.items()) or "(no sections)"))
+    if report["learned_weights"]:
+        state = "on" if report["learning"] else "off (learning.enabled = false)"
+        echo(f"learned weights ({state}):")
+        for w in report["learned_weights"]:
+            echo(f"  {w['kind']:<6} {w['key']:<28} {w['weight']:.2f}  kept={w['kept']} dropped={w['dropped']}")
+    if report["open_draft"]:
+        echo(f"open draft: #{report['open_draft']['number']} at {report['open_draft']['path']}")

@@ -1,0 +1,129 @@
+"""The CLI's one way into a workspace: settings -> run lock -> store, with errors turned into exit codes.
+
+Every command runs its body inside `workspace()`; a `CuratorError` anywhere in it (a bad --home or config:
+78, another run holding the lock: 75, the store unusable: 74, SIGTERM or the run deadline: 143 …) prints
+`curator: error: …` on stderr and exits with the error's own code.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+from curator.errors import ConfigError, CuratorError
+from curator.pipeline import Pipeline
+from curator.runlock import RunLock
+from curator.settings import Settings, load_settings
+from curator.store import Store
+from curator.urls import RedactingFilter
+
+log = logging.getLogger(__name__)
+
+HomeOpt = Annotated[
+    Path, typer.Option("--home", envvar="CURATOR_HOME", help="Workspace folder holding config/, prompts/, data/, drafts/.")
+]
+ProviderOpt = Annotated[
+    str | None, typer.Option("--provider", help="Enrichment backend: auto, openai or offline (overrides llm.provider).")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the run summary as JSON (for machines).")]
+
+_NOISY = ("httpx", "httpcore", "httpx2", "httpcore2", "openai", "trafilatura", "htmldate", "jieba", "charset_normalizer")
+
+
+def setup_logging(verbose: bool) -> None:
+    level = logging.DEBUG if verbose else logging.INFO
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", "%H:%M:%S"))
+    handler.addFilter(RedactingFilter())  # no password or query token of any URL reaches the log
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING)
+    logging.getLogger("curator").setLevel(level)
+    for noisy in _NOISY:
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def workspace_settings(home: Path, *, provider: str | None = None, must_exist: bool = True) -> Settings:
+    """The workspace's settings, with the command's flags on top."""
+    # A mistyped --home must not become a fresh, empty workspace whose run of no sources says `ok`.
+    if must_exist and home.exists() and not home.is_dir():
+        raise ConfigError(f"--home {home}: is a file, not a folder; give the publication's folder")
+    if must_exist and not home.exists():
+        raise ConfigError(f"--home {home}: no such folder; create it with `curator init --home {home}`")
+    overrides: dict[str, dict[str, Any]] = {}
+    if provider:
+        overrides["llm"] = {"provider": provider}
+    return load_settings(home, env=os.environ, overrides=overrides)
+
+
+def fail(exc: CuratorError) -> NoReturn:
+    typer.echo(f"curator: error: {exc}", err=True)
+    raise typer.Exit(exc.exit_code)
+
+
+@contextmanager
+def cli_errors() -> Iterator[None]:
+    """A CuratorError raised inside becomes its message on stderr and its exit code."""
+    try:
+        yield
+    except CuratorError as exc:
+        fail(exc)
+
+
+@dataclass
+class Workspace:
+    """What a command works on: the settings, and the store when it asked for one."""
+
+    settings: Settings
+    _store: Store | None = None
+
+    @property
+    def store(self) -> Store:
+        assert self._store is not None, "workspace() was opened without a store"
+        return self._store
+
+
+@contextmanager
+def workspace(
+    home: Path,
+    lock: str | None = None,
+    *,
+    provider: str | None = None,
+    store: bool = True,
+    must_exist: bool = True,
+    before: Callable[[Settings], None] | None = None,
+) -> Iterator[Workspace]:
+    """settings -> `before(settings)` (checks that must pass before anything is locked or stored) -> the
+    run lock named `lock` (none when None) -> the store; CuratorErrors become exit codes."""
+    with cli_errors(), ExitStack() as stack:
+        settings = workspace_settings(home, provider=provider, must_exist=must_exist)
+        if before is not None:
+            before(settings)
+        if lock is not None:
+            stack.enter_context(RunLock(settings.lock_path, lock))
+        opened = stack.enter_context(Store(settings.db_path)) if store else None
+        yield Workspace(settings, opened)
+
+
+@contextmanager
+def stop_on_sigterm(pipe: Pipeline) -> Iterator[None]:
+    """SIGTERM stops taking work; the run ends `interrupted` and the command exits 143."""
+
+    def handler(signum: int, frame: object) -> None:
+        log.warning("SIGTERM: finishing what is in flight, taking no new work")
+        pipe.stop("SIGTERM")
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -119,7 +119,7 @@ def regenerate(settings: Settings, store: Store) -> Path:
         row = store.open_draft_issue()
         if row is None:
             raise CuratorError("there is no open draft: run `curator draft` first", reason="no_draft")
-        number, as_of = int(row["number"]), issue_as_of(settings, row)
+        number, as_of = row.number, issue_as_of(settings, row)
         run = Pipeline(settings, store).draft(number=number, as_of=as_of)  # replays the stored decisions
         assert run.draft_path is not None
         return run.draft_path
@@ -154,7 +154,7 @@ def record_decision(settings: Settings, store: Store, fields: dict[str, str]) ->
     row = store.open_draft_issue()
     if row is None:
         raise CuratorError("there is no open draft: run `curator draft` first", reason="no_draft")
-    number = int(row["number"])
+    number = row.number
     action = fields.get("action", "")
     if len(fields.get("title") or "") > MAX_TITLE_CHARS or len(fields.get("summary") or "") > MAX_SUMMARY_CHARS:
         raise CuratorError(f"a title has at most {MAX_TITLE_CHARS} characters, a summary {MAX_SUMMARY_CHARS}",

@@ -19,7 +19,7 @@ from markdown_it import MarkdownIt
 from curator import decisions, finds, select
 from curator.decisions import Review
 from curator.mdsafe import safe_url
-from curator.models import Issue, Item, ItemState, Story
+from curator.models import Issue, IssueRecord, Item, ItemState, Story
 from curator.settings import Settings
 from curator.store import Store
 
@@ -28,22 +28,22 @@ _ALLOWED_TAGS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "str
                  "blockquote", "a", "hr", "br", "table", "thead", "tbody", "tr", "th", "td", "sup"}
 
 
-def issue_as_of(settings: Settings, row: Any) -> datetime:
+def issue_as_of(settings: Settings, row: IssueRecord) -> datetime:
     """The date the draft was made for: its front matter `date:` (the window's end), else when it was made.
 
     Drafts made since schema 3 record it in the issues table; older ones fall back to the file.
     """
-    if "as_of" in row.keys() and row["as_of"]:  # noqa: SIM118 (a database row: `in` tests values)
-        return datetime.fromisoformat(row["as_of"])
-    path = settings.drafts_dir / f"issue-{row['number']}.md"
-    if not path.exists() and row["path"]:
-        path = Path(row["path"])
+    if row.as_of:
+        return row.as_of
+    path = settings.drafts_dir / f"issue-{row.number}.md"
+    if not path.exists() and row.path:
+        path = Path(row.path)
     if path.exists():
         head = path.read_text(encoding="utf-8", errors="replace")[:4000]
         m = re.search(r"^date:\s*[\"']?(\d{4})-(\d{2})-(\d{2})", head, re.MULTILINE)
         if m:
             return datetime(int(m[1]), int(m[2]), int(m[3]), 23, 59, tzinfo=UTC)
-    made = datetime.fromisoformat(row["created_at"])
+    made = row.created_at
     return made.replace(hour=23, minute=59, second=0, tzinfo=made.tzinfo or UTC)
 
 
@@ -68,7 +68,7 @@ def load_view(settings: Settings, store: Store) -> BoardView | None:
     row = store.open_draft_issue()
     if row is None:
         return None
-    number, as_of = int(row["number"]), issue_as_of(settings, row)
+    number, as_of = row.number, issue_as_of(settings, row)
     items = store.items(states=[ItemState.ENRICHED, ItemState.DRAFTED])
     issue, _ = select.select_for(store, settings, items, number=number, as_of=as_of)
     found = decisions.load(store, number)

@@ -27,6 +27,7 @@ from curator.pipeline import Pipeline, RunResult, vet_find_url
 from curator.progress import Reporter
 from curator.runlock import RunLock
 from curator.settings import Settings, defaults_dir, describe_origins, load_settings, require_llm_key
+from curator.sources import known_kinds
 from curator.store import Store
 from curator.urls import RedactingFilter
 
@@ -79,7 +80,7 @@ def _settings(home: Path, **flags: Any) -> Settings:
     overrides: dict[str, dict[str, Any]] = {}
     if flags.get("provider"):
         overrides["llm"] = {"provider": flags["provider"]}
-    return load_settings(home, env=os.environ, overrides=overrides)
+    return load_settings(home, env=os.environ, overrides=overrides, kinds=known_kinds())
 
 
 def _fail(exc: CuratorError) -> None:

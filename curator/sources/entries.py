@@ -22,16 +22,15 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections import Counter, OrderedDict
+from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from urllib.parse import unquote, urldefrag
+from datetime import datetime
+from urllib.parse import urldefrag
 
 import lxml.html
 from lxml.html import HtmlElement
 
-from curator.errors import SourceError
-from curator.sources.jsonfeed import clamp_date
+from curator.sources.fields import clamp_date
 from curator.sources.pagedates import (
     date_in_text,
     date_match,
@@ -64,12 +63,6 @@ _HEADING_STOPS = {*HEADINGS, "article", "section"}
 _STOPS = _HEADING_STOPS | {"hr", "header", "footer", "nav", "main", "aside"}
 _NOT_WEB = re.compile(r"(?i)(javascript|mailto|tel|data):")
 MAX_BLOCKS = 60_000  # past this many candidate blocks a page is not a notes page (and parsing gets slow)
-
-SHAPES = (
-    "paragraphs/list items/table rows starting with a date (【2026-11-30】, [2026-11-30], 2026年11月30日, "
-    "2026/11/30 …) under h1–h6 headings; <details> whose <summary> (or body) holds a date; "
-    "<article>/<li>/<section> teasers with a <time> or date text; headings dated by their own text"
-)
 
 
 @dataclass
@@ -453,27 +446,3 @@ def scan_page(html: str, page_url: str, now: datetime, *, keep_html: bool = Fals
     dated = len(page.lead_dates) + len(page.box_dates) + sum(1 for f in found if f.kind == "heading")
     ordered = sorted(entries.values(), key=lambda e: e.published_at, reverse=True)
     return PageScan(ordered, page.counts, dated)
-
-
-# The entries of the last few pages read, by anchor, in this process: every anchored item of one page is
-# extracted from the same page, which would otherwise be parsed again for each of its entries.
-_BY_ANCHOR: OrderedDict[tuple[str, str, str], dict[str, Entry]] = OrderedDict()
-_BY_ANCHOR_PAGES = 4
-
-
-def entry_by_anchor(html: str, page_url: str, anchor: str, now: datetime | None = None) -> Entry | None:
-    """The entry `#anchor` names on the page (its HTML in `.html`), or None if the page has no such entry.
-
-    `now` is the clock the page was read on: it places a date given without a year (no clamping here)."""
-    never = datetime.max.replace(tzinfo=UTC)
-    key = (hashlib.sha1(html.encode("utf-8", "replace")).hexdigest(), page_url, (now or never).isoformat())
-    if (by_anchor := _BY_ANCHOR.get(key)) is None:
-        try:
-            scan = scan_page(html, page_url, never, keep_html=True, year_clock=now)
-        except SourceError:
-            return None
-        by_anchor = {unquote(e.anchor): e for e in reversed(scan.entries) if e.anchor}
-        _BY_ANCHOR[key] = by_anchor
-        while len(_BY_ANCHOR) > _BY_ANCHOR_PAGES:
-            _BY_ANCHOR.popitem(last=False)
-    return by_anchor.get(unquote(anchor))

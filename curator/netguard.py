@@ -15,10 +15,11 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from curator.errors import BlockedAddress, ConfigError, FetchError
-from curator.errors import shown_url as redact  # the one URL-for-messages rule; errors.py owns it
+from curator.errors import BlockedAddress, ConfigError, FetchError, shown_url
 
 log = logging.getLogger(__name__)
+
+redact = shown_url  # the one URL-for-messages rule (errors.py owns it: error messages use it too)
 
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address

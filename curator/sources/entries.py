@@ -20,7 +20,6 @@ identity when others are added before or after it in the same section.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -45,6 +44,7 @@ from curator.sources.pagetext import (
     SCAN_CHARS,
     block_text,
     clean_title,
+    derived_anchor,
     first_sentence,
     head_text,
     parse_page,
@@ -96,7 +96,7 @@ class _Page:
     def __init__(self, root: HtmlElement, page_url: str, base: str, now: datetime) -> None:
         self.page_url = urldefrag(page_url)[0]
         self.base = base
-        self._absolute: dict[str, str] = {}
+        self._absolute: dict[str, str | None] = {}
         self.blocks = [el for el in root.iter(*_ALL)][:MAX_BLOCKS]
         self.counts: Counter[str] = Counter(el.tag for el in self.blocks)
         self.lead_dates = {el: d for el in self.blocks if el.tag in LEADS and (d := _lead_date(el))}
@@ -178,10 +178,15 @@ class _Page:
     def inner_dated(self, el: HtmlElement, parts: list[HtmlElement]) -> set[HtmlElement]:
         return {x for p in parts for x in p.iter(*_ALL) if x is not el and x in self.small}
 
-    def absolute(self, href: str) -> str:
-        if (url := self._absolute.get(href)) is None:  # a long page repeats its hrefs; urljoin is slow
-            url = self._absolute[href] = absolutize(href.strip(), self.base)
-        return url
+    def absolute(self, href: str) -> str | None:
+        """The href as an absolute http(s) URL (None for any other scheme), cached."""
+        if href not in self._absolute:  # a long page repeats its hrefs; urljoin is slow
+            self._absolute[href] = absolutize(href.strip(), self.base)
+        return self._absolute[href]
+
+    def link_url(self, a: HtmlElement) -> str:
+        """An outbound link's URL without its #fragment (another page's #section is that page)."""
+        return urldefrag(self.absolute(a.get("href", "")) or "")[0]
 
     def outbound(self, parts: list[HtmlElement]) -> list[HtmlElement]:
         """Links in the blocks that lead off this page (not fragments, scripts, mail or the page itself)."""
@@ -190,7 +195,8 @@ class _Page:
             href = (a.get("href") or "").strip()
             if not href or href.startswith("#") or _NOT_WEB.match(href):
                 continue
-            if urldefrag(self.absolute(href))[0] == self.page_url:
+            url = self.absolute(href)
+            if url is None or urldefrag(url)[0] == self.page_url:  # ftp: and the like lead nowhere we read
                 continue
             found.append(a)
         return found
@@ -362,22 +368,22 @@ def _title(page: _Page, f: _Found) -> str:
 def _heading_link(page: _Page, heading: HtmlElement) -> str | None:
     wrapped = next((a for a in heading.iterancestors("a") if a.get("href")), None)
     links = page.outbound(([wrapped] if wrapped is not None else []) + [heading])
-    return urldefrag(page.absolute(links[0].get("href", "")))[0] if links else None
+    return page.link_url(links[0]) if links else None
 
 
 def _own_anchor(f: _Found) -> str | None:
     """The block's own id, or (for headings and boxes) an id, named anchor or `#permalink` inside it.
 
     A lead only counts ids on itself: a footnote reference in a paragraph is not the entry's anchor."""
-    if f.el.get("id"):
-        return f.el.get("id")
+    if own := f.el.get("id"):
+        return str(own)
     scope = [f.el] if f.kind == "lead" else f.parts
     for part in scope:
         for x in part.iter(*HEADINGS, "a"):
-            if x.get("id"):
-                return x.get("id")
-            if x.tag == "a" and x.get("name"):
-                return x.get("name")
+            if inner := x.get("id"):
+                return str(inner)
+            if x.tag == "a" and (name := x.get("name")):
+                return str(name)
     if f.kind == "lead":
         return None
     for a in (a for p in f.parts for a in p.iter("a")):
@@ -387,13 +393,6 @@ def _own_anchor(f: _Found) -> str | None:
     return None
 
 
-def derived_anchor(date: datetime, title: str, *, yearless: bool = False) -> str:
-    """A stable anchor for an entry without an id: its date and a hash of its title. A date the page gave
-    without a year is named by month and day only: its year depends on the clock it was read with."""
-    digest = hashlib.sha1(squash(title).lower().encode("utf-8")).hexdigest()[:10]
-    return f"{date:%m-%d}-{digest}" if yearless else f"{date:%Y-%m-%d}-{digest}"
-
-
 def _link(page: _Page, f: _Found, title: str) -> tuple[str, str]:
     """(url, anchor): the heading's link, else the first outbound link, else the page plus an anchor."""
     heading = _heading_of(f)
@@ -401,10 +400,10 @@ def _link(page: _Page, f: _Found, title: str) -> tuple[str, str]:
         return link, ""
     if links := page.outbound(f.parts):
         # Another page's #section is that page: the item merges with the same link from other sources.
-        return urldefrag(page.absolute(links[0].get("href", "")))[0], ""
+        return page.link_url(links[0]), ""
     anchor = _own_anchor(f) or derived_anchor(f.date, title or head_text(f.parts, 200),
                                               yearless=f.el in page.yearless)
-    return absolutize(f"#{anchor}", page.page_url), anchor
+    return absolutize(f"#{anchor}", page.page_url) or page.page_url, anchor
 
 
 def _snippet(f: _Found, text: str, title: str) -> str:

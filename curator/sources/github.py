@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -149,8 +148,10 @@ class _GitHubSource(BaseSource):
         )
         return result
 
-    # A module-level function (picklable, so the worker pool can run it): (body, final_url, config, now).
-    parser: ClassVar[Callable[[bytes, str, SourceSettings, datetime], SourceResult]]
+    @staticmethod
+    def parser(body: bytes, final_url: str, source: SourceSettings, now: datetime) -> SourceResult:
+        """A module-level function (picklable, so the worker pool can run it); set by each kind."""
+        raise NotImplementedError
 
 
 @register("github_releases")

@@ -38,7 +38,16 @@ ENTRY_POINT_GROUP = "curator.sources"
 _NOT_KINDS = frozenset({"registry", "cli"})
 
 
-async def _inline(fn: Callable[..., Any], *args: Any) -> Any:
+T = TypeVar("T")
+
+
+class CpuRunner(Protocol):
+    """Runs `fn(*args)` (module-level, picklable) where CPU-heavy parsing belongs: the parser pool."""
+
+    def __call__(self, fn: Callable[..., T], /, *args: Any) -> Awaitable[T]: ...
+
+
+async def _inline(fn: Callable[..., T], *args: Any) -> T:
     return fn(*args)
 
 
@@ -48,7 +57,7 @@ class SourceContext:
     validators: Validators  # saved from the previous successful read of this source
     now: datetime
     # Runs CPU-heavy parsing (`await ctx.cpu(parse_feed, body, …)`) in the parser pool; inline by default.
-    cpu: Callable[..., Awaitable[Any]] = _inline
+    cpu: CpuRunner = _inline
 
 
 @dataclass
@@ -176,7 +185,7 @@ def _plugin_class(ep: metadata.EntryPoint) -> type[Source]:
     where = f"source kind '{ep.name}' from {dist} ({ep.value})"
     try:
         obj = ep.load()
-    except Exception as exc:  # noqa: BLE001  (any fault of a plugin's import is that plugin's, reported as config)
+    except Exception as exc:
         log.debug("loading %s failed", where, exc_info=True)
         raise ConfigError(
             f"{where} cannot be loaded: {type(exc).__name__}: {exc}. Fix or uninstall that package"

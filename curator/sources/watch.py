@@ -20,8 +20,8 @@ import hashlib
 import logging
 from collections import OrderedDict
 from datetime import UTC, datetime
-from urllib.parse import unquote
 from typing import ClassVar
+from urllib.parse import unquote
 
 from curator.charset import decode_html
 from curator.errors import SourceError

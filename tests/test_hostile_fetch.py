@@ -17,6 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from curator import sources as sources_pkg
+from curator.sources import registry as sources_registry
 from curator.cli import app
 from curator.errors import ConfigError, FetchError
 from curator.http import Fetcher, Response
@@ -243,7 +244,7 @@ def test_any_exception_in_one_source_is_its_outcome_and_never_logs_the_message(w
             return await super().discover(ctx)
 
     monkeypatch.setitem(sources_pkg.SOURCES, "explodes", Source)
-    monkeypatch.setattr(sources_pkg, "_load_builtins", lambda: None)
+    monkeypatch.setattr(sources_registry, "_load", lambda: None)
     from curator.sources import rss  # noqa: F401  (the good source's kind is registered on import)
 
     caplog.set_level(logging.DEBUG)

@@ -34,7 +34,7 @@ def parse_json_feed(body: bytes, final_url: str, source: SourceSettings, now: da
         raise SourceError("JSON Feed without an `items` list", reason="bad_shape", url=final_url)
     base = final_url
     result = SourceResult(cap=source.max_entries)
-    for item in data["items"]:
+    for item in result.capped(data["items"]):
         if not isinstance(item, dict):
             result.drop("bad_shape")
             continue

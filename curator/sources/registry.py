@@ -17,7 +17,7 @@ from __future__ import annotations
 import importlib
 import logging
 import pkgutil
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import metadata
@@ -39,6 +39,7 @@ _NOT_KINDS = frozenset({"registry", "cli"})
 
 
 T = TypeVar("T")
+E = TypeVar("E")
 
 
 class CpuRunner(Protocol):
@@ -62,15 +63,27 @@ class SourceContext:
 
 @dataclass
 class SourceResult:
+    """What one read of a source yields. The entry cap (the source's `max_entries`, given as `cap`) is
+    applied here and nowhere else: `capped()` for a feed, whose first entries are read and the rest left
+    unread; `add()` for a source that filters its entries first (points, drafts), so the cap counts what
+    it keeps. Either way the entries past the cap are counted under `dropped["entry_cap"]`."""
+
     candidates: list[Candidate] = field(default_factory=list)
     validators: Validators | None = None  # save only after the candidates are committed
     not_modified: bool = False
     dropped: dict[str, int] = field(default_factory=dict)  # entries left out, by reason
-    cap: int | None = None  # the source's max_entries; `add` is the one place it is applied
+    cap: int | None = None  # the source's max_entries
 
     def drop(self, reason: str, n: int = 1) -> None:
         """Count `n` entries left out for `reason` (a counter `discover/dropped_<reason>`)."""
         self.dropped[reason] = self.dropped.get(reason, 0) + n
+
+    def capped(self, entries: Sequence[E]) -> Sequence[E]:
+        """The first `cap` entries to read; the rest count under `entry_cap` unread."""
+        if self.cap is not None and len(entries) > self.cap:
+            self.drop("entry_cap", len(entries) - self.cap)
+            return entries[: self.cap]
+        return entries
 
     def add(self, candidate: Candidate) -> bool:
         """Keep a candidate unless the cap is reached (then it counts under `entry_cap`); True if kept."""

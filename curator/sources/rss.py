@@ -42,7 +42,7 @@ def parse_feed(body: bytes, final_url: str, content_type: str, source: SourceSet
             raise SourceError("not a feed (no entries could be read)", reason="not_a_feed", url=final_url)
         return SourceResult()
     result = SourceResult(cap=source.max_entries)
-    for entry in parsed.entries:
+    for entry in result.capped(parsed.entries):
         link = absolutize(entry.get("link", ""), final_url)
         if link is None:
             result.drop("bad_link")

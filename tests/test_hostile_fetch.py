@@ -17,13 +17,13 @@ import pytest
 from typer.testing import CliRunner
 
 from curator import sources as sources_pkg
-from curator.sources import registry as sources_registry
 from curator.cli import app
 from curator.errors import ConfigError, FetchError
 from curator.http import Fetcher, Response
 from curator.pipeline import Pipeline, RunResult
 from curator.settings import FetchSettings, SourceSettings, load_settings
 from curator.sources import SourceContext, SourceResult
+from curator.sources import registry as sources_registry
 from curator.store import Store
 from tests.raw_socket import Listener, RawServer, send_response, stream_zeros
 from tests.sites import article_html

@@ -187,6 +187,8 @@ def _load() -> None:
         _loaded.add("builtins")
     if "plugins" not in _loaded:
         for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+            if ep.name in SOURCES:  # loaded after the built-ins, a plugin may replace one: say so
+                log.info("source kind '%s' is provided by the plugin %s", ep.name, ep.value)
             register(ep.name)(_plugin_class(ep))
         _loaded.add("plugins")
 

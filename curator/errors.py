@@ -21,6 +21,10 @@ Messages never carry secret values (API keys, credentials in URLs).
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
+_SHOWN_SCHEMES = ("http", "https")
+
 
 class CuratorError(Exception):
     """Base of every error curator raises on purpose."""
@@ -51,13 +55,29 @@ class CuratorError(Exception):
         return (_rebuild, (type(self), super().__str__(), self.__dict__))
 
     def __str__(self) -> str:
-        from curator.netguard import redact  # netguard imports this module
-
         msg = super().__str__()
         # The URL as shown: no credentials, no query string (a final URL after redirects can carry a token).
-        url = redact(self.url) if self.url else None
+        url = shown_url(self.url) if self.url else None
         ctx = [f"{k}={v}" for k, v in (("stage", self.stage), ("url", url), ("call", self.call_id)) if v]
         return f"{msg} [{', '.join(ctx)}]" if ctx else msg
+
+
+def shown_url(url: str) -> str:
+    """Best-effort scheme://host/path of any string, dropping userinfo, query and fragment (the form a URL
+    takes in an error message or a log line; `netguard.redact` is this function)."""
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "<unparsable url>"
+    if not parts.scheme:
+        return "<relative url>"
+    if parts.scheme.lower() not in _SHOWN_SCHEMES:
+        return f"{parts.scheme.lower()}:…"  # javascript:/data: payloads are not worth echoing
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{parts.scheme.lower()}://{host}{port}{parts.path}"
 
 
 def _rebuild(cls: type[CuratorError], message: str, state: dict[str, object]) -> CuratorError:

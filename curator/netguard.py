@@ -15,9 +15,11 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from curator.errors import BlockedAddress, ConfigError, FetchError
+from curator.errors import BlockedAddress, ConfigError, FetchError, shown_url
 
 log = logging.getLogger(__name__)
+
+redact = shown_url  # the one URL-for-messages rule (errors.py owns it: error messages use it too)
 
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -75,23 +77,6 @@ class Pin:
 
     def others(self) -> list[Pin]:
         return [Pin(ip, self.port, self.vetted) for ip in self.fallbacks]
-
-
-def redact(url: str) -> str:
-    """Best-effort scheme://host/path of any string, dropping userinfo, query and fragment."""
-    try:
-        parts = urlsplit(url.strip())
-        host = parts.hostname or ""
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:
-        return "<unparsable url>"
-    if not parts.scheme:
-        return "<relative url>"
-    if parts.scheme.lower() not in SCHEMES:
-        return f"{parts.scheme.lower()}:…"  # javascript:/data: payloads are not worth echoing
-    if ":" in host:
-        host = f"[{host}]"
-    return f"{parts.scheme.lower()}://{host}{port}{parts.path}"
 
 
 def parse_url(url: str) -> Target:

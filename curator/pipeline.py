@@ -181,7 +181,7 @@ class Pipeline:
                     run.counters["source/not_modified"] += 1
                     self.store.record_source_ok(src_cfg.name, None, 0)
                     return
-                anchored = src_cfg.kind == "watch"  # entries that are anchors on one page keep their #fragment
+                anchored = source.keeps_fragment  # entries that are anchors on one page keep their #fragment
                 new = sum(self._add_contained(run, cand, anchored) for cand in result.candidates)
                 for reason, n in result.dropped.items():
                     run.counters[f"discover/dropped_{reason}"] += n

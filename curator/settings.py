@@ -17,7 +17,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -280,7 +280,6 @@ def defaults_dir() -> Path:
 
 
 _ENV_PREFIX = "CURATOR_"
-_SECRET_PATHS = {("llm", "api_key")}
 
 
 def _merge(base: dict[str, Any], new: Mapping[str, Any], origin: str, origins: dict[str, str], path: str = "") -> None:
@@ -300,10 +299,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as exc:
-        raise ConfigError(
-            f"{path}: not UTF-8 text (byte {exc.start} cannot be decoded as UTF-8). Save the file as UTF-8 "
-            "and run again."
-        ) from None
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start} cannot be decoded as UTF-8). Save the file "
+                          "as UTF-8 and run again.") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc}). Fix the file and run again.") from exc
     except OSError as exc:
@@ -352,8 +349,11 @@ def load_settings(
     env: Mapping[str, str] | None = None,
     overrides: Mapping[str, Mapping[str, Any]] | None = None,
     config_files: list[Path] | None = None,
+    kinds: Collection[str] | None = None,
 ) -> Settings:
-    """Build Settings from the four layers. Raises ConfigError naming the field (never its value)."""
+    """Build Settings from the four layers. Raises ConfigError naming the field (never its value). `kinds`:
+    the source kinds the registry knows (`curator.sources.known_kinds()`; this module never imports
+    the sources), so an unknown kind fails here; None leaves it to `build_source`."""
     home = Path(home).resolve()
     data: dict[str, Any] = {}
     origins: dict[str, str] = {}
@@ -377,7 +377,7 @@ def load_settings(
         raise ConfigError(_describe(exc, origins)) from None
     settings.origins = origins
     _apply_preset(settings)
-    _check_references(settings)
+    _check_references(settings, kinds)
     return settings
 
 
@@ -390,10 +390,7 @@ def _apply_preset(s: Settings) -> None:
             s.origins[f"llm.{key}"] = f"preset:{s.llm.preset}"
 
 
-def _check_references(s: Settings) -> None:
-    from curator.sources import known_kinds  # late: the sources package imports this module
-
-    kinds = known_kinds()
+def _check_references(s: Settings, kinds: Collection[str] | None) -> None:
     sections = set(s.section_ids())
     problems = []
     for src in s.sources:
@@ -403,8 +400,9 @@ def _check_references(s: Settings) -> None:
             problems.append(f"  sources[{src.name}].url: must be an http(s) URL")
         elif why := _bad_source_url(src.url):
             problems.append(f"  sources[{src.name}].url: {why}")
-        if src.kind not in kinds:
-            problems.append(f"  sources[{src.name}].kind: unknown kind '{src.kind}'; known kinds: {', '.join(kinds)}")
+        if kinds is not None and src.kind not in kinds:  # the registry's list, passed in by the edge
+            problems.append(f"  sources[{src.name}].kind: unknown kind '{src.kind}'; known kinds: "
+                            + ", ".join(sorted(kinds)))
     names = [src.name for src in s.sources]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
@@ -433,10 +431,8 @@ def require_llm_key(settings: Settings) -> None:
     enrich stage fails before it fetches anything."""
     if settings.llm.provider == "openai" and settings.llm.api_key is None:
         origin = settings.origins.get("llm.provider", "defaults")
-        raise ConfigError(
-            f"llm.provider is 'openai' (from {origin}) but no API key is set: export OPENAI_API_KEY, "
-            "or set llm.provider to \"auto\" or \"offline\"."
-        )
+        raise ConfigError(f"llm.provider is 'openai' (from {origin}) but no API key is set: export "
+                          "OPENAI_API_KEY, or set llm.provider to \"auto\" or \"offline\".")
 
 
 def _rel(path: Path, home: Path) -> str:
@@ -448,9 +444,7 @@ def _rel(path: Path, home: Path) -> str:
 
 def describe_origins(settings: Settings) -> list[tuple[str, str]]:
     """(setting, origin) pairs for `curator status`, secrets shown only as set/unset."""
-    rows = []
-    for key, origin in sorted(settings.origins.items()):
-        rows.append((key, origin))
+    rows = sorted(settings.origins.items())
     if settings.llm.api_key is not None:
         rows.append(("llm.api_key", "set (value hidden)"))
     return rows

@@ -141,10 +141,10 @@ def _too_deep() -> ExtractionError:
 def extract_job(page: Page, anchor: str, settings: ExtractSettings) -> Article:
     """Runs in a worker: a `watch` entry on the page itself is its own article; else extract the page."""
     from curator import extract
-    from curator.sources.watch import entry_article
+    from curator.sources import anchored_article
 
     if anchor:
-        article = entry_article(page, anchor, settings.max_chars)
+        article = anchored_article(page, anchor, settings.max_chars)
         if article is None:  # never the whole page's text under one entry's title
             raise ExtractionError(
                 f"the entry #{anchor} is no longer on the watched page", reason="entry_missing",

@@ -23,6 +23,7 @@ from curator.http import Fetcher, Response
 from curator.pipeline import Pipeline, RunResult
 from curator.settings import FetchSettings, SourceSettings, load_settings
 from curator.sources import SourceContext, SourceResult
+from curator.sources import registry as sources_registry
 from curator.store import Store
 from tests.raw_socket import Listener, RawServer, send_response, stream_zeros
 from tests.sites import article_html
@@ -243,7 +244,7 @@ def test_any_exception_in_one_source_is_its_outcome_and_never_logs_the_message(w
             return await super().discover(ctx)
 
     monkeypatch.setitem(sources_pkg.SOURCES, "explodes", Source)
-    monkeypatch.setattr(sources_pkg, "_load_builtins", lambda: None)
+    monkeypatch.setattr(sources_registry, "_load", lambda: None)
     from curator.sources import rss  # noqa: F401  (the good source's kind is registered on import)
 
     caplog.set_level(logging.DEBUG)

@@ -21,7 +21,7 @@ from curator.http import Fetcher
 from curator.models import SourceHealth, Validators
 from curator.report import FLAG_AFTER_FAILURES, source_flag
 from curator.settings import Settings, SourceSettings, load_settings
-from curator.sources import SourceContext, build_source
+from curator.sources import SourceContext, build_source, known_kinds
 from curator.sources.discovery import discover_feed, parse_opml, source_table, to_opml
 from curator.store import Store
 from curator.urls import canonical_url, check_user_url, domain, redact
@@ -77,7 +77,7 @@ def append_sources(home: Path, tables: list[dict[str, Any]]) -> Path:
     tmp.write_text(old + sep + toml_tables(tables), encoding="utf-8")
     files = sorted(set(cfg_dir.glob("*.toml")) | {target})
     try:
-        load_settings(home, env=os.environ, config_files=[tmp if f == target else f for f in files])
+        load_settings(home, env=os.environ, config_files=[tmp if f == target else f for f in files], kinds=known_kinds())
     except CuratorError:
         tmp.unlink(missing_ok=True)
         raise

@@ -23,6 +23,7 @@ from curator.errors import ConfigError, CuratorError
 from curator.pipeline import Pipeline
 from curator.runlock import RunLock
 from curator.settings import Settings, load_settings
+from curator.sources import known_kinds
 from curator.store import Store
 from curator.urls import RedactingFilter
 
@@ -62,7 +63,8 @@ def workspace_settings(home: Path, *, provider: str | None = None, must_exist: b
     overrides: dict[str, dict[str, Any]] = {}
     if provider:
         overrides["llm"] = {"provider": provider}
-    return load_settings(home, env=os.environ, overrides=overrides)
+    # Every source kind is checked against the registry here, before any network I/O (exit 78).
+    return load_settings(home, env=os.environ, overrides=overrides, kinds=known_kinds())
 
 
 def fail(exc: CuratorError) -> NoReturn:

@@ -25,9 +25,9 @@ from curator import feeds
 from curator.errors import ExtractionError, SourceError
 from curator.models import Candidate
 from curator.settings import SourceSettings
-from curator.sources import SourceContext, SourceResult, register
-from curator.sources.jsonfeed import bump
-from curator.sources.rss import FEED_ACCEPT, _entry_date, plain_text
+from curator.sources.fields import entry_date, plain_text
+from curator.sources.registry import BaseSource, SourceContext, SourceResult, register
+from curator.sources.rss import FEED_ACCEPT
 from curator.urls import absolutize
 
 log = logging.getLogger(__name__)
@@ -85,7 +85,7 @@ def parse_arxiv(body: bytes, final_url: str, source: SourceSettings, now: dateti
     parsed = feeds.parse(body, final_url, sanitize_html=True)
     if not parsed.entries and (parsed.bozo or not parsed.get("version")):
         raise SourceError("not an arXiv Atom answer", reason="not_a_feed", url=final_url)
-    result = SourceResult()
+    result = SourceResult(cap=source.max_entries)
     for entry in parsed.entries:
         if "/api/errors" in entry.get("id", ""):  # the API reports a bad query as a one-entry feed
             raise SourceError(
@@ -93,25 +93,22 @@ def parse_arxiv(body: bytes, final_url: str, source: SourceSettings, now: dateti
                 reason="api_error",
                 url=final_url,
             )
-        if len(result.candidates) >= source.max_entries:
-            bump(result, "entry_cap")
-            continue
         alternate = next(
             (ln.get("href", "") for ln in entry.get("links", []) if ln.get("rel") == "alternate"),
             entry.get("link", "") or entry.get("id", ""),
         )
         link = absolutize(abs_url(alternate), final_url)
         if link is None:
-            bump(result, "bad_link")
+            result.drop("bad_link")
             continue
         authors = ", ".join(a.get("name", "") for a in entry.get("authors", [])[:5] if a.get("name"))
         summary = plain_text(entry.get("summary", ""))
-        result.candidates.append(
+        result.add(
             Candidate(
                 url=link,
                 title=plain_text(entry.get("title", ""), 300),
                 source=source.name,
-                published_at=_entry_date(entry, now),
+                published_at=entry_date(entry, now),
                 snippet=plain_text(f"{authors}: {summary}" if authors else summary),
             )
         )
@@ -119,11 +116,11 @@ def parse_arxiv(body: bytes, final_url: str, source: SourceSettings, now: dateti
 
 
 @register("arxiv")
-class ArxivSource:
+class ArxivSource(BaseSource):
     kind: ClassVar[str] = "arxiv"
 
     def __init__(self, config: SourceSettings, *, throttle: Throttle | None = None) -> None:
-        self.config = config
+        super().__init__(config)
         self.throttle = throttle or THROTTLE
 
     async def discover(self, ctx: SourceContext) -> SourceResult:

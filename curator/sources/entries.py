@@ -20,18 +20,16 @@ identity when others are added before or after it in the same section.
 
 from __future__ import annotations
 
-import hashlib
 import re
-from collections import Counter, OrderedDict
+from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from urllib.parse import unquote, urldefrag
+from datetime import datetime
+from urllib.parse import urldefrag
 
 import lxml.html
 from lxml.html import HtmlElement
 
-from curator.errors import SourceError
-from curator.sources.jsonfeed import clamp_date
+from curator.sources.fields import clamp_date
 from curator.sources.pagedates import (
     date_in_text,
     date_match,
@@ -46,6 +44,7 @@ from curator.sources.pagetext import (
     SCAN_CHARS,
     block_text,
     clean_title,
+    derived_anchor,
     first_sentence,
     head_text,
     parse_page,
@@ -64,12 +63,6 @@ _HEADING_STOPS = {*HEADINGS, "article", "section"}
 _STOPS = _HEADING_STOPS | {"hr", "header", "footer", "nav", "main", "aside"}
 _NOT_WEB = re.compile(r"(?i)(javascript|mailto|tel|data):")
 MAX_BLOCKS = 60_000  # past this many candidate blocks a page is not a notes page (and parsing gets slow)
-
-SHAPES = (
-    "paragraphs/list items/table rows starting with a date (【2026-11-30】, [2026-11-30], 2026年11月30日, "
-    "2026/11/30 …) under h1–h6 headings; <details> whose <summary> (or body) holds a date; "
-    "<article>/<li>/<section> teasers with a <time> or date text; headings dated by their own text"
-)
 
 
 @dataclass
@@ -103,7 +96,7 @@ class _Page:
     def __init__(self, root: HtmlElement, page_url: str, base: str, now: datetime) -> None:
         self.page_url = urldefrag(page_url)[0]
         self.base = base
-        self._absolute: dict[str, str] = {}
+        self._absolute: dict[str, str | None] = {}
         self.blocks = [el for el in root.iter(*_ALL)][:MAX_BLOCKS]
         self.counts: Counter[str] = Counter(el.tag for el in self.blocks)
         self.lead_dates = {el: d for el in self.blocks if el.tag in LEADS and (d := _lead_date(el))}
@@ -185,10 +178,15 @@ class _Page:
     def inner_dated(self, el: HtmlElement, parts: list[HtmlElement]) -> set[HtmlElement]:
         return {x for p in parts for x in p.iter(*_ALL) if x is not el and x in self.small}
 
-    def absolute(self, href: str) -> str:
-        if (url := self._absolute.get(href)) is None:  # a long page repeats its hrefs; urljoin is slow
-            url = self._absolute[href] = absolutize(href.strip(), self.base)
-        return url
+    def absolute(self, href: str) -> str | None:
+        """The href as an absolute http(s) URL (None for any other scheme), cached."""
+        if href not in self._absolute:  # a long page repeats its hrefs; urljoin is slow
+            self._absolute[href] = absolutize(href.strip(), self.base)
+        return self._absolute[href]
+
+    def link_url(self, a: HtmlElement) -> str:
+        """An outbound link's URL without its #fragment (another page's #section is that page)."""
+        return urldefrag(self.absolute(a.get("href", "")) or "")[0]
 
     def outbound(self, parts: list[HtmlElement]) -> list[HtmlElement]:
         """Links in the blocks that lead off this page (not fragments, scripts, mail or the page itself)."""
@@ -197,7 +195,8 @@ class _Page:
             href = (a.get("href") or "").strip()
             if not href or href.startswith("#") or _NOT_WEB.match(href):
                 continue
-            if urldefrag(self.absolute(href))[0] == self.page_url:
+            url = self.absolute(href)
+            if url is None or urldefrag(url)[0] == self.page_url:  # ftp: and the like lead nowhere we read
                 continue
             found.append(a)
         return found
@@ -369,22 +368,22 @@ def _title(page: _Page, f: _Found) -> str:
 def _heading_link(page: _Page, heading: HtmlElement) -> str | None:
     wrapped = next((a for a in heading.iterancestors("a") if a.get("href")), None)
     links = page.outbound(([wrapped] if wrapped is not None else []) + [heading])
-    return urldefrag(page.absolute(links[0].get("href", "")))[0] if links else None
+    return page.link_url(links[0]) if links else None
 
 
 def _own_anchor(f: _Found) -> str | None:
     """The block's own id, or (for headings and boxes) an id, named anchor or `#permalink` inside it.
 
     A lead only counts ids on itself: a footnote reference in a paragraph is not the entry's anchor."""
-    if f.el.get("id"):
-        return f.el.get("id")
+    if own := f.el.get("id"):
+        return str(own)
     scope = [f.el] if f.kind == "lead" else f.parts
     for part in scope:
         for x in part.iter(*HEADINGS, "a"):
-            if x.get("id"):
-                return x.get("id")
-            if x.tag == "a" and x.get("name"):
-                return x.get("name")
+            if inner := x.get("id"):
+                return str(inner)
+            if x.tag == "a" and (name := x.get("name")):
+                return str(name)
     if f.kind == "lead":
         return None
     for a in (a for p in f.parts for a in p.iter("a")):
@@ -394,13 +393,6 @@ def _own_anchor(f: _Found) -> str | None:
     return None
 
 
-def derived_anchor(date: datetime, title: str, *, yearless: bool = False) -> str:
-    """A stable anchor for an entry without an id: its date and a hash of its title. A date the page gave
-    without a year is named by month and day only: its year depends on the clock it was read with."""
-    digest = hashlib.sha1(squash(title).lower().encode("utf-8")).hexdigest()[:10]
-    return f"{date:%m-%d}-{digest}" if yearless else f"{date:%Y-%m-%d}-{digest}"
-
-
 def _link(page: _Page, f: _Found, title: str) -> tuple[str, str]:
     """(url, anchor): the heading's link, else the first outbound link, else the page plus an anchor."""
     heading = _heading_of(f)
@@ -408,10 +400,10 @@ def _link(page: _Page, f: _Found, title: str) -> tuple[str, str]:
         return link, ""
     if links := page.outbound(f.parts):
         # Another page's #section is that page: the item merges with the same link from other sources.
-        return urldefrag(page.absolute(links[0].get("href", "")))[0], ""
+        return page.link_url(links[0]), ""
     anchor = _own_anchor(f) or derived_anchor(f.date, title or head_text(f.parts, 200),
                                               yearless=f.el in page.yearless)
-    return absolutize(f"#{anchor}", page.page_url), anchor
+    return absolutize(f"#{anchor}", page.page_url) or page.page_url, anchor
 
 
 def _snippet(f: _Found, text: str, title: str) -> str:
@@ -453,27 +445,3 @@ def scan_page(html: str, page_url: str, now: datetime, *, keep_html: bool = Fals
     dated = len(page.lead_dates) + len(page.box_dates) + sum(1 for f in found if f.kind == "heading")
     ordered = sorted(entries.values(), key=lambda e: e.published_at, reverse=True)
     return PageScan(ordered, page.counts, dated)
-
-
-# The entries of the last few pages read, by anchor, in this process: every anchored item of one page is
-# extracted from the same page, which would otherwise be parsed again for each of its entries.
-_BY_ANCHOR: OrderedDict[tuple[str, str, str], dict[str, Entry]] = OrderedDict()
-_BY_ANCHOR_PAGES = 4
-
-
-def entry_by_anchor(html: str, page_url: str, anchor: str, now: datetime | None = None) -> Entry | None:
-    """The entry `#anchor` names on the page (its HTML in `.html`), or None if the page has no such entry.
-
-    `now` is the clock the page was read on: it places a date given without a year (no clamping here)."""
-    never = datetime.max.replace(tzinfo=UTC)
-    key = (hashlib.sha1(html.encode("utf-8", "replace")).hexdigest(), page_url, (now or never).isoformat())
-    if (by_anchor := _BY_ANCHOR.get(key)) is None:
-        try:
-            scan = scan_page(html, page_url, never, keep_html=True, year_clock=now)
-        except SourceError:
-            return None
-        by_anchor = {unquote(e.anchor): e for e in reversed(scan.entries) if e.anchor}
-        _BY_ANCHOR[key] = by_anchor
-        while len(_BY_ANCHOR) > _BY_ANCHOR_PAGES:
-            _BY_ANCHOR.popitem(last=False)
-    return by_anchor.get(unquote(anchor))

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -28,9 +27,8 @@ from urllib.parse import urlsplit
 from curator.errors import SourceError
 from curator.models import Candidate
 from curator.settings import SourceSettings
-from curator.sources import SourceContext, SourceResult, register
-from curator.sources.jsonfeed import bump, iso_date, load_json, text_field
-from curator.sources.rss import plain_text
+from curator.sources.fields import iso_date, load_json, plain_text, text_field
+from curator.sources.registry import BaseSource, SourceContext, SourceResult, register
 from curator.urls import absolutize, is_web_url
 
 log = logging.getLogger(__name__)
@@ -68,27 +66,24 @@ def repo_name(api_url: str) -> str:
 
 def parse_releases(body: bytes, final_url: str, source: SourceSettings, now: datetime) -> SourceResult:
     repo = repo_name(source.url)
-    result = SourceResult()
+    result = SourceResult(cap=source.max_entries)
     for rel in _items(body, final_url):
         if not isinstance(rel, dict):
-            bump(result, "bad_shape")
+            result.drop("bad_shape")
             continue
         if rel.get("draft"):
-            bump(result, "draft")
+            result.drop("draft")
             continue
         link = absolutize(text_field(rel, "html_url"), final_url)
         if link is None:
-            bump(result, "bad_link")
+            result.drop("bad_link")
             continue
         name = text_field(rel, "name").strip() or text_field(rel, "tag_name").strip()
         short = repo.split("/")[-1].lower()
         title = name if (not repo or short in name.lower()) else f"{repo} {name}"
         if rel.get("prerelease"):
             title += "（预发布）"
-        if len(result.candidates) >= source.max_entries:
-            bump(result, "entry_cap")
-            continue
-        result.candidates.append(
+        result.add(
             Candidate(
                 url=link,
                 title=plain_text(title, 300),
@@ -101,29 +96,26 @@ def parse_releases(body: bytes, final_url: str, source: SourceSettings, now: dat
 
 
 def parse_submissions(body: bytes, final_url: str, source: SourceSettings, now: datetime) -> SourceResult:
-    result = SourceResult()
+    result = SourceResult(cap=source.max_entries)
     for issue in _items(body, final_url):
         if not isinstance(issue, dict):
-            bump(result, "bad_shape")
+            result.drop("bad_shape")
             continue
         if "pull_request" in issue:
-            bump(result, "pull_request")
+            result.drop("pull_request")
             continue
         if issue.get("state_reason") == "not_planned":
-            bump(result, "rejected")
+            result.drop("rejected")
             continue
         issue_url = absolutize(text_field(issue, "html_url"), final_url)
         text = text_field(issue, "body")
         link = first_url(text)
         if link is None or issue_url is None:
-            bump(result, "no_link")
+            result.drop("no_link")
             continue
         user = issue.get("user")
         login = text_field(user, "login") if isinstance(user, dict) else ""
-        if len(result.candidates) >= source.max_entries:
-            bump(result, "entry_cap")
-            continue
-        result.candidates.append(
+        result.add(
             Candidate(
                 url=link,
                 title=plain_text(text_field(issue, "title"), 300),
@@ -137,11 +129,7 @@ def parse_submissions(body: bytes, final_url: str, source: SourceSettings, now: 
     return result
 
 
-class _GitHubSource:
-    kind: ClassVar[str]
-
-    def __init__(self, config: SourceSettings) -> None:
-        self.config = config
+class _GitHubSource(BaseSource):
 
     async def discover(self, ctx: SourceContext) -> SourceResult:
         # Conditional requests answered 304 do not count against GitHub's rate limit.
@@ -160,8 +148,10 @@ class _GitHubSource:
         )
         return result
 
-    # A module-level function (picklable, so the worker pool can run it): (body, final_url, config, now).
-    parser: ClassVar[Callable[[bytes, str, SourceSettings, datetime], SourceResult]]
+    @staticmethod
+    def parser(body: bytes, final_url: str, source: SourceSettings, now: datetime) -> SourceResult:
+        """A module-level function (picklable, so the worker pool can run it); set by each kind."""
+        raise NotImplementedError
 
 
 @register("github_releases")

@@ -21,9 +21,8 @@ from urllib.parse import parse_qsl, urlsplit
 from curator.errors import SourceError
 from curator.models import Candidate
 from curator.settings import SourceSettings
-from curator.sources import SourceContext, SourceResult, register
-from curator.sources.jsonfeed import bump, epoch_date, load_json, text_field
-from curator.sources.rss import plain_text
+from curator.sources.fields import epoch_date, load_json, plain_text, text_field
+from curator.sources.registry import BaseSource, SourceContext, SourceResult, register
 from curator.urls import absolutize
 
 log = logging.getLogger(__name__)
@@ -50,12 +49,12 @@ def parse_hits(body: bytes, final_url: str, source: SourceSettings, now: datetim
     if not isinstance(data, dict) or not isinstance(data.get("hits"), list):
         raise SourceError("Algolia answer without a `hits` list", reason="bad_shape", url=final_url)
     threshold, inclusive = points_threshold(source.url)
-    result = SourceResult()
+    result = SourceResult(cap=source.max_entries)
     seen: set[str] = set()
     for hit in data["hits"]:
         story_id = hit.get("objectID") if isinstance(hit, dict) else None
         if not isinstance(story_id, str | int) or not str(story_id).isdigit():
-            bump(result, "bad_shape")
+            result.drop("bad_shape")
             continue
         story_id = str(story_id)
         if story_id in seen:
@@ -65,18 +64,15 @@ def parse_hits(body: bytes, final_url: str, source: SourceSettings, now: datetim
         if isinstance(points, bool) or not isinstance(points, int):
             points = 0
         if points < threshold or (points == threshold and not inclusive):
-            bump(result, "below_points")
+            result.drop("below_points")
             continue
         discussion = DISCUSSION.format(story_id)
         raw_link = text_field(hit, "url")
         link = absolutize(raw_link, final_url) if raw_link else discussion  # Ask HN: the thread is the story
         if link is None:
-            bump(result, "bad_link")
+            result.drop("bad_link")
             continue
-        if len(result.candidates) >= source.max_entries:
-            bump(result, "entry_cap")
-            continue
-        result.candidates.append(
+        result.add(
             Candidate(
                 url=link,
                 title=plain_text(text_field(hit, "title") or text_field(hit, "story_title"), 300),
@@ -91,11 +87,8 @@ def parse_hits(body: bytes, final_url: str, source: SourceSettings, now: datetim
 
 
 @register("hn", "hackernews")
-class HackerNewsSource:
+class HackerNewsSource(BaseSource):
     kind: ClassVar[str] = "hn"
-
-    def __init__(self, config: SourceSettings) -> None:
-        self.config = config
 
     async def discover(self, ctx: SourceContext) -> SourceResult:
         resp = await ctx.fetcher.get(self.config.url, validators=ctx.validators, accept="application/json")

@@ -3,8 +3,10 @@ several dated lines split into one paragraph per line."""
 
 from __future__ import annotations
 
+import hashlib
 import html as html_lib
 import re
+from datetime import datetime
 from urllib.parse import urljoin
 
 import lxml.html
@@ -156,3 +158,10 @@ def parse_page(html: str, page_url: str) -> tuple[HtmlElement, str]:
     base_el = root.find(".//base[@href]")
     base = urljoin(page_url, base_el.get("href")) if base_el is not None else page_url
     return root, base
+
+
+def derived_anchor(date: datetime, title: str, *, yearless: bool = False) -> str:
+    """A stable anchor for an entry without an id: its date and a hash of its title. A date the page gave
+    without a year is named by month and day only: its year depends on the clock it was read with."""
+    digest = hashlib.sha1(squash(title).lower().encode("utf-8")).hexdigest()[:10]
+    return f"{date:%m-%d}-{digest}" if yearless else f"{date:%Y-%m-%d}-{digest}"

@@ -25,9 +25,9 @@ from curator import feeds
 from curator.errors import ExtractionError, SourceError
 from curator.models import Candidate
 from curator.settings import SourceSettings
-from curator.sources import SourceContext, SourceResult, register
-from curator.sources.jsonfeed import bump
-from curator.sources.rss import FEED_ACCEPT, _entry_date, plain_text
+from curator.sources.fields import entry_date, plain_text
+from curator.sources.registry import BaseSource, SourceContext, SourceResult, register
+from curator.sources.rss import FEED_ACCEPT
 from curator.urls import absolutize
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ def parse_channel(
                     url=link,
                     title=plain_text(entry.get("title", ""), 300),
                     source=source.name,
-                    published_at=_entry_date(entry, now),
+                    published_at=entry_date(entry, now),
                     snippet=plain_text(entry.get("summary", "")),  # media:description
                 ),
             )
@@ -75,7 +75,7 @@ def parse_channel(
 
 
 @register("youtube")
-class YouTubeSource:
+class YouTubeSource(BaseSource):
     kind: ClassVar[str] = "youtube"
 
     def __init__(
@@ -85,7 +85,7 @@ class YouTubeSource:
         transcript_fetcher: TranscriptFetcher | None = None,
         transcript_timeout_s: float = 20.0,
     ) -> None:
-        self.config = config
+        super().__init__(config)
         self.transcript_fetcher = transcript_fetcher
         self.transcript_timeout_s = transcript_timeout_s
 
@@ -97,20 +97,17 @@ class YouTubeSource:
             videos, bad_links = await ctx.cpu(parse_channel, resp.body, resp.final_url, self.config, ctx.now)
         except ExtractionError as exc:
             raise SourceError(f"the feed could not be parsed: {exc}", reason=exc.reason, url=resp.final_url) from None
-        result = SourceResult(validators=resp.validators)
+        result = SourceResult(validators=resp.validators, cap=self.config.max_entries)
         if bad_links:
-            bump(result, "bad_link", bad_links)
-        if len(videos) > self.config.max_entries:
-            bump(result, "entry_cap", len(videos) - self.config.max_entries)
-        kept = videos[: self.config.max_entries]
+            result.drop("bad_link", bad_links)
+        kept = [(vid, cand) for vid, cand in videos if result.add(cand)]  # transcripts only for the kept
         if self.transcript_fetcher is not None:
             transcripts = await asyncio.gather(*(self._transcript(vid, ctx.fetcher) for vid, _ in kept))
             for (_, cand), transcript in zip(kept, transcripts, strict=True):
                 if transcript:
                     cand.snippet = plain_text(transcript, TRANSCRIPT_CHARS)
                 else:
-                    bump(result, "transcript_unavailable")
-        result.candidates = [cand for _, cand in kept]
+                    result.drop("transcript_unavailable")
         return result
 
     async def _transcript(self, video_id: str, fetcher: Fetcher) -> str:

@@ -22,8 +22,8 @@ from typing import Annotated, Any
 import typer
 
 from curator.errors import ConfigError, CuratorError
-from curator.models import Candidate
-from curator.pipeline import Pipeline, RunResult, vet_find_url
+from curator.models import Candidate, RunSummary
+from curator.pipeline import Pipeline, vet_find_url
 from curator.progress import Reporter
 from curator.runlock import RunLock
 from curator.settings import Settings, defaults_dir, describe_origins, load_settings, require_llm_key
@@ -87,7 +87,7 @@ def _fail(exc: CuratorError) -> None:
     raise typer.Exit(exc.exit_code)
 
 
-def print_summary(run: RunResult, *, as_json: bool = False) -> None:
+def print_summary(run: RunSummary, *, as_json: bool = False) -> None:
     if as_json:
         typer.echo(json.dumps({
             "run_id": run.run_id, "status": run.status, "counters": dict(sorted(run.counters.items())),

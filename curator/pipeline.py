@@ -1,8 +1,12 @@
-"""The pipeline: discover → fetch → extract → enrich (collect), and select → compose (draft).
+"""The pipeline: the stages of a run in order, and the run around them (deadline, stop, summary).
 
-Each stage reads the items waiting at its input state and writes the next state, item by item, so
-a run killed anywhere resumes where it stopped. A failing item or source becomes an outcome with a
-reason and a counter; only run-level faults (config, store, lock) end a run.
+    collect:  discover.py ─► fetch.py ─► extract (workers.extract_job, parser processes) ─► cluster.py ─► enrich/stage.py
+    draft:    decisions (select) ─► prose.py ─► compose.py ─► drafts/issue-N.md + .json
+
+Each stage is given an explicit StageContext (context.py), reads the items waiting at its input state and
+writes the next state, item by item, so a run killed anywhere resumes where it stopped. A failing item or
+source becomes an outcome with a reason and a counter on the run's RunSummary; only run-level faults
+(config, store, lock) end a run.
 """
 
 from __future__ import annotations

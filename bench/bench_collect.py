@@ -452,12 +452,13 @@ def _prepare_extracted(settings: Any) -> None:
     the same extracted items without extracting twice."""
     import asyncio
 
-    from curator.pipeline import Pipeline, RunResult
+    from curator.models import RunSummary
+    from curator.pipeline import Pipeline
     from curator.store import Store
 
     with Store(settings.db_path) as store:
         pipe = Pipeline(settings, store, _reporter_cls()("enrich prep", False))
-        run = RunResult(run_id=store.start_run("bench-prepare"), status="running")
+        run = RunSummary(run_id=store.start_run("bench-prepare"), command="bench-prepare", status="running")
         asyncio.run(pipe._collect_network(run, True))
         pipe._extract(run)
         store.finish_run(run.run_id, "ok", dict(run.counters), [])

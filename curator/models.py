@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import enum
 import json
+from collections import Counter
 from datetime import datetime
+from pathlib import Path
 from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -186,15 +188,20 @@ class Issue(_Model):
 
 
 class RunSummary(_Model):
-    """Counters of one run by `stage/outcome` (e.g. `fetch/ok`, `fetch/http_404`, `llm/invalid_output`)."""
+    """One run: counters by `stage/outcome` (e.g. `fetch/ok`, `fetch/http_404`, `llm/invalid_output`) and
+    notes. The pipeline fills it as the run goes; `Store.recent_runs` reads it back."""
 
     run_id: int
     command: str
     status: str  # running | ok | degraded | failed | interrupted | crashed
-    started_at: datetime
+    started_at: datetime | None = None  # set when read back from the store
     ended_at: datetime | None = None
-    counters: dict[str, int] = Field(default_factory=dict)
+    counters: Counter[str] = Field(default_factory=Counter)
     notes: list[str] = Field(default_factory=list)  # e.g. "enrichment ran offline (no OPENAI_API_KEY)"
+    # What this process's run produced, for its caller: never stored with the run, so never dumped.
+    draft_path: Path | None = Field(default=None, exclude=True)
+    issue: Issue | None = Field(default=None, exclude=True)
+    cost_usd: float = Field(default=0.0, exclude=True)
 
 
 # ---- what the store returns besides items (typed records: no database row leaves curator/store/) -------
@@ -475,3 +482,7 @@ class PublishResult(_Model):
     dropped: list[int] = Field(default_factory=list)
     added: list[str] = Field(default_factory=list)  # URLs the editor added by hand
     archived_links: int = 0
+    # What this process's run produced, for its caller: never stored with the run, so never dumped.
+    draft_path: Path | None = Field(default=None, exclude=True)
+    issue: Issue | None = Field(default=None, exclude=True)
+    cost_usd: float = Field(default=0.0, exclude=True)

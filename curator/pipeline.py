@@ -1,8 +1,12 @@
-"""The pipeline: discover → fetch → extract → enrich (collect), and select → compose (draft).
+"""The pipeline: the stages of a run in order, and the run around them (deadline, stop, summary).
 
-Each stage reads the items waiting at its input state and writes the next state, item by item, so
-a run killed anywhere resumes where it stopped. A failing item or source becomes an outcome with a
-reason and a counter; only run-level faults (config, store, lock) end a run.
+    collect:  discover.py ─► fetch.py ─► extract (workers.extract_job, parser processes) ─► cluster.py ─► enrich/stage.py
+    draft:    decisions (select) ─► prose.py ─► compose.py ─► drafts/issue-N.md + .json
+
+Each stage is given an explicit StageContext (context.py), reads the items waiting at its input state and
+writes the next state, item by item, so a run killed anywhere resumes where it stopped. A failing item or
+source becomes an outcome with a reason and a counter on the run's RunSummary; only run-level faults
+(config, store, lock) end a run.
 """
 
 from __future__ import annotations
@@ -10,71 +14,35 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections import Counter
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from urllib.parse import urlsplit
 
-from curator import charset, cluster, compose, finds, prose, select
-from curator.enrich import Backend, cleanup, content_hash
+from curator import cluster, compose, finds, prose, select
+from curator.context import RUN_LEVEL, StageContext
+from curator.discover import discover, redacted_candidate, vet_find_url
+from curator.enrich import cleanup, content_hash
+from curator.enrich.backends import Backend
 from curator.enrich.stage import EnrichStage
-from curator.errors import (
-    ConfigError,
-    CuratorError,
-    ExtractionError,
-    FetchError,
-    Interrupted,
-    LockHeld,
-    StoreError,
-    UsageError,
-)
+from curator.errors import ExtractionError, Interrupted
+from curator.fetch import fetch_waiting, keep_find
 from curator.http import Fetcher
-from curator.models import Candidate, Issue, ItemState, Page, Placement, ReviewData, WorkItem
+from curator.models import Candidate, Issue, ItemState, Page, Placement, ReviewData, RunSummary, WorkItem
 from curator.progress import Reporter
 from curator.redaction import Redactor
-from curator.report import source_flag
-from curator.robots import RobotsCache
 from curator.settings import Settings, require_llm_key
-from curator.sources import SourceContext, build_source
 from curator.store import Store
-from curator.urls import canonical_url, check_user_url, redact
+from curator.urls import redact
 from curator.workers import ParsePool, extract_job
 
 log = logging.getLogger(__name__)
 
-PAGE_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
-HTML_TYPES = ("text/html", "application/xhtml", "text/plain", "")
-# Faults of the whole run (DESIGN: config, store, lock, stop): never turned into one source's or item's outcome.
-RUN_LEVEL = (ConfigError, StoreError, LockHeld, Interrupted)
 CLUSTER_WINDOW_DAYS = 14  # new items join stories of items published in the last two weeks
-
-
-@dataclass
-class RunResult:
-    run_id: int
-    status: str
-    counters: Counter[str] = field(default_factory=Counter)
-    notes: list[str] = field(default_factory=list)
-    draft_path: Path | None = None
-    issue: Issue | None = None
-    cost_usd: float = 0.0
-
-
-def vet_find_url(url: str) -> tuple[str, str]:
-    """(url, canonical) of a URL a person gave, or UsageError naming the problem: callers check it before they
-    open the store, so a bad URL leaves no database behind."""
-    try:
-        url = check_user_url(url)
-    except ValueError as exc:
-        raise UsageError(f"cannot add this URL: {exc}", reason="bad_url") from None
-    try:
-        return url, canonical_url(url)
-    except ValueError as exc:
-        raise UsageError(f"cannot add this URL: {exc}; give a full http(s) URL", reason="bad_url") from None
+__all__ = ["Pipeline", "vet_find_url"]
 
 
 class Pipeline:
+    """One collect or draft run over a store: the stages in order, outcomes counted on the run's summary."""
+
     def __init__(self, settings: Settings, store: Store, reporter: Reporter | None = None,
                  *, backend: Backend | None = None) -> None:
         self.settings = settings
@@ -94,11 +62,15 @@ class Pipeline:
             self.stop_reason = reason
             self.stopping.set()
 
+    def context(self, run: RunSummary) -> StageContext:
+        """What the stages of this run are given (settings, store, clock, reporter, stop signal, counters)."""
+        return StageContext(self.settings, self.store, self.reporter, self.stopping, run, self.redactor)
+
     # ---- collect -----------------------------------------------------------------------------
-    def collect(self, *, discover: bool = True, command: str = "collect") -> RunResult:
+    def collect(self, *, discover: bool = True, command: str = "collect") -> RunSummary:
         if self._backend is None:
             require_llm_key(self.settings)  # before any network I/O, not after a night of fetching
-        run = RunResult(run_id=self.store.start_run(command), status="running")
+        run = RunSummary(run_id=self.store.start_run(command), command=command, status="running")
         timer = None
         if self.settings.run.deadline_s:
             timer = threading.Timer(self.settings.run.deadline_s, self.stop, args=("run deadline reached",))
@@ -134,107 +106,24 @@ class Pipeline:
             self.store.finish_run(run.run_id, run.status, dict(run.counters), run.notes)
         return run
 
-    async def _collect_network(self, run: RunResult, discover: bool) -> None:
+    async def _collect_network(self, run: RunSummary, discover_sources: bool) -> None:
         """Discover, fetch, and extract in parser processes while the fetching goes on."""
+        ctx = self.context(run)
         with ParsePool(self.settings.extract) as pool:
             self._pool = pool
             async with Fetcher(self.settings.fetch) as fetcher:
-                if discover:
-                    await self._discover(run, fetcher)
-                await self._fetch(run, fetcher)
+                if discover_sources:
+                    await discover(ctx, fetcher, pool.run)
+                await fetch_waiting(ctx, fetcher, pool.workers, lambda row, page: self._extract_one(ctx, row, page))
                 for key, value in fetcher.stats.items():
                     run.counters[f"http/{key.split('/', 1)[-1]}"] += value
-            await self._extract_waiting(run)  # pages fetched by an earlier, interrupted run
+            await self._extract_waiting(ctx)  # pages fetched by an earlier, interrupted run
             if pool.restarts:
                 run.counters["extract/pool_restarts"] += pool.restarts
 
-    async def _discover(self, run: RunResult, fetcher: Fetcher) -> None:
-        sources = [s for s in self.settings.sources if s.enabled]
-        for src in sources:
-            self.store.sync_source(src.name, src.kind, src.url)
-        now = self.settings.now()
-        with self.reporter.stage("discover", len(sources)) as advance:
-
-            async def one(src_cfg):  # type: ignore[no-untyped-def]
-                if self.stopping.is_set():
-                    advance()
-                    return
-                source = build_source(src_cfg)
-                ctx = SourceContext(fetcher=fetcher, validators=self.store.source_validators(src_cfg.name), now=now,
-                                    cpu=self._pool.run)
-                try:
-                    result = await source.discover(ctx)
-                except RUN_LEVEL:
-                    raise
-                except CuratorError as exc:  # SourceError, FetchError, BlockedAddress …: this source's outcome
-                    self.store.record_source_error(src_cfg.name, exc.reason)
-                    run.counters[f"source/{exc.reason}"] += 1
-                    log.warning("source %s failed: %s", src_cfg.name, exc)
-                    return
-                except Exception as exc:  # noqa: BLE001  (any other fault of one source must not end the run)
-                    self._internal_error(run, "source", exc, f"source '{src_cfg.name}'")
-                    self.store.record_source_error(src_cfg.name, "internal_error")
-                    return
-                finally:
-                    advance()
-                if result.not_modified:
-                    run.counters["source/not_modified"] += 1
-                    self.store.record_source_ok(src_cfg.name, None, 0)
-                    return
-                anchored = source.keeps_fragment  # entries that are anchors on one page keep their #fragment
-                new = sum(self._add_contained(run, cand, anchored) for cand in result.candidates)
-                for reason, n in result.dropped.items():
-                    run.counters[f"discover/dropped_{reason}"] += n
-                # Validators are saved only now that the items they cover are committed.
-                self.store.record_source_ok(src_cfg.name, result.validators, new, len(result.candidates))
-                run.counters["source/ok" if result.candidates else "source/empty"] += 1
-
-            await asyncio.gather(*(one(s) for s in sources))
-        names = {s.name for s in sources}
-        for row in self.store.source_health():
-            if row.name in names and (flag := source_flag(row)):
-                run.notes.append(f"source '{row.name}' {flag}; check it with `curator sources check`")
-
-    def _internal_error(self, run: RunResult, stage: str, exc: Exception, what: str) -> None:
-        """An exception nobody expected, in one source or item: counted and logged by its type only (the
-        message of a foreign exception can carry a URL with its token)."""
-        name = type(exc).__name__
-        run.counters[f"{stage}/internal_error"] += 1
-        run.notes.append(f"internal_error ({name}) in {what}; the run went on")
-        log.error("unexpected %s in %s; recorded as internal_error, the run goes on", name, what)
-
-    def _add_contained(self, run: RunResult, cand: Candidate, anchored: bool) -> bool:
-        try:
-            return self._add(run, cand, keep_fragment=anchored)
-        except RUN_LEVEL:
-            raise
-        except Exception as exc:  # noqa: BLE001  (one odd entry never costs its source the others)
-            self._internal_error(run, "discover", exc, f"an entry of '{cand.source}' ({redact(cand.url)})")
-            return False
-
-    def _add(self, run: RunResult, cand: Candidate, *, keep_fragment: bool = False) -> bool:
-        try:
-            canonical = canonical_url(cand.url, keep_fragment=keep_fragment)
-        except ValueError:
-            run.counters["discover/bad_url"] += 1
-            return False
-        item_id, is_new = self.store.add_candidate(self._redacted_candidate(cand), canonical)
-        run.counters["discover/new" if is_new else "discover/known"] += 1
-        max_age = self.settings.run.max_age_days
-        if is_new and max_age and cand.published_at and cand.published_at < self.settings.now() - timedelta(days=max_age):
-            # Known from now on, but never fetched or paid for: a feed's back catalogue is not news.
-            self.store.set_state(item_id, ItemState.SKIPPED, "too_old")
-            run.counters["discover/too_old"] += 1
-        return is_new
-
     def add_candidate(self, cand: Candidate) -> tuple[int, bool]:
         url, canonical = vet_find_url(cand.url)  # a person's URL: checked first
-        return self.store.add_candidate(self._redacted_candidate(cand.model_copy(update={"url": url})), canonical)
-
-    def _redacted_candidate(self, cand: Candidate) -> Candidate:
-        """Its text fields with every configured secret masked (the URLs stay: they are what is fetched)."""
-        fields = ("title", "snippet", "submitter")
-        return cand.model_copy(update={f: self.redactor.text(getattr(cand, f)) for f in fields if getattr(cand, f)})
+        return self.store.add_candidate(redacted_candidate(self.redactor, cand.model_copy(update={"url": url})), canonical)
 
     def retry_stand_in(self, item_id: int) -> bool:
         """The editor adds a find again whose page was not read: fetch it anew (a failure keeps the stand-in)."""
@@ -244,116 +133,23 @@ class Pipeline:
         self.store.refetch(item_id)
         return True
 
-    async def _fetch(self, run: RunResult, fetcher: Fetcher) -> None:
-        # The editor's finds kept as stand-ins after a failure that may pass are tried again each run
-        # (bounded by RETRY_CAP); they stay drafted-able stand-ins until a fetch succeeds.
-        due = finds.due_for_retry(self.store)
-        retrying = {row.id for row in due}
-        rows = [*self.store.waiting(ItemState.DISCOVERED), *due]
-        if retrying:
-            run.counters["retry/editor_finds"] += len(retrying)
-        # Admit items only as fast as the fetcher can take them, so a stop leaves the rest untouched.
-        admit = asyncio.Semaphore(self.settings.fetch.max_concurrency)
-        # Fetched pages wait for a parser in a bounded queue: fetching goes on while the parsers work,
-        # and at most this many pages are held in memory at once.
-        in_memory = asyncio.Semaphore(self.settings.fetch.max_concurrency + max(1, self._pool.workers) * 4)
-        robots = RobotsCache(fetcher, self.settings.fetch.user_agent) if self.settings.fetch.respect_robots else None
-        with self.reporter.stage("fetch", len(rows)) as advance:
-
-            async def one(row) -> None:  # type: ignore[no-untyped-def]
-                async with in_memory:
-                    async with admit:
-                        if self.stopping.is_set():  # the item stays `discovered` for the next run
-                            advance()
-                            return
-                        page = await fetch_one(row)
-                    if page is not None:
-                        await self._extract_one(run, row, page)
-
-            async def fetch_one(row) -> Page | None:  # type: ignore[no-untyped-def]
-                try:
-                    if robots is not None and not await robots.allowed(row.url):
-                        self.store.set_state(row.id, ItemState.SKIPPED, "robots")
-                        run.counters["fetch/skipped_robots"] += 1
-                        self._keep_find(run, row, "robots")
-                        return None
-                    resp = await fetcher.get(row.url, accept=PAGE_ACCEPT)
-                    ctype = resp.headers.get("content-type", "").split(";")[0].strip().lower()
-                    if not ctype.startswith(HTML_TYPES):
-                        self.store.set_state(row.id, ItemState.SKIPPED, "not_html")
-                        run.counters["fetch/skipped_not_html"] += 1
-                        self._keep_find(run, row, "not_html")
-                        return
-                    text, encoding = charset.decode_html(resp.body, resp.headers.get("content-type"))
-                    if (wall := finds.challenge_page(text)) and self._keep_find(run, row, wall):
-                        run.counters[f"fetch/{wall}"] += 1
-                        return None
-                    page = Page(url=resp.url, final_url=resp.final_url, status=resp.status, text=text,
-                                encoding=encoding, content_type=ctype, validators=resp.validators,
-                                fetched_at=self.settings.now())
-                    self.store.save_page(row.id, page)
-                    if row.id in retrying:  # read at last: clustered anew with the week's items
-                        self.store.release_story(row.id)
-                        run.notes.append(f"item {row.id} ({redact(row.url)}): the editor's find could be "
-                                         "fetched this time; the page replaces its stand-in")
-                    run.counters["fetch/ok"] += 1
-                    return page
-                except FetchError as exc:
-                    state = ItemState.SKIPPED if exc.reason == "too_large" else ItemState.FAILED
-                    self.store.set_state(row.id, state, exc.reason, retryable=exc.retryable)
-                    run.counters[f"fetch/{exc.reason}"] += 1
-                    log.info("fetch failed (%s): %s", exc.reason, redact(row.url))
-                    self._keep_find(run, row, exc.reason)
-                except RUN_LEVEL:
-                    raise
-                except Exception as exc:  # noqa: BLE001  (one item's fault is that item's outcome)
-                    self._internal_error(run, "fetch", exc, f"fetching {redact(row.url)}")
-                    self.store.set_state(row.id, ItemState.FAILED, "internal_error", retryable=True)
-                    self._keep_find(run, row, "internal_error")
-                finally:
-                    advance()
-
-            await asyncio.gather(*(one(r) for r in rows))
-        if robots is not None and robots.unavailable:
-            run.counters["fetch/robots_unavailable"] += robots.unavailable
-
-    def _keep_find(self, run: RunResult, row: WorkItem, reason: str) -> bool:
-        """An editor's find whose page could not be read stays a candidate, flagged (finds.py);
-        a feed's item keeps the outcome just recorded. True when it was an editor's find."""
-        item = finds.editor_find(self.store, row.id)
-        if item is None:
-            return False
-        flag = finds.keep_unfetched(self.settings, self.store, item, reason, row.snippet)
-        if self._retrying_stand_in(row):  # still unreadable: the stand-in stays, retried on a later run
-            run.counters["retry/editor_find_not_fetched"] += 1
-            run.notes.append(f"item {item.id} ({redact(item.url)}) still could not be fetched ({reason}): "
-                             f"it stays a candidate flagged {flag}")
-            return True
-        run.counters["add/not_fetched"] += 1
-        run.notes.append(f"item {item.id} ({redact(item.url)}) could not be fetched ({reason}): kept as a "
-                         f"candidate with the editor's title/note, flagged {flag} for the reviewer")
-        return True
-
-    @staticmethod
-    def _retrying_stand_in(row: WorkItem) -> bool:
-        """Whether `row` came from `finds.due_for_retry` (it carries the stand-in's enrichment)."""
-        return row.stand_in is not None
-
     # ---- extract ------------------------------------------------------------------------------
-    async def _extract_waiting(self, run: RunResult) -> None:
+    async def _extract_waiting(self, ctx: StageContext) -> None:
         rows = self.store.waiting(ItemState.FETCHED)
         admit = asyncio.Semaphore(max(1, self._pool.workers) * 2)
         with self.reporter.stage("extract", len(rows)) as advance:
 
-            async def one(row) -> None:  # type: ignore[no-untyped-def]
+            async def one(row: WorkItem) -> None:
                 async with admit:
                     if not self.stopping.is_set():
-                        await self._extract_one(run, row, self.store.load_page(row.id))
+                        await self._extract_one(ctx, row, self.store.load_page(row.id))
                     advance()
 
             await asyncio.gather(*(one(r) for r in rows))
 
-    async def _extract_one(self, run: RunResult, row: WorkItem, page: Page) -> None:
+    async def _extract_one(self, ctx: StageContext, row: WorkItem, page: Page) -> None:
+        """Page -> Article in a parser process (extract.py, or the watched page's own entry), stored masked."""
+        run = ctx.run
         anchor = urlsplit(row.canonical_url).fragment  # a `watch` entry: one block of a page
         try:
             article = await self._pool.run(extract_job, page, anchor, self.settings.extract)
@@ -368,15 +164,15 @@ class Pipeline:
             state = ItemState.FAILED if exc.retryable else ItemState.SKIPPED
             self.store.set_state(row.id, state, exc.reason, retryable=exc.retryable)
             run.counters[f"extract/{exc.reason}"] += 1
-            self._keep_find(run, row, exc.reason)
+            keep_find(ctx, row, exc.reason)
         except RUN_LEVEL:
             raise
         except Exception as exc:  # noqa: BLE001  (one item's fault is that item's outcome)
-            self._internal_error(run, "extract", exc, f"extracting {redact(row.url)}")
+            ctx.internal_error("extract", exc, f"extracting {redact(row.url)}")
             self.store.set_state(row.id, ItemState.FAILED, "internal_error")
 
     # ---- cluster -----------------------------------------------------------------------------
-    def _cluster(self, run: RunResult) -> None:
+    def _cluster(self, run: RunSummary) -> None:
         """Group newly extracted items (story_id still NULL) into stories with each other and with
         the items of the last CLUSTER_WINDOW_DAYS; stored story ids stay as they are."""
         items = self.store.cluster_pool(since=self.settings.now() - timedelta(days=CLUSTER_WINDOW_DAYS))
@@ -403,14 +199,14 @@ class Pipeline:
         run.counters["cluster/joined"] += sum(1 for i in new if assignments[i] != i)
 
     # ---- enrich ------------------------------------------------------------------------------
-    def _enrich(self, run: RunResult) -> None:
+    def _enrich(self, run: RunSummary) -> None:
         replaced = self.store.replacing_stand_ins()  # before the stage overwrites the stand-ins
-        EnrichStage(self.settings, self.store, self.reporter, self.stopping, backend=self._backend).run(run)
+        EnrichStage(self.context(run), backend=self._backend).run()
         if replaced and (n := finds.keep_editors_words(self.store, replaced)):
             run.counters["add/fetched_after_retry"] += n
 
     # ---- draft -------------------------------------------------------------------------------
-    def _prose(self, run: RunResult, issue: Issue) -> dict[str, prose.SectionText]:
+    def _prose(self, run: RunSummary, issue: Issue) -> dict[str, prose.SectionText]:
         """publication.prose = "section": each section's prose, cached; failures keep story paragraphs."""
         texts, notes, counters = prose.write_sections(self.settings, self.store, issue, run.run_id, self._backend)
         run.counters.update(counters)
@@ -419,8 +215,8 @@ class Pipeline:
             self.reporter.info(note)
         return texts
 
-    def draft(self, *, as_of: datetime | None = None, number: int | None = None) -> RunResult:
-        run = RunResult(run_id=self.store.start_run("draft"), status="running")
+    def draft(self, *, as_of: datetime | None = None, number: int | None = None) -> RunSummary:
+        run = RunSummary(run_id=self.store.start_run("draft"), command="draft", status="running")
         try:
             open_issue = self.store.open_draft_issue()
             if as_of is None and open_issue is not None and open_issue.as_of and (

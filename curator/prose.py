@@ -25,9 +25,13 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
 from curator import text as textutil
 from curator import vocab
-from curator.enrich import Backend, choose_backend, cleanup, guards
+from curator.enrich import cleanup, guards
+from curator.enrich.backends import Attempt, Backend
+from curator.enrich.choose import choose_backend
 from curator.enrich.limits import Budget
+from curator.enrich.prompts import LANGUAGE_NAMES, load_prompt
 from curator.enrich.schema import SectionProse
+from curator.enrich.validate import CutOff, InvalidOutput, parse, reask_feedback
 from curator.errors import ConfigError, LLMError
 from curator.mdsafe import Markdown, escape_text, one_line
 from curator.models import Issue, IssueSection, Story
@@ -133,8 +137,6 @@ class ProseWriter:
     """Writes sections with an OpenAI-compatible backend; answers cached by content, prompt and model."""
 
     def __init__(self, settings: Settings, store: Store, backend: Backend) -> None:
-        from curator.enrich.llm import LANGUAGE_NAMES, load_prompt
-
         self.settings, self.store, self.backend = settings, store, backend
         self.template, sha = load_prompt(settings, "section_prose")
         self.cache_key = f"prose:{sha}"
@@ -167,13 +169,11 @@ class ProseWriter:
                                           delimiter=delimiter)
         except jinja2.UndefinedError as exc:
             raise ConfigError(f"prompt 'section_prose' uses an unknown variable: {exc.message}") from exc
-        return prompt + self.backend._schema_note(SectionProse)  # type: ignore[attr-defined]
+        return prompt + self.backend.schema_note(SectionProse)
 
     def _validate(self, content: str, section: IssueSection) -> SectionProse:
-        from curator.enrich.llm import InvalidOutput
-
         try:
-            out: SectionProse = self.backend._parse(content, SectionProse)  # type: ignore[attr-defined]
+            out: SectionProse = parse(content, SectionProse)
         except InvalidOutput as exc:
             raise _Invalid(str(exc)) from None
         urls = {i.url for s in section.stories for i in s.items}
@@ -183,17 +183,16 @@ class ProseWriter:
             raise _Invalid("; ".join(problems))
         return out
 
-    def _ask(self, section: IssueSection, state: Any) -> SectionProse:
+    def _ask(self, section: IssueSection, state: Attempt) -> SectionProse:
         delimiter = f"<<<{secrets.token_hex(8)}>>>"
         messages = [{"role": "user", "content": self.render(section, delimiter)}]
         for attempt in Retrying(stop=stop_after_attempt(2), retry=retry_if_exception_type(_Invalid), reraise=True):
             with attempt:
-                content = self.backend._call(None, messages, state, SectionProse, self.prompt_sha)  # type: ignore[attr-defined]
+                content = self.backend.complete(messages, state, SectionProse, self.prompt_sha)
                 try:
                     return self._validate(content, section)
                 except _Invalid as exc:
-                    messages = [messages[0], {"role": "assistant", "content": content[:4000]},
-                                {"role": "user", "content": f"上面的回答不符合要求：{exc}。请改正后按 JSON 结构重新回答。"}]
+                    messages = [messages[0], *reask_feedback(content, exc)]
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -209,13 +208,11 @@ class ProseWriter:
             return None
 
     def write(self, section: IssueSection) -> SectionText:
-        model = getattr(self.backend, "model", "") or self.backend.name
+        model = self.backend.model or self.backend.name
         result = SectionText(section=section.id, model=model, prompt_sha=self.prompt_sha)
         key = self.content_hash(section)
         cached = self._cached(key, model)
-        from curator.enrich.llm import CutOff, _Attempt
-
-        state = _Attempt(max_chars=0)  # usage of this section's calls, re-asks included
+        state = Attempt(max_chars=0)  # usage of this section's calls, re-asks included
         try:
             if cached is not None:
                 # A regenerated draft shows what the section cost when it was written, as stories do.
@@ -256,7 +253,7 @@ def write_sections(settings: Settings, store: Store, issue: Issue, run_id: int,
                 {"prose/list_style": len(sections)})
     if backend is None:
         backend, _ = choose_backend(settings, [Budget(settings.llm.budget_run_usd, 0.0, "run")])
-    if backend.name == "offline":
+    if not backend.writes_prose:
         return ({s.id: SectionText(s.id, fallback="prose_offline") for s in sections},
                 ["section prose needs an LLM (no OPENAI_API_KEY): sections keep story paragraphs (offline)"],
                 {"prose/offline": len(sections)})
@@ -281,8 +278,7 @@ def write_sections(settings: Settings, store: Store, issue: Issue, run_id: int,
 
 def _log_calls(store: Store, backend: Backend, run_id: int, counters: dict[str, int]) -> None:
     """Every call the section took goes to the call log, with its run."""
-    drain = getattr(backend, "drain_calls", None)
-    for call in drain() if drain else []:
+    for call in backend.drain_calls():
         counters["llm/calls"] = counters.get("llm/calls", 0) + 1
         store.log_llm_call(run_id=run_id, item_id=None, prompt_sha=call.prompt_sha, schema_hash=call.schema_hash,
                            model=call.model, input_tokens=call.input_tokens, output_tokens=call.output_tokens,

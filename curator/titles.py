@@ -13,6 +13,7 @@ import functools
 import re
 from dataclasses import dataclass, field
 
+from curator import segment
 from curator import text as textutil
 
 __all__ = ["MAX_ZH_CHARS", "Headline", "fullwidth_punct", "headline", "pipe_segments"]
@@ -80,9 +81,7 @@ def fullwidth_punct(text: str) -> str:
 
 @functools.cache
 def _jieba_cut(text: str) -> tuple[str, ...]:
-    from curator.enrich.offline import _jieba
-
-    return tuple(_jieba().cut(text))
+    return tuple(segment.jieba().cut(text))
 
 
 def _shorten_zh(text: str, limit: int) -> str:

@@ -18,6 +18,7 @@ import functools
 import threading
 from pathlib import Path
 
+from curator import segment
 from curator import text as textutil
 
 __all__ = ["is_taiwan_usage", "regional_words", "to_mainland"]
@@ -40,8 +41,6 @@ def _tables() -> tuple[dict[str, str], frozenset[str]]:
     """(Simplified Taiwan phrase → mainland phrase, the unambiguous keys)."""
     import opencc
 
-    from curator.enrich.offline import _jieba
-
     folder = Path(opencc.__file__).parent / "dictionary"
     to_tw = textutil.read_opencc_dict(folder / "TWPhrases.txt")  # mainland → Taiwan
     to_main = textutil.read_opencc_dict(folder / "TWPhrasesRev.txt")  # Taiwan → mainland
@@ -53,7 +52,7 @@ def _tables() -> tuple[dict[str, str], frozenset[str]]:
         src, dst = simp(key), simp(values[0])
         if len(src) >= 2 and src != dst and src not in mainland:
             table[src] = dst
-    jieba = _jieba()
+    jieba = segment.jieba()
     freq = jieba.dt.FREQ
     unambiguous = frozenset(k for k in table if (freq.get(k) or 0) <= MAINLAND_FREQ_MAX and k not in MAINLAND_TOO)
     with _lock:
@@ -65,10 +64,8 @@ def _tables() -> tuple[dict[str, str], frozenset[str]]:
 
 
 def _tokens(text: str) -> list[str]:
-    from curator.enrich.offline import _jieba
-
     _tables()
-    return list(_jieba().cut(text, HMM=False))
+    return list(segment.jieba().cut(text, HMM=False))
 
 
 def regional_words(text: str) -> list[str]:

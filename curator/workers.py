@@ -119,8 +119,8 @@ class ParsePool:
                                       reason="too_complex") from None
         raise AssertionError("unreachable")
 
-    def _kill(self, pool: Executor | None) -> None:
-        if pool is None or pool is not self._pool:
+    def _kill(self, pool: Executor) -> None:
+        if pool is not self._pool:
             return  # already replaced
         self._pool = None
         self.restarts += 1

@@ -19,7 +19,7 @@ CHECKPOINTS = {
     # mid-extract: after some articles are stored
     "save_article": ("curator.store", "Store", "save_article", "after"),
     # mid-LLM call: the request reached the provider, the answer is never stored
-    "llm_call": ("curator.enrich.llm", "OpenAIBackend", "_call", "after"),
+    "llm_call": ("curator.enrich.openai", "OpenAIBackend", "_call", "after"),
     # mid-draft write: the temp file is written, the rename never happens
     "draft_write": ("os", None, "replace", "before"),
 }

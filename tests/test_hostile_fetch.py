@@ -20,7 +20,8 @@ from curator import sources as sources_pkg
 from curator.cli import app
 from curator.errors import ConfigError, FetchError
 from curator.http import Fetcher, Response
-from curator.pipeline import Pipeline, RunResult
+from curator.models import RunSummary
+from curator.pipeline import Pipeline
 from curator.settings import FetchSettings, SourceSettings, load_settings
 from curator.sources import SourceContext, SourceResult
 from curator.sources import registry as sources_registry
@@ -56,7 +57,7 @@ def write_sources(workspace: Path, sources: list[dict[str, str]]) -> None:
     (workspace / "config" / "sources.toml").write_text(text, encoding="utf-8")
 
 
-def collect(workspace: Path, **env: str) -> tuple[RunResult, dict[str, Any], dict[str, str]]:
+def collect(workspace: Path, **env: str) -> tuple[RunSummary, dict[str, Any], dict[str, str]]:
     settings = load_settings(workspace, env={**ENV, **env})
     with Store(settings.db_path) as store:
         run = Pipeline(settings, store).collect()
@@ -260,7 +261,7 @@ def test_any_exception_in_one_source_is_its_outcome_and_never_logs_the_message(w
 
 
 def test_any_exception_on_one_item_is_that_items_outcome(workspace, good_site, monkeypatch, caplog):
-    from curator import charset, pipeline
+    from curator import charset, fetch
 
     real = charset.decode_html
 
@@ -269,7 +270,7 @@ def test_any_exception_on_one_item_is_that_items_outcome(workspace, good_site, m
             raise LookupError(f"codec for {SECRET}")
         return real(body, content_type)
 
-    monkeypatch.setattr(pipeline.charset, "decode_html", decode)
+    monkeypatch.setattr(fetch.charset, "decode_html", decode)
     good_site.expect_request("/a/2").respond_with_data("<html><body>EXPLODE</body></html>", content_type="text/html")
     good_site.expect_request("/mixed.xml").respond_with_data(
         rss(good_site.url_for("/a/2"), good_site.url_for("/a/1")), content_type="application/rss+xml")
@@ -285,7 +286,7 @@ def test_any_exception_on_one_item_is_that_items_outcome(workspace, good_site, m
 
 
 def _llm_backend(workspace: Path, base_url: str) -> Any:
-    from curator.enrich.llm import OpenAIBackend
+    from curator.enrich.openai import OpenAIBackend
     from tests.canary import CANARY
 
     settings = load_settings(workspace, env={"OPENAI_API_KEY": CANARY, "OPENAI_BASE_URL": base_url},
@@ -321,7 +322,7 @@ def test_an_llm_endpoint_dripping_bytes_is_cut_by_the_per_call_deadline(workspac
     """Each byte comes well inside the per-read timeout, so only an overall deadline ends the call (row 31)."""
     import threading
 
-    from curator.enrich.llm import OpenAIBackend
+    from curator.enrich.openai import OpenAIBackend
     from curator.errors import LLMError
     from curator.models import EnrichRequest
     from tests.canary import CANARY

@@ -17,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from curator.cli import app
-from curator.enrich.llm import OpenAIBackend
+from curator.enrich.openai import OpenAIBackend
 from curator.models import EnrichRequest
 from curator.runlock import RunLock
 from curator.settings import load_settings

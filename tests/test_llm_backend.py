@@ -3,7 +3,7 @@
 
 import pytest
 
-from curator.enrich.llm import OpenAIBackend
+from curator.enrich.openai import OpenAIBackend
 from curator.errors import ConfigError, LLMError
 from curator.models import EnrichRequest
 from curator.settings import load_settings

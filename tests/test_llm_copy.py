@@ -3,7 +3,7 @@ player chrome) and its output gets the editor's headline and mainland vocabulary
 
 from __future__ import annotations
 
-from curator.enrich.llm import OpenAIBackend
+from curator.enrich.openai import OpenAIBackend
 from curator.models import EnrichRequest
 from curator.settings import load_settings
 from tests.canary import CANARY

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from curator.enrich.limits import Budget, RateLimiter, estimate_tokens
-from curator.enrich.llm import OpenAIBackend
+from curator.enrich.openai import OpenAIBackend
 from curator.errors import BudgetExceeded, LLMError
 from curator.models import EnrichRequest
 from curator.pipeline import Pipeline

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from curator import text as textutil
-from curator.enrich.offline import OfflineBackend, extractive_summary, keyword_pattern
+from curator.enrich.keywords import keyword_pattern
+from curator.enrich.offline import OfflineBackend, extractive_summary
 from curator.errors import LLMError
 from curator.models import Enrichment, EnrichRequest
 from curator.settings import Settings, load_settings

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from curator.compose import Renderer
-from curator.enrich.llm import OpenAIBackend
+from curator.enrich.openai import OpenAIBackend
 from curator.lint import lint_markdown
 from curator.models import Article, Enrichment, Issue, IssueSection, Item, ItemState, SourceRef, Story
 from curator.prose import ProseWriter, write_sections

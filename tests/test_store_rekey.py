@@ -71,7 +71,7 @@ def settings_with(workspace, base, feeds: dict[str, str]):
 def make_old_store(settings, monkeypatch) -> None:
     """A collect by the previous release: old keys, and a store from before the key-version migration."""
     with monkeypatch.context() as m:
-        m.setattr("curator.pipeline.canonical_url", old_canonical_url)
+        m.setattr("curator.discover.canonical_url", old_canonical_url)
         with Store(settings.db_path) as store:
             Pipeline(settings, store).collect()
             store.db.execute("DROP TABLE store_meta")

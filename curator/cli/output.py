@@ -8,12 +8,11 @@ from typing import Any
 
 import typer
 
-from curator.models import StatusReport
-from curator.pipeline import RunResult
+from curator.models import RunSummary, StatusReport
 from curator.settings import Settings, describe_origins
 
 
-def print_summary(run: RunResult, *, as_json: bool = False) -> None:
+def print_summary(run: RunSummary, *, as_json: bool = False) -> None:
     if as_json:
         typer.echo(json.dumps({
             "run_id": run.run_id, "status": run.status, "counters": dict(sorted(run.counters.items())),

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from curator.demo.server import CORPUS_DIR, DemoServer
-from curator.pipeline import Pipeline, RunResult
+from curator.models import RunSummary
+from curator.pipeline import Pipeline
 from curator.progress import Reporter
 from curator.settings import Settings, defaults_dir, load_settings
 from curator.store import Store
@@ -60,7 +61,7 @@ def run_demo(
     provider: str | None = None,
     env: Mapping[str, str],
     echo: Callable[[str], None] = log.info,
-    print_summary: Callable[[RunResult], None] | None = None,
+    print_summary: Callable[[RunSummary], None] | None = None,
 ) -> Path:
     """Collect and draft the corpus week in `workspace`; says what it does through `echo` (the CLI prints)."""
     workspace = workspace.resolve()

@@ -7,20 +7,20 @@ framing built from its tags (the offline backend cannot translate). Deterministi
 
 from __future__ import annotations
 
-import functools
 import itertools
 import logging
 import math
 import re
-import unicodedata
 from dataclasses import dataclass
-from types import ModuleType
 
 import numpy as np
+from pydantic import BaseModel
 
+from curator import segment, vocab
 from curator import text as textutil
-from curator import vocab
 from curator.enrich import cleanup
+from curator.enrich.backends import Attempt, CallRecord, TriageVerdict
+from curator.enrich.keywords import KeywordSet, haystack
 from curator.errors import LLMError
 from curator.models import Enrichment, EnrichRequest
 from curator.settings import Settings
@@ -79,78 +79,12 @@ _SOFT_BOILERPLATE = re.compile(
 _TERMINAL = re.compile(r"[。！？；.!?…][”’」』）)\]】》\"']*$")
 
 
-# --- keyword matching --------------------------------------------------------------------------
-
-
-def _haystack(text: str) -> str:
-    """Title/text as keywords are matched against: NFKC, Simplified, spaces collapsed, case kept."""
-    return re.sub(r"\s+", " ", textutil.to_simplified(unicodedata.normalize("NFKC", text)))
-
-
-def keyword_pattern(keyword: str) -> re.Pattern[str] | None:
-    """A regex for one configured keyword.
-
-    Chinese keywords match as substrings. Latin keywords are case-insensitive and must start at a
-    word boundary; short ones (≤ 4 letters) must also end at one, allowing a plural "s" from 3
-    letters on, so "Go" never matches "Google" or "goes". Upper-case acronyms also match at a
-    camel-case seam ("ChatGPT", "OpenAI") and before digits ("GPT4").
-    """
-    kw = _haystack(keyword).strip()
-    if not kw:
-        return None
-    body = r"\s+".join(re.escape(part) for part in kw.split(" "))
-    first, last = kw[0], kw[-1]
-    latin_start = first.isascii() and first.isalnum()
-    latin_end = last.isascii() and last.isalnum()
-    plural = "s?" if len(kw) >= 3 else ""
-    if kw.isascii() and kw.isalnum() and kw.isupper() and len(kw) >= 2:
-        return re.compile(rf"(?:(?<![A-Za-z0-9])(?i:{body})|(?<=[a-z]){body}){plural}(?![A-Za-z])")
-    prefix = r"(?<![A-Za-z0-9])" if latin_start else ""
-    suffix = rf"{plural}(?![A-Za-z0-9])" if latin_end and len(kw) <= 4 else ""
-    return re.compile(prefix + body + suffix, re.IGNORECASE)
-
-
-class KeywordSet:
-    """Compiled keywords of one tag / section / profile list, deduplicated case-insensitively."""
-
-    def __init__(self, keywords: list[str]) -> None:
-        self.patterns: list[tuple[str, re.Pattern[str]]] = []
-        seen: set[str] = set()
-        for kw in keywords:
-            key = kw.strip().casefold()
-            pattern = keyword_pattern(kw)
-            if pattern is not None and key not in seen:
-                seen.add(key)
-                self.patterns.append((kw.strip(), pattern))
-
-    def counts(self, haystack: str) -> dict[str, int]:
-        """keyword → occurrences, only keywords that occur, in configured order."""
-        out = {}
-        for kw, pattern in self.patterns:
-            n = len(pattern.findall(haystack))
-            if n:
-                out[kw] = n
-        return out
-
-    def weighted(self, title: str, text: str, title_weight: int = 3) -> int:
-        return title_weight * sum(self.counts(title).values()) + sum(self.counts(text).values())
-
-
 # --- summarising -------------------------------------------------------------------------------
-
-
-@functools.cache
-def _jieba() -> ModuleType:
-    import jieba
-
-    jieba.setLogLevel(logging.WARNING)  # keep "Building prefix dict …" off stderr
-    jieba.initialize()
-    return jieba
 
 
 def _tokens(sentence: str, lang: str) -> frozenset[str]:
     if lang == "zh":
-        words = _jieba().lcut(textutil.to_simplified(sentence).lower())
+        words = segment.jieba().lcut(textutil.to_simplified(sentence).lower())
         return frozenset(
             w
             for w in (w.strip() for w in words)
@@ -320,6 +254,12 @@ class OfflineBackend:
     name = "offline"
     model = ""
     prompt_sha = ""
+    triage_sha = ""
+    # Free, deterministic and instant: nothing to cache, to triage or to run in parallel; no prose without a model.
+    caches_answers = False
+    triages = False
+    writes_prose = False
+    workers = 1
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -331,6 +271,19 @@ class OfflineBackend:
         self.include = KeywordSet(settings.profile.include)
         self.exclude = KeywordSet(settings.profile.exclude)
 
+    # No model: no calls to log, no triage (the stage asks only a backend that `triages`), no prose.
+    def drain_calls(self) -> list[CallRecord]:
+        return []
+
+    def triage(self, reqs: list[EnrichRequest]) -> list[TriageVerdict]:
+        return []
+
+    def schema_note(self, schema: type[BaseModel]) -> str:
+        return ""
+
+    def complete(self, messages: list[dict[str, str]], state: Attempt, schema: type[BaseModel], prompt_sha: str) -> str:
+        raise LLMError("the offline backend has no model to ask", reason="llm_offline")
+
     def enrich(self, req: EnrichRequest) -> Enrichment:
         if not req.text.strip():
             raise LLMError(
@@ -340,14 +293,35 @@ class OfflineBackend:
                 stage="enrich",
             )
         lang = self._lang(req)
-        cjk = lang in {"zh", "ja", "ko"}
         cleaned, _ = textutil.strip_chatter(req.text)
-        title_h, text_h = _haystack(req.title), _haystack(cleaned)
+        title_h, text_h = haystack(req.title), haystack(cleaned)
 
         tags = self._tags(title_h, text_h)
         section_id, section_title = self._section(title_h, text_h, req.section_hint)
         score, reason = self._score(title_h, text_h, cleaned, lang, req.source_weight)
+        title, summary = self._summary(req, lang, tags, section_title)
+        flags = []
+        if self.simplified:
+            taiwan = vocab.is_taiwan_usage(f"{req.title}\n{req.text[:4000]}")
+            title, summary = vocab.to_mainland(title, taiwan=taiwan), vocab.to_mainland(summary, taiwan=taiwan)
+            if textutil.has_traditional(title + summary):
+                flags.append("traditional_residue")
+        return Enrichment(
+            title=title,
+            summary=summary,
+            tags=tags,
+            section=section_id,
+            score=score,
+            reason=reason,
+            backend=self.name,
+            model="",
+            prompt_sha="",
+            flags=flags,
+        )
 
+    def _summary(self, req: EnrichRequest, lang: str, tags: list[str], section_title: str) -> tuple[str, str]:
+        """(title, summary) from the article's own sentences; LLMError when it is not an article."""
+        cjk = lang in {"zh", "ja", "ko"}
         clean = cleanup.clean_for_summary(req.text, req.title)
         if cleanup.is_not_article(clean, lang):
             raise LLMError(
@@ -380,28 +354,8 @@ class OfflineBackend:
             summary = (
                 f"{foreign}文章，介绍{topic}相关内容：{summary}" if topic else f"{foreign}文章：{summary}"
             )
-
-        log.debug(
-            "offline enrich item=%s lang=%s sentences=%d score=%d", req.item_id, lang, len(sentences), score
-        )
-        flags = []
-        if self.simplified:
-            taiwan = vocab.is_taiwan_usage(f"{req.title}\n{req.text[:4000]}")
-            title, summary = vocab.to_mainland(title, taiwan=taiwan), vocab.to_mainland(summary, taiwan=taiwan)
-            if textutil.has_traditional(title + summary):
-                flags.append("traditional_residue")
-        return Enrichment(
-            title=title,
-            summary=summary,
-            tags=tags,
-            section=section_id,
-            score=score,
-            reason=reason,
-            backend=self.name,
-            model="",
-            prompt_sha="",
-            flags=flags,
-        )
+        log.debug("offline enrich item=%s lang=%s sentences=%d", req.item_id, lang, len(sentences))
+        return title, summary
 
     def _lang(self, req: EnrichRequest) -> str:
         """The article's language from its text (extractors guess wrong on mixed pages)."""

@@ -9,24 +9,19 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
 
 from curator import text as textutil
-from curator.enrich import Backend, choose_backend, cleanup, content_hash
+from curator.context import StageContext
+from curator.enrich import cleanup, content_hash
+from curator.enrich.backends import Backend, TriageVerdict
+from curator.enrich.choose import choose_backend
 from curator.enrich.limits import Budget
 from curator.errors import BudgetExceeded, ConfigError, CuratorError, LLMError
-from curator.models import Enrichment, EnrichRequest, Item, ItemState
-from curator.progress import Reporter
-from curator.redaction import Redactor
-from curator.settings import Settings
-from curator.store import Store, now_utc
+from curator.models import Enrichment, EnrichRequest, Item, ItemState, RunSummary
+from curator.store import now_utc
 from curator.urls import redact
-
-if TYPE_CHECKING:
-    from curator.pipeline import RunResult
 
 log = logging.getLogger(__name__)
 
@@ -48,14 +43,16 @@ def _in_language(item: Item, lang: str) -> bool:
 
 
 class EnrichStage:
-    def __init__(self, settings: Settings, store: Store, reporter: Reporter, stopping: threading.Event,
-                 *, backend: Backend | None = None) -> None:
-        self.settings = settings
-        self.store = store
-        self.reporter = reporter
-        self.stopping = stopping
+    """Enriches the items waiting at `extracted`, counting outcomes on the context's run."""
+
+    def __init__(self, ctx: StageContext, *, backend: Backend | None = None) -> None:
+        self.settings = ctx.settings
+        self.store = ctx.store
+        self.reporter = ctx.reporter
+        self.stopping = ctx.stopping
+        self.ctx = ctx
         self._backend = backend
-        self.redactor = Redactor.for_settings(settings)
+        self.redactor = ctx.redactor
 
     def redacted(self, enr: Enrichment) -> Enrichment:
         """The enrichment with every configured secret masked: a model can echo the key it was called
@@ -66,10 +63,10 @@ class EnrichStage:
         clean = self.redactor.model(enr)
         return clean.model_copy(update={"flags": [*clean.flags, "secret_redacted"]})
 
-    def run(self, run: RunResult) -> None:
-        self._enrich(run)
+    def run(self) -> None:
+        self._enrich(self.ctx.run)
 
-    def _story_leads(self, run: RunResult, items: list[Item]) -> list[Item]:
+    def _story_leads(self, run: RunSummary, items: list[Item]) -> list[Item]:
         """A story is enriched once: its lead (in the publication's language, then heaviest source,
         then longest text). The other items, and items joining a story that already has an enriched
         member, are cited under it."""
@@ -124,7 +121,7 @@ class EnrichStage:
             budgets.append(Budget(llm.budget_issue_usd, float(self.store.llm_totals(since).cost_usd), "issue"))
         return budgets
 
-    def _enrich(self, run: RunResult) -> None:
+    def _enrich(self, run: RunSummary) -> None:
         items = self.store.items(states=[ItemState.EXTRACTED])
         if not items or self.stopping.is_set():
             return
@@ -133,7 +130,7 @@ class EnrichStage:
         backend, note = self.backend(budgets)
         run.notes.append(note)
         self.reporter.info(note)
-        model_key = getattr(backend, "model", "") or backend.name
+        model_key = backend.model or backend.name
         todo: list[EnrichRequest] = []
         for item in items:
             req = self.request_for(item)
@@ -142,14 +139,14 @@ class EnrichStage:
                 self.store.set_state(item.id, ItemState.SKIPPED, "not_article")
                 run.counters["enrich/not_article"] += 1
                 continue
-            hit = self.store.cache_get(req.content_hash, backend.prompt_sha, model_key) if backend.name != "offline" else None
+            hit = self.store.cache_get(req.content_hash, backend.prompt_sha, model_key) if backend.caches_answers else None
             if hit:
                 self.store.save_enrichment(item.id, self.redacted(Enrichment.model_validate_json(hit)), req.content_hash)
                 run.counters["enrich/cached"] += 1
             else:
                 todo.append(req)
         try:
-            if todo and self.settings.llm.triage and hasattr(backend, "triage"):
+            if todo and self.settings.llm.triage and backend.triages:
                 todo = self._triage(run, backend, todo)
             self._full_pass(run, backend, todo, model_key)
         except BudgetExceeded as exc:
@@ -159,54 +156,62 @@ class EnrichStage:
         finally:
             self._log_calls(run, backend)
 
-    def _triage(self, run: RunResult, backend: Any, todo: list[EnrichRequest]) -> list[EnrichRequest]:
+    def _triage(self, run: RunSummary, backend: Backend, todo: list[EnrichRequest]) -> list[EnrichRequest]:
         """Cheap batched scoring of titles + snippets; only promising items get the full pass."""
-        scores: dict[int, tuple[int, str]] = {}
+        scores: dict[int, TriageVerdict] = {}
         model_key = f"{backend.model}"
         uncached = []
         for req in todo:
             hit = self.store.cache_get(req.content_hash, f"triage:{backend.triage_sha}", model_key)
             if hit:
                 data = json.loads(hit)
-                scores[req.item_id] = (data["score"], data["section"])
+                scores[req.item_id] = TriageVerdict(item_id=req.item_id, score=data["score"], section=data["section"])
                 run.counters["triage/cached"] += 1
             else:
                 uncached.append(req)
+        self._triage_batches(run, backend, uncached, scores)
+        return self._triaged(run, todo, scores)
+
+    def _triage_batches(self, run: RunSummary, backend: Backend, uncached: list[EnrichRequest],
+                        scores: dict[int, TriageVerdict]) -> None:
+        """Scores of the uncached items, a batch per call, cached; a batch that fails goes unscored."""
+        model_key = f"{backend.model}"
         size = self.settings.llm.triage_batch
         with self.reporter.stage("triage", len(uncached)) as advance:
             for start in range(0, len(uncached), size):
                 if self.stopping.is_set():
                     break
                 batch = uncached[start : start + size]
+                got: dict[int, TriageVerdict] = {}
                 try:
-                    got = backend.triage(batch)
+                    got = {v.item_id: v for v in backend.triage(batch)}
                 except BudgetExceeded:
                     raise
                 except LLMError as exc:
                     run.counters[f"triage/{exc.reason}"] += 1
-                    got = {}
                 except ConfigError:
                     raise
                 except Exception as exc:  # noqa: BLE001  (an unexpected fault: the batch goes unscored, to the full pass)
                     run.counters["triage/internal_error"] += 1
                     log.error("unexpected %s in a triage batch; its items go to the full pass", type(exc).__name__)
-                    got = {}
                 finally:
                     advance(len(batch))
                     self._log_calls(run, backend)
                 for req in batch:
                     if req.item_id in got:
-                        scores[req.item_id] = got[req.item_id]
-                        score, section = got[req.item_id]
+                        scores[req.item_id] = verdict = got[req.item_id]
                         self.store.cache_put(req.content_hash, f"triage:{backend.triage_sha}", model_key,
-                                             json.dumps({"score": score, "section": section}))
+                                             json.dumps({"score": verdict.score, "section": verdict.section}))
+
+    def _triaged(self, run: RunSummary, todo: list[EnrichRequest], scores: dict[int, TriageVerdict]) -> list[EnrichRequest]:
+        """What goes to the full pass: above the threshold, the top k of each section, and the unscored."""
         llm = self.settings.llm
         keep: set[int] = {r.item_id for r in todo if r.item_id not in scores}  # unscored: full pass decides
         by_section: dict[str, list[tuple[int, int]]] = {}
-        for item_id, (score, section) in scores.items():
-            if score >= llm.triage_threshold:
+        for item_id, verdict in scores.items():
+            if verdict.score >= llm.triage_threshold:
                 keep.add(item_id)
-            by_section.setdefault(section, []).append((score, item_id))
+            by_section.setdefault(verdict.section, []).append((verdict.score, item_id))
         for ranked in by_section.values():
             keep.update(i for _, i in sorted(ranked, reverse=True)[: llm.triage_top_k])
         for req in todo:
@@ -216,8 +221,8 @@ class EnrichStage:
         run.counters["triage/kept"] += len(keep)
         return [r for r in todo if r.item_id in keep]
 
-    def _full_pass(self, run: RunResult, backend: Backend, todo: list[EnrichRequest], model_key: str) -> None:
-        workers = self.settings.llm.concurrency if backend.name != "offline" else 1
+    def _full_pass(self, run: RunSummary, backend: Backend, todo: list[EnrichRequest], model_key: str) -> None:
+        workers = backend.workers
         limit = self.settings.llm.breaker_failures
         failures_in_a_row = 0
         budget_hit: BudgetExceeded | None = None
@@ -258,7 +263,7 @@ class EnrichStage:
                         failures_in_a_row = 0
                         enr = self.redacted(enr)
                         self.store.save_enrichment(req.item_id, enr, req.content_hash)
-                        if backend.name != "offline":
+                        if backend.caches_answers:
                             self.store.cache_put(req.content_hash, backend.prompt_sha, model_key, enr.model_dump_json())
                         run.counters["enrich/ok"] += 1
                         for flag in enr.flags:
@@ -272,11 +277,8 @@ class EnrichStage:
         if budget_hit is not None:
             raise budget_hit
 
-    def _log_calls(self, run: RunResult, backend: Backend) -> None:
-        drain = getattr(backend, "drain_calls", None)
-        if drain is None:
-            return
-        for call in drain():
+    def _log_calls(self, run: RunSummary, backend: Backend) -> None:
+        for call in backend.drain_calls():
             run.counters["llm/calls"] += 1
             run.counters["llm/input_tokens"] += call.input_tokens
             run.counters["llm/output_tokens"] += call.output_tokens

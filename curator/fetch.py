@@ -1,0 +1,154 @@
+"""The fetch stage: every item waiting at `discovered` (and the editor's stand-ins due for a retry) is
+fetched once, decoded, and stored as a Page; the page goes straight on to extraction.
+
+    discovered item ─► robots? ─► GET ─► HTML? ─► decode ─► not a wall? ─► Page (fetched) ─► on_page
+                            └──────────── skipped | failed:<reason> (an editor's find stays a flagged candidate)
+
+Items are admitted only as fast as the fetcher can take them, so a stop leaves the rest untouched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from curator import charset, finds
+from curator.context import RUN_LEVEL, StageContext
+from curator.errors import FetchError
+from curator.http import Fetcher, Response
+from curator.models import ItemState, Page, WorkItem
+from curator.robots import RobotsCache
+from curator.urls import redact
+
+log = logging.getLogger(__name__)
+
+PAGE_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
+HTML_TYPES = ("text/html", "application/xhtml", "text/plain", "")
+
+# A stored item waiting for its page, as `Store.waiting()` / `finds.due_for_retry()` return it.
+OnPage = Callable[[WorkItem, Page], Awaitable[None]]
+
+
+async def fetch_waiting(ctx: StageContext, fetcher: Fetcher, parsers: int, on_page: OnPage) -> None:
+    """Fetch what waits, handing each stored page to `on_page` (the extractor) while the others download."""
+    # The editor's finds kept as stand-ins after a failure that may pass are tried again each run
+    # (bounded by RETRY_CAP); they stay drafted-able stand-ins until a fetch succeeds.
+    due = finds.due_for_retry(ctx.store)
+    retrying = {row.id for row in due}
+    rows = [*ctx.store.waiting(ItemState.DISCOVERED), *due]
+    if retrying:
+        ctx.run.counters["retry/editor_finds"] += len(retrying)
+    # Admit items only as fast as the fetcher can take them, so a stop leaves the rest untouched.
+    admit = asyncio.Semaphore(ctx.settings.fetch.max_concurrency)
+    # Fetched pages wait for a parser in a bounded queue: fetching goes on while the parsers work,
+    # and at most this many pages are held in memory at once.
+    in_memory = asyncio.Semaphore(ctx.settings.fetch.max_concurrency + max(1, parsers) * 4)
+    robots = RobotsCache(fetcher, ctx.settings.fetch.user_agent) if ctx.settings.fetch.respect_robots else None
+    pages = PageFetcher(ctx, fetcher, robots, retrying)
+    with ctx.reporter.stage("fetch", len(rows)) as advance:
+
+        async def one(row: WorkItem) -> None:
+            async with in_memory:
+                async with admit:
+                    if ctx.stopping.is_set():  # the item stays `discovered` for the next run
+                        advance()
+                        return
+                    try:
+                        page = await pages.fetch_one(row)
+                    finally:
+                        advance()
+                if page is not None:
+                    await on_page(row, page)
+
+        await asyncio.gather(*(one(r) for r in rows))
+    if robots is not None and robots.unavailable:
+        ctx.run.counters["fetch/robots_unavailable"] += robots.unavailable
+
+
+class PageFetcher:
+    """Fetches one item's page: the Page stored, or None with the item's outcome recorded."""
+
+    def __init__(self, ctx: StageContext, fetcher: Fetcher, robots: RobotsCache | None, retrying: set[int]) -> None:
+        self.ctx, self.fetcher, self.robots, self.retrying = ctx, fetcher, robots, retrying
+
+    async def fetch_one(self, row: WorkItem) -> Page | None:
+        ctx = self.ctx
+        try:
+            resp = await self._get(row)
+            return None if resp is None else self._page(row, resp)
+        except FetchError as exc:
+            state = ItemState.SKIPPED if exc.reason == "too_large" else ItemState.FAILED
+            ctx.store.set_state(row.id, state, exc.reason, retryable=exc.retryable)
+            ctx.run.counters[f"fetch/{exc.reason}"] += 1
+            log.info("fetch failed (%s): %s", exc.reason, redact(row.url))
+            keep_find(ctx, row, exc.reason)
+        except RUN_LEVEL:
+            raise
+        except Exception as exc:  # noqa: BLE001  (one item's fault is that item's outcome)
+            ctx.internal_error("fetch", exc, f"fetching {redact(row.url)}")
+            ctx.store.set_state(row.id, ItemState.FAILED, "internal_error", retryable=True)
+            keep_find(ctx, row, "internal_error")
+        return None
+
+    async def _get(self, row: WorkItem) -> Response | None:
+        """The HTML answer for the item, or None when robots.txt or the content type rule it out."""
+        ctx = self.ctx
+        if self.robots is not None and not await self.robots.allowed(row.url):
+            ctx.store.set_state(row.id, ItemState.SKIPPED, "robots")
+            ctx.run.counters["fetch/skipped_robots"] += 1
+            keep_find(ctx, row, "robots")
+            return None
+        resp = await self.fetcher.get(row.url, accept=PAGE_ACCEPT)
+        if not _content_type(resp).startswith(HTML_TYPES):
+            ctx.store.set_state(row.id, ItemState.SKIPPED, "not_html")
+            ctx.run.counters["fetch/skipped_not_html"] += 1
+            keep_find(ctx, row, "not_html")
+            return None
+        return resp
+
+    def _page(self, row: WorkItem, resp: Response) -> Page | None:
+        """The decoded page, stored; None when it is a wall or a removal notice, not the page asked for."""
+        ctx, run = self.ctx, self.ctx.run
+        text, encoding = charset.decode_html(resp.body, resp.headers.get("content-type"))
+        if (wall := finds.challenge_page(text)) and keep_find(ctx, row, wall):
+            run.counters[f"fetch/{wall}"] += 1
+            return None
+        page = Page(url=resp.url, final_url=resp.final_url, status=resp.status, text=text,
+                    encoding=encoding, content_type=_content_type(resp), validators=resp.validators,
+                    fetched_at=ctx.clock())
+        ctx.store.save_page(row.id, page)
+        if row.id in self.retrying:  # read at last: clustered anew with the week's items
+            ctx.store.release_story(row.id)
+            run.notes.append(f"item {row.id} ({redact(row.url)}): the editor's find could be "
+                             "fetched this time; the page replaces its stand-in")
+        run.counters["fetch/ok"] += 1
+        return page
+
+
+def _content_type(resp: Response) -> str:
+    return resp.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def keep_find(ctx: StageContext, row: WorkItem, reason: str) -> bool:
+    """An editor's find whose page could not be read stays a candidate, flagged (finds.py);
+    a feed's item keeps the outcome just recorded. True when it was an editor's find."""
+    run = ctx.run
+    item = finds.editor_find(ctx.store, row.id)
+    if item is None:
+        return False
+    flag = finds.keep_unfetched(ctx.settings, ctx.store, item, reason, row.snippet)
+    if _retrying_stand_in(row):  # still unreadable: the stand-in stays, retried on a later run
+        run.counters["retry/editor_find_not_fetched"] += 1
+        run.notes.append(f"item {item.id} ({redact(item.url)}) still could not be fetched ({reason}): "
+                         f"it stays a candidate flagged {flag}")
+        return True
+    run.counters["add/not_fetched"] += 1
+    run.notes.append(f"item {item.id} ({redact(item.url)}) could not be fetched ({reason}): kept as a "
+                     f"candidate with the editor's title/note, flagged {flag} for the reviewer")
+    return True
+
+
+def _retrying_stand_in(row: WorkItem) -> bool:
+    """Whether `row` came from `finds.due_for_retry` (it carries the stand-in's enrichment)."""
+    return row.stand_in is not None

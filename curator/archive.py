@@ -19,7 +19,7 @@ from typing import Any, Literal, NamedTuple
 
 import yaml
 
-from curator.lint import Document, Line, Link, scan
+from curator.markdown import Document, Line, Link, scan
 from curator.text import normalise_for_match
 from curator.urls import canonical_url, is_web_url
 

@@ -48,8 +48,10 @@ def han_ratio(text: str) -> float:
     return len(HAN_RE.findall(text)) / letters if letters else 0.0
 
 
-def detect_lang(text: str) -> str:
-    """ "zh", "ja" (kana), "ko" (hangul), "en" (Latin script) or "und" (empty / other scripts).
+def detect_lang(text: str, undetermined: str = "und") -> str:
+    """ "zh", "ja" (kana), "ko" (hangul), "en" (Latin script), or `undetermined` (empty / other
+    scripts; extraction passes "en", a page of no known script being read as English). The one
+    language detector: extraction, enrichment, sentence splitting and the watch source use it.
 
     A Latin word counts as two units against single Han characters: an English word carries about
     as much as two characters, and Chinese tech prose is full of product names ("OpenAI 发布 GPT-5").
@@ -60,7 +62,7 @@ def detect_lang(text: str) -> str:
     latin = 2 * len(_LATIN_WORD_RE.findall(text))
     total = han + kana + hangul + latin
     if total == 0:
-        return "und"
+        return undetermined
     if kana >= 2 and kana >= 0.1 * (han + kana) and (han + kana) / total >= 0.3:
         return "ja"
     if hangul / total >= 0.3 and hangul >= han:
@@ -69,7 +71,7 @@ def detect_lang(text: str) -> str:
         return "zh"
     if latin:
         return "en"
-    return "und"
+    return undetermined
 
 
 # --- Traditional → Simplified ------------------------------------------------------------------
@@ -247,7 +249,7 @@ def split_sentences(text: str, lang: str | None = None) -> list[str]:
     abbreviations ("e.g.", "U.S.", "Dr."); decimals and versions ("3.5") never split.
     """
     cjk = _is_cjk(lang, text)
-    out = []
+    out: list[str] = []
     for line in text.splitlines():
         out.extend(line[a:b] for a, b in _line_spans(line, cjk))
     return out

@@ -51,6 +51,7 @@ RULES: dict[str, str] = {
     "raw_html": "<script>, <iframe>, <img> and other raw tags, on*= handlers or javascript: links",
     "unsafe_link": "a link that is not http(s), a footnote defined twice (the first wins: a spoof), "
     "or, with the draft's review data, a link the composer did not write (warning)",
+    **lint_copy.DESCRIPTIONS,  # the copy rules (titles and summaries) live in their own module
 }
 
 
@@ -393,10 +394,8 @@ _RULES: dict[str, Rule] = {
     "injection_flag": _injection,
     "raw_html": _raw_html,
     "unsafe_link": _unsafe_link,
+    **lint_copy.RULES,
 }
-# The copy rules (titles and summaries, issue 14) live in their own module and read the same scan.
-RULES.update(lint_copy.DESCRIPTIONS)
-_RULES.update(lint_copy.RULES)
 assert _RULES.keys() == RULES.keys()
 
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 import yaml
 
 from curator.errors import CuratorError
-from curator.lint import Document, Line, Link, scan
+from curator.markdown import Document, Line, Link, scan
 from curator.models import ArchiveLink
 from curator.text import normalise_for_match
 from curator.urls import canonical_url, is_web_url

@@ -34,6 +34,10 @@ from curator.htmlclean import NEVER_TEXT, main_block, remove_boilerplate, remove
 from curator.models import Article, Page
 from curator.settings import ExtractSettings
 
+# The one language detector is text.py's; re-exported because sources/watch.py imports it from here
+# (drop the alias once that import points at curator.text).
+from curator.text import detect_lang as detect_lang  # noqa: PLC0414
+
 logger = logging.getLogger(__name__)
 
 _PARSER = lxml.html.HTMLParser(
@@ -261,27 +265,6 @@ def extract_text(html: str, url: str | None = None, *, min_chars: int = DEFAULT_
 
 # --- metadata ------------------------------------------------------------------------------------
 
-_HAN_RE = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_KANA_RE = re.compile("[\u3040-\u30ff]")
-_HANGUL_RE = re.compile("[\uac00-\ud7af\u1100-\u11ff]")
-
-
-def detect_lang(text: str) -> str:
-    """Script-based guess: Han share of letters → zh (kana → ja, hangul → ko), else en."""
-    sample = text[:5000]
-    letters = sum(1 for c in sample if c.isalpha())
-    if not letters:
-        return "en"
-    kana, hangul, han = (len(r.findall(sample)) for r in (_KANA_RE, _HANGUL_RE, _HAN_RE))
-    if kana / letters >= 0.05:
-        return "ja"
-    if hangul / letters >= 0.2:
-        return "ko"
-    if han / letters >= 0.2:
-        return "zh"
-    return "en"
-
-
 def _date(value: str | None) -> datetime | None:
     if not value:
         return None
@@ -325,7 +308,7 @@ def extract_article(page: Page, settings: ExtractSettings) -> Article:
         text=text[: settings.max_chars],
         author=_meta(doc, "author"),
         date=_date(_meta(doc, "date")),
-        lang=(lang.split("-")[0].lower() if lang else detect_lang(text)),
+        lang=(lang.split("-")[0].lower() if lang else detect_lang(text[:5000], undetermined="en")),
         image=_meta(doc, "image"),
         sitename=_meta(doc, "sitename"),
         description=_meta(doc, "description"),

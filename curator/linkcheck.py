@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 
 from curator.errors import FetchError
+from curator.findings import Finding
 from curator.http import Fetcher
-from curator.lint import Finding, scan
+from curator.markdown import scan
 from curator.settings import FetchSettings
 from curator.urls import is_web_url
 

@@ -1,30 +1,40 @@
 """Lint: problems in a drafted issue's Markdown (chatter, script, links, footnotes, markup) before review.
 
-    text ─► scan() ─► Document (lines with code spans / comments masked, links, provenance comments)
-                         └─► each rule in RULES ─► Finding(line, rule, message, severity)
+    text ─► markdown.scan() ─► Document ─► each rule in RULES ─► Finding(line, rule, message, severity)
 
-Rules look only at what the reader sees: fenced code, inline code and HTML comments are masked
-first, except that the composer's provenance comments (`<!-- curator story="…" … -->`) are read
-for the `stale_item` and `injection_flag` rules. Line numbers are 1-based.
+Rules look only at what the reader sees (`curator.markdown` masks fenced code, inline code and HTML
+comments), except that the composer's provenance comments (`<!-- curator story="…" … -->`) are read
+for the `stale_item` and `injection_flag` rules. The copy rules (titles and summaries) live in
+`curator.lint_copy`; this module registers them. Line numbers are 1-based.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
-from typing import Literal
 
+from curator import lint_copy
+from curator.findings import Finding, Options, Rule
+from curator.markdown import (
+    FOOTNOTE_DEF,
+    FOOTNOTE_REF,
+    Document,
+    Line,
+    Link,
+    heading,
+    is_blank,
+    plain,
+    provenance,
+    scan,
+)
 from curator.outlet import url_outlet
-from curator.text import is_chatter, split_sentences, to_simplified, traditional_chars
+from curator.text import HAN, is_chatter, split_sentences, to_simplified, traditional_chars
 from curator.urls import canonical_url, tracking_keys
 
-__all__ = ["RULES", "Document", "Finding", "Line", "Link", "format_findings", "lint_markdown", "scan"]
-
-Severity = Literal["error", "warning"]
+__all__ = ["RULES", "Finding", "format_findings", "lint_markdown", "review_links"]
 
 RULES: dict[str, str] = {
     "chatter": "LLM chatter or page boilerplate in the prose (好的，以下是… / I hope this helps)",
@@ -41,230 +51,19 @@ RULES: dict[str, str] = {
     "raw_html": "<script>, <iframe>, <img> and other raw tags, on*= handlers or javascript: links",
     "unsafe_link": "a link that is not http(s), a footnote defined twice (the first wins: a spoof), "
     "or, with the draft's review data, a link the composer did not write (warning)",
+    **lint_copy.DESCRIPTIONS,  # the copy rules (titles and summaries) live in their own module
 }
-
-
-@dataclass(frozen=True, order=True)
-class Finding:
-    line: int
-    rule: str
-    message: str
-    severity: Severity = "error"
-
-
-@dataclass(frozen=True)
-class Link:
-    label: str  # "" for bare URLs and autolinks
-    url: str
-    start: int  # span of the whole link syntax in the line
-    end: int
-    image: bool = False
-
-
-@dataclass
-class Line:
-    no: int  # 1-based
-    raw: str
-    kind: Literal["text", "front", "fence", "code"]  # fence = a ``` line itself
-    masked: str = ""  # raw with code spans and comments blanked (same length)
-    visible: str = ""  # raw with comments blanked only: "" when the line is just a comment
-    links: list[Link] = field(default_factory=list)
-    prose: str = ""  # masked with link destinations, autolinks and bare URLs blanked
-    link_problems: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Comment:
-    line: int
-    text: str
-    closed: bool
-
-
-@dataclass
-class Document:
-    lines: list[Line]
-    comments: list[Comment]
-    unclosed_fence: int | None = None  # line of a ``` never closed
-    unclosed_front_matter: bool = False
-
-    def text_lines(self) -> Iterator[Line]:
-        return (ln for ln in self.lines if ln.kind == "text")
-
-
-# --- scanning --------------------------------------------------------------------------------------
-
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_AUTOLINK = re.compile(r"<((?:https?|ftp|mailto|javascript|vbscript|data):[^>\s]*)>", re.IGNORECASE)
-_BARE_URL = re.compile(r"\bhttps?://[^\s<>\"'()\[\]（）【】「」，。；！？、]+", re.IGNORECASE)
-_URL_TRAIL = ".,;:!?*_~"
-
-
-def scan(text: str) -> Document:
-    """Split `text` into lines, telling front matter, fenced code and prose apart, masking inline
-    code and HTML comments, and finding the links of every prose line."""
-    raw_lines = text.splitlines()
-    doc = Document(lines=[], comments=[])
-    i = 0
-    if raw_lines and raw_lines[0].strip() == "---":
-        end = next((k for k in range(1, len(raw_lines)) if raw_lines[k].strip() in ("---", "...")), None)
-        if end is None:
-            doc.unclosed_front_matter = True
-            end = 0
-        for k in range(end + 1 if end else 0):
-            doc.lines.append(Line(k + 1, raw_lines[k], "front", masked=raw_lines[k], visible=raw_lines[k]))
-        i = end + 1 if end else 0
-    fence: tuple[str, int] | None = None
-    comment: list[str] | None = None  # text of an open comment
-    comment_line = 0
-    for k in range(i, len(raw_lines)):
-        raw = raw_lines[k]
-        if fence is None and comment is None and (m := _FENCE.match(raw)):
-            fence = (m.group(1)[0], len(m.group(1)))
-            doc.unclosed_fence = k + 1
-            doc.lines.append(Line(k + 1, raw, "fence"))
-            continue
-        if fence is not None:
-            m = _FENCE.match(raw)
-            closes = (
-                m and m.group(1)[0] == fence[0] and len(m.group(1)) >= fence[1] and not raw[m.end() :].strip()
-            )
-            doc.lines.append(Line(k + 1, raw, "fence" if closes else "code"))
-            if closes:
-                fence, doc.unclosed_fence = None, None
-            continue
-        masked, visible = list(raw), list(raw)
-        pos = 0
-        while pos < len(raw):
-            if comment is not None:
-                close = raw.find("-->", pos)
-                stop = len(raw) if close < 0 else close + 3
-                comment.append(raw[pos:stop] if close < 0 else raw[pos:close])
-                for p in range(pos, stop):
-                    masked[p] = visible[p] = " "
-                if close < 0:
-                    comment.append("\n")
-                    break
-                doc.comments.append(Comment(comment_line, "".join(comment).strip(), True))
-                comment, pos = None, stop
-                continue
-            if raw.startswith("<!--", pos):
-                comment, comment_line = [], k + 1
-                for p in range(pos, pos + 4):
-                    masked[p] = visible[p] = " "
-                pos += 4
-                continue
-            if raw[pos] == "\\":
-                pos += 2
-                continue
-            if raw[pos] == "`":
-                run = len(raw[pos:]) - len(raw[pos:].lstrip("`"))
-                close = re.compile(rf"(?<!`)`{{{run}}}(?!`)").search(raw, pos + run)
-                if close:
-                    for p in range(pos, close.end()):
-                        masked[p] = " "
-                    pos = close.end()
-                    continue
-                pos += run
-                continue
-            pos += 1
-        line = Line(k + 1, raw, "text", masked="".join(masked), visible="".join(visible))
-        line.links, line.prose, line.link_problems = find_links(line.masked)
-        doc.lines.append(line)
-    if comment is not None:
-        doc.comments.append(Comment(comment_line, "".join(comment).strip(), False))
-    return doc
-
-
-def _match(s: str, i: int, open_: str, close: str) -> int:
-    """Index of the bracket closing the one at s[i], or -1."""
-    depth = 0
-    j = i
-    while j < len(s):
-        c = s[j]
-        if c == "\\":
-            j += 2
-            continue
-        if c == open_:
-            depth += 1
-        elif c == close:
-            depth -= 1
-            if depth == 0:
-                return j
-        j += 1
-    return -1
-
-
-def find_links(s: str) -> tuple[list[Link], str, list[str]]:
-    """Links in one masked line: inline `[label](url)` / `![alt](src)` (nested too), `<autolinks>`
-    and bare URLs; the line with every URL blanked; problems with the link syntax."""
-    links: list[Link] = []
-    problems: list[str] = []
-    blank = list(s)
-    i = 0
-    while i < len(s):
-        c = s[i]
-        if c == "\\":
-            i += 2
-            continue
-        if c != "[":
-            i += 1
-            continue
-        j = _match(s, i, "[", "]")
-        if j < 0:
-            i += 1
-            continue
-        if j + 1 < len(s) and s[j + 1] == "(":
-            k = _match(s, j + 1, "(", ")")
-            if k < 0:
-                problems.append(f"链接 [{s[i + 1 : j][:30]}]( 缺少右括号 )")
-                i = j + 1
-                continue
-            dest = s[j + 2 : k].strip()
-            if dest.startswith("<") and ">" in dest:
-                url = dest[1 : dest.index(">")]
-            else:
-                url = dest.split()[0] if dest else ""
-            image = i > 0 and s[i - 1] == "!"
-            start = i - 1 if image else i
-            inner, inner_blank, inner_problems = find_links(s[i + 1 : j])
-            links.extend(Link(x.label, x.url, x.start + i + 1, x.end + i + 1, x.image) for x in inner)
-            problems.extend(inner_problems)
-            blank[i + 1 : j] = list(inner_blank)
-            links.append(Link(s[i + 1 : j], url, start, k + 1, image))
-            blank[j + 2 : k] = [" "] * (k - j - 2)  # keep "](" and ")" so labels stay findable
-            i = k + 1
-            continue
-        i = j + 1 if s[i + 1 : i + 2] == "^" else i + 1
-    rest = "".join(blank)
-    for m in _AUTOLINK.finditer(rest):
-        links.append(Link("", m.group(1), m.start(), m.end()))
-        blank[m.start() : m.end()] = [" "] * (m.end() - m.start())
-    rest = "".join(blank)
-    for m in _BARE_URL.finditer(rest):
-        url = m.group(0).rstrip(_URL_TRAIL)
-        links.append(Link("", url, m.start(), m.start() + len(url)))
-        blank[m.start() : m.start() + len(url)] = [" "] * len(url)
-    links.sort(key=lambda x: x.start)
-    return links, "".join(blank), problems
 
 
 # --- line shapes -----------------------------------------------------------------------------------
 
-_HEADING = re.compile(r"^ {0,3}(#{1,6})(?:\s+(.*?))?\s*$")
-_FOOTNOTE_DEF = re.compile(r"^ {0,3}\[\^([^\]\s]+)\]:")
-_FOOTNOTE_REF = re.compile(r"\[\^([^\]\s]+)\](?!:)")
 _NUMBERED = re.compile(r"^\s*\d+、\s*")  # 科技爱好者周刊 style: "12、[Title](url)"
 _LIST_MARK = re.compile(r"^\s{0,3}(?:[-*+]|\d+[.)])(?:\s+|$)")
 _BOLD_HEAD = re.compile(r"^\s*\*\*(?!\s)(.+?)\*\*")
 _LABEL = re.compile(r"^\s*[（(](?:英文|日文|韩文|English)[）)]")
 _END_MARK = re.compile(r"^\s*[（(]完[）)]\s*$")
 _IMAGE_ONLY = re.compile(r"^\s*(?:!\[[^\]]*\]\([^)]*\)\s*)+$")
-_WORD = re.compile(r"[0-9A-Za-z\u3400-\u9fff]")
-
-
-def _heading(line: Line) -> tuple[int, str] | None:
-    m = _HEADING.match(line.masked)
-    return (len(m.group(1)), m.group(2) or "") if m else None
+_WORD = re.compile(rf"[0-9A-Za-z{HAN}]")
 
 
 def _item_rest(line: Line) -> str | None:
@@ -281,37 +80,14 @@ def _item_rest(line: Line) -> str | None:
         if first is not None:
             s = line.masked[first.end :]
     s = _LABEL.sub("", s)
-    s = _FOOTNOTE_REF.sub("", s)
+    s = FOOTNOTE_REF.sub("", s)
     return s if _WORD.search(s) else ""
 
 
 def _is_boundary(line: Line) -> bool:
     return line.kind == "text" and bool(
-        _heading(line) or _FOOTNOTE_DEF.match(line.masked) or _END_MARK.match(line.masked)
+        heading(line) or FOOTNOTE_DEF.match(line.masked) or _END_MARK.match(line.masked)
     )
-
-
-def _is_blank(line: Line) -> bool:
-    return line.kind == "text" and not line.visible.strip()
-
-
-def _plain(line: Line) -> str:
-    """The words a reader reads on a line: link labels kept, markup and URLs dropped."""
-    s = line.prose
-    if line.kind == "front":
-        s = re.sub(r"^\s*[\w-]+\s*:\s*", "", line.raw).strip().strip("\"'[]")
-    s = re.sub(r"^(\s*\*\*(?!\s).+?\*\*)\s*[:：]", "\\1\n", s)  # "**title**：summary": two sentences
-    s = re.sub(r"!?\[([^\]]*)\]\(\s*\)", r"\1", s)
-    s = _FOOTNOTE_REF.sub(" ", _FOOTNOTE_DEF.sub(" ", s))
-    s = re.sub(r"^\s*(?:#{1,6}\s+|>\s*|\d+、|[-*+]\s+|\d+[.)]\s+)", "", s)
-    s = s.replace("**", "").replace("<", " ").replace(">", " ")
-    return s.strip()
-
-
-def _provenance(comment: Comment) -> dict[str, str] | None:
-    if not comment.text.startswith("curator "):
-        return None
-    return dict(re.findall(r'(\w+)="([^"]*)"', comment.text))
 
 
 def _parse_date(value: str) -> date | None:
@@ -327,46 +103,31 @@ def _parse_date(value: str) -> date | None:
 # --- rules -----------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Options:
-    language: str
-    window_start: date | None
-    max_per_domain: int
-    allowed_links: set[str] | None = None  # from the draft's review data, when it has some
 
-
-Rule = Callable[[Document, _Options], Iterator[Finding]]
-
-
-def _chatter(doc: Document, opt: _Options) -> Iterator[Finding]:
+def _chatter(doc: Document, opt: Options) -> Iterator[Finding]:
     lang = "zh" if opt.language.lower().startswith("zh") else None
     for line in doc.lines:
         # Footnote definitions quote sources' own titles ("少数派：…"), which are not our prose.
-        if line.kind not in ("text", "front") or _FOOTNOTE_DEF.match(line.masked):
+        if line.kind not in ("text", "front") or FOOTNOTE_DEF.match(line.masked):
             continue
-        plain = _plain(line)
-        hit = next((s for s in split_sentences(plain, lang) if is_chatter(s)), None) if plain else None
+        words = plain(line)
+        hit = next((s for s in split_sentences(words, lang) if is_chatter(s)), None) if words else None
         if hit:
             yield Finding(line.no, "chatter", f"疑似 LLM 套话或网页样板文字，请删除：「{hit[:40]}」")
 
 
-def _is_simplified(language: str) -> bool:
-    lang = language.lower().replace("_", "-")
-    return lang.startswith("zh") and not any(t in lang for t in ("hant", "-tw", "-hk", "-mo"))
-
-
-def _traditional(doc: Document, opt: _Options) -> Iterator[Finding]:
-    if not _is_simplified(opt.language):
+def _traditional(doc: Document, opt: Options) -> Iterator[Finding]:
+    if not opt.simplified:
         return
     for line in doc.lines:
         if line.kind not in ("text", "front"):
             continue
-        chars = traditional_chars(_plain(line))
+        chars = traditional_chars(plain(line))
         if not chars:
             continue
         shown = "、".join(chars[:10]) + ("…" if len(chars) > 10 else "")
         simple = "、".join(to_simplified(c) for c in chars[:10])
-        if _FOOTNOTE_DEF.match(line.masked):
+        if FOOTNOTE_DEF.match(line.masked):
             msg = f"来源标题含繁体字 {shown}（简体：{simple}），可保留原文或改为简体"
             yield Finding(line.no, "traditional", msg, "warning")
         else:
@@ -379,11 +140,11 @@ def _section_has_content(lines: list[Line], level: int) -> bool:
     for nxt in lines:
         if nxt.kind != "text":
             return True
-        if h := _heading(nxt):
+        if h := heading(nxt):
             if h[0] <= level:
                 return False
             continue
-        if _is_blank(nxt):
+        if is_blank(nxt):
             continue
         return not _is_boundary(nxt)
     return False
@@ -393,18 +154,18 @@ def _item_has_text(lines: list[Line]) -> bool:
     """Whether text follows an item head whose own line stops at the title (list style puts the
     summary on the next lines); images and comments are not text."""
     for nxt in lines:
-        if _is_blank(nxt) or (nxt.kind == "text" and _IMAGE_ONLY.match(nxt.visible)):
+        if is_blank(nxt) or (nxt.kind == "text" and _IMAGE_ONLY.match(nxt.visible)):
             continue
         return nxt.kind != "text" or not (_is_boundary(nxt) or _item_rest(nxt) is not None)
     return False
 
 
-def _empty_item(doc: Document, opt: _Options) -> Iterator[Finding]:
+def _empty_item(doc: Document, opt: Options) -> Iterator[Finding]:
     lines = doc.lines
     for idx, line in enumerate(lines):
         if line.kind != "text":
             continue
-        if h := _heading(line):
+        if h := heading(line):
             if h[0] >= 2 and not _section_has_content(lines[idx + 1 :], h[0]):
                 yield Finding(line.no, "empty_item", f"小节「{h[1]}」下没有任何条目")
             continue
@@ -419,13 +180,13 @@ def _web_links(doc: Document) -> Iterator[tuple[Line, Link]]:
                 yield line, link
 
 
-def _tracking(doc: Document, opt: _Options) -> Iterator[Finding]:
+def _tracking(doc: Document, opt: Options) -> Iterator[Finding]:
     for line, link in _web_links(doc):
         if keys := tracking_keys(link.url):  # the very list canonical_url and drafts strip
             yield Finding(line.no, "tracking_params", f"链接带有跟踪参数 {', '.join(keys)}：{link.url}")
 
 
-def _non_https(doc: Document, opt: _Options) -> Iterator[Finding]:
+def _non_https(doc: Document, opt: Options) -> Iterator[Finding]:
     for line, link in _web_links(doc):
         if link.url.lower().startswith("http://"):
             yield Finding(line.no, "non_https", f"非 HTTPS 链接，能换成 https:// 就换：{link.url}", "warning")
@@ -437,7 +198,7 @@ def _is_content_link(link: Link) -> bool:
     return not link.image and not label.startswith("@") and not label.endswith("讨论")
 
 
-def _duplicate_link(doc: Document, opt: _Options) -> Iterator[Finding]:
+def _duplicate_link(doc: Document, opt: Options) -> Iterator[Finding]:
     seen: dict[str, int] = {}
     for line, link in _web_links(doc):
         if not _is_content_link(link):
@@ -454,7 +215,7 @@ def _duplicate_link(doc: Document, opt: _Options) -> Iterator[Finding]:
 def _footnote_defs(doc: Document) -> dict[str, Line]:
     defs: dict[str, Line] = {}
     for line in doc.text_lines():
-        if m := _FOOTNOTE_DEF.match(line.masked):
+        if m := FOOTNOTE_DEF.match(line.masked):
             defs.setdefault(m.group(1), line)
     return defs
 
@@ -462,12 +223,12 @@ def _footnote_defs(doc: Document) -> dict[str, Line]:
 def _item_url(line: Line, defs: dict[str, Line]) -> str | None:
     """The link an item head stands for: its first link, else its first footnote's first link."""
     link = next((x for x in line.links if _is_content_link(x)), None)
-    if link is None and (m := _FOOTNOTE_REF.search(line.masked)) and m.group(1) in defs:
+    if link is None and (m := FOOTNOTE_REF.search(line.masked)) and m.group(1) in defs:
         link = next((x for x in defs[m.group(1)].links if _is_content_link(x)), None)
     return link.url if link else None
 
 
-def _domain_dominance(doc: Document, opt: _Options) -> Iterator[Finding]:
+def _domain_dominance(doc: Document, opt: Options) -> Iterator[Finding]:
     defs = _footnote_defs(doc)
     counts: dict[str, int] = {}
     for line in doc.text_lines():
@@ -480,18 +241,18 @@ def _domain_dominance(doc: Document, opt: _Options) -> Iterator[Finding]:
             yield Finding(line.no, "domain_dominance", msg, "warning")
 
 
-def _stale_item(doc: Document, opt: _Options) -> Iterator[Finding]:
+def _stale_item(doc: Document, opt: Options) -> Iterator[Finding]:
     if opt.window_start is None:
         return
     start = opt.window_start
     for comment in doc.comments:
-        fields = _provenance(comment) or {}
+        fields = provenance(comment) or {}
         when = _parse_date(fields.get("published", ""))
         if when and when < start:
             msg = f"条目发布于 {when.isoformat()}，早于本期时间窗口起点 {start.isoformat()}"
             yield Finding(comment.line, "stale_item", msg, "warning")
     for line in doc.text_lines():
-        if not _FOOTNOTE_DEF.match(line.masked):
+        if not FOOTNOTE_DEF.match(line.masked):
             continue
         rest = list(line.masked)
         for link in line.links:  # dates in titles and URLs are not the footnote's date
@@ -502,12 +263,12 @@ def _stale_item(doc: Document, opt: _Options) -> Iterator[Finding]:
             yield Finding(line.no, "stale_item", msg, "warning")
 
 
-def _broken_footnote(doc: Document, opt: _Options) -> Iterator[Finding]:
+def _broken_footnote(doc: Document, opt: Options) -> Iterator[Finding]:
     defs: dict[str, int] = {}
     refs: dict[str, int] = {}
     for line in doc.text_lines():
         body = line.masked
-        if m := _FOOTNOTE_DEF.match(body):
+        if m := FOOTNOTE_DEF.match(body):
             if m.group(1) in defs:
                 yield Finding(
                     line.no,
@@ -516,7 +277,7 @@ def _broken_footnote(doc: Document, opt: _Options) -> Iterator[Finding]:
                 )
             defs.setdefault(m.group(1), line.no)
             body = body[m.end() :]
-        for ref in _FOOTNOTE_REF.finditer(body):
+        for ref in FOOTNOTE_REF.finditer(body):
             refs.setdefault(ref.group(1), line.no)
     for name, no in refs.items():
         if name not in defs:
@@ -526,7 +287,7 @@ def _broken_footnote(doc: Document, opt: _Options) -> Iterator[Finding]:
             yield Finding(no, "broken_footnote", f"脚注 [^{name}] 已定义但正文从未引用")
 
 
-def _unbalanced(doc: Document, opt: _Options) -> Iterator[Finding]:
+def _unbalanced(doc: Document, opt: Options) -> Iterator[Finding]:
     if doc.unclosed_front_matter:
         yield Finding(1, "unbalanced_markdown", "front matter 以 --- 开头但没有结束的 ---")
     if doc.unclosed_fence is not None:
@@ -547,9 +308,9 @@ def _unbalanced(doc: Document, opt: _Options) -> Iterator[Finding]:
             yield Finding(line.no, "unbalanced_markdown", "；".join(problems))
 
 
-def _injection(doc: Document, opt: _Options) -> Iterator[Finding]:
+def _injection(doc: Document, opt: Options) -> Iterator[Finding]:
     for comment in doc.comments:
-        fields = _provenance(comment) or {}
+        fields = provenance(comment) or {}
         flags = [f for f in fields.get("flags", "").split(",") if "injection" in f.lower()]
         if flags:
             msg = f"来源内容疑似提示词注入（{', '.join(flags)}，story {fields.get('story', '?')}），请人工核对该条目"
@@ -566,7 +327,7 @@ _HTML_JS_ATTR = re.compile(r"=\s*[\"']?\s*(?:javascript|vbscript):", re.IGNORECA
 _BAD_SCHEME = re.compile(r"^\s*(?:javascript|vbscript|data:text/html)", re.IGNORECASE)
 
 
-def _raw_html(doc: Document, opt: _Options) -> Iterator[Finding]:
+def _raw_html(doc: Document, opt: Options) -> Iterator[Finding]:
     for line in doc.text_lines():
         problems, js = [], any(_BAD_SCHEME.match(x.url) for x in line.links)
         for m in _RAW_TAG.finditer(line.masked):
@@ -581,7 +342,7 @@ def _raw_html(doc: Document, opt: _Options) -> Iterator[Finding]:
             yield Finding(line.no, "raw_html", f"草稿中有可执行的 HTML：{'、'.join(dict.fromkeys(problems))}")
 
 
-def _unsafe_link(doc: Document, opt: _Options) -> Iterator[Finding]:
+def _unsafe_link(doc: Document, opt: Options) -> Iterator[Finding]:
     for line in doc.text_lines():
         for link in line.links:
             if _BAD_SCHEME.match(link.url):
@@ -601,9 +362,9 @@ def _unsafe_link(doc: Document, opt: _Options) -> Iterator[Finding]:
     first: dict[str, tuple[Line, int]] = {}
     prose = 0  # prose lines seen so far
     for line in doc.text_lines():
-        m = _FOOTNOTE_DEF.match(line.masked)
+        m = FOOTNOTE_DEF.match(line.masked)
         if m is None:
-            prose += not _is_blank(line)
+            prose += not is_blank(line)
         elif m.group(1) not in first:
             first[m.group(1)] = (line, prose)
         elif first[m.group(1)][1] != prose:
@@ -633,12 +394,8 @@ _RULES: dict[str, Rule] = {
     "injection_flag": _injection,
     "raw_html": _raw_html,
     "unsafe_link": _unsafe_link,
+    **lint_copy.RULES,
 }
-# The copy rules (titles and summaries, issue 14) live in their own module and read the scan above.
-from curator import lint_copy
-
-RULES.update(lint_copy.DESCRIPTIONS)
-_RULES.update(lint_copy.RULES)
 assert _RULES.keys() == RULES.keys()
 
 
@@ -658,7 +415,7 @@ def lint_markdown(
         raise ValueError(f"unknown lint rules: {', '.join(sorted(unknown))} (known: {', '.join(RULES)})")
     doc = scan(text)
     allowed = {_link_key(u) for u in allowed_links} if allowed_links is not None else None
-    opt = _Options(language, window_start, max_per_domain, allowed)
+    opt = Options(language, window_start, max_per_domain, allowed)
     findings = [
         f for rule_id, rule in _RULES.items() if rules is None or rule_id in rules for f in rule(doc, opt)
     ]

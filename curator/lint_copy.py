@@ -4,7 +4,7 @@
                                                           citation_marker, chrome_phrase, mid_sentence
 
 Items are read in both house styles: `**title**：summary[^n]` (footnotes) and `N、[title](url)` with
-the summary on the next line (list). Registered into `curator.lint.RULES` by that module.
+the summary on the next line (list). `curator.lint` registers RULES and DESCRIPTIONS with its own.
 """
 
 from __future__ import annotations
@@ -12,15 +12,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from curator import copytext
 from curator import text as textutil
-from curator.enrich import cleanup
+from curator.findings import Finding, Options, Rule
+from curator.markdown import FOOTNOTE_DEF, Document, Line, plain
 from curator.titles import pipe_segments
 from curator.vocab import mainland_form, regional_words
-
-if TYPE_CHECKING:
-    from curator.lint import Document, Finding, Line, _Options
 
 DESCRIPTIONS: dict[str, str] = {
     "pipe_title": "a title made of keyword pipes (3 or more ' | ' segments)",
@@ -75,12 +73,10 @@ def items(doc: Document) -> Iterator[Entry]:
 
 
 def _finding(line: int, rule: str, message: str) -> Finding:
-    from curator.lint import Finding
-
     return Finding(line, rule, message)
 
 
-def pipe_title(doc: Document, opt: _Options) -> Iterator[Finding]:
+def pipe_title(doc: Document, opt: Options) -> Iterator[Finding]:
     seen = set()
     for e in items(doc):
         if len(pipe_segments(e.title)) >= 3:
@@ -98,48 +94,48 @@ def _norm(s: str) -> str:
     return "".join(ch for ch in textutil.normalise_for_match(s) if ch.isalnum())
 
 
-def title_repeat(doc: Document, opt: _Options) -> Iterator[Finding]:
+def title_repeat(doc: Document, opt: Options) -> Iterator[Finding]:
     for e in items(doc):
         t, s = _norm(e.title), _norm(e.summary)
         first = textutil.split_sentences(e.summary)
         # A Chinese summary opening with the whole headline glued to the text, or an English one
         # opening with a whole multi-word title; a subject named again ("Rust 1.99 ships…") is prose.
         long_title = len(t) >= 8 if textutil.han_ratio(e.title) > 0.3 else len(e.title.split()) >= 4
-        if (long_title and s.startswith(t)) or (first and cleanup.repeats_title(first[0], e.title)):
+        if (long_title and s.startswith(t)) or (first and copytext.repeats_title(first[0], e.title)):
             yield _finding(e.line, "title_repeat", f"摘要开头重复了标题「{e.title[:30]}」，请删去重复部分")
 
 
-def markdown_residue(doc: Document, opt: _Options) -> Iterator[Finding]:
+def markdown_residue(doc: Document, opt: Options) -> Iterator[Finding]:
     for e in items(doc):
         problems = []
         if m := _RESIDUE.search(e.summary):
             problems.append(f"Markdown 标记「{m.group(0).strip()}」")
         for sentence in textutil.split_sentences(e.summary):
-            if m := cleanup.SCAFFOLD.match(sentence):
+            if m := copytext.SCAFFOLD.match(sentence):
                 problems.append(f"提纲标签「{m.group(0).strip()}」")
                 break
         if problems:
             yield _finding(e.line, "markdown_residue", f"摘要中残留{'、'.join(problems)}，请删除")
 
 
-def citation_marker(doc: Document, opt: _Options) -> Iterator[Finding]:
+def citation_marker(doc: Document, opt: Options) -> Iterator[Finding]:
     for e in items(doc):
-        marks = [m.group(0) for m in cleanup.CITATION.finditer(e.summary)
+        marks = [m.group(0) for m in copytext.CITATION.finditer(e.summary)
                  if not e.summary[m.end():].startswith("(")]
         if marks:
             yield _finding(e.line, "citation_marker", f"摘要中有原文的引用标记 {' '.join(marks[:5])}，请删除")
 
 
-def chrome_phrase(doc: Document, opt: _Options) -> Iterator[Finding]:
+def chrome_phrase(doc: Document, opt: Options) -> Iterator[Finding]:
     for e in items(doc):
-        hit = _COUNTS.search(e.summary) or cleanup.CHROME.search(e.summary)
+        hit = _COUNTS.search(e.summary) or copytext.CHROME.search(e.summary)
         if not hit:
-            hit = next((m for s in textutil.split_sentences(e.summary) if (m := cleanup.CHROME.search(s))), None)
+            hit = next((m for s in textutil.split_sentences(e.summary) if (m := copytext.CHROME.search(s))), None)
         if hit:
             yield _finding(e.line, "chrome_phrase", f"摘要里是网页/播放器的界面文字「{hit.group(0)[:30]}」，请改写")
 
 
-def mid_sentence(doc: Document, opt: _Options) -> Iterator[Finding]:
+def mid_sentence(doc: Document, opt: Options) -> Iterator[Finding]:
     for e in items(doc):
         s = e.summary.rstrip()
         if not s or not textutil.han_ratio(s):
@@ -148,22 +144,20 @@ def mid_sentence(doc: Document, opt: _Options) -> Iterator[Finding]:
             yield _finding(e.line, "mid_sentence", f"摘要没有以完整的句子结尾：「…{s[-15:]}」")
 
 
-def regional_vocab(doc: Document, opt: _Options) -> Iterator[Finding]:
-    from curator.lint import _FOOTNOTE_DEF, _is_simplified, _plain
-
-    if not _is_simplified(opt.language):
+def regional_vocab(doc: Document, opt: Options) -> Iterator[Finding]:
+    if not opt.simplified:
         return
     for line in doc.lines:
         # Footnote definitions quote the sources' own titles, which are theirs to word.
-        if line.kind not in ("text", "front") or _FOOTNOTE_DEF.match(line.masked):
+        if line.kind not in ("text", "front") or FOOTNOTE_DEF.match(line.masked):
             continue
-        words = regional_words(_plain(line))
+        words = regional_words(plain(line))
         if words:
             shown = "、".join(f"{w}（{mainland_form(w)}）" for w in words[:6])
             yield _finding(line.no, "regional_vocab", f"简体中文期刊中出现台湾用语：{shown}")
 
 
-RULES = {
+RULES: dict[str, Rule] = {
     "pipe_title": pipe_title,
     "title_repeat": title_repeat,
     "markdown_residue": markdown_residue,

@@ -15,6 +15,8 @@ from typing import Any
 
 __all__ = [
     "CHATTER",
+    "HAN",
+    "HAN_RE",
     "detect_lang",
     "han_ratio",
     "has_traditional",
@@ -29,8 +31,10 @@ __all__ = [
 
 # --- scripts -----------------------------------------------------------------------------------
 
-_HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff"
-_HAN_RE = re.compile(f"[{_HAN}]")
+# Han ideographs, for a regex character class: CJK Unified (with Extension A), Compatibility, and the
+# supplementary Extensions B-F (U+20000-U+2FFFF). The one Han range of the code base.
+HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff"
+HAN_RE = re.compile(f"[{HAN}]")
 # Kana without U+30FB/U+30FC: the middle dot and long-vowel mark also appear in Chinese text
 # ("埃隆・马斯克"), so they must not make a Chinese article look Japanese.
 _KANA_RE = re.compile(r"[\u3041-\u3096\u30a1-\u30fa\u31f0-\u31ff\uff66-\uff9d]")
@@ -41,22 +45,24 @@ _LATIN_WORD_RE = re.compile(r"[A-Za-z\u00c0-\u024f]+(?:['’][A-Za-z]+)?")
 def han_ratio(text: str) -> float:
     """Share of Han characters among the letters of `text` (0.0 when it has no letters)."""
     letters = sum(1 for ch in text if ch.isalpha())
-    return len(_HAN_RE.findall(text)) / letters if letters else 0.0
+    return len(HAN_RE.findall(text)) / letters if letters else 0.0
 
 
-def detect_lang(text: str) -> str:
-    """ "zh", "ja" (kana), "ko" (hangul), "en" (Latin script) or "und" (empty / other scripts).
+def detect_lang(text: str, undetermined: str = "und") -> str:
+    """ "zh", "ja" (kana), "ko" (hangul), "en" (Latin script), or `undetermined` (empty / other
+    scripts; extraction passes "en", a page of no known script being read as English). The one
+    language detector: extraction, enrichment, sentence splitting and the watch source use it.
 
     A Latin word counts as two units against single Han characters: an English word carries about
     as much as two characters, and Chinese tech prose is full of product names ("OpenAI 发布 GPT-5").
     """
-    han = len(_HAN_RE.findall(text))
+    han = len(HAN_RE.findall(text))
     kana = len(_KANA_RE.findall(text))
     hangul = len(_HANGUL_RE.findall(text))
     latin = 2 * len(_LATIN_WORD_RE.findall(text))
     total = han + kana + hangul + latin
     if total == 0:
-        return "und"
+        return undetermined
     if kana >= 2 and kana >= 0.1 * (han + kana) and (han + kana) / total >= 0.3:
         return "ja"
     if hangul / total >= 0.3 and hangul >= han:
@@ -65,7 +71,7 @@ def detect_lang(text: str) -> str:
         return "zh"
     if latin:
         return "en"
-    return "und"
+    return undetermined
 
 
 # --- Traditional → Simplified ------------------------------------------------------------------
@@ -126,7 +132,7 @@ def _kept_phrases() -> tuple[str, ...]:
 
 def to_simplified(text: str) -> str:
     """OpenCC t2s: phrase-aware Traditional → Simplified (瞭解 → 了解, but 乾坤 stays)."""
-    if not text or not _HAN_RE.search(text):
+    if not text or not HAN_RE.search(text):
         return text
     return str(_converter().convert(text))
 
@@ -179,7 +185,7 @@ _CLOSERS = "”’」』）)]】》〉\"'"
 # A Chinese sentence ends at 。！？； or an ellipsis, with any closing quotes/brackets kept; an
 # ASCII ! or ? ends one too unless Latin text follows directly ("Yahoo!Japan").
 _ZH_END = re.compile(rf"(?:[。！？；]+|…+|\.{{3,}}|[!?]+(?![A-Za-z0-9]))[{re.escape(_CLOSERS)}]*")
-_EN_END = re.compile(rf"[.!?…]+[{re.escape(_CLOSERS)}]*(?=\s+[\"“‘(\[]?[A-Z{_HAN}])")
+_EN_END = re.compile(rf"[.!?…]+[{re.escape(_CLOSERS)}]*(?=\s+[\"“‘(\[]?[A-Z{HAN}])")
 # Abbreviations after which a period does not end a sentence even before a capital.
 # fmt: off
 _ABBREVIATIONS = frozenset((
@@ -243,7 +249,7 @@ def split_sentences(text: str, lang: str | None = None) -> list[str]:
     abbreviations ("e.g.", "U.S.", "Dr."); decimals and versions ("3.5") never split.
     """
     cjk = _is_cjk(lang, text)
-    out = []
+    out: list[str] = []
     for line in text.splitlines():
         out.extend(line[a:b] for a, b in _line_spans(line, cjk))
     return out

@@ -22,7 +22,6 @@ MAX_ZH_CHARS = 30  # an editor's Chinese headline; longer only when the source g
 MAX_EN_CHARS = 90
 _HARD_ZH_CHARS = 40  # past this a headline is cut at a word boundary even without a clause break
 
-_HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 # Tags in lenticular/square brackets at either end: 【人工智能】, [Video], 〖快讯〗, 「独家」 at the start.
 _LEAD_TAG = re.compile(r"^\s*(?:【([^【】]{1,16})】|\[([^\[\]^]{1,16})\]|〖([^〖〗]{1,16})〗|〔([^〔〕]{1,16})〕)\s*")
 _TAIL_TAG = re.compile(r"\s*(?:【([^【】]{1,16})】|\[([^\[\]^]{1,16})\]|〖([^〖〗]{1,16})〗)\s*$")
@@ -35,7 +34,7 @@ _STRONG = re.compile(r"[，；！？]|——|\s[-–—]\s")  # clause breaks (a
 _SITE_SUFFIX = re.compile(
     r"(?:\s*[-–—_]\s*(?:YouTube|bilibili|哔哩哔哩|知乎|微博|今日头条|头条|CSDN博客|CSDN|博客园|掘金|简书|"
     r"少数派|36氪|虎嗅网?|钛媒体|雷锋网|Medium|Substack|GitHub|"
-    r"[\u4e00-\u9fff]{0,6}(?:网|频道|科技|新闻|财经|日报|晚报|在线)))+\s*$",
+    rf"[{textutil.HAN}]{{0,6}}(?:网|频道|科技|新闻|财经|日报|晚报|在线)))+\s*$",
     re.IGNORECASE,
 )
 
@@ -69,8 +68,8 @@ def _choose_segment(parts: list[str]) -> str:
 def fullwidth_punct(text: str) -> str:
     """Half-width , ; : ! ? ( ) touching a Han character become their full-width forms (the way a
     Chinese headline is set); between Latin letters or digits they stay ("GPT-4o: 2:1")."""
-    out = re.sub(rf"\(([^()]*[{_HAN}][^()]*)\)", r"（\1）", text)
-    han = f"[{_HAN}）」”]"
+    out = re.sub(rf"\(([^()]*[{textutil.HAN}][^()]*)\)", r"（\1）", text)
+    han = f"[{textutil.HAN}）」”]"
     out = re.sub(rf"(?<={han})\s*,\s*|\s*,\s*(?={han})", "，", out)
     out = re.sub(rf"(?<={han})\s*;\s*|\s*;\s*(?={han})", "；", out)
     out = re.sub(rf"(?<={han})\s*:\s*|(?<![0-9])\s*:\s*(?={han})", "：", out)

@@ -42,8 +42,7 @@ def _key_pattern(keys: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(r"^(?:" + "|".join(alternatives) + r")$", re.IGNORECASE)
 
 
-TRACKING_PARAMS = _key_pattern(TRACKING_KEYS)
-_TRACKING = TRACKING_PARAMS  # the name older callers import
+_TRACKING_RE = _key_pattern(TRACKING_KEYS)
 
 
 @dataclass(frozen=True)
@@ -78,7 +77,7 @@ class HostRule:
                 and self.path_re.fullmatch(path) is not None and all(k in keys for k in self.needs))
 
     def is_noise(self, key: str) -> bool:
-        return bool(TRACKING_PARAMS.match(key) or (self.noise_re and self.noise_re.match(key)))
+        return bool(_TRACKING_RE.match(key) or (self.noise_re and self.noise_re.match(key)))
 
 
 _WECHAT_NOISE = ("ascene", "devicetype", "version", "nettype", "abtest_cookie", "lang", "exportkey", "pass_ticket",

@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from curator.text import HAN, HAN_RE
 from curator.urls import canonical_url
 
 __all__ = ["CrossEvidence", "CrossFeatures", "compare", "features", "quantities", "script"]
@@ -40,8 +42,6 @@ STRONG_QTY_COVER = 0.6  # … most of the smaller text's, need only one more kin
 STRENGTH_CAP = 1.5  # the cross-language score stays ≤ 0.75: never as sure as a copy
 HAN_SHARE = 0.3  # a text whose units are at least this share Han characters is Chinese
 
-_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_HAN_RE = re.compile(f"[{_HAN}]")
 _LATIN_WORD_RE = re.compile(r"[a-z0-9]+")
 _MONEY_SIGNS = "$¥€£"
 _WORD_NUMBERS = {
@@ -70,8 +70,8 @@ _UNITS = {
 _CURRENCIES = ("美元", "dollars", "dollar", "元", "人民币", "人民幣", "欧元", "歐元", "euros", "euro", "英镑")
 
 
-def _alternation(words: object) -> str:
-    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))  # type: ignore[arg-type]
+def _alternation(words: Iterable[str]) -> str:
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
 
 
 _QTY_RE = re.compile(
@@ -79,7 +79,7 @@ _QTY_RE = re.compile(
     rf"(?:\s*(?P<mag>{_alternation(_MAGNITUDES)})(?![a-z]))?"
     rf"(?:[\s-]*(?:个\s*)?(?P<unit>{_alternation(_UNITS)})(?![a-z]))?"
     rf"(?:\s*(?P<cur>{_alternation(_CURRENCIES)}))?"
-    rf"(?P<counter>\s*[{_HAN}])?"
+    rf"(?P<counter>\s*[{HAN}])?"
 )
 _YEAR_RE = re.compile(r"(?:19[5-9]|20[0-4])\d")
 _DIGIT_RE = re.compile(r"\d")
@@ -128,8 +128,8 @@ class CrossEvidence:
 def script(text: str) -> bool:
     """True when the text is Chinese: Han characters are a large share of its letters/words."""
     sample = text[:4000]
-    han = len(_HAN_RE.findall(sample))
-    words = len(_LATIN_WORD_RE.findall(_HAN_RE.sub(" ", sample.lower())))
+    han = len(HAN_RE.findall(sample))
+    words = len(_LATIN_WORD_RE.findall(HAN_RE.sub(" ", sample.lower())))
     return han > 0 and han / (han + words) >= HAN_SHARE
 
 

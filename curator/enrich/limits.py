@@ -9,13 +9,14 @@ from collections.abc import Callable
 
 from curator.errors import BudgetExceeded
 from curator.settings import ModelPrice
+from curator.text import HAN_RE
 
 WINDOW_S = 60.0
 
 
 def estimate_tokens(text: str) -> int:
     """A character estimate before the call: ~1 token per Han character, ~4 Latin characters per token."""
-    han = sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
+    han = len(HAN_RE.findall(text))
     return han + (len(text) - han) // 4 + 1
 
 

@@ -65,7 +65,7 @@ _HAS_DATE = re.compile(
     r"\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|yesterday|today)\b"
 )
 _HAS_ORG = re.compile(
-    r"公司|集团|大学|研究院|研究所|实验室|银行|基金|委员会|交易所|协会|政府|[\u4e00-\u9fff]\s*[A-Z][A-Za-z0-9]+|"
+    rf"公司|集团|大学|研究院|研究所|实验室|银行|基金|委员会|交易所|协会|政府|[{textutil.HAN}]\s*[A-Z][A-Za-z0-9]+|"
     r"\b(?:Inc|Corp|Corporation|Ltd|LLC|University|Institute|Labs?|Foundation|Commission|Agency|Ministry)\b|"
     r"\s[A-Z][a-z]*[A-Z0-9][A-Za-z0-9]*|\s[A-Z][a-z]+\s[A-Z][a-z]+"
 )

@@ -1,0 +1,96 @@
+"""The typed contract between stages: every stage takes and returns these models, never dicts.
+
+    sources ─► Candidate ─► fetch ─► Page ─► extract ─► Article ─► enrich ─► Enrichment
+                                                      └── Item (stored row, one per canonical URL)
+    select ─► Story (items about one event) ─► Issue (sections of stories) ─► compose ─► Markdown
+    draft ─► ReviewData (drafts/issue-N.json) ─► publish ─► PublishResult; the editor's Decisions replay on drafts
+
+The LLM's own output schema (`curator.enrich.schema.LLMEnrichment`) is separate from `Enrichment`, so a
+prompt change never ripples into storage.
+"""
+
+from curator.models.core import (
+    Article,
+    Candidate,
+    Enrichment,
+    EnrichRequest,
+    Issue,
+    IssueSection,
+    Item,
+    ItemState,
+    Page,
+    RunSummary,
+    SourceRef,
+    Story,
+    Validators,
+)
+from curator.models.records import (
+    IssueWindow,
+    LearnedWeight,
+    LLMSpend,
+    LLMTotals,
+    OpenDraft,
+    SourceHealth,
+    SourceStatus,
+    StatusReport,
+    WorkItem,
+)
+from curator.models.review import (
+    Action,
+    ArchivedIssue,
+    ArchiveLink,
+    ArchiveMatch,
+    Decision,
+    IssueRecord,
+    Placement,
+    ProseReview,
+    PublishedDecision,
+    PublishResult,
+    ReviewData,
+    ReviewSection,
+    ReviewStory,
+    Weights,
+    WeightTally,
+    WovenStory,
+)
+
+__all__ = [
+    "Action",
+    "ArchiveLink",
+    "ArchiveMatch",
+    "ArchivedIssue",
+    "Article",
+    "Candidate",
+    "Decision",
+    "EnrichRequest",
+    "Enrichment",
+    "Issue",
+    "IssueRecord",
+    "IssueSection",
+    "IssueWindow",
+    "Item",
+    "ItemState",
+    "LLMSpend",
+    "LLMTotals",
+    "LearnedWeight",
+    "OpenDraft",
+    "Page",
+    "Placement",
+    "ProseReview",
+    "PublishResult",
+    "PublishedDecision",
+    "ReviewData",
+    "ReviewSection",
+    "ReviewStory",
+    "RunSummary",
+    "SourceHealth",
+    "SourceRef",
+    "SourceStatus",
+    "StatusReport",
+    "Story",
+    "Validators",
+    "WeightTally",
+    "Weights",
+    "WorkItem",
+    "WovenStory",
+]

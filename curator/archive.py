@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 import yaml
 
 from curator.errors import CuratorError
-from curator.markdown import Document, Line, Link, scan
+from curator.markdown import FOOTNOTE_DEF, FOOTNOTE_REF, Document, Line, Link, scan
 from curator.models import ArchiveLink
 from curator.text import normalise_for_match
 from curator.urls import canonical_url, is_web_url
@@ -63,8 +63,6 @@ _DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 _H1 = re.compile(r"^ {0,3}#\s+(.+?)\s*#*\s*$")
 _SECTION = re.compile(r"^ {0,3}(#{2,6})\s+(.+?)\s*#*\s*$")
 _BOLD_TITLE = re.compile(r"^\s*\*\*(?!\s)(.+?)\*\*")
-_FOOTNOTE_DEF = re.compile(r"^ {0,3}\[\^([^\]\s]+)\]:")
-_FOOTNOTE_REF = re.compile(r"\[\^([^\]\s]+)\](?!:)")
 _NUMBERED = re.compile(r"^\s*\d+、\s*")
 _LABEL = re.compile(r"[(\[](?:英文|中文|日文|韩文|english)[)\]]", re.IGNORECASE)
 _BACK_ISSUES = ("往年回顾", "往期回顾", "历史文章", "looking back")
@@ -148,7 +146,7 @@ def _number_from_path(path: str) -> int | None:
 
 
 def _clean_title(text: str) -> str:
-    text = _FOOTNOTE_REF.sub("", text).replace("**", "")
+    text = FOOTNOTE_REF.sub("", text).replace("**", "")
     text = re.sub(r"\s*[（(](?:英文|中文|日文|韩文|English)[）)]\s*$", "", text.strip())
     return re.sub(r"\s+", " ", text).strip()
 
@@ -209,14 +207,14 @@ def parse_issue(text: str, path: str) -> ParsedIssue:
     # Footnotes style: a story's title is the bold text of the paragraph citing the footnote.
     cited_by: dict[str, str] = {}
     for line in lines:
-        if (m := _BOLD_TITLE.match(line.masked)) and not _FOOTNOTE_DEF.match(line.masked):
-            for ref in _FOOTNOTE_REF.finditer(line.masked):
+        if (m := _BOLD_TITLE.match(line.masked)) and not FOOTNOTE_DEF.match(line.masked):
+            for ref in FOOTNOTE_REF.finditer(line.masked):
                 cited_by.setdefault(ref.group(1), _clean_title(m.group(1)))
     numbered = footnoted = 0
     found: list[tuple[Line, Entry]] = []
     for line in lines:
         links = _links(line)
-        if (m := _FOOTNOTE_DEF.match(line.masked)) and links:
+        if (m := FOOTNOTE_DEF.match(line.masked)) and links:
             footnoted += 1
             first, *rest = links
             found.append((line, Entry(first.url, cited_by.get(m.group(1)) or _clean_title(first.label))))

@@ -36,7 +36,7 @@ from curator.settings import ExtractSettings
 
 # The one language detector is text.py's; re-exported because sources/watch.py imports it from here
 # (drop the alias once that import points at curator.text).
-from curator.text import detect_lang as detect_lang  # noqa: PLC0414
+from curator.text import detect_lang
 
 logger = logging.getLogger(__name__)
 

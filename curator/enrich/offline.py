@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import BaseModel
 
-from curator import segment, vocab
+from curator import copytext, segment, vocab
 from curator import text as textutil
 from curator.enrich import cleanup
 from curator.enrich.backends import Attempt, CallRecord, TriageVerdict
@@ -160,7 +160,7 @@ def extractive_summary(text: str, lang: str, *, title: str = "", budget: int | N
     candidates = []
     for position, sentence in enumerate(sentences):
         size = _size(sentence, cjk)
-        if low <= size <= budget and not (title and cleanup.repeats_title(sentence, title)):
+        if low <= size <= budget and not (title and copytext.repeats_title(sentence, title)):
             candidates.append(_Candidate(position, sentence, size, _tokens(sentence, lang)))
             if len(candidates) == MAX_CANDIDATES:
                 break

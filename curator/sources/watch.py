@@ -25,11 +25,11 @@ from urllib.parse import unquote
 
 from curator.charset import decode_html
 from curator.errors import SourceError
-from curator.extract import detect_lang
 from curator.models import Article, Candidate, Page
 from curator.sources.entries import Entry, PageScan, scan_page
 from curator.sources.pagedates import date_in_text
 from curator.sources.registry import BaseSource, SourceContext, SourceResult, register
+from curator.text import detect_lang
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ def entry_article(page: Page, anchor: str, max_chars: int = 100_000) -> Article 
         title=entry.title,
         text=entry.text[:max_chars],
         date=entry.published_at,
-        lang=detect_lang(entry.text),
+        lang=detect_lang(entry.text, undetermined="en"),  # as extraction reads a page with no known script
     )
 
 

@@ -1,9 +1,8 @@
-"""Progress: rich bars per stage on a terminal, one plain log line per event elsewhere (CI, cron)."""
+"""Progress: one plain log line per stage step (CI, cron); the CLI swaps in rich bars on a terminal (cli/progress.py)."""
 
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Protocol
@@ -16,10 +15,9 @@ class Advance(Protocol):
 
 
 class Reporter:
-    """Stage progress. `interactive=None` picks rich bars when stderr is a TTY."""
+    """Stage progress as log lines (nothing below the CLI draws on the terminal); `quiet` says nothing."""
 
-    def __init__(self, *, interactive: bool | None = None, quiet: bool = False) -> None:
-        self.interactive = sys.stderr.isatty() if interactive is None else interactive
+    def __init__(self, *, quiet: bool = False) -> None:
         self.quiet = quiet
 
     def info(self, message: str) -> None:
@@ -30,16 +28,6 @@ class Reporter:
     def stage(self, name: str, total: int) -> Iterator[Advance]:
         if self.quiet or total == 0:
             yield lambda n=1: None
-            return
-        if self.interactive:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-            with Progress(
-                TextColumn("[bold]{task.description:<9}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                transient=False,
-            ) as bar:
-                task = bar.add_task(name, total=total)
-                yield lambda n=1: bar.advance(task, n)
             return
         done = 0
         step = max(1, total // 10)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from curator.cli.output import print_origins, print_status, print_summary
+from curator.cli.progress import TerminalReporter
 from curator.cli.workspace import (
     HomeOpt,
     JsonOpt,
@@ -23,7 +24,6 @@ from curator.cli.workspace import (
 )
 from curator.models import Candidate
 from curator.pipeline import Pipeline, vet_find_url
-from curator.progress import Reporter
 from curator.settings import Settings, defaults_dir, require_llm_key
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ def collect(home: HomeOpt = Path("."), provider: ProviderOpt = None, as_json: Js
     finish, marks the run interrupted and exits 143; the next run resumes where it stopped.
     """
     with workspace(home, "collect", provider=provider) as ws:
-        pipe = Pipeline(ws.settings, ws.store, Reporter(quiet=as_json))
+        pipe = Pipeline(ws.settings, ws.store, TerminalReporter(quiet=as_json))
         with stop_on_sigterm(pipe):
             run = pipe.collect()
     print_summary(run, as_json=as_json)
@@ -82,7 +82,7 @@ def add(
             require_llm_key(settings)  # before anything is stored or fetched
 
     with workspace(home, "add", provider=provider, before=before) as ws:
-        pipe = Pipeline(ws.settings, ws.store, Reporter())
+        pipe = Pipeline(ws.settings, ws.store, TerminalReporter())
         item_id, is_new = pipe.add_candidate(Candidate(url=url, title=title, snippet=note, source="manual",
                                                        submitter=submitter))
         typer.echo(f"{'added' if is_new else 'already known'}: item {item_id}")
@@ -248,4 +248,4 @@ def demo(
 
     with cli_errors():  # the demo builds its own workspace (settings pointing at the corpus server)
         run_demo(workspace, fresh=fresh, provider=provider, env=os.environ, echo=typer.echo,
-                 print_summary=print_summary)
+                 print_summary=print_summary, reporter=TerminalReporter())

@@ -62,6 +62,7 @@ def run_demo(
     env: Mapping[str, str],
     echo: Callable[[str], None] = log.info,
     print_summary: Callable[[RunSummary], None] | None = None,
+    reporter: Reporter | None = None,
 ) -> Path:
     """Collect and draft the corpus week in `workspace`; says what it does through `echo` (the CLI prints)."""
     workspace = workspace.resolve()
@@ -74,7 +75,7 @@ def run_demo(
         echo(f"serving the bundled corpus ({len(server.hosts)} sites) on 127.0.0.1")
         settings = demo_settings(workspace, server, env, provider)
         with Store(settings.db_path) as store:
-            pipe = Pipeline(settings, store, Reporter())
+            pipe = Pipeline(settings, store, reporter or Reporter())
             collected = pipe.collect(command="demo")
             drafted = pipe.draft(as_of=DEMO_AS_OF)
     if print_summary:

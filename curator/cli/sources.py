@@ -262,9 +262,9 @@ def check(home: HomeOpt = Path(".")) -> None:
             )
     for line in _table(table):
         typer.echo(line)
-    for r in rows:  # a watched page that showed no entries: say what was looked for and what is there now
+    for r in rows:  # a source (a watched page) that showed no entries: say what was looked for and what is there now
         watched = configured.get(r["name"])
-        if watched is not None and watched.kind == "watch" and watched.enabled and r["last_error"] == "no_entries":
+        if watched is not None and watched.enabled and r["last_error"] == "no_entries":
             typer.echo(f"{watched.name}: {asyncio.run(_probe_watch(settings, watched))}")
     if flagged:
         typer.echo(

@@ -199,13 +199,15 @@ def draft(
                                                   "today (or run.now / CURATOR_RUN__NOW when pinned).")] = None,
     number: Annotated[int | None, typer.Option(min=1, max=1_000_000, help="Issue number (default: the open draft or the next one).")] = None,
     as_json: JsonOpt = False,
+    force: Annotated[bool, typer.Option("--force", help="Regenerate even when the editor's edits in the file cannot be "
+                                        "read back; the edited file is kept as issue-N.edited-<n>.md.")] = False,
 ) -> None:
-    """Select the week's best stories and write drafts/issue-N.md for review."""
+    """Select the week's best stories and write drafts/issue-N.md for review (the editor's edits are read back)."""
     try:
         settings = _settings(home)
         as_of = _parse_date(date)
         with RunLock(settings.lock_path, "draft"), Store(settings.db_path) as store:
-            run = Pipeline(settings, store).draft(as_of=as_of, number=number)
+            run = Pipeline(settings, store).draft(as_of=as_of, number=number, force=force)
     except CuratorError as exc:
         _fail(exc)
     print_summary(run, as_json=as_json)

@@ -198,7 +198,7 @@ def parse(edited: str, machine: str, data: ReviewData, settings: Settings) -> Re
     for sid, st in drafted.items():
         if sid in seen:
             continue
-        if st.title and _plain(st.title) in _plain(edited):
+        if st.title and any(_plain(st.title) in _plain(b.text) for b in out.blocks):
             out.problems.append(f"story {sid}'s comment was edited away but its title is still there "
                                 f"({_quote(st.title)!r}); put the comment back or delete the whole story")
         else:

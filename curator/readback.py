@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,6 +49,7 @@ class DraftEditedError(CuratorError):
     """The draft file was edited in a way curator cannot read back; nothing was written."""
 
     reason = "draft_edited"
+    exit_code = 65  # EX_DATAERR: the input file (the edited draft) is not what curator can read
 
 
 def sha256(text: str) -> str:
@@ -286,8 +288,16 @@ def before_draft(settings: Settings, store: Store, number: int, path: Path, *, f
     holds edits it cannot map (unless `force`: then the file is saved aside and the draft regenerated).
     """
     last = store.written_draft(number)
-    if last is None or not path.exists():
+    if not path.exists():
         return store.editor_blocks(number), []
+    if last is None:
+        # Written by a curator that kept no hash (or by hand): whether it was edited cannot be told, so
+        # it is kept aside once, never overwritten unseen.
+        target = _aside(path)
+        shutil.copyfile(path, target)
+        note = f"{path.name} was written before curator recorded what it wrote: kept as {target} before redrafting"
+        log.warning("%s", note)
+        return store.editor_blocks(number), [note]
     try:
         edited = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

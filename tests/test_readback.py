@@ -136,6 +136,7 @@ def test_drop_move_reorder_and_an_added_paragraph_survive_draft_and_the_board(ws
     with Store(ws / "data" / "curator.db") as store:
         acts = [d.action for d in decisions.load(store, 1)]
         assert Action.DROP in acts and Action.MOVE in acts and Action.REORDER in acts
+        assert Action.EDIT not in acts  # untouched stories (English ones carry a label) are not "edited"
         assert [b.text for b in store.editor_blocks(1)] == [note]
     # the board's regenerate, and a second plain draft, keep all of it
     regenerate(load_settings(ws, env={}))
@@ -161,10 +162,15 @@ def test_an_unmappable_edit_refuses_and_force_keeps_a_copy(ws):
     path.write_text(edited, encoding="utf-8")
 
     refused = draft(ws)
-    assert refused.exit_code != 0
+    assert refused.exit_code == 65
     msg = refused.output
     assert str(path) in msg and f"story {st['story']}" in msg and "--force" in msg
     assert path.read_text(encoding="utf-8") == edited  # nothing written
+    from curator.review.app import regenerate
+
+    with pytest.raises(readback.DraftEditedError, match="--force"):  # the board says the same
+        regenerate(load_settings(ws, env={}))
+    assert path.read_text(encoding="utf-8") == edited
 
     forced = draft(ws, "--force")
     assert forced.exit_code == 0, forced.output
@@ -211,3 +217,32 @@ def test_publish_counts_the_boards_and_the_files_decisions(ws):
     result = runner.invoke(app, ["publish", str(path), "--home", str(ws)])
     assert result.exit_code == 0, result.output
     assert "edited 1, dropped 2" in result.output
+
+
+def test_a_draft_from_before_the_hash_is_kept_aside_once(ws):
+    path = draft_path(ws)
+    text = path.read_text(encoding="utf-8")
+    edited = text.replace("本期内容由", "本期（编辑改过）内容由", 1)
+    path.write_text(edited, encoding="utf-8")
+    with Store(ws / "data" / "curator.db") as store, store.transaction():
+        store.db.execute("UPDATE issues SET draft_sha=NULL, draft_render=NULL")
+    assert draft(ws).exit_code == 0
+    assert (ws / "drafts" / "issue-1.edited-1.md").read_text(encoding="utf-8") == edited
+    assert path.read_text(encoding="utf-8") == text
+    assert draft(ws).exit_code == 0 and not (ws / "drafts" / "issue-1.edited-2.md").exists()
+
+
+def test_an_english_story_keeps_its_label_and_an_edit_to_it_is_read_back(ws):
+    settings = load_settings(ws, env={})
+    label = settings.publication.label_english
+    path = draft_path(ws)
+    text = path.read_text(encoding="utf-8")
+    m = re.search(rf'(<!-- curator story="(\d+)" [^\n]*-->\n\*\*)([^\n]*?){re.escape(label)}\*\*', text)
+    assert m, "the demo has an English story"
+    sid = int(m.group(2))
+    path.write_text(text.replace(m.group(0), f"{m.group(1)}编辑译的标题{label}**"), encoding="utf-8")
+    assert draft(ws).exit_code == 0
+    out = path.read_text(encoding="utf-8")
+    assert f"**编辑译的标题{label}**" in out
+    with Store(ws / "data" / "curator.db") as store:
+        assert [(d.story_id, d.title) for d in decisions.load(store, 1)] == [(sid, "编辑译的标题")]

@@ -146,7 +146,7 @@ def test_drop_move_reorder_and_an_added_paragraph_survive_draft_and_the_board(ws
 
 
 def test_the_editor_removing_their_own_paragraph_is_read_back_too(ws):
-    gone, moved, head, note = _edit_structure(ws)
+    *_, note = _edit_structure(ws)
     assert draft(ws).exit_code == 0
     path = draft_path(ws)
     path.write_text(path.read_text(encoding="utf-8").replace(note + "\n\n", ""), encoding="utf-8")

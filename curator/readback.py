@@ -58,7 +58,8 @@ def sha256(text: str) -> str:
 
 def paragraphs(text: str) -> list[str]:
     """The file's paragraphs (blocks between blank lines), stripped, none empty."""
-    return [p.strip() for p in re.split(r"\n[ \t]*\n", text.replace("\r\n", "\n")) if p.strip()]
+    # Leading spaces stay: an indented paragraph (a code block) is the editor's text as written.
+    return [p.strip("\n").rstrip() for p in re.split(r"\n[ \t]*\n", text.replace("\r\n", "\n")) if p.strip()]
 
 
 def _story_of(par: str) -> list[int]:
@@ -254,15 +255,14 @@ def with_blocks(text: str, blocks: list[EditorBlock], settings: Settings) -> str
             for i, p in enumerate(pars):
                 if int(block.anchor_ref) in _story_of(p):
                     return i + min(block.anchor_offset, len(_region(pars, i)))
-        if block.anchor_kind in ("story", "section"):
+        if block.anchor_kind == "section":
             for i, p in enumerate(pars):
-                if block.anchor_kind == "section" and section_ref(p) == block.anchor_ref:
-                    return i
-        # top (or an anchor that is gone): before the first section heading
-        for i, p in enumerate(pars):
-            if HEADING.match(p.splitlines()[0]) and p.startswith("## "):
-                return i - 1
-        return len(pars) - 1
+                if section_ref(p) == block.anchor_ref:
+                    return i + min(block.anchor_offset, len(_region(pars, i)))
+        # top (or an anchor that is gone): past as many of curator's paragraphs, above the first section
+        first = next((i for i, p in enumerate(pars) if section_ref(p) is not None), len(pars))
+        offset = block.anchor_offset if block.anchor_kind == "top" else first
+        return min(offset, first) - 1
 
     for block in blocks:
         after.setdefault(spot(block), []).append(block.text)

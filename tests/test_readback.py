@@ -246,3 +246,19 @@ def test_an_english_story_keeps_its_label_and_an_edit_to_it_is_read_back(ws):
     assert f"**编辑译的标题{label}**" in out
     with Store(ws / "data" / "curator.db") as store:
         assert [(d.story_id, d.title) for d in decisions.load(store, 1)] == [(sid, "编辑译的标题")]
+
+
+def test_paragraphs_above_the_intro_and_under_a_heading_stay_where_they_were(ws):
+    path = draft_path(ws)
+    text = path.read_text(encoding="utf-8")
+    second = review(ws)["sections"][1]
+    top, under = "编辑寄语：本期提前一天发出。", "    本节由特约编辑挑选（缩进照原样保留）。"
+    intro = "本期内容由 curator 自动收集整理，经编辑审阅后发布。"
+    text = text.replace(intro, f"{top}\n\n{intro}", 1)
+    text = text.replace(f"## {second['title']}\n", f"## {second['title']}\n\n{under}\n", 1)
+    path.write_text(text, encoding="utf-8")
+    assert draft(ws).exit_code == 0
+    out = path.read_text(encoding="utf-8")
+    assert f"---\n\n{top}\n\n{intro}" in out
+    assert f"## {second['title']}\n\n{under}\n\n<!-- curator story=" in out
+    assert draft(ws).exit_code == 0 and path.read_text(encoding="utf-8") == out

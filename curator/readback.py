@@ -42,6 +42,10 @@ HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 # The footnotes house style: **title**：summary[^1][^2]
 STORY_LINE = re.compile(r"^\*\*(?P<title>.+?)\*\*：(?P<summary>.*?)(?P<refs>(?:\[\^\d+\])*)\s*$", re.DOTALL)
 FOOTNOTE_DEF = re.compile(r"^\[\^\d+\]:")
+# The list house style: "N、[title](url)label" on the comment's paragraph, the summary the next paragraph
+LIST_LINE = re.compile(r"^\d+、(?:\[(?P<linked>.+?)\]\([^)\s]*\)|(?P<plain>.+?))(?P<label>（[^（）]*）)?\s*$")
+# what the list style writes after a summary: discussion links and submitters' credits
+LIST_EXTRA = re.compile(r"(?:（\[(?:HN )?讨论\]\([^)]*\)[^（）]*）|（(?:\[@[^\]]*\]\([^)]*\)|@\S+) 投稿）)+\s*$")
 MAX_QUOTE = 60
 
 
@@ -111,17 +115,23 @@ def _region(pars: list[str], i: int) -> list[str]:
     return out
 
 
-def _story_fields(par: str, st: ReviewStory, settings: Settings) -> tuple[str, str] | None:
-    """(title, summary) as the file now has them, in the footnotes house style; None if not that shape."""
+def _story_fields(par: str, st: ReviewStory, settings: Settings, after: str | None) -> tuple[str, str, bool] | None:
+    """(title, summary, whether the next paragraph `after` holds the summary) as the file now has them, in
+    the footnotes or the list house style; None if neither shape."""
     body = COMMENT.sub("", par).strip()
     m = STORY_LINE.match(body)
-    if m is None:
+    if m is not None:
+        title, summary, consumed = _plain(m.group("title")), _plain(m.group("summary")), False
+    elif (lm := LIST_LINE.match(body)) is not None and after is not None and not _is_boundary(after) \
+            and not after.startswith("相关报道："):
+        title = _plain(lm.group("linked") or lm.group("plain")) + (lm.group("label") or "")
+        summary, consumed = _plain(LIST_EXTRA.sub("", after)), True
+    else:
         return None
-    title = _plain(m.group("title"))
     label = settings.publication.label_english
     if label and title.endswith(label) and not st.title.endswith(label):
         title = title[: -len(label)].rstrip()
-    return title, _plain(m.group("summary"))
+    return title, summary, consumed
 
 
 def parse(edited: str, machine: str, data: ReviewData, settings: Settings) -> ReadBack:
@@ -148,7 +158,10 @@ def parse(edited: str, machine: str, data: ReviewData, settings: Settings) -> Re
     offset = 0  # curator's paragraphs passed since the anchor
     seen: dict[int, str] = {}
     placed: dict[str, list[int]] = {}
+    consumed: set[int] = set()  # the list style's summary paragraphs, read with their story
     for i, par in enumerate(e_pars):
+        if i in consumed:
+            continue
         first = par.splitlines()[0]
         ids = _story_of(par)
         heading = HEADING.match(first)
@@ -168,13 +181,15 @@ def parse(edited: str, machine: str, data: ReviewData, settings: Settings) -> Re
                 seen[sid] = section
                 placed.setdefault(section, []).append(sid)
                 if len(ids) == 1:
-                    fields = _story_fields(par, st, settings)
+                    fields = _story_fields(par, st, settings, e_pars[i + 1] if i + 1 < len(e_pars) else None)
+                    if fields is not None and fields[2]:
+                        consumed.add(i + 1)
                     if fields is None:
                         if par not in machine_set:
                             out.problems.append(f"story {sid}'s paragraph is not in the form curator reads back "
                                                 f"(**title**：summary): {_quote(COMMENT.sub('', par).strip())!r}")
-                    elif fields != (_ws(st.title), _ws(st.summary)):
-                        title, summary = fields
+                    elif fields[:2] != (_ws(st.title), _ws(st.summary)):
+                        title, summary, _ = fields
                         if not title or not summary:
                             out.problems.append(f"story {sid}'s title or summary is empty")
                         else:
@@ -206,9 +221,14 @@ def parse(edited: str, machine: str, data: ReviewData, settings: Settings) -> Re
                                 f"({_quote(st.title)!r}); put the comment back or delete the whole story")
         else:
             out.drops.append(sid)
+    read_with_story = {e_pars[i] for i in consumed}
+    m_summaries = {m_pars[j + 1] for j, p in enumerate(m_pars) if _story_of(p) and j + 1 < len(m_pars)
+                   and LIST_LINE.match(COMMENT.sub("", p).strip())}
     for par in m_pars:
         heading = HEADING.match(par.splitlines()[0])
         if _story_of(par) or FOOTNOTE_DEF.match(par) or (heading and heading.group(2) in titles) or par in e_pars:
+            continue
+        if par in m_summaries and read_with_story:  # a list-style summary the editor rewrote: an edit
             continue
         if not _inside_story(par, m_pars, set(out.drops)):
             out.problems.append(f"text curator writes was removed or changed ({_quote(par)!r}); it would come back")

@@ -262,3 +262,29 @@ def test_paragraphs_above_the_intro_and_under_a_heading_stay_where_they_were(ws)
     assert f"---\n\n{top}\n\n{intro}" in out
     assert f"## {second['title']}\n\n{under}\n\n<!-- curator story=" in out
     assert draft(ws).exit_code == 0 and path.read_text(encoding="utf-8") == out
+
+
+def test_the_list_style_reads_back_an_edited_title_summary_and_a_drop(ws):
+    toml = ws / "config" / "curator.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace('template = "footnotes"', 'template = "list"', 1),
+                    encoding="utf-8")
+    assert draft(ws).exit_code == 0  # unedited: redrawn in the list style
+    path = draft_path(ws)
+    text = path.read_text(encoding="utf-8")
+    stories = review(ws)["sections"][0]["stories"]
+    edited_st, gone = stories[0], stories[1]
+    # the title line and the summary paragraph of the first story
+    m = re.search(rf'(<!-- curator story="{edited_st["story"]}" [^\n]*-->\n\d+、\[)[^\]]*(\]\([^)]*\)[^\n]*\n\n)'
+                  rf'{re.escape(edited_st["summary"])}', text)
+    assert m, text[:1500]
+    text = text.replace(m.group(0), f"{m.group(1)}编辑改写的标题{m.group(2)}编辑重写的摘要。")
+    g = re.search(rf'<!-- curator story="{gone["story"]}" [^\n]*-->\n.*?\n\n(?=<!-- curator|## )', text, re.DOTALL)
+    text = text.replace(g.group(0), "")
+    path.write_text(text, encoding="utf-8")
+    result = draft(ws)
+    assert result.exit_code == 0, result.output
+    out = path.read_text(encoding="utf-8")
+    assert "编辑改写的标题" in out and "编辑重写的摘要。" in out and gone["title"] not in out
+    with Store(ws / "data" / "curator.db") as store:
+        got = {(d.action, d.story_id) for d in decisions.load(store, 1)}
+    assert got == {(Action.EDIT, edited_st["story"]), (Action.DROP, gone["story"])}

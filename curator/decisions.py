@@ -23,7 +23,7 @@ from curator.models import Action, Decision, Issue, IssueSection, Story
 from curator.settings import Settings
 from curator.store import Store, now_utc
 
-__all__ = ["Action", "Decision", "Review", "apply", "dropped_items", "load", "record", "replay", "retitle"]
+__all__ = ["Action", "Decision", "Review", "apply", "dropped_items", "edited_stories", "load", "record", "replay", "retitle"]
 
 log = logging.getLogger(__name__)
 
@@ -234,3 +234,11 @@ def dropped_items(store: Store, issue_number: int) -> list[int]:
         if d.story_id is not None and d.action in (Action.KEEP, Action.DROP, Action.SWAP_IN):
             latest[d.story_id] = d.action
     return sorted(sid for sid, act in latest.items() if act is Action.DROP)
+
+
+def edited_stories(store: Store, issue_number: int) -> set[int]:
+    """Story ids whose title or summary the editor rewrote (on the board, or in the file read back by draft).
+
+    The regenerated file already carries the edit, so `publish` would see the story unchanged: it asks here.
+    """
+    return {d.story_id for d in load(store, issue_number) if d.action is Action.EDIT and d.story_id is not None}

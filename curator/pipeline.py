@@ -17,7 +17,7 @@ import threading
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from curator import cluster, compose, finds, prose, select
+from curator import cluster, compose, finds, prose, readback, select
 from curator.context import RUN_LEVEL, StageContext
 from curator.discover import discover, redacted_candidate, vet_find_url
 from curator.enrich import cleanup, content_hash
@@ -215,7 +215,7 @@ class Pipeline:
             self.reporter.info(note)
         return texts
 
-    def draft(self, *, as_of: datetime | None = None, number: int | None = None) -> RunSummary:
+    def draft(self, *, as_of: datetime | None = None, number: int | None = None, force: bool = False) -> RunSummary:
         run = RunSummary(run_id=self.store.start_run("draft"), command="draft", status="running")
         try:
             open_issue = self.store.open_draft_issue()
@@ -226,6 +226,10 @@ class Pipeline:
             if number is None:
                 number = open_issue.number if open_issue else self.store.next_issue_number(
                     self.settings.publication.first_issue_number)
+            path = self.settings.drafts_dir / f"issue-{number}.md"
+            # The editor's edits in the file since curator wrote it become decisions first (curator/readback.py).
+            blocks, notes = readback.before_draft(self.settings, self.store, number, path, force=force)
+            run.notes.extend(notes)
             items = self.store.items(states=[ItemState.ENRICHED, ItemState.DRAFTED])
             issue, already = select.select_for(self.store, self.settings, items, number=number, as_of=as_of)
             # The editor's decisions on this issue number (review board), replayed on every regeneration.
@@ -233,8 +237,8 @@ class Pipeline:
             extra = {"looking_back": select.looking_back(self.store, as_of)} if self.settings.publication.looking_back else {}
             texts = self._prose(run, issue) if self.settings.publication.prose == "section" else None
             renderer = compose.Renderer(self.settings)
-            text = renderer.render(issue, prose=texts, **extra)
-            path = self.settings.drafts_dir / f"issue-{number}.md"
+            render = renderer.render(issue, prose=texts, **extra)
+            text = readback.with_blocks(render, blocks, self.settings)
             # links: for `curator lint`; prose: what each section's sentences cite (publish maps it back).
             data = ReviewData.of_issue(issue, already, links=sorted(renderer.links),
                                        prose=renderer.prose_review if texts is not None else None)
@@ -246,6 +250,7 @@ class Pipeline:
             placements = [Placement(item_id=it.id, section=sec.id, position=pos) for sec in issue.sections
                           for pos, st in enumerate(sec.stories) for it in st.items]
             self.store.save_draft_issue(number, str(path), placements, as_of)
+            readback.written(self.store, number, render, text)
             run.counters["draft/stories"] = len(issue.stories)
             run.counters["draft/sections"] = sum(1 for s in issue.sections if s.stories)
             run.counters["draft/runners_up"] = len(issue.runners_up)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from curator import archive, learning
+from curator import archive, decisions, learning
 from curator.errors import ComposeError
 from curator.mdsafe import unescape_text
 from curator.models import ItemState, PublishResult, ReviewData, ReviewStory, WovenStory
@@ -105,13 +105,19 @@ def _record_stories(store: Store, data: ReviewData, text: str, result: PublishRe
     """One `published:*` decision per drafted story, its items' new state; the drafted canonical URLs."""
     blocks, prose_blocks = _blocks(text), _prose_blocks(text)
     known_urls: set[str] = set()
+    edited = decisions.edited_stories(store, data.number)  # the regenerated file already carries these edits
     for st in (s for sec in data.sections for s in sec.stories):
         known_urls.update(canonical_url(u) for u in st.urls)
         action = _story_action(st, data, blocks, prose_blocks)
+        action = "edit" if action == "keep" and st.story in edited else action
         {"drop": result.dropped, "edit": result.edited, "keep": result.kept}[action].append(st.story)
         store.add_decision(data.number, f"published:{action}", story_id=st.story, item_id=st.items[0],
                            section=st.section, created_at=now)
         store.set_items_state(st.items, ItemState.PUBLISHED if action != "drop" else ItemState.ENRICHED, now)
+    # Stories dropped before the last regeneration are in neither the file nor the review data; learning
+    # reads them from the decisions (decisions.dropped_items), so they are counted here, not recorded again.
+    drafted = {s.story for sec in data.sections for s in sec.stories}
+    result.dropped.extend(sid for sid in decisions.dropped_items(store, data.number) if sid not in drafted)
     return known_urls
 
 

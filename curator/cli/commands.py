@@ -102,14 +102,16 @@ def draft(
                                                   "today (or run.now / CURATOR_RUN__NOW when pinned).")] = None,
     number: Annotated[int | None, typer.Option(min=1, max=1_000_000, help="Issue number (default: the open draft or the next one).")] = None,
     as_json: JsonOpt = False,
+    force: Annotated[bool, typer.Option("--force", help="Regenerate even when the editor's edits in the file cannot be "
+                                        "read back; the edited file is kept as issue-N.edited-<n>.md.")] = False,
 ) -> None:
-    """Select the week's best stories and write drafts/issue-N.md for review."""
+    """Select the week's best stories and write drafts/issue-N.md for review (the editor's edits are read back)."""
 
     def before(settings: Settings) -> None:
         parse_date(date)  # a malformed --date is refused before the lock is taken or the store opened
 
     with workspace(home, "draft", before=before) as ws:
-        run = Pipeline(ws.settings, ws.store).draft(as_of=parse_date(date), number=number)
+        run = Pipeline(ws.settings, ws.store).draft(as_of=parse_date(date), number=number, force=force)
     print_summary(run, as_json=as_json)
     if not as_json and run.draft_path:
         typer.echo(f"draft written: {run.draft_path}")

@@ -41,6 +41,7 @@ from curator.models.review import (
     ArchiveLink,
     ArchiveMatch,
     Decision,
+    EditorBlock,
     IssueRecord,
     Placement,
     ProseReview,
@@ -52,6 +53,7 @@ from curator.models.review import (
     Weights,
     WeightTally,
     WovenStory,
+    WrittenDraft,
 )
 
 __all__ = [
@@ -62,6 +64,7 @@ __all__ = [
     "Article",
     "Candidate",
     "Decision",
+    "EditorBlock",
     "EnrichRequest",
     "Enrichment",
     "Issue",
@@ -93,4 +96,5 @@ __all__ = [
     "Weights",
     "WorkItem",
     "WovenStory",
+    "WrittenDraft",
 ]

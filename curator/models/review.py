@@ -195,3 +195,23 @@ class PublishResult(_Model):
     dropped: list[int] = Field(default_factory=list)
     added: list[str] = Field(default_factory=list)  # URLs the editor added by hand
     archived_links: int = 0
+
+
+class EditorBlock(_Model):
+    """Text the editor wrote into a draft between curator's stories, kept verbatim (curator/readback.py).
+
+    `anchor_kind`: "top" (before the first section), "section" (right under the heading of section
+    `anchor_ref`) or "story" (after the story `anchor_ref`, past `anchor_offset` of curator's paragraphs
+    that follow its comment)."""
+
+    anchor_kind: str
+    anchor_ref: str | None = None
+    anchor_offset: int = 0
+    text: str
+
+
+class WrittenDraft(_Model):
+    """What `draft` last wrote for an issue: the file's sha256 and the render without the editor's blocks."""
+
+    sha: str
+    render: str

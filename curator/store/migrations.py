@@ -182,6 +182,22 @@ MIGRATIONS: list[Migration] = [
     Migration("store_meta", """
     CREATE TABLE store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     """),
+    # What `draft` last wrote (the file's sha256, and the render before the editor's own paragraphs went
+    # in), so the next draft sees the editor's edits and reads them back (curator/readback.py); the
+    # editor's own paragraphs, kept verbatim and written back at the same place.
+    Migration("draft_written", """
+    ALTER TABLE issues ADD COLUMN draft_sha TEXT;
+    ALTER TABLE issues ADD COLUMN draft_render TEXT;
+    CREATE TABLE draft_blocks (
+        issue_number INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        anchor_kind TEXT NOT NULL,
+        anchor_ref TEXT,
+        anchor_offset INTEGER NOT NULL DEFAULT 0,
+        text TEXT NOT NULL,
+        PRIMARY KEY (issue_number, seq)
+    );
+    """),
 ]
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+import errno
 import os
 import re
-import tempfile
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +21,7 @@ from curator.models import Issue, Item, ProseReview, Story
 from curator.prose import ProseView, SectionText, view
 from curator.redaction import Redactor
 from curator.settings import Settings
+from curator.sitepaths import draft_path
 from curator.text import to_simplified
 from curator.titles import headline
 from curator.urls import clean_link, domain
@@ -229,11 +231,26 @@ class Renderer:
         return self.redactor.text(re.sub(r"\n{3,}", "\n\n", text).strip() + "\n")
 
 
+def _create_temp(folder: Path, name: str) -> tuple[int, Path]:
+    """A new temp file beside `name`, created with mode 0o666 so the kernel applies the process umask
+    (and the folder's default ACL) as it does for any file the editor creates: 0644 under umask 022,
+    0664 under 002. mkstemp would give 0600; reading the umask with os.umask() would briefly change it
+    for every thread."""
+    for _ in range(100):
+        tmp = folder / f".{name}.{secrets.token_hex(6)}.tmp"
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary file name", str(folder))
+
+
 def write_atomic(path: Path, text: str) -> None:
-    """Write the whole file or nothing: temp file in the same folder, fsync, rename."""
+    """Write the whole file or nothing: temp file in the same folder, fsync, rename. The file gets the
+    workspace's normal permissions (0o666 less the umask), like a file the editor saved."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = _create_temp(path.parent, path.name)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 fh.write(text)
@@ -244,4 +261,5 @@ def write_atomic(path: Path, text: str) -> None:
             Path(tmp).unlink(missing_ok=True)
             raise
     except OSError as exc:
-        raise ComposeError(f"could not write the draft to {path}: {exc.strerror or exc}. Free some space or pick another drafts.dir; nothing was written.") from exc
+        raise ComposeError(f"could not write {path}: {exc.strerror or exc}. Free some space or pick another "
+                           "folder (drafts.dir, publication.draft_path / published_path); nothing was written.") from exc

@@ -234,7 +234,7 @@ class Pipeline:
             texts = self._prose(run, issue) if self.settings.publication.prose == "section" else None
             renderer = compose.Renderer(self.settings)
             text = renderer.render(issue, prose=texts, **extra)
-            path = self.settings.drafts_dir / f"issue-{number}.md"
+            path = compose.draft_path(self.settings, number, issue.date.date(), issue.title)  # publication.draft_path
             # links: for `curator lint`; prose: what each section's sentences cite (publish maps it back).
             data = ReviewData.of_issue(issue, already, links=sorted(renderer.links),
                                        prose=renderer.prose_review if texts is not None else None)

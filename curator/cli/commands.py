@@ -152,6 +152,7 @@ def publish(
     typer.echo(f"published #{result.number}: kept {len(result.kept)}, edited {len(result.edited)}, "
                f"dropped {len(result.dropped)}, added by hand {len(result.added)}; "
                f"{result.archived_links} links archived")
+    typer.echo(f"  wrote {result.published_path}" + (f" and the feed {result.feed_path}" if result.feed_path else ""))
 
 
 def lint(

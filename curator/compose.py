@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import logging
 import errno
+import logging
 import os
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import jinja2
 
+from curator import sitepaths
 from curator.errors import ComposeError, ConfigError
 from curator.finds import EDITOR_SOURCE, is_editor_find
 from curator.frontmatter import merge_extra
@@ -21,7 +22,6 @@ from curator.models import Issue, Item, ProseReview, Story
 from curator.prose import ProseView, SectionText, view
 from curator.redaction import Redactor
 from curator.settings import Settings
-from curator.sitepaths import draft_path
 from curator.text import to_simplified
 from curator.titles import headline
 from curator.urls import clean_link, domain
@@ -229,6 +229,12 @@ class Renderer:
         # Last line of defence: enrichment masks secrets before storing, but a draft is also made of
         # titles, source names and editor edits.
         return self.redactor.text(re.sub(r"\n{3,}", "\n\n", text).strip() + "\n")
+
+
+def draft_path(settings: Settings, number: int, day: date, title: str) -> Path:
+    """Where the draft of issue `number` goes: publication.draft_path (curator/sitepaths.py), else
+    drafts.dir/issue-{n}.md."""
+    return sitepaths.draft_path(settings, number, day, title)
 
 
 def _create_temp(folder: Path, name: str) -> tuple[int, Path]:

@@ -128,7 +128,8 @@ def atom_xml(entries: list[FeedEntry], *, name: str, author: str, language: str,
             etree.SubElement(item, f"{{{ATOM}}}link", rel="alternate", type="text/html", href=href)
         _text(item, "summary", e.summary, type="text")
         _text(item, "content", e.content_html, type="html")
-    return etree.tostring(feed, xml_declaration=True, encoding="utf-8", pretty_print=True)
+    xml: bytes = etree.tostring(feed, xml_declaration=True, encoding="utf-8", pretty_print=True)
+    return xml
 
 
 def _draft_file(settings: Settings, recorded: str) -> Path | None:

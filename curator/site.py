@@ -20,6 +20,7 @@ import yaml
 from curator import sitepaths
 from curator.compose import write_atomic
 from curator.errors import ConfigError
+from curator.markdown import scan
 from curator.models import ReviewData
 from curator.settings import Settings
 
@@ -67,9 +68,15 @@ def flip_front_matter(text: str) -> str:
 
 
 def strip_provenance(text: str) -> str:
-    """`text` without the `<!-- curator … -->` comments (the lines they stood on go too)."""
-    out = PROVENANCE_LINE.sub("", text)
-    return re.sub(r"\n{3,}", "\n\n", out)
+    """`text` without the `<!-- curator … -->` comments (the lines they stood on go too); one shown
+    inside fenced code (a post about curator) stays."""
+    code = {ln.no for ln in scan(text).lines if ln.kind in ("fence", "code")}
+
+    def drop(m: re.Match[str]) -> str:
+        return m.group(0) if text.count("\n", 0, m.start()) + 1 in code else ""
+
+    out = PROVENANCE_LINE.sub(drop, text)
+    return re.sub(r"\n{3,}", "\n\n", out) if out != text else text
 
 
 def published_text(text: str, *, keep_provenance: bool = False) -> str:

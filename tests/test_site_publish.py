@@ -122,6 +122,12 @@ def test_published_copy_drops_provenance_unless_kept(ws, keep):
     assert draft.read_text(encoding="utf-8") == before
 
 
+def test_a_provenance_comment_shown_in_fenced_code_stays():
+    text = "---\ndraft: true\n---\n\n<!-- curator story=\"1\" -->\n**A**：b\n\n```md\n<!-- curator story=\"9\" -->\n```\n"
+    out = site.published_text(text)
+    assert out == "---\ndraft: false\n---\n\n**A**：b\n\n```md\n<!-- curator story=\"9\" -->\n```\n"
+
+
 # ---- file-name patterns ---------------------------------------------------------------------------
 def test_jekyll_post_name_from_the_edited_title_and_a_pattern_for_drafts(ws):
     configure(ws, front_matter="jekyll", draft_path="_drafts/issue-{n}.md", published_path="_posts/{date}-{slug}.md")

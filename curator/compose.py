@@ -234,7 +234,10 @@ class Renderer:
 def draft_path(settings: Settings, number: int, day: date, title: str) -> Path:
     """Where the draft of issue `number` goes: publication.draft_path (curator/sitepaths.py), else
     drafts.dir/issue-{n}.md."""
-    return sitepaths.draft_path(settings, number, day, title)
+    pattern = settings.publication.draft_path
+    if not pattern:
+        return settings.drafts_dir / f"issue-{number}.md"
+    return sitepaths.fill(settings.home, pattern, "publication.draft_path", number=number, day=day, title=title)
 
 
 def _create_temp(folder: Path, name: str) -> tuple[int, Path]:

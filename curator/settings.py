@@ -26,14 +26,14 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from curator.errors import ConfigError
-from curator.sitepaths import check_pattern
+from curator.sitepaths import SitePublishing
 
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class PublicationSettings(_Section):
+class PublicationSettings(SitePublishing, _Section):  # + draft_path, published_path, feed_path … (sitepaths.py)
     name: str = "In The Loop 科技周刊"
     language: str = "zh-Hans"  # BCP-47; zh-Hans output is forced to Simplified characters
     author: str = "curator"
@@ -54,18 +54,6 @@ class PublicationSettings(_Section):
     # "section": with an LLM backend each section is written as one to three paragraphs of prose citing
     # its stories (curator/prose.py); "story" (default): one paragraph per story.
     prose: Literal["story", "section"] = "story"
-    # Where files go (curator/sitepaths.py): patterns with {n}, {date} (YYYY-MM-DD), {slug}, inside the workspace.
-    draft_path: str | None = None  # None: "<drafts.dir>/issue-{n}.md" (= "drafts/issue-{n}.md")
-    published_path: str = "published/issue-{n}.md"  # the copy `publish` writes; the draft stays curator's record
-    keep_provenance: bool = False  # keep the <!-- curator … --> comments in the published copy (drafts always keep them)
-    feed_path: str | None = "published/feed.xml"  # Atom feed of published issues; None or "" turns it off
-    base_url: str = ""  # the site's root URL, e.g. "https://example.com/"; links in the feed
-    issue_url: str = "{n}/"  # an issue's page, relative to base_url (Hugo "posts/{n}/", Jekyll "{slug}/")
-
-    @field_validator("draft_path", "published_path", "feed_path")
-    @classmethod
-    def _inside_workspace(cls, v: str | None) -> str | None:
-        return check_pattern(v) if v else v
 
 
 class SectionSettings(_Section):

@@ -90,7 +90,8 @@ def write_published(settings: Settings, source: Path, text: str, data: ReviewDat
     its {slug} comes from the title the editor left in the front matter. Raises ConfigError, ComposeError."""
     meta, _ = front_matter(text)
     title = str(meta.get("title") or data.title)
-    dest = sitepaths.published_path(settings, data.number, date.fromisoformat(data.date[:10]), title)
+    dest = sitepaths.fill(settings.home, settings.publication.published_path, "publication.published_path",
+                          number=data.number, day=date.fromisoformat(data.date[:10]), title=title)
     if dest == source.resolve():
         raise ConfigError(
             f"publication.published_path: {settings.publication.published_path!r} is the draft itself ({source}); "

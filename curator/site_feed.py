@@ -156,9 +156,9 @@ def write_feed(settings: Settings, store: Store, current: tuple[int, Path, str])
     """Rewrite publication.feed_path from every published issue plus `current` (number, draft path, its
     text: the issue being published now); None when the feed is turned off. A published issue whose draft
     is gone is left out, with a warning."""
-    dest = sitepaths.feed_path(settings)
-    if dest is None:
+    if not settings.publication.feed_path:
         return None
+    dest = sitepaths.inside(settings.home, settings.publication.feed_path, "publication.feed_path")
     number, path, text = current
     entries = [_entry_from_draft(settings, number, path, text)]
     for n in store.published_issue_numbers():

@@ -3,8 +3,9 @@
     publication.draft_path     = "drafts/issue-{n}.md"      (default: drafts.dir/issue-{n}.md)
     publication.published_path = "published/issue-{n}.md"   Jekyll "_posts/{date}-{slug}.md", Hugo "content/posts/{n}.md"
 
-Patterns are checked when config is loaded (`check_pattern`, no imports of settings here: settings.py
-calls it) and again once filled in (`fill`), so a slug or a symlink can never lead outside the workspace.
+Patterns are checked when config is loaded (`SitePublishing`, the `[publication]` keys of publishing
+to a site, which PublicationSettings takes on; this module never imports settings) and again once
+filled in (`fill`), so a slug or a symlink can never lead outside the workspace.
 """
 
 from __future__ import annotations
@@ -14,14 +15,13 @@ import string
 import unicodedata
 from datetime import date
 from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import TYPE_CHECKING
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel
 
 from curator.errors import ConfigError
 
-if TYPE_CHECKING:
-    from curator.settings import Settings
-
-__all__ = ["PLACEHOLDERS", "check_pattern", "draft_path", "feed_path", "fill", "published_path", "slugify"]
+__all__ = ["PLACEHOLDERS", "SitePublishing", "check_pattern", "fill", "inside", "slugify"]
 
 PLACEHOLDERS = ("n", "date", "slug")
 
@@ -59,42 +59,40 @@ def slugify(title: str, *, limit: int = 60) -> str:
     return slug
 
 
+def _pattern_or_off(pattern: str | None) -> str | None:
+    return check_pattern(pattern) if pattern else pattern
+
+
+Pattern = Annotated[str, AfterValidator(check_pattern)]
+OptionalPattern = Annotated[str | None, AfterValidator(_pattern_or_off)]
+
+
+class SitePublishing(BaseModel):
+    """The `[publication]` keys of publishing to a site (PublicationSettings inherits them)."""
+
+    draft_path: OptionalPattern = None  # None: "<drafts.dir>/issue-{n}.md" (= "drafts/issue-{n}.md")
+    published_path: Pattern = "published/issue-{n}.md"  # the copy `publish` writes; the draft stays the record
+    keep_provenance: bool = False  # keep the <!-- curator … --> comments in the published copy (drafts always do)
+    feed_path: OptionalPattern = "published/feed.xml"  # Atom feed of published issues; None or "" turns it off
+    base_url: str = ""  # the site's root URL, e.g. "https://example.com/"; links in the feed
+    issue_url: str = "{n}/"  # an issue's page under base_url (Hugo "posts/{n}/", Jekyll "{slug}/")
+
+
+def inside(home: Path, rel: str, key: str) -> Path:
+    """`home / rel` resolved, or ConfigError naming `key` when it lands outside `home` (a symlink)."""
+    root = home.resolve()
+    path = (root / rel).resolve()
+    if not path.is_relative_to(root):
+        raise ConfigError(f"{key}: {rel!r} resolves to {path}, outside the workspace {root} (a symlink?); "
+                          "point it at a folder inside the workspace")
+    return path
+
+
 def fill(home: Path, pattern: str, key: str, *, number: int, day: date, title: str) -> Path:
     """The absolute path `pattern` names for an issue; ConfigError naming `key` if it lands outside `home`."""
     try:
         check_pattern(pattern)
     except ValueError as exc:
         raise ConfigError(f"{key}: {exc}") from None
-    rel = pattern.format(n=number, date=day.isoformat(), slug=slugify(title) or f"issue-{number}")
-    root = home.resolve()
-    path = (root / rel).resolve()
-    if not path.is_relative_to(root):
-        raise ConfigError(f"{key}: {pattern!r} resolves to {path}, outside the workspace {root} (a symlink?); "
-                          "point it at a folder inside the workspace")
-    return path
+    return inside(home, pattern.format(n=number, date=day.isoformat(), slug=slugify(title) or f"issue-{number}"), key)
 
-
-def draft_path(settings: Settings, number: int, day: date, title: str) -> Path:
-    """Where `draft` writes issue `number` (publication.draft_path, else drafts.dir/issue-{n}.md)."""
-    pattern = settings.publication.draft_path
-    if not pattern:
-        return settings.drafts_dir / f"issue-{number}.md"
-    return fill(settings.home, pattern, "publication.draft_path", number=number, day=day, title=title)
-
-
-def published_path(settings: Settings, number: int, day: date, title: str) -> Path:
-    """Where `publish` writes the published copy of issue `number` (publication.published_path)."""
-    return fill(settings.home, settings.publication.published_path, "publication.published_path",
-                number=number, day=day, title=title)
-
-
-def feed_path(settings: Settings) -> Path | None:
-    """The Atom feed `publish` keeps (publication.feed_path), None when turned off."""
-    pattern = settings.publication.feed_path
-    if not pattern:
-        return None
-    root = settings.home.resolve()
-    path = (root / pattern).resolve()
-    if not path.is_relative_to(root):
-        raise ConfigError(f"publication.feed_path: {pattern!r} resolves to {path}, outside the workspace {root}")
-    return path

@@ -144,7 +144,8 @@ def publish(
     file: Annotated[Path, typer.Argument(help="The edited draft (drafts/issue-N.md) as you published it.")],
     home: HomeOpt = Path("."),
 ) -> None:
-    """Record what was published: kept / dropped / edited / added stories, the archive, learned weights."""
+    """Record what was published (kept / dropped / edited / added stories, the archive, learned weights);
+    write the published copy (publication.published_path) and the Atom feed."""
     from curator import publish as publishing
 
     with workspace(home, "publish") as ws:

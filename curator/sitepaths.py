@@ -21,9 +21,31 @@ from pydantic import AfterValidator, BaseModel
 
 from curator.errors import ConfigError
 
-__all__ = ["PLACEHOLDERS", "SitePublishing", "check_pattern", "fill", "inside", "slugify"]
+__all__ = ["PLACEHOLDERS", "SitePublishing", "check_pattern", "check_placeholders", "fill", "inside", "slugify"]
 
 PLACEHOLDERS = ("n", "date", "slug")
+
+
+def check_placeholders(pattern: str) -> str:
+    """`pattern` if its only placeholders are {n}, {date} and {slug}; ValueError otherwise."""
+    try:
+        fields = [f for _, f, _spec, _conv in string.Formatter().parse(pattern) if f is not None]
+    except ValueError as exc:
+        raise ValueError(f"{pattern!r} is not a valid pattern ({exc}); write a literal brace as {{{{ or }}}}") from None
+    unknown = [f for f in fields if f not in PLACEHOLDERS]
+    if unknown:
+        raise ValueError(f"{pattern!r} uses {{{unknown[0]}}}; the placeholders are {{n}}, {{date}} and {{slug}}")
+    try:
+        pattern.format(n=1, date="2026-01-01", slug="s")  # a format spec that does not fit its value ({n:x>})
+    except ValueError as exc:
+        raise ValueError(f"{pattern!r} is not a valid pattern ({exc})") from None
+    return pattern
+
+
+def _site_url(url: str) -> str:
+    if url and not url.startswith(("https://", "http://")):
+        raise ValueError(f"{url!r} is not an http(s) URL; give the site's root, e.g. \"https://weekly.example.org/\"")
+    return url
 
 
 def check_pattern(pattern: str) -> str:
@@ -37,13 +59,7 @@ def check_pattern(pattern: str) -> str:
     if ".." in re.split(r"[/\\]", pattern):
         raise ValueError(f"{pattern!r} leaves the workspace through '..'; give a path inside it, "
                          "e.g. \"_posts/{date}-{slug}.md\"")
-    try:
-        fields = [f for _, f, spec, conv in string.Formatter().parse(pattern) if f is not None]
-    except ValueError as exc:
-        raise ValueError(f"{pattern!r} is not a valid pattern ({exc}); write a literal brace as {{{{ or }}}}") from None
-    unknown = [f for f in fields if f not in PLACEHOLDERS]
-    if unknown:
-        raise ValueError(f"{pattern!r} uses {{{unknown[0]}}}; the placeholders are {{n}}, {{date}} and {{slug}}")
+    check_placeholders(pattern)
     if pattern.endswith(("/", "\\")):
         raise ValueError(f"{pattern!r} names a folder; end it with a file name, e.g. \"issue-{{n}}.md\"")
     return pattern
@@ -65,6 +81,8 @@ def _pattern_or_off(pattern: str | None) -> str | None:
 
 Pattern = Annotated[str, AfterValidator(check_pattern)]
 OptionalPattern = Annotated[str | None, AfterValidator(_pattern_or_off)]
+UrlPattern = Annotated[str, AfterValidator(check_placeholders)]
+SiteUrl = Annotated[str, AfterValidator(_site_url)]
 
 
 class SitePublishing(BaseModel):
@@ -74,8 +92,8 @@ class SitePublishing(BaseModel):
     published_path: Pattern = "published/issue-{n}.md"  # the copy `publish` writes; the draft stays the record
     keep_provenance: bool = False  # keep the <!-- curator … --> comments in the published copy (drafts always do)
     feed_path: OptionalPattern = "published/feed.xml"  # Atom feed of published issues; None or "" turns it off
-    base_url: str = ""  # the site's root URL, e.g. "https://example.com/"; links in the feed
-    issue_url: str = "{n}/"  # an issue's page under base_url (Hugo "posts/{n}/", Jekyll "{slug}/")
+    base_url: SiteUrl = ""  # the site's root URL, e.g. "https://example.com/"; links in the feed
+    issue_url: UrlPattern = "{n}/"  # an issue's page under base_url (Hugo "posts/{n}/", Jekyll "{slug}/")
 
 
 def inside(home: Path, rel: str, key: str) -> Path:

@@ -168,6 +168,20 @@ def test_a_path_outside_the_workspace_is_a_config_error(ws, pattern, words):
     assert not (ws / "published").exists()
 
 
+@pytest.mark.parametrize(("key", "value", "words"), [
+    ("issue_url", "posts/{title}/", "{title}"),
+    ("issue_url", "posts/{}/", "{}"),
+    ("draft_path", "drafts/{n:%Y}.md", "not a valid pattern"),
+    ("feed_path", "/var/www/feed.xml", "absolute"),
+    ("base_url", "weekly.example.org", "http(s) URL"),
+])
+def test_other_site_keys_are_checked_when_config_loads(ws, key, value, words):
+    configure(ws, **{key: value})
+    with pytest.raises(ConfigError) as err:
+        load_settings(ws, env={})
+    assert f"publication.{key}" in str(err.value) and words in str(err.value)
+
+
 def test_a_symlink_out_of_the_workspace_is_refused(ws, tmp_path):
     outside = tmp_path / "elsewhere"
     outside.mkdir()

@@ -101,13 +101,14 @@ def _link(base_url: str, issue_url: str, entry: FeedEntry) -> str | None:
 
 def atom_xml(entries: list[FeedEntry], *, name: str, author: str, language: str, base_url: str = "",
              issue_url: str = "{n}/", feed_name: str = "feed.xml") -> bytes:
-    """The Atom document for `entries` (newest first, at most FEED_ENTRIES). Ids are stable: the issue's
-    link when base_url is set, else a name-based UUID of the publication and the issue number."""
+    """The Atom document for `entries` (newest first, at most FEED_ENTRIES). Ids are name-based UUIDs of
+    the site (base_url, else the publication's name) and the issue number, so moving the pages
+    (issue_url) never makes a reader's client show an issue twice."""
     entries = sorted(entries, key=lambda e: e.number, reverse=True)[:FEED_ENTRIES]
     ns = uuid.uuid5(uuid.NAMESPACE_URL, base_url or f"curator:{name}")
     feed = etree.Element(f"{{{ATOM}}}feed", nsmap={None: ATOM})
     feed.set("{http://www.w3.org/XML/1998/namespace}lang", language)
-    _text(feed, "id", urljoin(base_url, ".") if base_url else ns.urn)
+    _text(feed, "id", ns.urn)
     _text(feed, "title", name)
     epoch = datetime(1970, 1, 1, tzinfo=UTC)
     _text(feed, "updated", _rfc3339(max((e.updated for e in entries), default=epoch)))
@@ -120,7 +121,7 @@ def atom_xml(entries: list[FeedEntry], *, name: str, author: str, language: str,
     for e in entries:
         item = etree.SubElement(feed, f"{{{ATOM}}}entry")
         href = _link(base_url, issue_url, e)
-        _text(item, "id", href or uuid.uuid5(ns, f"issue-{e.number}").urn)
+        _text(item, "id", uuid.uuid5(ns, f"issue-{e.number}").urn)
         _text(item, "title", e.title)
         _text(item, "updated", _rfc3339(e.updated))
         _text(item, "published", _rfc3339(e.updated))

@@ -24,7 +24,7 @@ from curator.markdown import scan
 from curator.models import ReviewData
 from curator.settings import Settings
 
-__all__ = ["PROVENANCE_LINE", "body_of", "flip_front_matter", "front_matter", "published_text", "strip_provenance",
+__all__ = ["PROVENANCE_LINE", "flip_front_matter", "front_matter", "published_text", "strip_provenance",
            "write_published"]
 
 FRONT = re.compile(r"\A---[ \t]*\n(.*?\n)?---[ \t]*(?:\n|\Z)", re.DOTALL)
@@ -47,12 +47,6 @@ def front_matter(text: str) -> tuple[dict[str, Any], str]:
     except yaml.YAMLError:
         data = None
     return (data if isinstance(data, dict) else {}), text[m.end():]
-
-
-def body_of(text: str) -> str:
-    """The text after the leading front matter (all of it when there is none)."""
-    m = FRONT.match(text)
-    return text[m.end():] if m else text
 
 
 def flip_front_matter(text: str) -> str:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import re
-import tempfile
+import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import jinja2
 
+from curator import sitepaths
 from curator.errors import ComposeError, ConfigError
 from curator.finds import EDITOR_SOURCE, is_editor_find
 from curator.frontmatter import merge_extra
@@ -229,11 +231,35 @@ class Renderer:
         return self.redactor.text(re.sub(r"\n{3,}", "\n\n", text).strip() + "\n")
 
 
+def draft_path(settings: Settings, number: int, day: date, title: str) -> Path:
+    """Where the draft of issue `number` goes: publication.draft_path (curator/sitepaths.py), else
+    drafts.dir/issue-{n}.md."""
+    pattern = settings.publication.draft_path
+    if not pattern:
+        return settings.drafts_dir / f"issue-{number}.md"
+    return sitepaths.fill(settings.home, pattern, "publication.draft_path", number=number, day=day, title=title)
+
+
+def _create_temp(folder: Path, name: str) -> tuple[int, Path]:
+    """A new temp file beside `name`, created with mode 0o666 so the kernel applies the process umask
+    (and the folder's default ACL) as it does for any file the editor creates: 0644 under umask 022,
+    0664 under 002. mkstemp would give 0600; reading the umask with os.umask() would briefly change it
+    for every thread."""
+    for _ in range(100):
+        tmp = folder / f".{name}.{secrets.token_hex(6)}.tmp"
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary file name", str(folder))
+
+
 def write_atomic(path: Path, text: str) -> None:
-    """Write the whole file or nothing: temp file in the same folder, fsync, rename."""
+    """Write the whole file or nothing: temp file in the same folder, fsync, rename. The file gets the
+    workspace's normal permissions (0o666 less the umask), like a file the editor saved."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = _create_temp(path.parent, path.name)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 fh.write(text)
@@ -244,4 +270,5 @@ def write_atomic(path: Path, text: str) -> None:
             Path(tmp).unlink(missing_ok=True)
             raise
     except OSError as exc:
-        raise ComposeError(f"could not write the draft to {path}: {exc.strerror or exc}. Free some space or pick another drafts.dir; nothing was written.") from exc
+        raise ComposeError(f"could not write {path}: {exc.strerror or exc}. Free some space or pick another "
+                           "folder (drafts.dir, publication.draft_path / published_path); nothing was written.") from exc

@@ -15,6 +15,7 @@ import asyncio
 import logging
 import threading
 from datetime import datetime, timedelta
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from curator import cluster, compose, finds, prose, readback, select
@@ -226,9 +227,11 @@ class Pipeline:
             if number is None:
                 number = open_issue.number if open_issue else self.store.next_issue_number(
                     self.settings.publication.first_issue_number)
-            path = self.settings.drafts_dir / f"issue-{number}.md"
-            # The editor's edits in the file since curator wrote it become decisions first (curator/readback.py).
-            blocks, notes = readback.before_draft(self.settings, self.store, number, path, force=force)
+            # The editor's edits in the file since curator wrote it become decisions first (curator/readback.py);
+            # the file is where this issue's draft was last written (draft_path may name it by date or title).
+            recorded = self.store.issue(number)
+            prior = Path(recorded.path) if recorded and recorded.path else self.settings.drafts_dir / f"issue-{number}.md"
+            blocks, notes = readback.before_draft(self.settings, self.store, number, prior, force=force)
             run.notes.extend(notes)
             items = self.store.items(states=[ItemState.ENRICHED, ItemState.DRAFTED])
             issue, already = select.select_for(self.store, self.settings, items, number=number, as_of=as_of)
@@ -239,6 +242,7 @@ class Pipeline:
             renderer = compose.Renderer(self.settings)
             render = renderer.render(issue, prose=texts, **extra)
             text = readback.with_blocks(render, blocks, self.settings)
+            path = compose.draft_path(self.settings, number, issue.date.date(), issue.title)  # publication.draft_path
             # links: for `curator lint`; prose: what each section's sentences cite (publish maps it back).
             data = ReviewData.of_issue(issue, already, links=sorted(renderer.links),
                                        prose=renderer.prose_review if texts is not None else None)

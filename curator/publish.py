@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from curator import archive, decisions, learning
+from curator import archive, decisions, learning, site, site_feed
 from curator.errors import ComposeError
 from curator.mdsafe import unescape_text
 from curator.models import ItemState, PublishResult, ReviewData, ReviewStory, WovenStory
@@ -135,6 +135,11 @@ def publish(settings: Settings, store: Store, path: Path) -> PublishResult:
     if issue.state == "published":
         raise ComposeError(f"issue #{number} is already published")
     result = PublishResult(number=number)
+    # The site's files first (a failure leaves the issue unpublished, to publish again): the published
+    # copy (front matter flipped, provenance dropped) and the Atom feed of published issues.
+    result.published_path = str(site.write_published(settings, path, text, data))
+    feed = site_feed.write_feed(settings, store, (number, path, text))
+    result.feed_path = str(feed) if feed else None
     now = now_utc().isoformat(timespec="seconds")
     with store.transaction():
         known_urls = _record_stories(store, data, text, result, now)

@@ -1,7 +1,6 @@
 """Settings: built once at the edge and passed down.
 
-Precedence, lowest first — each layer overrides the one before, and `Settings.origins` says which
-layer set each value:
+Precedence, lowest first (each layer overrides the one before; `Settings.origins` says which set a value):
 
     1. defaults in code (the models below)
     2. config/*.toml under the workspace, files merged in name order ("file:config/curator.toml")
@@ -26,13 +25,14 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from curator.errors import ConfigError
+from curator.sitepaths import SitePublishing
 
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class PublicationSettings(_Section):
+class PublicationSettings(SitePublishing, _Section):  # + draft_path, published_path, feed_path … (sitepaths.py)
     name: str = "In The Loop 科技周刊"
     language: str = "zh-Hans"  # BCP-47; zh-Hans output is forced to Simplified characters
     author: str = "curator"

@@ -146,7 +146,8 @@ def publish(
     file: Annotated[Path, typer.Argument(help="The edited draft (drafts/issue-N.md) as you published it.")],
     home: HomeOpt = Path("."),
 ) -> None:
-    """Record what was published: kept / dropped / edited / added stories, the archive, learned weights."""
+    """Record what was published (kept / dropped / edited / added stories, the archive, learned weights);
+    write the published copy (publication.published_path) and the Atom feed."""
     from curator import publish as publishing
 
     with workspace(home, "publish") as ws:
@@ -154,6 +155,7 @@ def publish(
     typer.echo(f"published #{result.number}: kept {len(result.kept)}, edited {len(result.edited)}, "
                f"dropped {len(result.dropped)}, added by hand {len(result.added)}; "
                f"{result.archived_links} links archived")
+    typer.echo(f"  wrote {result.published_path}" + (f" and the feed {result.feed_path}" if result.feed_path else ""))
 
 
 def lint(

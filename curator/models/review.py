@@ -195,6 +195,8 @@ class PublishResult(_Model):
     dropped: list[int] = Field(default_factory=list)
     added: list[str] = Field(default_factory=list)  # URLs the editor added by hand
     archived_links: int = 0
+    published_path: str | None = None  # the published copy (publication.published_path)
+    feed_path: str | None = None  # the Atom feed rewritten (publication.feed_path), None when turned off
 
 
 class EditorBlock(_Model):

@@ -76,7 +76,7 @@ def load_view(settings: Settings, store: Store) -> BoardView | None:
     decisions.retitle(review.issue, settings)
     ran = select.already_ran(store, items)
     already = [(i, ran[i.id]) for i in items if i.id in ran and i.enrichment is not None]
-    path = settings.drafts_dir / f"issue-{number}.md"
+    path = Path(row.path) if row.path else settings.drafts_dir / f"issue-{number}.md"  # publication.draft_path
     mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC) if path.exists() else None
     stale = bool(found) and (mtime is None or max(d.created_at for d in found) > mtime)
     return BoardView(number=number, path=path, as_of=as_of, review=review, runners_up=review.issue.runners_up,

@@ -140,79 +140,127 @@ def parse(edited: str, machine: str, data: ReviewData, settings: Settings) -> Re
     if _front_matter(machine) != _front_matter(edited):
         out.problems.append("the front matter changed (curator writes it from config/curator.toml: change "
                             "[publication] there)")
+    e_pars, m_pars = _body_paragraphs(edited, machine)
+    reader = _Reader(out, e_pars, paragraphs(machine), data, settings)
+    reader.read()
+    _taken_out(out, reader.drafted, reader.seen)
+    _curator_text_removed(out, m_pars, e_pars, bool(reader.consumed), set(reader.titles))
+    _moves_and_orders(out, data, reader.seen, reader.placed)
+    return out
+
+
+def _body_paragraphs(edited: str, machine: str) -> tuple[list[str], list[str]]:
+    """The edited file's and curator's paragraphs, past the front matter when the edited file starts with it."""
     m_pars, e_pars = paragraphs(machine), paragraphs(edited)
-    machine_set = set(m_pars)
-    machine_notes = {ln for p in m_pars if FOOTNOTE_DEF.match(p) for ln in p.splitlines()}
-    titles = {sec.title: sec.id for sec in data.sections}
-    drafted = {st.story: st for sec in data.sections for st in sec.stories}
-    original_section = {st.story: sec.id for sec in data.sections for st in sec.stories}
     fm = _front_matter(edited)
     if fm is not None and e_pars and e_pars[0].startswith("---"):
         # the front matter may span blank lines; skip the paragraphs it covers
-        n = len(paragraphs(fm))
-        e_pars = e_pars[n:]
-        m_pars_fm = len(paragraphs(_front_matter(machine) or ""))
-        m_pars = m_pars[m_pars_fm:]
-    section: str | None = None
-    anchor: tuple[str, str | None] = ("top", None)
-    offset = 0  # curator's paragraphs passed since the anchor
-    seen: dict[int, str] = {}
-    placed: dict[str, list[int]] = {}
-    consumed: set[int] = set()  # the list style's summary paragraphs, read with their story
-    for i, par in enumerate(e_pars):
-        if i in consumed:
-            continue
-        first = par.splitlines()[0]
-        ids = _story_of(par)
-        heading = HEADING.match(first)
-        if ids:
-            for sid in ids:
-                if sid in seen:
-                    out.problems.append(f"story {sid}'s comment appears twice")
-                    continue
-                st = drafted.get(sid)
-                if st is None:
-                    out.problems.append(f"a story comment names story {sid}, which this draft does not hold "
-                                        "(a comment copied from another issue?)")
-                    continue
-                if section is None:
-                    out.problems.append(f"story {sid} stands above every section heading")
-                    continue
-                seen[sid] = section
-                placed.setdefault(section, []).append(sid)
-                if len(ids) == 1:
-                    fields = _story_fields(par, st, settings, e_pars[i + 1] if i + 1 < len(e_pars) else None)
-                    if fields is not None and fields[2]:
-                        consumed.add(i + 1)
-                    if fields is None:
-                        if par not in machine_set:
-                            out.problems.append(f"story {sid}'s paragraph is not in the form curator reads back "
-                                                f"(**title**：summary): {_quote(COMMENT.sub('', par).strip())!r}")
-                    elif fields[:2] != (_ws(st.title), _ws(st.summary)):
-                        title, summary, _ = fields
-                        if not title or not summary:
-                            out.problems.append(f"story {sid}'s title or summary is empty")
-                        else:
-                            out.edits.append((sid, title if title != _ws(st.title) else None,
-                                              summary if summary != _ws(st.summary) else None))
-                elif par not in machine_set:
-                    out.problems.append(f"the paragraph holding stories {', '.join(map(str, ids))} was changed")
-            anchor, offset = ("story", str(ids[-1])), 0
-            continue
-        if heading and heading.group(2) in titles and len(par.splitlines()) == 1:
-            section, anchor, offset = titles[heading.group(2)], ("section", titles[heading.group(2)]), 0
-            continue
-        if FOOTNOTE_DEF.match(par):
-            added = [ln for ln in par.splitlines() if ln not in machine_notes]
-            if added:
-                out.problems.append(f"footnotes were edited ({_quote(added[0])!r}); curator numbers and writes "
-                                    "them from the stories' sources")
-            continue
-        if par in machine_set:
-            offset += 1
-            continue
-        out.blocks.append(EditorBlock(anchor_kind=anchor[0], anchor_ref=anchor[1], anchor_offset=offset, text=par))
-    # What the editor took out.
+        e_pars = e_pars[len(paragraphs(fm)):]
+        m_pars = m_pars[len(paragraphs(_front_matter(machine) or "")):]
+    return e_pars, m_pars
+
+
+class _Reader:
+    """One pass over the edited file's paragraphs: where each story stands, its edits, the editor's blocks."""
+
+    def __init__(self, out: ReadBack, e_pars: list[str], machine_pars: list[str], data: ReviewData,
+                 settings: Settings) -> None:
+        self.out = out
+        self.pars = e_pars
+        self.settings = settings
+        self.machine_set = set(machine_pars)
+        self.machine_notes = {ln for p in machine_pars if FOOTNOTE_DEF.match(p) for ln in p.splitlines()}
+        self.titles = {sec.title: sec.id for sec in data.sections}
+        self.drafted = {st.story: st for sec in data.sections for st in sec.stories}
+        self.section: str | None = None
+        self.anchor: tuple[str, str | None] = ("top", None)
+        self.offset = 0  # curator's paragraphs passed since the anchor
+        self.seen: dict[int, str] = {}
+        self.placed: dict[str, list[int]] = {}
+        self.consumed: set[int] = set()  # the list style's summary paragraphs, read with their story
+
+    def read(self) -> None:
+        for i, par in enumerate(self.pars):
+            if i in self.consumed:
+                continue
+            ids = _story_of(par)
+            if ids:
+                self._story_comment(i, par, ids)
+            elif not self._heading(par) and not self._footnotes(par):
+                self._editor_block(par)
+
+    def _story_comment(self, i: int, par: str, ids: list[int]) -> None:
+        for sid in ids:
+            self._story(i, par, ids, sid)
+        self.anchor, self.offset = ("story", str(ids[-1])), 0
+
+    def _story(self, i: int, par: str, ids: list[int], sid: int) -> None:
+        if sid in self.seen:
+            self.out.problems.append(f"story {sid}'s comment appears twice")
+            return
+        st = self.drafted.get(sid)
+        if st is None:
+            self.out.problems.append(f"a story comment names story {sid}, which this draft does not hold "
+                                     "(a comment copied from another issue?)")
+            return
+        if self.section is None:
+            self.out.problems.append(f"story {sid} stands above every section heading")
+            return
+        self.seen[sid] = self.section
+        self.placed.setdefault(self.section, []).append(sid)
+        if len(ids) == 1:
+            self._story_paragraph(i, par, sid, st)
+        elif par not in self.machine_set:
+            self.out.problems.append(f"the paragraph holding stories {', '.join(map(str, ids))} was changed")
+
+    def _story_paragraph(self, i: int, par: str, sid: int, st: ReviewStory) -> None:
+        after = self.pars[i + 1] if i + 1 < len(self.pars) else None
+        fields = _story_fields(par, st, self.settings, after)
+        if fields is None:
+            if par not in self.machine_set:
+                self.out.problems.append(f"story {sid}'s paragraph is not in the form curator reads back "
+                                         f"(**title**：summary): {_quote(COMMENT.sub('', par).strip())!r}")
+            return
+        title, summary, consumed = fields
+        if consumed:
+            self.consumed.add(i + 1)
+        if (title, summary) == (_ws(st.title), _ws(st.summary)):
+            return
+        if not title or not summary:
+            self.out.problems.append(f"story {sid}'s title or summary is empty")
+        else:
+            self.out.edits.append((sid, title if title != _ws(st.title) else None,
+                                   summary if summary != _ws(st.summary) else None))
+
+    def _heading(self, par: str) -> bool:
+        """A section heading: the stories after it stand in that section."""
+        heading = HEADING.match(par.splitlines()[0])
+        if heading and heading.group(2) in self.titles and len(par.splitlines()) == 1:
+            self.section = self.titles[heading.group(2)]
+            self.anchor, self.offset = ("section", self.section), 0
+            return True
+        return False
+
+    def _footnotes(self, par: str) -> bool:
+        if not FOOTNOTE_DEF.match(par):
+            return False
+        added = [ln for ln in par.splitlines() if ln not in self.machine_notes]
+        if added:
+            self.out.problems.append(f"footnotes were edited ({_quote(added[0])!r}); curator numbers and writes "
+                                     "them from the stories' sources")
+        return True
+
+    def _editor_block(self, par: str) -> None:
+        """A paragraph curator wrote (passed, counted from the anchor) or the editor's (kept verbatim)."""
+        if par in self.machine_set:
+            self.offset += 1
+            return
+        self.out.blocks.append(EditorBlock(anchor_kind=self.anchor[0], anchor_ref=self.anchor[1],
+                                           anchor_offset=self.offset, text=par))
+
+
+def _taken_out(out: ReadBack, drafted: dict[int, ReviewStory], seen: dict[int, str]) -> None:
+    """What the editor took out: a story whose comment is gone is dropped, unless its title stayed."""
     for sid, st in drafted.items():
         if sid in seen:
             continue
@@ -221,7 +269,11 @@ def parse(edited: str, machine: str, data: ReviewData, settings: Settings) -> Re
                                 f"({_quote(st.title)!r}); put the comment back or delete the whole story")
         else:
             out.drops.append(sid)
-    read_with_story = {e_pars[i] for i in consumed}
+
+
+def _curator_text_removed(out: ReadBack, m_pars: list[str], e_pars: list[str], read_with_story: bool,
+                          titles: set[str]) -> None:
+    """Text curator writes (outside a dropped story) that the edited file no longer has: it would come back."""
     m_summaries = {m_pars[j + 1] for j, p in enumerate(m_pars) if _story_of(p) and j + 1 < len(m_pars)
                    and LIST_LINE.match(COMMENT.sub("", p).strip())}
     for par in m_pars:
@@ -232,6 +284,11 @@ def parse(edited: str, machine: str, data: ReviewData, settings: Settings) -> Re
             continue
         if not _inside_story(par, m_pars, set(out.drops)):
             out.problems.append(f"text curator writes was removed or changed ({_quote(par)!r}); it would come back")
+
+
+def _moves_and_orders(out: ReadBack, data: ReviewData, seen: dict[int, str], placed: dict[str, list[int]]) -> None:
+    """Stories now under another section are moved; a section whose stories stand in a new order is reordered."""
+    original_section = {st.story: sec.id for sec in data.sections for st in sec.stories}
     for sid, where in seen.items():
         if where != original_section[sid]:
             out.moves.append((sid, where))
@@ -240,7 +297,6 @@ def parse(edited: str, machine: str, data: ReviewData, settings: Settings) -> Re
         expected += [sid for sid, _ in out.moves if seen[sid] == sec.id]
         if placed.get(sec.id, []) != expected:
             out.orders[sec.id] = placed.get(sec.id, [])
-    return out
 
 
 def _inside_story(par: str, m_pars: list[str], dropped: set[int]) -> bool:
@@ -311,21 +367,39 @@ def before_draft(settings: Settings, store: Store, number: int, path: Path, *, f
     if not path.exists():
         return store.editor_blocks(number), []
     if last is None:
-        # Written by a curator that kept no hash (or by hand): whether it was edited cannot be told, so
-        # it is kept aside once, never overwritten unseen.
-        target = _aside(path)
-        shutil.copyfile(path, target)
-        note = f"{path.name} was written before curator recorded what it wrote: kept as {target} before redrafting"
-        log.warning("%s", note)
+        note = _keep_unrecorded(path)
         return store.editor_blocks(number), [note]
-    try:
-        edited = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        edited, problems = "", [f"cannot read it ({exc})"]
-    else:
-        problems = []
+    edited, problems = _read_edited(path)
     if not problems and sha256(edited) == last.sha:
         return store.editor_blocks(number), []
+    result = _compare(path, edited, last.render, settings, problems)
+    if problems:
+        note = _refuse_or_keep(path, edited, problems, force)
+        return store.editor_blocks(number), [note]
+    _record(store, number, result)
+    return result.blocks, _summary(path, result)
+
+
+def _keep_unrecorded(path: Path) -> str:
+    """Written by a curator that kept no hash (or by hand): whether it was edited cannot be told, so it is
+    kept aside once, never overwritten unseen."""
+    target = _aside(path)
+    shutil.copyfile(path, target)
+    note = f"{path.name} was written before curator recorded what it wrote: kept as {target} before redrafting"
+    log.warning("%s", note)
+    return note
+
+
+def _read_edited(path: Path) -> tuple[str, list[str]]:
+    """The file's text, or "" and the problem reading it."""
+    try:
+        return path.read_text(encoding="utf-8"), []
+    except (OSError, UnicodeDecodeError) as exc:
+        return "", [f"cannot read it ({exc})"]
+
+
+def _compare(path: Path, edited: str, render: str, settings: Settings, problems: list[str]) -> ReadBack:
+    """What the edited file says against what curator wrote; what cannot be mapped is added to `problems`."""
     data: ReviewData | None = None
     if not problems:
         try:
@@ -337,21 +411,29 @@ def before_draft(settings: Settings, store: Store, number: int, path: Path, *, f
         if data.prose:
             problems.append("section prose (publication.prose = \"section\") is not read back yet")
         else:
-            result = parse(edited, last.render, data, settings)
+            result = parse(edited, render, data, settings)
             if data.sections and any(sec.stories for sec in data.sections) and not COMMENT.search(edited):
                 result.problems.append("no curator story comment is left (is this still curator's draft?)")
             problems += result.problems
-    if problems:
-        if not force:
-            raise DraftEditedError(
-                f"{path} was edited since curator wrote it, and curator cannot map: " + "; ".join(problems)
-                + f". Fix those in the file, or run `curator draft --force` to regenerate it (your file is kept "
-                f"as {_aside(path).name}).")
-        target = _aside(path)
-        target.write_text(edited, encoding="utf-8")
-        note = f"{path.name} had edits curator could not map ({'; '.join(problems)}): kept as {target}"
-        log.warning("%s", note)
-        return store.editor_blocks(number), [note]
+    return result
+
+
+def _refuse_or_keep(path: Path, edited: str, problems: list[str], force: bool) -> str:
+    """Raise DraftEditedError naming the problems; with `force`, keep the file aside and return the note."""
+    if not force:
+        raise DraftEditedError(
+            f"{path} was edited since curator wrote it, and curator cannot map: " + "; ".join(problems)
+            + f". Fix those in the file, or run `curator draft --force` to regenerate it (your file is kept "
+            f"as {_aside(path).name}).")
+    target = _aside(path)
+    target.write_text(edited, encoding="utf-8")
+    note = f"{path.name} had edits curator could not map ({'; '.join(problems)}): kept as {target}"
+    log.warning("%s", note)
+    return note
+
+
+def _record(store: Store, number: int, result: ReadBack) -> None:
+    """Record the read-back decisions and replace the issue's editor blocks."""
     for sid in result.drops:
         decisions.record(store, number, Action.DROP, story_id=sid)
     for sid, title, summary in result.edits:
@@ -362,11 +444,13 @@ def before_draft(settings: Settings, store: Store, number: int, path: Path, *, f
         for pos, sid in enumerate(order):
             decisions.record(store, number, Action.REORDER, story_id=sid, position=pos)
     store.replace_editor_blocks(number, result.blocks)
+
+
+def _summary(path: Path, result: ReadBack) -> list[str]:
     n = len(result.drops) + len(result.edits) + len(result.moves) + len(result.orders)
-    notes = [(f"{path.name}: read back the editor's changes ({len(result.edits)} edited, {len(result.drops)} "
-              f"dropped, {len(result.moves)} moved, {len(result.orders)} sections reordered, "
-              f"{len(result.blocks)} paragraphs kept)")] if n or result.blocks else []
-    return result.blocks, notes
+    return [(f"{path.name}: read back the editor's changes ({len(result.edits)} edited, {len(result.drops)} "
+             f"dropped, {len(result.moves)} moved, {len(result.orders)} sections reordered, "
+             f"{len(result.blocks)} paragraphs kept)")] if n or result.blocks else []
 
 
 def written(store: Store, number: int, render: str, text: str) -> None:

@@ -216,6 +216,14 @@ class Pipeline:
             self.reporter.info(note)
         return texts
 
+    def _prior_draft(self, number: int, as_of: datetime) -> Path:
+        """The file the editor may have edited: this workspace's drafts/issue-N.md, or where a
+        publication.draft_path naming files by date or title last wrote it (the store's record)."""
+        recorded = self.store.issue(number)
+        if self.settings.publication.draft_path and recorded and recorded.path and Path(recorded.path).exists():
+            return Path(recorded.path)
+        return compose.draft_path(self.settings, number, as_of.date(), "")
+
     def draft(self, *, as_of: datetime | None = None, number: int | None = None, force: bool = False) -> RunSummary:
         run = RunSummary(run_id=self.store.start_run("draft"), command="draft", status="running")
         try:
@@ -227,10 +235,8 @@ class Pipeline:
             if number is None:
                 number = open_issue.number if open_issue else self.store.next_issue_number(
                     self.settings.publication.first_issue_number)
-            # The editor's edits in the file since curator wrote it become decisions first (curator/readback.py);
-            # the file is where this issue's draft was last written (draft_path may name it by date or title).
-            recorded = self.store.issue(number)
-            prior = Path(recorded.path) if recorded and recorded.path else self.settings.drafts_dir / f"issue-{number}.md"
+            # The editor's edits in the file since curator wrote it become decisions first (curator/readback.py).
+            prior = self._prior_draft(number, as_of)
             blocks, notes = readback.before_draft(self.settings, self.store, number, prior, force=force)
             run.notes.extend(notes)
             items = self.store.items(states=[ItemState.ENRICHED, ItemState.DRAFTED])

@@ -127,8 +127,6 @@ def _check_structure(ws: Path, gone: int, moved: int, head: list[int], note: str
 
 
 def test_drop_move_reorder_and_an_added_paragraph_survive_draft_and_the_board(ws):
-    from curator.review.app import regenerate
-
     gone, moved, head, note = _edit_structure(ws)
     result = draft(ws)
     assert result.exit_code == 0, result.output
@@ -139,7 +137,7 @@ def test_drop_move_reorder_and_an_added_paragraph_survive_draft_and_the_board(ws
         assert Action.EDIT not in acts  # untouched stories (English ones carry a label) are not "edited"
         assert [b.text for b in store.editor_blocks(1)] == [note]
     # the board's regenerate, and a second plain draft, keep all of it
-    regenerate(load_settings(ws, env={}))
+    _regenerate(ws)
     _check_structure(ws, gone, moved, head, note)
     assert draft(ws).exit_code == 0
     _check_structure(ws, gone, moved, head, note)
@@ -166,10 +164,9 @@ def test_an_unmappable_edit_refuses_and_force_keeps_a_copy(ws):
     msg = refused.output
     assert str(path) in msg and f"story {st['story']}" in msg and "--force" in msg
     assert path.read_text(encoding="utf-8") == edited  # nothing written
-    from curator.review.app import regenerate
 
     with pytest.raises(readback.DraftEditedError, match="--force"):  # the board says the same
-        regenerate(load_settings(ws, env={}))
+        _regenerate(ws)
     assert path.read_text(encoding="utf-8") == edited
 
     forced = draft(ws, "--force")
@@ -206,9 +203,8 @@ def test_publish_counts_the_boards_and_the_files_decisions(ws):
         decisions.record(store, 1, "edit", story_id=first[0]["story"], summary="编辑在看板上改写的摘要。")
         decisions.record(store, 1, "drop", story_id=first[1]["story"])
     assert runner.invoke(app, ["review", "--help"]).exit_code == 0
-    from curator.review.app import regenerate
 
-    regenerate(load_settings(ws, env={}))
+    _regenerate(ws)
     # the second drop is made in the file
     path = draft_path(ws)
     text = path.read_text(encoding="utf-8")
@@ -288,3 +284,12 @@ def test_the_list_style_reads_back_an_edited_title_summary_and_a_drop(ws):
     with Store(ws / "data" / "curator.db") as store:
         got = {(d.action, d.story_id) for d in decisions.load(store, 1)}
     assert got == {(Action.EDIT, edited_st["story"]), (Action.DROP, gone["story"])}
+
+
+def _regenerate(ws):
+    """The board's regenerate, on the store the board holds."""
+    from curator.review.board import regenerate
+
+    settings = load_settings(ws, env={})
+    with Store(settings.db_path) as store:
+        return regenerate(settings, store)

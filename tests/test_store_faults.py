@@ -184,7 +184,10 @@ def test_draft_on_a_full_disk_exits_non_zero_and_keeps_the_older_draft(workspace
     assert "curator: error:" in result.output and str(drafts.resolve()) in result.output
     assert "No space left on device" in result.output
     assert older.read_text(encoding="utf-8") == "---\ntitle: the editor's copy\n---\n"
-    assert leftovers(drafts) == [] and sorted(p.name for p in drafts.iterdir()) == ["issue-1.md"]
+    # The file curator has no record of writing is the editor's: read-back keeps a copy aside before any
+    # write is tried (issue 12 §2), and nothing else is left behind.
+    assert leftovers(drafts) == [] and sorted(p.name for p in drafts.iterdir()) == ["issue-1.edited-1.md", "issue-1.md"]
+    assert (drafts / "issue-1.edited-1.md").read_text(encoding="utf-8") == "---\ntitle: the editor's copy\n---\n"
     with Store(workspace / "data" / "curator.db") as store:
         assert store.open_draft_issue() is None  # no issue recorded for a draft that was not written
         assert store.recent_runs(1)[0].status == "failed"

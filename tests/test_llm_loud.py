@@ -170,3 +170,16 @@ def test_an_isolated_failure_between_answers_is_the_items_own(workspace, fake_ll
     assert result.exit_code == 0 and summary["status"] == "degraded"
     assert summary["reasons"] == {"enrich/llm_http_500": 1}
     assert states(workspace) == {"enriched": N - 1, "failed:llm_http_500": 1}  # retryable: requeued next run
+
+
+def test_a_refused_key_at_triage_ends_the_run_the_same_way(workspace, fake_llm):
+    fake_llm.script = [error(401, "invalid_api_key")]  # the first call of the run is the triage batch
+    with NewsSite(n_articles=N) as site:
+        site.write_sources(workspace)
+        result = collect(workspace, env_for(fake_llm.base_url, CURATOR_LLM__TRIAGE="true"))
+    assert result.exit_code == 69 and len(fake_llm.requests) == 1
+    assert "rejected the API key" in result.stderr and f"{N} items wait" in result.stderr
+    assert states(workspace) == {"extracted": N}
+    with Store(workspace / "data" / "curator.db") as store:
+        [run] = store.recent_runs(1)
+    assert run.status == "failed" and "rejected the API key" in run.notes[-1]  # `curator status` shows why

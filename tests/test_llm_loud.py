@@ -148,6 +148,16 @@ def test_unusable_answers_are_enriched_offline_flagged_and_the_draft_is_not_empt
     review = json.loads(md.with_suffix(".json").read_text(encoding="utf-8"))
     stories = [s for sec in review["sections"] for s in sec["stories"]]
     assert stories and all("llm_fallback" in s["flags"] for s in stories)
+    # The board's card shows the flag.
+    from starlette.testclient import TestClient
+
+    from curator.review.board import make_app
+    from curator.settings import load_settings
+
+    board = TestClient(make_app(load_settings(workspace, env={}), "t0ken"), base_url="http://127.0.0.1")
+    page = board.get("/?token=t0ken")
+    assert page.status_code == 200
+    assert len(re.findall(r"<span class=\"badge flag\">llm_fallback</span>", page.text)) >= len(stories)  # + runners-up
 
 
 def test_collect_json_says_degraded_with_the_reasons(workspace, fake_llm):

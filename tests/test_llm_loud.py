@@ -193,3 +193,22 @@ def test_a_refused_key_at_triage_ends_the_run_the_same_way(workspace, fake_llm):
     with Store(workspace / "data" / "curator.db") as store:
         [run] = store.recent_runs(1)
     assert run.status == "failed" and "rejected the API key" in run.notes[-1]  # `curator status` shows why
+
+
+def test_an_items_last_attempt_is_enriched_offline_rather_than_lost(workspace, fake_llm):
+    with NewsSite(n_articles=N) as site:
+        site.write_sources(workspace)
+        fake_llm.script = [Reply(status=500)]
+        assert collect(workspace, env_for(fake_llm.base_url)).exit_code == 0
+        assert states(workspace) == {"enriched": N - 1, "failed:llm_http_500": 1}
+        con = sqlite3.connect(workspace / "data" / "curator.db")
+        with con:
+            con.execute("UPDATE items SET attempts=2 WHERE state='failed'")  # two runs failed it already
+        con.close()
+        fake_llm.script = [Reply(status=500)]  # requeued, and it fails once more: its last attempt
+        result = collect(workspace, env_for(fake_llm.base_url), "--json")
+    summary = json.loads(result.stdout)
+    assert summary["reasons"] == {"enrich/llm_fallback": 1, "enrich/llm_http_500": 1}
+    assert states(workspace) == {"enriched": N}
+    with Store(workspace / "data" / "curator.db") as store:
+        assert sum("llm_fallback" in i.enrichment.flags for i in store.items()) == 1

@@ -8,7 +8,8 @@ Who is to blame decides the outcome. The model answered but not usably, even aft
 (FALLBACK_REASONS): the item is enriched offline instead, flagged `llm_fallback`. The endpoint
 cannot serve the run (a rejected key, an unknown model, no quota, unreachable, or `breaker_failures`
 failures in a row): LLMUnavailable ends the run and no item is marked failed, they wait at
-`extracted`. An isolated failure (a timeout, a 5xx) between answers is the item's: failed, retryable.
+`extracted`. An isolated failure (a timeout, a 5xx) between answers is the item's: failed, retryable,
+and on its last attempt (or when it cannot be retried) enriched offline, flagged, rather than lost.
 """
 
 from __future__ import annotations
@@ -245,7 +246,7 @@ class EnrichStage:
 
             self._offline = OfflineBackend(self.settings)
         enr = self._offline.enrich(req)
-        log.warning("item %s: model output unusable after the re-ask (%s); enriched offline instead (%s)",
+        log.warning("item %s: no usable model answer (%s); enriched offline instead (%s)",
                     req.item_id, exc.reason, FALLBACK_FLAG)
         return enr.model_copy(update={"flags": [*enr.flags, FALLBACK_FLAG]})
 
@@ -263,8 +264,7 @@ class EnrichStage:
             nonlocal failures_in_a_row
             failures_in_a_row = 0
             for failed_req, err in streak:
-                self.store.set_state(failed_req.item_id, ItemState.FAILED, err.reason, retryable=err.retryable)
-                log.warning("enrichment failed (%s) for %s", err.reason, redact(failed_req.url))
+                self._failed(run, backend, failed_req, err, model_key)
             streak.clear()
 
         with self.reporter.stage("enrich", len(todo)) as advance, ThreadPoolExecutor(workers) as pool:
@@ -290,9 +290,7 @@ class EnrichStage:
                     except LLMError as exc:
                         if exc.reason in FALLBACK_REASONS:
                             answered()
-                            self._save(run, backend, req, self.fallback(req, exc), model_key, cache=False)
-                            run.counters[f"enrich/{FALLBACK_FLAG}"] += 1
-                            run.counters[f"enrich/fallback_{exc.reason}"] += 1
+                            self._fall_back(run, backend, req, exc, model_key)
                         else:
                             failures_in_a_row += 1
                             streak.append((req, exc))
@@ -302,8 +300,9 @@ class EnrichStage:
                         run.counters[f"enrich/{exc.reason}"] += 1
                     except Exception as exc:  # noqa: BLE001  (an unexpected fault is this item's outcome)
                         failures_in_a_row += 1
-                        self.store.set_state(req.item_id, ItemState.FAILED, "internal_error", retryable=True)
                         run.counters["enrich/internal_error"] += 1
+                        self._failed(run, backend, req, LLMError("internal error", reason="internal_error",
+                                                                  retryable=True), model_key)
                         # By type only: a foreign exception's message can echo the request (URL, key).
                         log.error("unexpected %s enriching %s; recorded as internal_error", type(exc).__name__,
                                   redact(req.url))
@@ -329,6 +328,27 @@ class EnrichStage:
         answered()  # failures the run ended on without opening the breaker are the items' own
         if budget_hit is not None:
             raise budget_hit
+
+    def _failed(self, run: RunSummary, backend: Backend, req: EnrichRequest, err: LLMError, model_key: str) -> None:
+        """An item's own failure: failed (retryable: tried again on a later run), or, when it would be failed
+        for good (not retryable, or its last attempt), enriched offline instead: never lost to the LLM."""
+        if err.retryable and not self.store.is_last_attempt(req.item_id):
+            self.store.set_state(req.item_id, ItemState.FAILED, err.reason, retryable=True)
+            log.warning("enrichment failed (%s) for %s; tried again on the next run", err.reason, redact(req.url))
+            return
+        self._fall_back(run, backend, req, err, model_key)
+
+    def _fall_back(self, run: RunSummary, backend: Backend, req: EnrichRequest, err: LLMError, model_key: str) -> None:
+        try:
+            enr = self.fallback(req, err)
+        except Exception as exc:  # noqa: BLE001  (the offline backend failing too is this item's outcome)
+            self.store.set_state(req.item_id, ItemState.FAILED, "internal_error", retryable=True)
+            run.counters["enrich/internal_error"] += 1
+            log.error("unexpected %s in the offline fallback for %s", type(exc).__name__, redact(req.url))
+            return
+        self._save(run, backend, req, enr, model_key, cache=False)
+        run.counters[f"enrich/{FALLBACK_FLAG}"] += 1
+        run.counters[f"enrich/fallback_{err.reason}"] += 1
 
     def _save(self, run: RunSummary, backend: Backend, req: EnrichRequest, enr: Enrichment, model_key: str,
               *, cache: bool) -> None:

@@ -11,6 +11,8 @@
     │   └── BlockedAddress          URL or redirect points at a forbidden scheme / address
     ├── ExtractionError             no usable article text (reason: too_short, not_html …)
     ├── LLMError                    an enrichment call failed (reason: llm_invalid, llm_length …)
+    │   ├── LLMUnavailable          the endpoint refuses or is unreachable (key, model, quota, base_url,
+    │   │                           breaker open): run-level, items wait at `extracted`; exit 69
     │   └── BudgetExceeded          the run / issue budget is spent; items wait for the next run
     └── ComposeError                a draft could not be written
 
@@ -130,6 +132,15 @@ class ExtractionError(CuratorError):
 
 class LLMError(CuratorError):
     reason = "llm"
+
+
+class LLMUnavailable(LLMError):
+    """The LLM endpoint cannot serve this run (rejected key, unknown model, quota spent, unreachable, or
+    the breaker opened): no item is to blame, so none is marked failed; the run ends and they wait."""
+
+    reason = "llm_unavailable"
+    exit_code = 69  # EX_UNAVAILABLE
+    run: object = None  # the RunSummary of the run it ended (set by the pipeline), for the CLI to print
 
 
 class BudgetExceeded(LLMError):

@@ -24,7 +24,7 @@ from curator.discover import discover, redacted_candidate, vet_find_url
 from curator.enrich import cleanup, content_hash
 from curator.enrich.backends import Backend
 from curator.enrich.stage import EnrichStage
-from curator.errors import ExtractionError, Interrupted
+from curator.errors import ExtractionError, Interrupted, LLMUnavailable
 from curator.fetch import fetch_waiting, keep_find
 from curator.http import Fetcher
 from curator.models import Candidate, Issue, ItemState, Page, Placement, ReviewData, RunSummary, WorkItem
@@ -94,8 +94,14 @@ class Pipeline:
                 run.notes.append(f"stopped early ({self.stop_reason}); {waiting} items wait for the next run")
                 run.status = "interrupted"
                 raise Interrupted(f"run stopped: {self.stop_reason}; {waiting} items wait for the next run")
-            # An editor's find kept without its page is there, but not what was asked: never `ok`.
-            run.status = "degraded" if run.counters["add/not_fetched"] else "ok"
+            # `ok` only when every stage did what was asked (an editor's find kept without its page, an item
+            # enriched offline because the model's answer was unusable, items left waiting: `degraded`).
+            run.status = run.outcome()
+        except LLMUnavailable as exc:
+            # Run-level: no item is to blame, none is marked failed; the CLI prints the summary, then the error.
+            run.status, run.error = "failed", str(exc)
+            exc.run = run
+            raise
         except BaseException as exc:
             if run.status == "running":
                 run.status = "interrupted" if isinstance(exc, KeyboardInterrupt | Interrupted) else "failed"
@@ -104,7 +110,8 @@ class Pipeline:
         finally:
             if timer:
                 timer.cancel()
-            self.store.finish_run(run.run_id, run.status, dict(run.counters), run.notes)
+            self.store.finish_run(run.run_id, run.status, dict(run.counters),
+                                  [*run.notes, run.error] if run.error else run.notes)
         return run
 
     async def _collect_network(self, run: RunSummary, discover_sources: bool) -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from curator.enrich.limits import Budget, RateLimiter, estimate_tokens
 from curator.enrich.openai import OpenAIBackend
-from curator.errors import BudgetExceeded, LLMError
+from curator.errors import BudgetExceeded, LLMError, LLMUnavailable
 from curator.models import EnrichRequest
 from curator.pipeline import Pipeline
 from curator.settings import load_settings
@@ -179,10 +179,14 @@ def test_breaker_stops_the_stage_after_consecutive_failures(workspace, fake_llm)
     with NewsSite(n_articles=10) as site:
         settings = pipeline_env(workspace, fake_llm, site, triage=False, breaker_failures=3, concurrency=1)
         with Store(settings.db_path) as store:
-            run = Pipeline(settings, store).collect()
-            assert run.counters["enrich/llm_http_500"] == 3
-            assert run.counters["enrich/waiting_breaker_open"] == 7
-            assert store.state_counts() == {"extracted": 7, "failed:llm_http_500": 3}
+            with pytest.raises(LLMUnavailable) as info:  # run-level: the endpoint, not the items (issue 12)
+                Pipeline(settings, store).collect()
+            run = info.value.run
+            assert info.value.exit_code == 69 and "failed 3 calls in a row" in str(info.value)
+            assert run.status == "failed" and run.counters["enrich/llm_http_500"] == 3
+            assert run.counters["enrich/waiting_breaker_open"] == 10
+            assert store.state_counts() == {"extracted": 10}  # none failed: all wait for the next run
+            assert len([r for r in fake_llm.requests]) == 3
 
 
 def test_status_shows_calls_tokens_cost_and_cache_hits(workspace, fake_llm):

@@ -1,5 +1,6 @@
 """Pipeline on a small loopback site: states, outcomes with reasons, the LLM path through the real SDK."""
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -87,17 +88,22 @@ def test_openai_backend_stores_valid_answers_and_never_an_invalid_one(workspace,
                             provider="auto")
     with Store(settings.db_path) as store:
         run = Pipeline(settings, store).collect()
-        assert store.state_counts() == {"enriched": 1, "failed:http_404": 1, "failed:llm_invalid": 1}
-        assert run.counters["enrich/llm_invalid"] == 1 and run.counters["llm/calls"] == 3
-        rows = store.db.execute("SELECT i.title, e.fields FROM enrichments e JOIN items i ON i.id=e.item_id").fetchall()
-        assert len(rows) == 1 and "OpenAI 发布新模型" in rows[0]["fields"]
+        # Invalid twice: the offline backend writes that item instead, flagged (issue 12); the answer is never kept.
+        assert store.state_counts() == {"enriched": 2, "failed:http_404": 1}
+        assert run.counters["enrich/fallback_llm_invalid"] == 1 and run.counters["llm/calls"] == 3
+        assert run.status == "degraded" and run.reasons() == {"enrich/llm_fallback": 1}
+        rows = {r["title"]: json.loads(r["fields"]) for r in store.db.execute(
+            "SELECT i.title, e.fields FROM enrichments e JOIN items i ON i.id=e.item_id")}
+        fallback = [f for f in rows.values() if "llm_fallback" in f["flags"]]
+        assert len(fallback) == 1 and fallback[0]["backend"] == "offline" and "缺字段" not in fallback[0]["summary"]
+        assert any(f["title"] == "OpenAI 发布新模型" for f in rows.values())
         outcomes = sorted(r[0] for r in store.db.execute("SELECT outcome FROM llm_calls"))
         assert outcomes == ["ok", "ok", "ok"]  # the HTTP calls succeeded; validation failed
-        # A second run re-asks only the failed item (retryable), and uses the cache for nothing else.
+        # A second run has nothing to ask: the fallback is an enrichment, not a failure to retry.
         before = len(fake_llm.requests)
         Pipeline(settings, store).collect()
-        assert len(fake_llm.requests) - before == 2
-        assert store.db.execute("SELECT COUNT(*) FROM enrichments").fetchone()[0] == 1
+        assert len(fake_llm.requests) - before == 0
+        assert store.db.execute("SELECT COUNT(*) FROM enrichments").fetchone()[0] == 2
 
 
 def test_enrichment_cache_means_unchanged_content_is_never_sent_twice(workspace, site, fake_llm):

@@ -22,7 +22,8 @@ from curator.cli.workspace import (
     stop_on_sigterm,
     workspace,
 )
-from curator.models import Candidate
+from curator.errors import LLMUnavailable
+from curator.models import Candidate, RunSummary
 from curator.pipeline import Pipeline, vet_find_url
 from curator.settings import Settings, defaults_dir, require_llm_key
 
@@ -56,12 +57,18 @@ def collect(home: HomeOpt = Path("."), provider: ProviderOpt = None, as_json: Js
     """Discover new links from every source, fetch, extract and enrich them (idempotent, resumable).
 
     One run at a time (a second exits with 75). SIGTERM stops taking work, lets what is in flight
-    finish, marks the run interrupted and exits 143; the next run resumes where it stopped.
+    finish, marks the run interrupted and exits 143; the next run resumes where it stopped. An LLM
+    endpoint that refuses or cannot be reached ends the run with 69; its items wait for the next run.
     """
     with workspace(home, "collect", provider=provider) as ws:
         pipe = Pipeline(ws.settings, ws.store, TerminalReporter(quiet=as_json))
         with stop_on_sigterm(pipe):
-            run = pipe.collect()
+            try:
+                run = pipe.collect()
+            except LLMUnavailable as exc:
+                if isinstance(exc.run, RunSummary):
+                    print_summary(exc.run, as_json=as_json)  # what the run did get done, then the one error
+                raise
     print_summary(run, as_json=as_json)
 
 

@@ -15,11 +15,15 @@ from curator.settings import Settings, describe_origins
 def print_summary(run: RunSummary, *, as_json: bool = False) -> None:
     if as_json:
         typer.echo(json.dumps({
-            "run_id": run.run_id, "status": run.status, "counters": dict(sorted(run.counters.items())),
+            "run_id": run.run_id, "status": run.status, "reasons": run.reasons(),
+            "counters": dict(sorted(run.counters.items())),
             "notes": run.notes, "draft": str(run.draft_path) if run.draft_path else None,
+            "error": run.error,
         }, ensure_ascii=False, indent=2))
         return
-    typer.echo(f"run #{run.run_id}: {run.status}")
+    reasons = run.reasons() if run.status != "ok" else {}
+    why = ", ".join(f"{k}={n}" for k, n in reasons.items())
+    typer.echo(f"run #{run.run_id}: {run.status}" + (f": {why}" if why else ""))
     stages: dict[str, list[str]] = {}
     for key, n in sorted(run.counters.items()):
         stage, _, outcome = key.partition("/")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Protocol
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict
 
@@ -74,3 +75,13 @@ class Backend(Protocol):
     def schema_note(self, schema: type[BaseModel]) -> str: ...
 
     def drain_calls(self) -> list[CallRecord]: ...
+
+
+def endpoint(base_url: str | None) -> str:
+    """An LLM endpoint as a message names it: host and port only (no credentials, path or query)."""
+    parts = urlsplit(base_url or "https://api.openai.com/v1")
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        port = ""
+    return f"{parts.hostname or '?'}{port}"

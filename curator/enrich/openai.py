@@ -22,13 +22,13 @@ from openai.types.shared_params import ResponseFormatJSONObject, ResponseFormatJ
 from pydantic import BaseModel
 
 from curator.enrich import cleanup, guards
-from curator.enrich.backends import Attempt, CallRecord, TriageVerdict
+from curator.enrich.backends import Attempt, CallRecord, TriageVerdict, endpoint
 from curator.enrich.limits import Budget, RateLimiter, cost_usd, estimate_tokens
 from curator.enrich.prompts import LANGUAGE_NAMES, load_prompt
 from curator.enrich.schema import LLMEnrichment, TriageResult, schema_hash, strict_json_schema
 from curator.enrich.transport import call_deadline, capped_http_client, too_large
 from curator.enrich.validate import CutOff, EnrichmentRules, InvalidOutput, enrich_checked, parse
-from curator.errors import ConfigError, LLMError
+from curator.errors import ConfigError, LLMError, LLMUnavailable
 from curator.models import Enrichment, EnrichRequest
 from curator.settings import Settings
 
@@ -143,7 +143,7 @@ class OpenAIBackend:
                 )
             return _content(resp, seen)
         except (openai.APIStatusError, openai.APIConnectionError) as exc:
-            error = _llm_error(exc)
+            error = _llm_error(exc, endpoint(self.settings.llm.base_url), self.model)
             seen.outcome = error.reason
             raise error from exc
         finally:
@@ -213,20 +213,38 @@ def _content(resp: ChatCompletion, seen: _Outcome) -> str:
     return choice.message.content or ""
 
 
-def _llm_error(exc: openai.APIStatusError | openai.APIConnectionError) -> LLMError:
-    """The SDK's error (after its own retries) as curator's: the reason is also the call's outcome."""
+def _unavailable(host: str, model: str, what: str, todo: str, reason: str) -> LLMUnavailable:
+    return LLMUnavailable(f"the LLM endpoint {host} (model {model}) {what}: {todo}, or run with "
+                          "`--provider offline`", reason=reason)
+
+
+def _llm_error(exc: openai.APIStatusError | openai.APIConnectionError, host: str, model: str) -> LLMError:
+    """The SDK's error (after its own retries) as curator's: the reason is also the call's outcome. A fault
+    no item is to blame for (key, model, quota, address) is LLMUnavailable: it ends the run, items wait."""
     if isinstance(exc, openai.APITimeoutError):
         return LLMError("LLM call timed out", reason="llm_timeout", retryable=True)
     if isinstance(exc, openai.RateLimitError):
+        if "insufficient_quota" in (str(exc.code), str(getattr(exc, "type", ""))):
+            return _unavailable(host, model, "says the account's quota is used up (HTTP 429 insufficient_quota)",
+                                "add credit or raise the quota with the provider, or use another key", "llm_quota")
         return LLMError("LLM rate limit persisted after retries", reason="llm_rate_limited", retryable=True)
     if isinstance(exc, openai.AuthenticationError):
-        return LLMError("the LLM endpoint rejected the API key; check OPENAI_API_KEY", reason="llm_auth")
+        return _unavailable(host, model, "rejected the API key (HTTP 401)",
+                            "fix OPENAI_API_KEY (llm.api_key) for this endpoint", "llm_auth")
+    if isinstance(exc, openai.PermissionDeniedError):
+        return _unavailable(host, model, "refused the API key access (HTTP 403)",
+                            "use a key allowed to call this model, or fix llm.model", "llm_forbidden")
+    if isinstance(exc, openai.NotFoundError):
+        return _unavailable(host, model, "answered HTTP 404 (no such model, or a wrong base_url)",
+                            "fix llm.model, or llm.base_url / OPENAI_BASE_URL (it usually ends in /v1)",
+                            "llm_not_found")
     if isinstance(exc, openai.APIStatusError):
         return LLMError(f"LLM endpoint answered HTTP {exc.status_code}", reason=f"llm_http_{exc.status_code}",
                         retryable=exc.status_code >= 500 or exc.status_code == 429)
     if too_large(exc):
         return LLMError("the LLM endpoint's answer was over the size cap", reason="llm_too_large")
-    return LLMError("cannot reach the LLM endpoint", reason="llm_connect", retryable=True)
+    return _unavailable(host, model, "cannot be reached (connection failed after retries)",
+                        "check llm.base_url / OPENAI_BASE_URL and that the server is running", "llm_connect")
 
 
 __all__ = ["OpenAIBackend"]

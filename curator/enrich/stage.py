@@ -3,6 +3,13 @@
     extracted items ─► story leads (followers are cited under their lead, never paid for)
                     ─► cache (content, prompt, model) ─► triage (batched titles + snippets)
                     ─► full pass (thread pool, breaker, budget) ─► enriched | failed:<reason>
+
+Who is to blame decides the outcome. The model answered but not usably, even after the re-ask
+(FALLBACK_REASONS): the item is enriched offline instead, flagged `llm_fallback`. The endpoint
+cannot serve the run (a rejected key, an unknown model, no quota, unreachable, or `breaker_failures`
+failures in a row): LLMUnavailable ends the run and no item is marked failed, they wait at
+`extracted`. An isolated failure (a timeout, a 5xx) between answers is the item's: failed, retryable,
+and on its last attempt (or when it cannot be retried) enriched offline, flagged, rather than lost.
 """
 
 from __future__ import annotations
@@ -15,15 +22,20 @@ from datetime import timedelta
 from curator import text as textutil
 from curator.context import StageContext
 from curator.enrich import cleanup, content_hash
-from curator.enrich.backends import Backend, TriageVerdict
+from curator.enrich.backends import Backend, TriageVerdict, endpoint
 from curator.enrich.choose import choose_backend
 from curator.enrich.limits import Budget
-from curator.errors import BudgetExceeded, ConfigError, CuratorError, LLMError
+from curator.errors import BudgetExceeded, ConfigError, CuratorError, LLMError, LLMUnavailable
 from curator.models import Enrichment, EnrichRequest, Item, ItemState, RunSummary
 from curator.store import now_utc
 from curator.urls import redact
 
 log = logging.getLogger(__name__)
+
+# The model answered, but the answer is unusable after the re-ask: the offline backend writes this one.
+FALLBACK_REASONS = frozenset({"llm_invalid", "llm_length", "llm_chatter", "llm_filtered", "llm_refusal",
+                              "llm_too_large"})
+FALLBACK_FLAG = "llm_fallback"
 
 
 def article_text(text: str, title: str, description: str | None) -> str:
@@ -53,6 +65,7 @@ class EnrichStage:
         self.ctx = ctx
         self._backend = backend
         self.redactor = ctx.redactor
+        self._offline: Backend | None = None
 
     def redacted(self, enr: Enrichment) -> Enrichment:
         """The enrichment with every configured secret masked: a model can echo the key it was called
@@ -153,6 +166,11 @@ class EnrichStage:
             run.counters["enrich/waiting_budget"] += sum(1 for _ in self.store.waiting(ItemState.EXTRACTED))
             run.notes.append(str(exc))
             log.warning("%s", exc)
+        except LLMUnavailable as exc:
+            waiting = len(self.store.waiting(ItemState.EXTRACTED))
+            run.counters["enrich/waiting_llm_unavailable"] += waiting
+            raise LLMUnavailable(f"{exc}; {waiting} items wait (extracted) for the next run",
+                                 reason=exc.reason) from exc
         finally:
             self._log_calls(run, backend)
 
@@ -185,7 +203,7 @@ class EnrichStage:
                 got: dict[int, TriageVerdict] = {}
                 try:
                     got = {v.item_id: v for v in backend.triage(batch)}
-                except BudgetExceeded:
+                except (BudgetExceeded, LLMUnavailable):
                     raise
                 except LLMError as exc:
                     run.counters[f"triage/{exc.reason}"] += 1
@@ -221,16 +239,39 @@ class EnrichStage:
         run.counters["triage/kept"] += len(keep)
         return [r for r in todo if r.item_id in keep]
 
+    def fallback(self, req: EnrichRequest, exc: LLMError) -> Enrichment:
+        """The offline backend's enrichment of an item the model answered unusably, flagged for the reviewer."""
+        if self._offline is None:
+            from curator.enrich.offline import OfflineBackend
+
+            self._offline = OfflineBackend(self.settings)
+        enr = self._offline.enrich(req)
+        log.warning("item %s: no usable model answer (%s); enriched offline instead (%s)",
+                    req.item_id, exc.reason, FALLBACK_FLAG)
+        return enr.model_copy(update={"flags": [*enr.flags, FALLBACK_FLAG]})
+
     def _full_pass(self, run: RunSummary, backend: Backend, todo: list[EnrichRequest], model_key: str) -> None:
         workers = backend.workers
         limit = self.settings.llm.breaker_failures
+        # Failures since the endpoint last answered: the items' own fault only once an answer follows
+        # (then they are marked failed); if the breaker opens instead, they wait with the rest.
+        streak: list[tuple[EnrichRequest, LLMError]] = []
         failures_in_a_row = 0
         budget_hit: BudgetExceeded | None = None
+        fault: LLMUnavailable | None = None
+
+        def answered() -> None:
+            nonlocal failures_in_a_row
+            failures_in_a_row = 0
+            for failed_req, err in streak:
+                self._failed(run, backend, failed_req, err, model_key)
+            streak.clear()
+
         with self.reporter.stage("enrich", len(todo)) as advance, ThreadPoolExecutor(workers) as pool:
             pending: dict[Future[Enrichment], EnrichRequest] = {}
             queue = list(todo)
             while queue or pending:
-                while (queue and len(pending) < workers and failures_in_a_row < limit
+                while (queue and len(pending) < workers and failures_in_a_row < limit and fault is None
                        and budget_hit is None and not self.stopping.is_set()):
                     req = queue.pop(0)
                     pending[pool.submit(backend.enrich, req)] = req
@@ -244,38 +285,79 @@ class EnrichStage:
                         enr = fut.result()
                     except BudgetExceeded as exc:
                         budget_hit = exc  # the item stays `extracted` and waits for the next run
+                    except LLMUnavailable as exc:
+                        fault = fault or exc  # the item stays `extracted`; the run ends after what is in flight
                     except LLMError as exc:
-                        failures_in_a_row += 1
-                        self.store.set_state(req.item_id, ItemState.FAILED, exc.reason, retryable=exc.retryable)
-                        run.counters[f"enrich/{exc.reason}"] += 1
-                        log.warning("enrichment failed (%s) for %s", exc.reason, redact(req.url))
+                        if exc.reason in FALLBACK_REASONS:
+                            answered()
+                            self._fall_back(run, backend, req, exc, model_key)
+                        else:
+                            failures_in_a_row += 1
+                            streak.append((req, exc))
+                            run.counters[f"enrich/{exc.reason}"] += 1
                     except CuratorError as exc:
                         self.store.set_state(req.item_id, ItemState.FAILED, exc.reason)
                         run.counters[f"enrich/{exc.reason}"] += 1
                     except Exception as exc:  # noqa: BLE001  (an unexpected fault is this item's outcome)
                         failures_in_a_row += 1
-                        self.store.set_state(req.item_id, ItemState.FAILED, "internal_error", retryable=True)
                         run.counters["enrich/internal_error"] += 1
+                        self._failed(run, backend, req, LLMError("internal error", reason="internal_error",
+                                                                  retryable=True), model_key)
                         # By type only: a foreign exception's message can echo the request (URL, key).
                         log.error("unexpected %s enriching %s; recorded as internal_error", type(exc).__name__,
                                   redact(req.url))
                     else:
-                        failures_in_a_row = 0
-                        enr = self.redacted(enr)
-                        self.store.save_enrichment(req.item_id, enr, req.content_hash)
-                        if backend.caches_answers:
-                            self.store.cache_put(req.content_hash, backend.prompt_sha, model_key, enr.model_dump_json())
+                        answered()
+                        self._save(run, backend, req, enr, model_key, cache=backend.caches_answers)
                         run.counters["enrich/ok"] += 1
-                        for flag in enr.flags:
-                            run.counters[f"enrich/flag_{flag.split(':')[0]}"] += 1
                     self._log_calls(run, backend)
-            if queue and failures_in_a_row >= limit:
-                run.counters["enrich/waiting_breaker_open"] += len(queue)
-                run.notes.append(
-                    f"LLM stage stopped after {limit} failures in a row; {len(queue)} items wait for the next run"
-                )
+        if fault is not None:
+            raise fault
+        if failures_in_a_row >= limit and streak:
+            waiting = len(queue) + len(streak)
+            run.counters["enrich/waiting_breaker_open"] += waiting
+            last = streak[-1][1]
+            raise LLMUnavailable(
+                f"the LLM endpoint {endpoint(self.settings.llm.base_url)} (model {backend.model}) failed {failures_in_a_row} "
+                f"calls in a row (last: {last}), so the LLM stage stopped: check the provider's status and "
+                "llm.base_url, raise llm.timeout_s if it is slow, or run with `--provider offline`",
+                reason="llm_breaker_open")
+        if failures_in_a_row >= limit and queue:  # unexpected faults in a row (no endpoint failure among them)
+            run.counters["enrich/waiting_breaker_open"] += len(queue)
+            run.notes.append(f"LLM stage stopped after {limit} failures in a row; {len(queue)} items wait for the next run")
+        answered()  # failures the run ended on without opening the breaker are the items' own
         if budget_hit is not None:
             raise budget_hit
+
+    def _failed(self, run: RunSummary, backend: Backend, req: EnrichRequest, err: LLMError, model_key: str) -> None:
+        """An item's own failure: failed (retryable: tried again on a later run), or, when it would be failed
+        for good (not retryable, or its last attempt), enriched offline instead: never lost to the LLM."""
+        if err.retryable and not self.store.is_last_attempt(req.item_id):
+            self.store.set_state(req.item_id, ItemState.FAILED, err.reason, retryable=True)
+            log.warning("enrichment failed (%s) for %s; tried again on the next run", err.reason, redact(req.url))
+            return
+        self._fall_back(run, backend, req, err, model_key)
+
+    def _fall_back(self, run: RunSummary, backend: Backend, req: EnrichRequest, err: LLMError, model_key: str) -> None:
+        try:
+            enr = self.fallback(req, err)
+        except Exception as exc:  # noqa: BLE001  (the offline backend failing too is this item's outcome)
+            self.store.set_state(req.item_id, ItemState.FAILED, "internal_error", retryable=True)
+            run.counters["enrich/internal_error"] += 1
+            log.error("unexpected %s in the offline fallback for %s", type(exc).__name__, redact(req.url))
+            return
+        self._save(run, backend, req, enr, model_key, cache=False)
+        run.counters[f"enrich/{FALLBACK_FLAG}"] += 1
+        run.counters[f"enrich/fallback_{err.reason}"] += 1
+
+    def _save(self, run: RunSummary, backend: Backend, req: EnrichRequest, enr: Enrichment, model_key: str,
+              *, cache: bool) -> None:
+        enr = self.redacted(enr)
+        self.store.save_enrichment(req.item_id, enr, req.content_hash)
+        if cache:
+            self.store.cache_put(req.content_hash, backend.prompt_sha, model_key, enr.model_dump_json())
+        for flag in enr.flags:
+            run.counters[f"enrich/flag_{flag.split(':')[0]}"] += 1
 
     def _log_calls(self, run: RunSummary, backend: Backend) -> None:
         for call in backend.drain_calls():
@@ -288,3 +370,4 @@ class EnrichStage:
                 model=call.model, input_tokens=call.input_tokens, output_tokens=call.output_tokens,
                 cost_usd=call.cost_usd, latency_ms=call.latency_ms, outcome=call.outcome,
             )
+

@@ -176,6 +176,14 @@ class Issue(_Model):
         return [s for sec in self.sections for s in sec.stories]
 
 
+# Counters that mean a stage did not do what was asked (the run is `degraded`, never `ok`): an item the
+# model answered unusably (enriched offline instead), items left waiting (budget, breaker, endpoint),
+# an LLM call or a stage that failed, section prose that fell back to story paragraphs.
+DEGRADING_PREFIXES = ("enrich/llm_", "enrich/waiting_", "enrich/internal_error", "triage/llm_",
+                      "triage/internal_error", "add/not_fetched", "prose/fallback_prose_llm",
+                      "prose/fallback_prose_invalid")
+
+
 class RunSummary(_Model):
     """One run: counters by `stage/outcome` (e.g. `fetch/ok`, `fetch/http_404`, `llm/invalid_output`) and
     notes. The pipeline fills it as the run goes; `Store.recent_runs` reads it back."""
@@ -191,3 +199,12 @@ class RunSummary(_Model):
     draft_path: Path | None = Field(default=None, exclude=True)
     issue: Issue | None = Field(default=None, exclude=True)
     cost_usd: float = Field(default=0.0, exclude=True)
+    error: str | None = Field(default=None, exclude=True)  # the run-level fault that ended it (stored as its last note; the CLI prints it once)
+
+    def reasons(self) -> dict[str, int]:
+        """What made the run less than asked, by counter (`enrich/llm_fallback`: 4, …); empty when all was done."""
+        return {k: n for k, n in sorted(self.counters.items()) if n and k.startswith(DEGRADING_PREFIXES)}
+
+    def outcome(self) -> str:
+        """`ok`, or `degraded` when any stage did less than asked."""
+        return "degraded" if self.reasons() else "ok"

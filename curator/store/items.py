@@ -78,6 +78,11 @@ class ItemQueries(StoreBase):
                 (state.value, reason, int(retryable), 1 if state == ItemState.FAILED else 0, ts(now_utc()), item_id),
             )
 
+    def is_last_attempt(self, item_id: int) -> bool:
+        """Whether one more failure would leave the item failed for good (RETRY_CAP attempts)."""
+        row = self.db.execute("SELECT attempts FROM items WHERE id=?", (item_id,)).fetchone()
+        return row is None or row["attempts"] + 1 >= RETRY_CAP
+
     def page_validators(self, item_id: int) -> Validators:
         row = self.db.execute("SELECT etag, last_modified FROM items WHERE id=?", (item_id,)).fetchone()
         return Validators(etag=row["etag"], last_modified=row["last_modified"])

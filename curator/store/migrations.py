@@ -198,6 +198,13 @@ MIGRATIONS: list[Migration] = [
         PRIMARY KEY (issue_number, seq)
     );
     """),
+    # Curators before issue 12 marked items `failed:llm_*` when the endpoint refused (a bad key, a wrong
+    # model, no quota) or could not be reached, for good; no item was to blame. They wait again at
+    # `extracted`, so the next run (or `--provider offline`) enriches them.
+    Migration("requeue_llm_failures", """
+    UPDATE items SET state='extracted', reason=NULL, retryable=0
+    WHERE state='failed' AND substr(reason, 1, 4)='llm_' AND article IS NOT NULL
+    """),
 ]
 
 

@@ -252,27 +252,12 @@ class EnrichStage:
 
     def _full_pass(self, run: RunSummary, backend: Backend, todo: list[EnrichRequest], model_key: str) -> None:
         workers = backend.workers
-        limit = self.settings.llm.breaker_failures
-        # Failures since the endpoint last answered: the items' own fault only once an answer follows
-        # (then they are marked failed); if the breaker opens instead, they wait with the rest.
-        streak: list[tuple[EnrichRequest, LLMError]] = []
-        failures_in_a_row = 0
-        budget_hit: BudgetExceeded | None = None
-        fault: LLMUnavailable | None = None
-
-        def answered() -> None:
-            nonlocal failures_in_a_row
-            failures_in_a_row = 0
-            for failed_req, err in streak:
-                self._failed(run, backend, failed_req, err, model_key)
-            streak.clear()
-
+        state = _Pass(self, run, backend, model_key)
         with self.reporter.stage("enrich", len(todo)) as advance, ThreadPoolExecutor(workers) as pool:
             pending: dict[Future[Enrichment], EnrichRequest] = {}
             queue = list(todo)
             while queue or pending:
-                while (queue and len(pending) < workers and failures_in_a_row < limit and fault is None
-                       and budget_hit is None and not self.stopping.is_set()):
+                while queue and len(pending) < workers and state.may_submit() and not self.stopping.is_set():
                     req = queue.pop(0)
                     pending[pool.submit(backend.enrich, req)] = req
                 if not pending:
@@ -281,53 +266,9 @@ class EnrichStage:
                 for fut in done:
                     req = pending.pop(fut)
                     advance()
-                    try:
-                        enr = fut.result()
-                    except BudgetExceeded as exc:
-                        budget_hit = exc  # the item stays `extracted` and waits for the next run
-                    except LLMUnavailable as exc:
-                        fault = fault or exc  # the item stays `extracted`; the run ends after what is in flight
-                    except LLMError as exc:
-                        if exc.reason in FALLBACK_REASONS:
-                            answered()
-                            self._fall_back(run, backend, req, exc, model_key)
-                        else:
-                            failures_in_a_row += 1
-                            streak.append((req, exc))
-                            run.counters[f"enrich/{exc.reason}"] += 1
-                    except CuratorError as exc:
-                        self.store.set_state(req.item_id, ItemState.FAILED, exc.reason)
-                        run.counters[f"enrich/{exc.reason}"] += 1
-                    except Exception as exc:  # noqa: BLE001  (an unexpected fault is this item's outcome)
-                        failures_in_a_row += 1
-                        run.counters["enrich/internal_error"] += 1
-                        self._failed(run, backend, req, LLMError("internal error", reason="internal_error",
-                                                                  retryable=True), model_key)
-                        # By type only: a foreign exception's message can echo the request (URL, key).
-                        log.error("unexpected %s enriching %s; recorded as internal_error", type(exc).__name__,
-                                  redact(req.url))
-                    else:
-                        answered()
-                        self._save(run, backend, req, enr, model_key, cache=backend.caches_answers)
-                        run.counters["enrich/ok"] += 1
+                    state.take(fut, req)
                     self._log_calls(run, backend)
-        if fault is not None:
-            raise fault
-        if failures_in_a_row >= limit and streak:
-            waiting = len(queue) + len(streak)
-            run.counters["enrich/waiting_breaker_open"] += waiting
-            last = streak[-1][1]
-            raise LLMUnavailable(
-                f"the LLM endpoint {endpoint(self.settings.llm.base_url)} (model {backend.model}) failed {failures_in_a_row} "
-                f"calls in a row (last: {last}), so the LLM stage stopped: check the provider's status and "
-                "llm.base_url, raise llm.timeout_s if it is slow, or run with `--provider offline`",
-                reason="llm_breaker_open")
-        if failures_in_a_row >= limit and queue:  # unexpected faults in a row (no endpoint failure among them)
-            run.counters["enrich/waiting_breaker_open"] += len(queue)
-            run.notes.append(f"LLM stage stopped after {limit} failures in a row; {len(queue)} items wait for the next run")
-        answered()  # failures the run ended on without opening the breaker are the items' own
-        if budget_hit is not None:
-            raise budget_hit
+        state.finish(queue)
 
     def _failed(self, run: RunSummary, backend: Backend, req: EnrichRequest, err: LLMError, model_key: str) -> None:
         """An item's own failure: failed (retryable: tried again on a later run), or, when it would be failed
@@ -371,3 +312,77 @@ class EnrichStage:
                 cost_usd=call.cost_usd, latency_ms=call.latency_ms, outcome=call.outcome,
             )
 
+
+class _Pass:
+    """One full pass's outcome keeping: the breaker streak, the budget stop and a run-level fault.
+
+    Failures since the endpoint last answered are the items' own only once an answer follows (then they
+    are marked failed); if the breaker opens instead, they wait with the rest."""
+
+    def __init__(self, stage: EnrichStage, run: RunSummary, backend: Backend, model_key: str) -> None:
+        self.stage, self.run, self.backend, self.model_key = stage, run, backend, model_key
+        self.limit = stage.settings.llm.breaker_failures
+        self.streak: list[tuple[EnrichRequest, LLMError]] = []
+        self.failures_in_a_row = 0
+        self.budget_hit: BudgetExceeded | None = None
+        self.fault: LLMUnavailable | None = None
+
+    def may_submit(self) -> bool:
+        return self.failures_in_a_row < self.limit and self.fault is None and self.budget_hit is None
+
+    def answered(self) -> None:
+        self.failures_in_a_row = 0
+        for failed_req, err in self.streak:
+            self.stage._failed(self.run, self.backend, failed_req, err, self.model_key)
+        self.streak.clear()
+
+    def take(self, fut: Future[Enrichment], req: EnrichRequest) -> None:
+        stage, run = self.stage, self.run
+        try:
+            enr = fut.result()
+        except BudgetExceeded as exc:
+            self.budget_hit = exc  # the item stays `extracted` and waits for the next run
+        except LLMUnavailable as exc:
+            self.fault = self.fault or exc  # the item stays `extracted`; the run ends after what is in flight
+        except LLMError as exc:
+            if exc.reason in FALLBACK_REASONS:
+                self.answered()
+                stage._fall_back(run, self.backend, req, exc, self.model_key)
+            else:
+                self.failures_in_a_row += 1
+                self.streak.append((req, exc))
+                run.counters[f"enrich/{exc.reason}"] += 1
+        except CuratorError as exc:
+            stage.store.set_state(req.item_id, ItemState.FAILED, exc.reason)
+            run.counters[f"enrich/{exc.reason}"] += 1
+        except Exception as exc:  # noqa: BLE001  (an unexpected fault is this item's outcome)
+            self.failures_in_a_row += 1
+            run.counters["enrich/internal_error"] += 1
+            stage._failed(run, self.backend, req, LLMError("internal error", reason="internal_error",
+                                                           retryable=True), self.model_key)
+            # By type only: a foreign exception's message can echo the request (URL, key).
+            log.error("unexpected %s enriching %s; recorded as internal_error", type(exc).__name__, redact(req.url))
+        else:
+            self.answered()
+            stage._save(run, self.backend, req, enr, self.model_key, cache=self.backend.caches_answers)
+            run.counters["enrich/ok"] += 1
+
+    def finish(self, queue: list[EnrichRequest]) -> None:
+        """After the pass: raise the run-level fault, the open breaker or the budget stop (items wait)."""
+        run = self.run
+        if self.fault is not None:
+            raise self.fault
+        if self.failures_in_a_row >= self.limit and self.streak:
+            run.counters["enrich/waiting_breaker_open"] += len(queue) + len(self.streak)
+            last = self.streak[-1][1]
+            raise LLMUnavailable(
+                f"the LLM endpoint {endpoint(self.stage.settings.llm.base_url)} (model {self.backend.model}) failed "
+                f"{self.failures_in_a_row} calls in a row (last: {last}), so the LLM stage stopped: check the "
+                "provider's status and llm.base_url, raise llm.timeout_s if it is slow, or run with `--provider offline`",
+                reason="llm_breaker_open")
+        if self.failures_in_a_row >= self.limit and queue:  # unexpected faults in a row (no endpoint failure among them)
+            run.counters["enrich/waiting_breaker_open"] += len(queue)
+            run.notes.append(f"LLM stage stopped after {self.limit} failures in a row; {len(queue)} items wait for the next run")
+        self.answered()  # failures the run ended on without opening the breaker are the items' own
+        if self.budget_hit is not None:
+            raise self.budget_hit

@@ -217,13 +217,14 @@ async def item(request: Request) -> Response:
 async def decide(request: Request) -> Response:
     board = _board(request)
     fields = await checked_form(request, board.token)
-    for name in ("story_id", "replaces", "position"):
+    for name in ("story_id", "replaces", "position", "focus"):
         form_int(fields.get(name), name)  # malformed numbers: 400 before anything is read or written
     try:
         await board.store.run(lambda store: record_decision(board.settings, store, fields))
     except CuratorError as exc:
         board.notice("error", str(exc))
-    story_id = form_int(fields.get("story_id"))
+    # Back to the card: the decided one, or the one the keyboard moves on to (`focus`: the next after a drop).
+    story_id = form_int(fields.get("focus")) or form_int(fields.get("story_id"))
     anchor = f"#story-{story_id}" if story_id is not None else ""
     return RedirectResponse(f"/{anchor}", status_code=303)
 

@@ -10,7 +10,6 @@
   "use strict";
 
   var CONTROLS = "a[href], button, select, textarea, input, summary";
-  var FOCUS_KEY = "curator-board-focus";
   var current = null; // the card the keys act on
   var replacing = null; // a kept card's id while the editor picks the runner-up that replaces it
 
@@ -52,12 +51,21 @@
     focusCard(all[Math.min(Math.max(i + delta, 0), all.length - 1)]);
   }
 
-  // After the form posts, the page reloads: come back to the card that makes sense (the next one after a drop).
+  // After the form posts, the board answers with the page at #story-<focus>: the card that makes sense next
+  // (the following one after a drop), which the browser scrolls to and start() focuses.
   function submitThen(control, focusId) {
     if (!control || control.disabled) { return false; }
-    try { sessionStorage.setItem(FOCUS_KEY, String(focusId)); } catch (e) { /* storage off: the #anchor still works */ }
+    var form = control.tagName === "FORM" ? control : control.form;
+    var field = form.querySelector("input[name=focus]");
+    if (!field) {
+      field = document.createElement("input");
+      field.type = "hidden";
+      field.name = "focus";
+      form.appendChild(field);
+    }
+    field.value = String(focusId);
     if (control.tagName === "FORM") {
-      control.requestSubmit(control.querySelector("button[type=submit]"));
+      form.requestSubmit(form.querySelector("button[type=submit]"));
     } else {
       control.click();
     }
@@ -183,11 +191,8 @@
     document.querySelectorAll("[data-keys-close]").forEach(function (b) {
       b.addEventListener("click", function () { toggleHelp(false); });
     });
-    var wanted = null;
-    try { wanted = sessionStorage.getItem(FOCUS_KEY); sessionStorage.removeItem(FOCUS_KEY); } catch (e) { /* off */ }
     var hash = /^#story-(\d+)$/.exec(location.hash);
-    var id = wanted || (hash && hash[1]);
-    var card = id && document.getElementById("story-" + id);
+    var card = hash && document.getElementById("story-" + hash[1]);
     if (card) { focusCard(card); }
   }
 

@@ -40,8 +40,15 @@ from curator.models import Candidate, ItemState
 from curator.pipeline import Pipeline
 from curator.review.gate import Forbidden, TokenGate, checked_form
 from curator.review.inputs import MAX_INT, MAX_SUMMARY_CHARS, MAX_TITLE_CHARS, BadRequest, Contained, form_int
-from curator.review.views import (issue_as_of, load_item, load_view, markdown_to_html, safe_href, story_date,
-                                  story_sources)
+from curator.review.views import (
+    issue_as_of,
+    load_item,
+    load_view,
+    markdown_to_html,
+    safe_href,
+    story_date,
+    story_sources,
+)
 from curator.runlock import RunLock
 from curator.settings import Settings
 from curator.store import Store

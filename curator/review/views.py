@@ -17,8 +17,8 @@ import nh3
 from markdown_it import MarkdownIt
 
 from curator import decisions, finds, select
-from curator.learning import load_weights
 from curator.decisions import Review
+from curator.learning import load_weights
 from curator.mdsafe import safe_url
 from curator.models import Issue, IssueRecord, Item, ItemState, Story, Weights
 from curator.outlet import outlet

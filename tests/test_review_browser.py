@@ -304,6 +304,16 @@ def test_tab_stops_once_per_card_and_the_shortcuts_record_decisions(settings, bo
     assert page.locator(f"#section-dev #story-{runner}").count() == 1
     assert page.locator(f"#dropped #story-{target}").count() == 1
 
+    # Keys typed into a field, or pressed outside the cards, decide nothing.
+    before = recorded(settings)
+    page.locator("#add input[name=url]").focus()
+    page.keyboard.type("xsKa")
+    assert page.locator("#add input[name=url]").input_value() == "xsKa"
+    page.locator("header.top nav a").first.focus()
+    page.keyboard.press("x")
+    page.keyboard.press("Shift+K")
+    assert recorded(settings) == before and page.url.endswith(f"#story-{runner}")
+
     page.keyboard.press("?")
     help_box = page.locator("#keys")
     assert help_box.is_visible() and "K" in help_box.inner_text() and "上一条" in help_box.inner_text()

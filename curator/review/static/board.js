@@ -125,7 +125,9 @@
 
   function onKey(ev) {
     var target = ev.target;
-    var card = cardOf(target) || current;
+    // The keys act on the card holding the focus (or the last one, when the focus fell back to the page),
+    // never on a card while the editor is in the header or the add form.
+    var card = cardOf(target) || (target === document.body ? current : null);
     if (typing(target)) {
       if (ev.key === "Escape" && card) {
         var details = cardOf(target) && target.closest("details");

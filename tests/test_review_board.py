@@ -350,3 +350,15 @@ def test_a_full_section_is_named_as_the_reason(settings):
     assert reasons == {"quota"}, reasons
     runner = view.runners_up[0]
     assert "栏目已满" in view.lost[runner.id].text
+
+
+def test_the_keyboard_script_is_a_static_file_that_writes_no_markup(settings):
+    c = client(settings)
+    js = c.get("/static/board.js")
+    assert js.status_code == 200 and "javascript" in js.headers["content-type"]
+    assert js.headers["x-content-type-options"] == "nosniff"
+    # It presses the page's own buttons and sets text only: source text never becomes markup or code.
+    for risky in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "Function(", "fetch("):
+        assert risky not in js.text, risky
+    assert client(settings, login=False).get("/static/board.js").status_code == 403
+    assert "/static/board.js" not in c.get("/draft").text  # the keys belong to the board page only

@@ -92,7 +92,11 @@ def test_token_in_the_url_becomes_a_strict_httponly_cookie(settings):
     assert "httponly" in cookie and "samesite=strict" in cookie
     page = c.get("/")
     assert page.status_code == 200 and "重新生成草稿" in page.text
-    assert "script-src" not in page.headers["content-security-policy"]  # default-src 'none': no script at all
+    csp = dict(part.strip().split(" ", 1) for part in page.headers["content-security-policy"].split(";"))
+    assert csp["default-src"] == "'none'" and csp["script-src"] == "'self'"  # the board's static file, nothing inline
+    scripts = re.findall(r"<script\b[^>]*>", page.text)
+    assert scripts == ['<script src="/static/board.js" defer>']  # one static file, no inline code
+    assert "</script>" in page.text and not re.search(r"<script[^>]*>[^<]", page.text)
     assert page.headers["x-frame-options"] == "DENY" and page.headers["referrer-policy"] == "no-referrer"
 
 
@@ -285,3 +289,76 @@ def test_stories_the_archive_already_ran_are_listed_not_selected(settings):
     assert "往期已刊（不再入选）" in page and "already ran in #41" in page
     assert item.enrichment.title in page.split("往期已刊")[1]
     assert first_story  # the board still has its sections
+
+
+# ---- what a card says (issue 16) ---------------------------------------------------------------
+def card_html(page: str, story_id: int) -> str:
+    start = page.index(f'id="story-{story_id}"')
+    return page[start:page.index("</article>", start)]
+
+
+def test_cards_show_date_tags_and_the_section_they_are_in_now(settings):
+    c = client(settings)
+    state = board_state(c)
+    story = state["section-dev"][0]
+    with Store(settings.db_path) as store:
+        item = store.items(ids=[story])[0]
+    card = card_html(c.get("/").text, story)
+    when = (item.published_at or item.discovered_at).strftime("%Y-%m-%d")
+    assert f'<time datetime="{when}">{when}</time>' in card
+    assert all(f"#{tag}" in card for tag in item.enrichment.tags)
+    assert '栏目：<span class="section-label">开发者与开源</span>' in card
+    decide(c, action="move", story_id=story, section="industry")
+    moved = card_html(c.get("/").text, story)
+    assert '栏目：<span class="section-label">产业与公司</span>（原「开发者与开源」）' in moved
+
+
+def test_a_runner_up_says_why_it_lost(settings):
+    from curator.review.views import load_view
+
+    c = client(settings)
+    page = c.get("/").text
+    with Store(settings.db_path) as store:
+        view = load_view(settings, store)
+    assert view is not None and view.runners_up
+    kept = {sec.id: min((st.score for st in sec.stories), default=None) for sec in view.issue.sections}
+    for runner in view.runners_up:
+        loss = view.lost[runner.id]
+        card = card_html(page, runner.id)
+        assert f'<p class="lost" data-why="{loss.why}">未入选：' in card
+        assert f"它 {runner.score} 分" in card
+        section = runner.lead.enrichment.section
+        assert loss.lowest_kept == kept[section]
+        if kept[section] is not None:
+            assert f"最低入选 {kept[section]} 分" in card
+    # The demo's runners-up outscore kept stories: what stopped them is the per-outlet cap, and the card says so.
+    beaten = [r for r in view.runners_up if view.lost[r.id].lowest_kept is not None
+              and r.score > view.lost[r.id].lowest_kept]
+    assert beaten and all(view.lost[r.id].why == "outlet" for r in beaten)
+    assert f"每期最多 {settings.drafts.max_per_domain} 条" in card_html(page, beaten[0].id)
+
+
+def test_a_full_section_is_named_as_the_reason(settings):
+    from curator.review.views import load_view
+    from curator.settings import load_settings as load
+
+    roomy = load(settings.home, env={"CURATOR_DRAFTS__MAX_PER_DOMAIN": "50"})
+    with Store(roomy.db_path) as store:
+        view = load_view(roomy, store)
+    assert view is not None
+    reasons = {view.lost[r.id].why for r in view.runners_up}
+    assert reasons == {"quota"}, reasons
+    runner = view.runners_up[0]
+    assert "栏目已满" in view.lost[runner.id].text
+
+
+def test_the_keyboard_script_is_a_static_file_that_writes_no_markup(settings):
+    c = client(settings)
+    js = c.get("/static/board.js")
+    assert js.status_code == 200 and "javascript" in js.headers["content-type"]
+    assert js.headers["x-content-type-options"] == "nosniff"
+    # It presses the page's own buttons and sets text only: source text never becomes markup or code.
+    for risky in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "Function(", "fetch("):
+        assert risky not in js.text, risky
+    assert client(settings, login=False).get("/static/board.js").status_code == 403
+    assert "/static/board.js" not in c.get("/draft").text  # the keys belong to the board page only

@@ -4,8 +4,9 @@
                                                                       └► views: select + decisions.replay
 
 The board keeps one Store for its lifetime, opened on its own thread (SQLite connections stay on the
-thread that made them) where every store call runs, one at a time; closed when the board stops. Pages
-carry no script at all, and the CSP forbids any, so text from sources can never run.
+thread that made them) where every store call runs, one at a time; closed when the board stops. The one
+script is static/board.js (keyboard shortcuts, one tab stop per card); the CSP allows that file and nothing
+inline, so text from sources can never run, and every action is a plain form that works without it.
 """
 
 from __future__ import annotations
@@ -39,7 +40,15 @@ from curator.models import Candidate, ItemState
 from curator.pipeline import Pipeline
 from curator.review.gate import Forbidden, TokenGate, checked_form
 from curator.review.inputs import MAX_INT, MAX_SUMMARY_CHARS, MAX_TITLE_CHARS, BadRequest, Contained, form_int
-from curator.review.views import issue_as_of, load_item, load_view, markdown_to_html, safe_href, story_sources
+from curator.review.views import (
+    issue_as_of,
+    load_item,
+    load_view,
+    markdown_to_html,
+    safe_href,
+    story_date,
+    story_sources,
+)
 from curator.runlock import RunLock
 from curator.settings import Settings
 from curator.store import Store
@@ -215,13 +224,14 @@ async def item(request: Request) -> Response:
 async def decide(request: Request) -> Response:
     board = _board(request)
     fields = await checked_form(request, board.token)
-    for name in ("story_id", "replaces", "position"):
+    for name in ("story_id", "replaces", "position", "focus"):
         form_int(fields.get(name), name)  # malformed numbers: 400 before anything is read or written
     try:
         await board.store.run(lambda store: record_decision(board.settings, store, fields))
     except CuratorError as exc:
         board.notice("error", str(exc))
-    story_id = form_int(fields.get("story_id"))
+    # Back to the card: the decided one, or the one the keyboard moves on to (`focus`: the next after a drop).
+    story_id = form_int(fields.get("focus")) or form_int(fields.get("story_id"))
     anchor = f"#story-{story_id}" if story_id is not None else ""
     return RedirectResponse(f"/{anchor}", status_code=303)
 
@@ -271,6 +281,7 @@ def make_app(settings: Settings, token: str, *, allowed_hosts: tuple[str, ...] =
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.filters["safe_href"] = safe_href
     templates.env.globals["sources_of"] = lambda story: story_sources(story, settings.publication.editor_label)
+    templates.env.globals["story_date"] = story_date
     board = Board(settings=settings, token=token, templates=templates, store=BoardStore(settings.db_path))
 
     @asynccontextmanager

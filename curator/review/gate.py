@@ -2,7 +2,8 @@
 
 Served on 127.0.0.1 only, to one person: a random token printed at start is needed for every request
 (`?token=` once, then an HttpOnly SameSite=Strict cookie), and every POST must also carry the token as its
-`csrf` form field. Every answer carries the security headers (a CSP that forbids any script).
+`csrf` form field. Every answer carries the security headers: a CSP whose only script is the board's own
+static file (`script-src 'self'`: no inline script, no handler attributes, no eval).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ COOKIE = "curator_review"
 MAX_FORM_BYTES = 64_000
 _HOST_HEADER = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::[0-9]{1,5})?")
 SECURITY_HEADERS = {
-    "content-security-policy": "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+    "content-security-policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'",
     "x-content-type-options": "nosniff",
     "x-frame-options": "DENY",

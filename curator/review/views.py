@@ -1,8 +1,8 @@
 """What the review board shows: the open draft as the next regeneration would write it, and safe HTML.
 
 The board shows select + the stored decisions, replayed; the Markdown file changes only when the editor
-presses "regenerate". Text from sources reaches the page only escaped or sanitised (no script, http(s)
-links only).
+presses "regenerate". Beside each runner-up it says why select passed it over (`why_not`). Text from
+sources reaches the page only escaped or sanitised (no markup of theirs, http(s) links only).
 """
 
 from __future__ import annotations
@@ -18,8 +18,10 @@ from markdown_it import MarkdownIt
 
 from curator import decisions, finds, select
 from curator.decisions import Review
+from curator.learning import load_weights
 from curator.mdsafe import safe_url
-from curator.models import Issue, IssueRecord, Item, ItemState, Story
+from curator.models import Issue, IssueRecord, Item, ItemState, Story, Weights
+from curator.outlet import outlet
 from curator.settings import Settings
 from curator.store import Store
 
@@ -47,6 +49,58 @@ def issue_as_of(settings: Settings, row: IssueRecord) -> datetime:
     return made.replace(hour=23, minute=59, second=0, tzinfo=made.tzinfo or UTC)
 
 
+@dataclass(frozen=True)
+class Loss:
+    """Why select passed a runner-up over, in the editor's words, and the numbers behind it."""
+
+    why: str  # "quota" (its section was full when its turn came) | "outlet" (per-outlet cap) | "other"
+    text: str
+    score: int
+    lowest_kept: int | None  # the lowest score kept in its section on the board now (None: nothing kept)
+
+
+def why_not(issue: Issue, machine: Issue, settings: Settings, weights: Weights) -> dict[int, Loss]:
+    """For each runner-up of `issue`: why `machine` (select's own pick, before any decision) left it out.
+
+    select walks the stories best first and takes one unless its section is full or its outlet already
+    has `drafts.max_per_domain`; so the stories picked before a runner-up, counted per section and per
+    outlet, say which of the two stopped it. The comparison is with the board as it is now.
+    """
+    quotas = {s.id: s.quota for s in settings.sections}
+    titles = {s.id: s.title for s in settings.sections}
+    order = {st.id: (-select.adjusted_score(st, weights), st.id)
+             for st in [*machine.stories, *machine.runners_up] if st.lead.enrichment}
+    home = {st.id: sec.id for sec in machine.sections for st in sec.stories}
+    cap = settings.drafts.max_per_domain
+    out: dict[int, Loss] = {}
+    for story in issue.runners_up:
+        enr = story.lead.enrichment
+        if enr is None:
+            continue
+        section = enr.section if enr.section in quotas else settings.sections[0].id
+        kept = [st.score for sec in issue.sections if sec.id == section for st in sec.stories]
+        lowest = min(kept) if kept else None
+        mine = order.get(story.id, (-float(story.score), story.id))
+        ahead = [st for st in machine.stories if order.get(st.id, mine) < mine]
+        same_section = sum(1 for st in ahead if home.get(st.id) == section)
+        dom = outlet(story.lead)
+        same_outlet = sum(1 for st in ahead if outlet(st.lead) == dom)
+        versus = f"它 {story.score} 分；「{titles[section]}」" + (f"现在最低入选 {lowest} 分" if lowest is not None
+                                                                 else "现在没有入选")
+        adjusted = -mine[0]
+        if round(adjusted) != story.score:
+            versus += f"；按学到的偏好折算为 {adjusted:.0f} 分"
+        if same_section >= quotas[section]:
+            out[story.id] = Loss("quota", f"「{titles[section]}」栏目已满（{quotas[section]} 条，都排在它前面）。{versus}",
+                                 story.score, lowest)
+        elif same_outlet >= cap:
+            out[story.id] = Loss("outlet", f"同一来源 {dom} 已有 {same_outlet} 条入选（每期最多 {cap} 条）。{versus}",
+                                 story.score, lowest)
+        else:
+            out[story.id] = Loss("other", f"{enr.reason or '（curator 没有记录理由）'}。{versus}", story.score, lowest)
+    return out
+
+
 @dataclass
 class BoardView:
     number: int
@@ -57,6 +111,7 @@ class BoardView:
     stale: bool  # decisions newer than the Markdown file
     decision_count: int
     already_ran: list[tuple[Item, int | None]] = field(default_factory=list)  # never selected again
+    lost: dict[int, Loss] = field(default_factory=dict)  # runner-up story id -> why select passed it over
 
     @property
     def issue(self) -> Issue:
@@ -73,6 +128,7 @@ def load_view(settings: Settings, store: Store) -> BoardView | None:
     issue, _ = select.select_for(store, settings, items, number=number, as_of=as_of)
     found = decisions.load(store, number)
     review = decisions.replay(issue, found, select.pool(items, settings))
+    weights = load_weights(store) if settings.learning.enabled else {}
     decisions.retitle(review.issue, settings)
     ran = select.already_ran(store, items)
     already = [(i, ran[i.id]) for i in items if i.id in ran and i.enrichment is not None]
@@ -80,7 +136,8 @@ def load_view(settings: Settings, store: Store) -> BoardView | None:
     mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC) if path.exists() else None
     stale = bool(found) and (mtime is None or max(d.created_at for d in found) > mtime)
     return BoardView(number=number, path=path, as_of=as_of, review=review, runners_up=review.issue.runners_up,
-                     stale=stale, decision_count=len(found), already_ran=already)
+                     stale=stale, decision_count=len(found), already_ran=already,
+                     lost=why_not(review.issue, issue, settings, weights))
 
 
 def load_item(store: Store, item_id: int) -> Item | None:
@@ -111,6 +168,11 @@ def markdown_to_html(text: str) -> tuple[str, str]:
                            attribute_filter=lambda tag, attr, value: value if attr in allowed.get(tag, ()) else None,
                            link_rel="noopener noreferrer nofollow")
     return front, clean
+
+
+def story_date(story: Story) -> datetime:
+    """The date a card shows: when the lead was published, else when curator first saw it (select's window)."""
+    return story.lead.published_at or story.lead.discovered_at
 
 
 def story_sources(story: Story, editor_label: str = finds.EDITOR_SOURCE) -> list[dict[str, Any]]:

@@ -12,11 +12,11 @@ from curator.models import RunSummary, StatusReport
 from curator.settings import Settings, describe_origins
 
 
-def print_summary(run: RunSummary, *, as_json: bool = False) -> None:
-    if as_json:
+def print_summary(run: RunSummary, *, as_json: bool = False, extra: dict[str, Any] | None = None) -> None:
+    if as_json:  # `extra`: what the command adds to the same document (draft: the lint result)
         typer.echo(json.dumps({
             "run_id": run.run_id, "status": run.status, "counters": dict(sorted(run.counters.items())),
-            "notes": run.notes, "draft": str(run.draft_path) if run.draft_path else None,
+            "notes": run.notes, "draft": str(run.draft_path) if run.draft_path else None, **(extra or {}),
         }, ensure_ascii=False, indent=2))
         return
     typer.echo(f"run #{run.run_id}: {run.status}")
@@ -28,6 +28,11 @@ def print_summary(run: RunSummary, *, as_json: bool = False) -> None:
         typer.echo(f"  {stage:<9} {'  '.join(parts)}")
     for note in run.notes:
         typer.echo(f"  note: {note}")
+
+
+def origins_json(settings: Settings) -> dict[str, str]:
+    """`status --json`'s "settings": each setting set by a layer, and the layer (secrets as set/unset)."""
+    return dict(describe_origins(settings))
 
 
 def print_origins(settings: Settings) -> None:

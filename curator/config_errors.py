@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -151,13 +152,26 @@ def _hint(loc: tuple[Any, ...], err: Any, model: type[BaseModel]) -> str:
     return f"expected: {msg[0].lower() + msg[1:]}" if msg else "invalid"
 
 
+def unknown_kind(kind: str, kinds: Collection[str]) -> str:
+    close = difflib.get_close_matches(kind, sorted(kinds), n=1)
+    return (f"unknown kind '{kind}'" + (f"; did you mean `{close[0]}`?" if close else "")
+            + "; known kinds: " + ", ".join(sorted(kinds)))
+
+
 def describe(exc: ValidationError, *, model: type[BaseModel], data: dict[str, Any], origins: dict[str, str],
-             home: Path, places: list[SourcePlace]) -> str:
-    """Every bad key, where it was set (file and line, or the variable), what is expected; never its value."""
+             home: Path, places: list[SourcePlace], kinds: Collection[str] | None = None) -> str:
+    """Every bad key, where it was set (file and line, or the variable), what is expected; never its value.
+    With `kinds`, an unknown source kind is named in the same message (not in a second round)."""
     lines = []
     for err in exc.errors(include_input=False, include_url=False):
         loc = tuple(err["loc"])
         lines.append(f"  {_name(loc, data)} ({where(loc, origins, home, places)}): {_hint(loc, err, model)}")
+    entries = data.get("sources") if isinstance(data.get("sources"), list) else []
+    for i, entry in enumerate(entries or []):
+        kind = entry.get("kind", "rss") if isinstance(entry, dict) else None
+        if kinds is not None and isinstance(kind, str) and kind not in kinds:
+            loc = ("sources", i, "kind")
+            lines.append(f"  {_name(loc, data)} ({where(loc, origins, home, places)}): {unknown_kind(kind, kinds)}")
     return "invalid configuration:\n" + "\n".join(lines) + "\nFix these keys and run again."
 
 

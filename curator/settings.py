@@ -13,7 +13,6 @@ Nothing below this module reads os.environ. Secrets are SecretStr and never prin
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
 import json
 import tomllib
@@ -24,7 +23,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from curator.config_errors import SourcePlace, bad_source_url, describe, where
+from curator.config_errors import SourcePlace, bad_source_url, describe, unknown_kind, where
 from curator.errors import ConfigError
 from curator.sitepaths import SitePublishing
 
@@ -375,7 +374,7 @@ def load_settings(
         settings = Settings.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(describe(exc, model=Settings, data=data, origins=origins, home=home,
-                                   places=places)) from None
+                                   places=places, kinds=kinds)) from None
     settings.origins = origins
     _apply_preset(settings)
     _check_references(settings, kinds, [where(("sources", i, "kind"), origins, home, places)
@@ -404,16 +403,13 @@ def _check_references(s: Settings, kinds: Collection[str] | None, places: list[s
         elif why := bad_source_url(src.url):
             problems.append(f"  sources[{src.name}].url ({at}): {why}")
         if kinds is not None and src.kind not in kinds:  # the registry's list, passed in by the edge
-            close = difflib.get_close_matches(src.kind, sorted(kinds), n=1)
-            problems.append(f"  sources[{src.name}].kind ({at}): unknown kind '{src.kind}'"
-                            + (f"; did you mean `{close[0]}`?" if close else "")
-                            + "; known kinds: " + ", ".join(sorted(kinds)))
+            problems.append(f"  sources[{src.name}].kind ({at}): {unknown_kind(src.kind, kinds)}")
     names = [src.name for src in s.sources]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         problems.append(f"  sources: names must be unique, repeated: {', '.join(dupes)}")
     if problems:
-        raise ConfigError("invalid configuration:\n" + "\n".join(problems) + "\nFix these fields and run again.")
+        raise ConfigError("invalid configuration:\n" + "\n".join(problems) + "\nFix these keys and run again.")
 
 
 def require_llm_key(settings: Settings) -> None:

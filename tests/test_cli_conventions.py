@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import sqlite3
 from pathlib import Path
@@ -233,8 +234,8 @@ def test_config_show_says_where_each_value_came_from_and_masks_secrets(workspace
     line = next(l for l in out.splitlines() if l.startswith("llm.model "))
     assert '"gpt-4o"' in line and "env:CURATOR_LLM__MODEL" in line
     data = json.loads(runner.invoke(app, ["config", "show", "--home", str(workspace), "--json"], env=env).stdout)
-    assert data["llm.api_key"]["value"] == "****** (set)" and data["fetch.max_bytes"]["origin"] in {
-        "default", "file:config/curator.toml"}
+    assert data["llm.api_key"]["value"] == "****** (set)"
+    assert data["run.now"]["origin"] == "file:config/zz-tests.toml:2"  # the file and its line
 
 
 def test_status_aligns_cjk_source_names(workspace):
@@ -259,3 +260,18 @@ def test_a_source_removed_from_config_disappears_from_status(workspace):
     assert runner.invoke(app, ["sources", "remove", "测试站", "--home", str(workspace)]).exit_code == 0
     out = runner.invoke(app, ["status", "--home", str(workspace), "--json"]).stdout
     assert json.loads(out)["sources"] == []
+
+
+def test_progress_bars_show_rate_and_eta():
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from curator.cli.progress import columns
+
+    console = Console(file=io.StringIO(), width=120, force_terminal=False)
+    with Progress(*columns(), console=console, auto_refresh=False) as bar:
+        task = bar.add_task("fetch", total=10)
+        bar.advance(task, 4)
+        bar.refresh()
+    out = console.file.getvalue()
+    assert "4/10" in out and "/s" in out and "eta" in out

@@ -9,6 +9,7 @@ from typing import Any
 import typer
 
 from curator.cli.workspace import HomeOpt, JsonOpt, workspace
+from curator.config_errors import find_line
 from curator.settings import Settings
 from curator.urls import redact
 
@@ -30,13 +31,14 @@ def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
         out[prefix] = value
 
 
-def _origin(key: str, origins: dict[str, str]) -> str:
-    plain = key.split("[", 1)[0]
-    parts = key.replace("]", "").replace("[", ".").split(".")
-    for n in range(len(parts), 0, -1):
-        if found := origins.get(".".join(parts[:n])):
-            return found
-    return origins.get(plain, "default")
+def _origin(key: str, origins: dict[str, str], home: Path) -> str:
+    """The layer that set `key`; for a file, with the line (`file:config/curator.toml:12`)."""
+    if "[" in key:  # an entry of sources / sections: the file that holds the list
+        return origins.get(key.split("[", 1)[0], "default")
+    found = origins.get(key, "default")
+    if found.startswith("file:") and (line := find_line(home / found.removeprefix("file:"), key.split("."))):
+        return f"{found}:{line}"
+    return found
 
 
 def effective(settings: Settings) -> list[tuple[str, Any, str]]:
@@ -50,7 +52,7 @@ def effective(settings: Settings) -> list[tuple[str, Any, str]]:
     for key, value in flat.items():
         if isinstance(value, str) and value.startswith(("http://", "https://")):
             value = redact(value)  # a source or base URL may carry a token
-        rows.append((key, value, _origin(key, settings.origins)))
+        rows.append((key, value, _origin(key, settings.origins, settings.home)))
     return rows
 
 

@@ -235,7 +235,7 @@ def test_config_show_says_where_each_value_came_from_and_masks_secrets(workspace
     assert '"gpt-4o"' in line and "env:CURATOR_LLM__MODEL" in line
     data = json.loads(runner.invoke(app, ["config", "show", "--home", str(workspace), "--json"], env=env).stdout)
     assert data["llm.api_key"]["value"] == "****** (set)"
-    assert data["run.now"]["origin"] == "file:config/zz-tests.toml:2"  # the file and its line
+    assert data["run.now"]["origin"] == "file:config/zz-tests.toml:3"  # the file and its line
 
 
 def test_status_aligns_cjk_source_names(workspace):

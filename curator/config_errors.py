@@ -141,10 +141,13 @@ def _hint(loc: tuple[Any, ...], err: Any, model: type[BaseModel]) -> str:
     if kind == "extra_forbidden":
         known = _fields(model, loc[:-1])
         close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-        table = ".".join(str(p) for p in loc[:-1] if not isinstance(p, int))
+        in_list = any(isinstance(p, int) for p in loc)  # inside a [[sources]] entry: the bare key reads best
+        table = "" if in_list else ".".join(str(p) for p in loc[:-1])
         suggestion = f"{table}.{close[0]}" if table and close else (close[0] if close else "")
         return "unknown key" + (f"; did you mean `{suggestion}`?" if suggestion else
                                 f"; known keys here: {', '.join(known)}" if known else "")
+    if kind == "missing":
+        return "required key missing"
     msg = str(err["msg"])
     if loc[-2:] == ("llm", "provider") and kind == "literal_error":
         msg += ' (a provider name such as "deepseek" is a preset: set `llm.preset = "deepseek"` and leave ' \

@@ -64,3 +64,10 @@ def test_an_unknown_kind_alone_is_found_before_the_other_sources_are_fetched(wor
     result = _collect(workspace)
     assert result.exit_code == 78 and "sources[typo].kind (config/sources.toml line 7)" in result.output
     assert "did you mean `youtube`?" in result.output and httpserver.log == []
+
+
+def test_inside_a_source_the_nearest_key_is_the_bare_key_and_a_missing_one_says_so(workspace):
+    (workspace / "config" / "sources.toml").write_text('[[sources]]\nname = "a"\nurll = "https://a.example/feed"\n')
+    result = _collect(workspace)
+    assert "sources[a].urll (config/sources.toml line 3): unknown key; did you mean `url`?" in result.output
+    assert "sources[a].url (config/sources.toml line 1): required key missing" in result.output

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import date
 from pathlib import Path
 
 from curator import lint_copy
-from curator.findings import Finding, Options, Rule
+from curator.findings import Finding, Options, Rule, format_findings
 from curator.markdown import (
     FOOTNOTE_DEF,
     FOOTNOTE_REF,
@@ -32,7 +32,7 @@ from curator.markdown import (
 )
 from curator.outlet import url_outlet
 from curator.text import HAN, is_chatter, split_sentences, to_simplified, traditional_chars
-from curator.urls import canonical_url, tracking_keys
+from curator.urls import canonical_url, domain, tracking_keys
 
 __all__ = ["RULES", "Finding", "format_findings", "lint_markdown", "review_links"]
 
@@ -188,7 +188,7 @@ def _tracking(doc: Document, opt: Options) -> Iterator[Finding]:
 
 def _non_https(doc: Document, opt: Options) -> Iterator[Finding]:
     for line, link in _web_links(doc):
-        if link.url.lower().startswith("http://"):
+        if link.url.lower().startswith("http://") and domain(link.url) not in opt.allow_http_hosts:
             yield Finding(line.no, "non_https", f"非 HTTPS 链接，能换成 https:// 就换：{link.url}", "warning")
 
 
@@ -407,6 +407,7 @@ def lint_markdown(
     max_per_domain: int = 3,
     rules: set[str] | None = None,
     allowed_links: set[str] | None = None,
+    allow_http_hosts: Iterable[str] = (),
 ) -> list[Finding]:
     """Every problem found in a draft, ordered by line. `rules` limits the run to some rule ids;
     `allowed_links` (the review data's `links`) makes any other link a warning."""
@@ -415,7 +416,8 @@ def lint_markdown(
         raise ValueError(f"unknown lint rules: {', '.join(sorted(unknown))} (known: {', '.join(RULES)})")
     doc = scan(text)
     allowed = {_link_key(u) for u in allowed_links} if allowed_links is not None else None
-    opt = Options(language, window_start, max_per_domain, allowed)
+    hosts = frozenset(h.lower().removeprefix("www.") for h in allow_http_hosts)
+    opt = Options(language, window_start, max_per_domain, allowed, hosts)
     findings = [
         f for rule_id, rule in _RULES.items() if rules is None or rule_id in rules for f in rule(doc, opt)
     ]
@@ -431,8 +433,3 @@ def review_links(draft: Path) -> set[str] | None:
     except (OSError, ValueError, AttributeError):
         return None
     return {str(u) for u in links} if isinstance(links, list) else None
-
-
-def format_findings(findings: list[Finding], path: str) -> str:
-    """One line per finding, compiler style: `drafts/issue-3.md:12: [chatter] …`."""
-    return "\n".join(f"{path}:{f.line}: [{f.rule}] {f.message}" for f in findings)

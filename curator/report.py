@@ -43,6 +43,7 @@ def status_report(settings: Settings, store: Store) -> StatusReport:
             flagged=source_flag(row) is not None, flag=source_flag(row),
         )
         for row in store.source_health()
+        if settings.source(row.name) is not None  # a source removed from the config leaves the report
     ]
     wall = now_utc()  # LLM calls are stamped with the wall clock: spend is counted on it, not run.now
     spend = LLMSpend(

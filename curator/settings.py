@@ -20,10 +20,10 @@ from collections.abc import Collection, Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from curator.config_errors import SourcePlace, bad_source_url, describe, unknown_kind, where
 from curator.errors import ConfigError
 from curator.sitepaths import SitePublishing
 
@@ -206,6 +206,11 @@ class StoreSettings(_Section):
     path: str = "data/curator.db"
 
 
+class LintSettings(_Section):
+    # Sites with no https version: their http:// links are not `non_https` findings (e.g. ["example.org"]).
+    allow_http_hosts: list[str] = Field(default_factory=list)
+
+
 class DraftSettings(_Section):
     dir: str = "drafts"
     max_per_domain: int = Field(default=3, ge=1, le=1000)
@@ -226,6 +231,7 @@ class Settings(_Section):
     run: RunSettings = Field(default_factory=RunSettings)
     learning: LearningSettings = Field(default_factory=LearningSettings)
     drafts: DraftSettings = Field(default_factory=DraftSettings)
+    lint: LintSettings = Field(default_factory=LintSettings)
     origins: dict[str, str] = Field(default_factory=dict, exclude=True)
 
     @field_validator("sections")
@@ -332,17 +338,6 @@ def _env_layer(env: Mapping[str, str]) -> list[tuple[str, str, Any, str]]:
     return [(sec, key, val, names[(sec, key)]) for sec, kv in layer.items() for key, val in kv.items()]
 
 
-def _describe(exc: ValidationError, origins: dict[str, str]) -> str:
-    """Name every bad field and where it came from, never its value (it may be a secret)."""
-    lines = []
-    for err in exc.errors(include_input=False, include_url=False):
-        loc = ".".join(str(p) for p in err["loc"])
-        top = ".".join(str(p) for p in err["loc"] if not isinstance(p, int))
-        origin = origins.get(top) or origins.get(top.split(".", 1)[0]) or "defaults"
-        lines.append(f"  {loc}: {err['msg']} (from {origin})")
-    return "invalid configuration:\n" + "\n".join(lines) + "\nFix these fields and run again."
-
-
 def load_settings(
     home: Path | str = ".",
     *,
@@ -362,8 +357,12 @@ def load_settings(
         config_files = sorted(cfg_dir.glob("*.toml")) if cfg_dir.is_dir() else []
         if not config_files:  # an uninitialised folder: the bundled publication, no sources
             config_files = [defaults_dir() / "config" / "curator.toml"]
+    places: list[SourcePlace] = []  # where each [[sources]] entry was written, for errors that name the line
     for path in config_files:
-        _merge(data, _read_toml(path), f"file:{_rel(path, home)}", origins)
+        table = _read_toml(path)
+        entries = table.get("sources")
+        places += [SourcePlace(path, i) for i in range(len(entries))] if isinstance(entries, list) else []
+        _merge(data, table, f"file:{_rel(path, home)}", origins)
     for section, key, value, var in _env_layer(env or {}):
         _merge(data, {section: {key: value}}, f"env:{var}", origins)
     for section, values in (overrides or {}).items():
@@ -374,10 +373,12 @@ def load_settings(
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, origins)) from None
+        raise ConfigError(describe(exc, model=Settings, data=data, origins=origins, home=home,
+                                   places=places, kinds=kinds)) from None
     settings.origins = origins
     _apply_preset(settings)
-    _check_references(settings, kinds)
+    _check_references(settings, kinds, [where(("sources", i, "kind"), origins, home, places)
+                                        for i in range(len(settings.sources))])
     return settings
 
 
@@ -390,40 +391,25 @@ def _apply_preset(s: Settings) -> None:
             s.origins[f"llm.{key}"] = f"preset:{s.llm.preset}"
 
 
-def _check_references(s: Settings, kinds: Collection[str] | None) -> None:
+def _check_references(s: Settings, kinds: Collection[str] | None, places: list[str]) -> None:
     sections = set(s.section_ids())
     problems = []
-    for src in s.sources:
+    for src, at in zip(s.sources, places, strict=True):
         if src.section and sections and src.section not in sections:
-            problems.append(f"  sources[{src.name}].section: '{src.section}' is not a configured section")
+            problems.append(f"  sources[{src.name}].section ({at}): '{src.section}' is not a configured section; "
+                            f"known: {', '.join(sorted(sections))}")
         if not src.url.startswith(("http://", "https://")):
-            problems.append(f"  sources[{src.name}].url: must be an http(s) URL")
-        elif why := _bad_source_url(src.url):
-            problems.append(f"  sources[{src.name}].url: {why}")
+            problems.append(f"  sources[{src.name}].url ({at}): expected an http(s) URL")
+        elif why := bad_source_url(src.url):
+            problems.append(f"  sources[{src.name}].url ({at}): {why}")
         if kinds is not None and src.kind not in kinds:  # the registry's list, passed in by the edge
-            problems.append(f"  sources[{src.name}].kind: unknown kind '{src.kind}'; known kinds: "
-                            + ", ".join(sorted(kinds)))
+            problems.append(f"  sources[{src.name}].kind ({at}): {unknown_kind(src.kind, kinds)}")
     names = [src.name for src in s.sources]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         problems.append(f"  sources: names must be unique, repeated: {', '.join(dupes)}")
     if problems:
-        raise ConfigError("invalid configuration:\n" + "\n".join(problems) + "\nFix these fields and run again.")
-
-
-def _bad_source_url(url: str) -> str | None:
-    """What makes a configured source URL unusable, found before any network I/O (never echoing it: it may
-    carry a password or a token)."""
-    if any(ord(ch) < 0x20 or ord(ch) == 0x7F or ch.isspace() for ch in url):
-        return "contains a space or a control character; percent-encode it"
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018  (raises on a port out of range or not a number)
-    except ValueError:
-        return "cannot be parsed as a URL"
-    if not parts.hostname:
-        return "has no host"
-    return None
+        raise ConfigError("invalid configuration:\n" + "\n".join(problems) + "\nFix these keys and run again.")
 
 
 def require_llm_key(settings: Settings) -> None:

@@ -34,3 +34,22 @@ def test_every_command_has_help_text():
     bare = [f"{g.name} {name}" for g in groups for name, c in g.commands.items()
             if not (c.help or "").strip()]
     assert bare == []
+
+
+def _readme_command_block() -> str:
+    start = README.index("```sh\n.venv/bin/curator init")
+    return README[start:README.index("```\n", start + 5)]
+
+
+def test_the_readme_command_list_follows_curator_help():
+    """The quick-start block names the commands in the order `curator --help` lists them, and every
+    sources command."""
+    from typer.testing import CliRunner
+
+    help_text = CliRunner().invoke(app, ["--help"]).stdout
+    listed = re.findall(r"^  (\w[\w-]*)\s", help_text.split("Commands:", 1)[1], re.MULTILINE)
+    block = _readme_command_block()
+    order = list(dict.fromkeys(re.findall(r"curator (\w[\w-]*)", block)))
+    assert order == listed
+    sources = getattr(get_command(app), "commands", {})["sources"]
+    assert [n for n in _names(sources) if not re.search(rf"sources {re.escape(n)}\b", block)] == []

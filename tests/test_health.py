@@ -26,6 +26,8 @@ def _feed(base: str, n: int) -> str:
 
 
 def test_this_week_counts_only_draftable_items_inside_the_next_issues_window(workspace):
+    # A configured source (one removed from the config leaves `status`).
+    (workspace / "config" / "sources.toml").write_text('[[sources]]\nname = "源"\nurl = "https://feed.example/rss"\n')
     settings = load_settings(workspace, env={})  # the workspace's clock: 2026-11-23 23:59 UTC
     with Store(settings.db_path, clock=settings.now) as store:
         store.sync_source("源", "rss", "https://feed.example/rss")

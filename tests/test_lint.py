@@ -147,9 +147,15 @@ def test_rules_filter() -> None:
 def test_format_findings() -> None:
     findings = lint(read("non_https.bad.md"))
     assert format_findings(findings, "drafts/issue-3.md") == (
-        "drafts/issue-3.md:3: [non_https] 非 HTTPS 链接，能换成 https:// 就换：http://unix.example.edu/tutorial/"
+        "drafts/issue-3.md:3: [non_https] warning: 非 HTTPS 链接，能换成 https:// 就换：http://unix.example.edu/tutorial/"
     )
     assert format_findings([], "x.md") == ""
+    assert format_findings(findings, "drafts/issue-3.md", "github") == (
+        "::warning file=drafts/issue-3.md,line=3,title=non_https::[non_https] 非 HTTPS 链接，能换成 https:// 就换："
+        "http://unix.example.edu/tutorial/"
+    )
+    escaped = format_findings([Finding(3, "chatter", "a\nb 100%", "error")], "d,1.md", "github")
+    assert escaped == "::error file=d%2C1.md,line=3,title=chatter::[chatter] a%0Ab 100%25"
 
 
 @pytest.mark.parametrize("style", ["footnotes", "list"])

@@ -145,3 +145,30 @@ def test_help_texts():
     assert result.exit_code == 0
     for command in ("add", "import-opml", "export-opml", "check"):
         assert command in result.output
+
+
+def test_export_opml_writes_a_watched_page_as_a_link_and_import_reads_it_back(workspace, tmp_path):
+    from curator.sources.discovery import parse_opml
+
+    (workspace / "config" / "sources.toml").write_text(
+        '[[sources]]\nname = "changelog"\nkind = "watch"\nurl = "https://tool.example/changelog"\n\n'
+        '[[sources]]\nname = "blog"\nurl = "https://blog.example/feed.xml"\n')
+    out = tmp_path / "subs.opml"
+    assert run("export-opml", "--home", workspace, "--out", out).exit_code == 0
+    text = out.read_text()
+    watch = next(line for line in text.splitlines() if "changelog" in line)
+    assert 'type="link"' in watch and 'htmlUrl="https://tool.example/changelog"' in watch
+    assert 'curatorKind="watch"' in watch and "xmlUrl" not in watch
+    assert [(t["name"], t["kind"], t["url"]) for t in parse_opml(out.read_bytes())] == [
+        ("changelog", "watch", "https://tool.example/changelog"), ("blog", "rss", "https://blog.example/feed.xml")]
+    fresh = tmp_path / "fresh"
+    (fresh / "config").mkdir(parents=True)
+    assert run("import-opml", out, "--home", fresh).exit_code == 0
+    assert 'kind = "watch"' in (fresh / "config" / "sources.toml").read_text()
+
+
+def test_sources_add_json(workspace, blog):
+    result = run("add", blog, "--home", workspace, "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["added"]["kind"] == "rss" and data["file"].endswith("sources.toml")

@@ -2,30 +2,81 @@
 
 Exit codes: 0 ok · 1 unexpected error · 2 usage · 74 store unusable · 75 another run holds the lock ·
 78 bad configuration (before any network I/O) · 3 done in part (`add`: the link was kept as a candidate
-but its page could not be fetched) · 143 stopped by SIGTERM or the run deadline (resumable).
+but its page could not be fetched) · 130 stopped by Ctrl-C · 143 stopped by SIGTERM or the run deadline
+(both resumable: the run is recorded `interrupted`, what was done is kept).
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
-from curator.cli.commands import add, archive_app, collect, demo, draft, init, lint, publish, review, status
+from curator import __version__
+from curator.cli.commands import (
+    add,
+    archive_app,
+    collect,
+    config_app,
+    demo,
+    draft,
+    init,
+    lint,
+    publish,
+    review,
+    status,
+)
 from curator.cli.sources import app as sources_app
 from curator.cli.workspace import setup_logging
 
+# Flags the root callback owns, accepted anywhere on the line (`curator collect -v` as `curator -v collect`).
+_GLOBAL_FLAGS = {"-v", "--verbose", "-q", "--quiet"}
+CONTEXT = {"help_option_names": ["-h", "--help"]}
+
+
+class CuratorGroup(TyperGroup):
+    """The root group: global flags hoisted from anywhere in the arguments; Ctrl-C is an exit code."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # Any: typer vendors its own click
+        end = args.index("--") if "--" in args else len(args)
+        hoisted = [a for a in args[:end] if a in _GLOBAL_FLAGS]
+        rest = [a for a in args[:end] if a not in _GLOBAL_FLAGS] + args[end:]
+        return super().parse_args(ctx, hoisted + rest)
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:  # a run in progress was recorded `interrupted` on the way out
+            typer.echo("curator: interrupted", err=True)
+            raise typer.Exit(130) from None
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"curator {__version__}")
+        raise typer.Exit()
+
+
 app = typer.Typer(
+    cls=CuratorGroup,
     help="curator: collect a week of links, clean and summarise them, and draft a tech weekly for review.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,  # locals can hold secrets
     add_completion=False,
+    rich_markup_mode=None,  # plain help, as ruff and uv print it: `--open / --no-open`, no `<bool>` columns
+    context_settings=CONTEXT,
 )
 
 
 @app.callback()
-def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False) -> None:
-    setup_logging(verbose)
+def _main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging (anywhere on the line).")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Warnings and errors only (anywhere on the line).")] = False,
+    version: Annotated[bool, typer.Option("--version", "-V", callback=_version, is_eager=True,
+                                          help="Print curator's version and exit.")] = False,
+) -> None:
+    setup_logging(verbose, quiet=quiet)
 
 
 app.command()(init)
@@ -39,6 +90,7 @@ app.command()(status)
 app.command()(review)
 app.command()(demo)
 app.add_typer(sources_app, name="sources")
+app.add_typer(config_app, name="config")
 
 
 def main() -> None:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-from curator.cli.output import print_origins, print_status, print_summary
+from curator.cli.config import app as config_app
+from curator.cli.lintcmd import lint, lint_file, lint_findings, lint_json, read_draft
+from curator.cli.output import origins_json, print_origins, print_status, print_summary
 from curator.cli.progress import TerminalReporter
 from curator.cli.workspace import (
     HomeOpt,
@@ -27,8 +28,8 @@ from curator.models import Candidate, RunSummary
 from curator.pipeline import Pipeline, vet_find_url
 from curator.settings import Settings, defaults_dir, require_llm_key
 
-if TYPE_CHECKING:
-    from curator.lint import Finding
+__all__ = ["add", "archive_app", "collect", "config_app", "demo", "draft", "init", "lint", "publish", "review",
+           "status"]
 
 
 def init(home: HomeOpt = Path(".")) -> None:
@@ -73,13 +74,14 @@ def collect(home: HomeOpt = Path("."), provider: ProviderOpt = None, as_json: Js
 
 
 def add(
-    url: Annotated[str, typer.Argument(help="The page to add (the editor's find or a reader submission).")],
+    url: Annotated[str, typer.Argument(metavar="URL", help="The page to add (the editor's find or a reader submission).")],
     home: HomeOpt = Path("."),
     title: Annotated[str, typer.Option(help="Title to use if the page has none or cannot be fetched.")] = "",
     note: Annotated[str, typer.Option(help="Your summary, used if the page cannot be fetched (403, WeChat …).")] = "",
     submitter: Annotated[str | None, typer.Option(help="Credit a reader submission to this login.")] = None,
     process: Annotated[bool, typer.Option(help="Fetch, extract and enrich it now.")] = True,
     provider: ProviderOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Add one URL to the pool of candidates."""
 
@@ -89,18 +91,26 @@ def add(
             require_llm_key(settings)  # before anything is stored or fetched
 
     with workspace(home, "add", provider=provider, before=before) as ws:
-        pipe = Pipeline(ws.settings, ws.store, TerminalReporter())
+        pipe = Pipeline(ws.settings, ws.store, TerminalReporter(quiet=as_json))
         item_id, is_new = pipe.add_candidate(Candidate(url=url, title=title, snippet=note, source="manual",
                                                        submitter=submitter))
-        typer.echo(f"{'added' if is_new else 'already known'}: item {item_id}")
-        if not is_new and process and pipe.retry_stand_in(item_id):
-            typer.echo(f"item {item_id}'s page could not be fetched last time: trying again")
-            is_new = True
-        run = pipe.collect(discover=False, command="add") if process and is_new else None
-    if run is not None:
+        def say(message: str) -> None:
+            if not as_json:  # --json: one document on stdout, nothing else
+                typer.echo(message)
+
+        say(f"{'added' if is_new else 'already known'}: item {item_id}")
+        retried = not is_new and process and pipe.retry_stand_in(item_id)
+        if retried:
+            say(f"item {item_id}'s page could not be fetched last time: trying again")
+        run = pipe.collect(discover=False, command="add") if process and (is_new or retried) else None
+    if as_json and run is None:
+        typer.echo(json.dumps({"item_id": item_id, "new": is_new, "run_id": None, "status": "ok"}, indent=2))
+    elif as_json and run is not None:
+        print_summary(run, as_json=True, extra={"item_id": item_id, "new": is_new})
+    elif run is not None:
         print_summary(run)
-        if run.status != "ok":  # kept as a flagged candidate, but not what was asked: say so in the exit code
-            raise typer.Exit(3)
+    if run is not None and run.status != "ok":  # kept as a flagged candidate, but not what was asked: say so in the exit code
+        raise typer.Exit(3)
 
 
 def draft(
@@ -119,7 +129,13 @@ def draft(
 
     with workspace(home, "draft", before=before) as ws:
         run = Pipeline(ws.settings, ws.store).draft(as_of=parse_date(date), number=number, force=force)
-    print_summary(run, as_json=as_json)
+    if as_json:  # the lint result rides along: one JSON document for the machine that asked
+        text = read_draft(run.draft_path) if run.draft_path else None
+        found = lint_json(run.draft_path, lint_findings(ws.settings, run.draft_path, text)) \
+            if run.draft_path and text is not None else None
+        print_summary(run, as_json=True, extra={"lint": found})
+    else:
+        print_summary(run)
     if not as_json and run.draft_path:
         typer.echo(f"draft written: {run.draft_path}")
         lint_file(ws.settings, run.draft_path)
@@ -133,14 +149,22 @@ archive_app = typer.Typer(help="The archive of past issues: links that already r
 
 @archive_app.command("import")
 def archive_import(
-    directory: Annotated[Path, typer.Argument(help="Folder of past issues (Markdown, e.g. docs/issue-*.md).")],
+    directory: Annotated[Path, typer.Argument(metavar="DIR", help="Folder of past issues (Markdown, e.g. docs/issue-*.md).")],
     home: HomeOpt = Path("."),
+    as_json: JsonOpt = False,
 ) -> None:
     """Read past published issues (footnote or list style) and remember their links and titles."""
     from curator import archive
 
     with workspace(home, "archive") as ws:
         report = archive.import_archive(ws.store, directory)
+    if as_json:
+        typer.echo(json.dumps({
+            "read": [{"file": str(p), "number": n, "links": k} for p, n, k in report.read],
+            "skipped": [{"file": str(p), "why": why} for p, why in report.skipped],
+            "links_added": report.links_added,
+        }, ensure_ascii=False, indent=2))
+        return
     for path, number, links in report.read:
         typer.echo(f"  read     {path} ({f'#{number}, ' if number is not None else ''}{links} links)")
     for path, why in report.skipped:
@@ -150,8 +174,9 @@ def archive_import(
 
 
 def publish(
-    file: Annotated[Path, typer.Argument(help="The edited draft (drafts/issue-N.md) as you published it.")],
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="The edited draft (drafts/issue-N.md) as you published it.")],
     home: HomeOpt = Path("."),
+    as_json: JsonOpt = False,
 ) -> None:
     """Record what was published (kept / dropped / edited / added stories, the archive, learned weights);
     write the published copy (publication.published_path) and the Atom feed."""
@@ -159,57 +184,13 @@ def publish(
 
     with workspace(home, "publish") as ws:
         result = publishing.publish(ws.settings, ws.store, file)
+    if as_json:
+        typer.echo(json.dumps(result.model_dump(mode="json"), ensure_ascii=False, indent=2))
+        return
     typer.echo(f"published #{result.number}: kept {len(result.kept)}, edited {len(result.edited)}, "
                f"dropped {len(result.dropped)}, added by hand {len(result.added)}; "
                f"{result.archived_links} links archived")
     typer.echo(f"  wrote {result.published_path}" + (f" and the feed {result.feed_path}" if result.feed_path else ""))
-
-
-def lint(
-    file: Annotated[Path, typer.Argument(help="A draft to check.")],
-    home: HomeOpt = Path("."),
-    window_days: Annotated[int | None, typer.Option(min=0, max=36_500, help="Flag items older than this many days.")] = None,
-    check_links: Annotated[bool, typer.Option("--check-links", help="Also fetch every link (network).")] = False,
-) -> None:
-    """Report problems in a draft with line numbers; exits 1 when any error is found."""
-    with workspace(home, store=False) as ws:
-        findings = lint_file(ws.settings, file, window_days, check_links=check_links)
-    if findings is None:
-        raise typer.Exit(1)
-    raise typer.Exit(1 if any(f.severity == "error" for f in findings) else 0)
-
-
-def lint_file(settings: Settings, file: Path, window_days: int | None = None, *,
-              check_links: bool = False) -> list[Finding] | None:
-    """Lint a draft and print the findings; None when the file cannot be read."""
-    from curator.lint import format_findings, lint_markdown, review_links
-
-    try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as exc:
-        typer.echo(f"curator: error: cannot read {file}: {exc.strerror}", err=True)
-        return None
-    days = window_days or settings.publication.window_days
-    start = _front_matter_date(text)
-    findings = lint_markdown(
-        text, language=settings.publication.language,
-        window_start=(start - timedelta(days=days)) if start else None,
-        max_per_domain=settings.drafts.max_per_domain, allowed_links=review_links(file),
-    )
-    if check_links:
-        from curator.linkcheck import check_links as check
-
-        findings = sorted([*findings, *check(text, settings.fetch)], key=lambda f: f.line)
-    if findings:
-        typer.echo(format_findings(findings, str(file)))
-    errors = sum(f.severity == "error" for f in findings)
-    typer.echo(f"lint: {errors} errors, {len(findings) - errors} warnings")
-    return findings
-
-
-def _front_matter_date(text: str) -> date | None:
-    m = re.search(r"^date:\s*(\d{4}-\d{2}-\d{2})", text, re.MULTILINE)
-    return date.fromisoformat(m.group(1)) if m else None
 
 
 def parse_date(value: str | None) -> datetime | None:
@@ -228,7 +209,8 @@ def status(home: HomeOpt = Path("."), as_json: JsonOpt = False) -> None:
     with workspace(home) as ws:  # no run lock: status reads while a run is going
         report = status_report(ws.settings, ws.store)
     if as_json:
-        typer.echo(json.dumps(report.model_dump(mode="json"), ensure_ascii=False, indent=2, default=str))
+        data = {**report.model_dump(mode="json"), "settings": origins_json(ws.settings)}
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
         return
     print_status(report)
     print_origins(ws.settings)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 from datetime import datetime
 from typing import Any
 
@@ -12,13 +13,30 @@ from curator.models import RunSummary, StatusReport
 from curator.settings import Settings, describe_origins
 
 
-def print_summary(run: RunSummary, *, as_json: bool = False) -> None:
-    if as_json:
+def display_width(text: str) -> int:
+    """Terminal columns: CJK (wide and full-width) characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def pad(text: object, width: int) -> str:
+    """`text` left-aligned in `width` terminal columns (f"{x:<28}" counts a CJK character as one)."""
+    s = str(text)
+    return s + " " * max(0, width - display_width(s))
+
+
+def table_lines(rows: list[list[str]]) -> list[str]:
+    """Rows as aligned columns, in terminal columns (CJK-aware)."""
+    widths = [max(display_width(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return ["  ".join(pad(cell, w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+
+
+def print_summary(run: RunSummary, *, as_json: bool = False, extra: dict[str, Any] | None = None) -> None:
+    if as_json:  # `extra`: what the command adds to the same document (draft: the lint result)
         typer.echo(json.dumps({
             "run_id": run.run_id, "status": run.status, "reasons": run.reasons(),
             "counters": dict(sorted(run.counters.items())),
             "notes": run.notes, "draft": str(run.draft_path) if run.draft_path else None,
-            "error": run.error,
+            "error": run.error, **(extra or {}),
         }, ensure_ascii=False, indent=2))
         return
     reasons = run.reasons() if run.status != "ok" else {}
@@ -34,6 +52,11 @@ def print_summary(run: RunSummary, *, as_json: bool = False) -> None:
         typer.echo(f"  note: {note}")
 
 
+def origins_json(settings: Settings) -> dict[str, str]:
+    """`status --json`'s "settings": each setting set by a layer, and the layer (secrets as set/unset)."""
+    return dict(describe_origins(settings))
+
+
 def print_origins(settings: Settings) -> None:
     typer.echo("settings (where each came from):")
     for key, origin in describe_origins(settings):
@@ -46,7 +69,7 @@ def print_status(status: StatusReport) -> None:
     echo(f"store: {report['store']}")
     echo("items by state:")
     for key, n in report["items"].items() or [("(none)", 0)]:
-        echo(f"  {key:<32} {n}")
+        echo(f"  {pad(key, 32)} {n}")
     echo("recent runs:")
     for r in report["runs"]:
         took = ""
@@ -57,7 +80,7 @@ def print_status(status: StatusReport) -> None:
     echo("sources:")
     for s in report["sources"]:
         flag = f"  ⚠ {s['flag']}" if s["flag"] else ""
-        echo(f"  {s['name']:<28} ok={s['last_ok_at'] or '-':<26} failures={s['consecutive_failures']} "
+        echo(f"  {pad(s['name'], 28)} ok={s['last_ok_at'] or '-':<26} failures={s['consecutive_failures']} "
              f"last_error={s['last_error'] or '-'} items={s['items_total']} this_week={s['items_week']}{flag}")
     llm = report["llm"]
     for label in ("run", "week", "month"):
@@ -72,6 +95,6 @@ def print_status(status: StatusReport) -> None:
         state = "on" if report["learning"] else "off (learning.enabled = false)"
         echo(f"learned weights ({state}):")
         for w in report["learned_weights"]:
-            echo(f"  {w['kind']:<6} {w['key']:<28} {w['weight']:.2f}  kept={w['kept']} dropped={w['dropped']}")
+            echo(f"  {pad(w['kind'], 6)} {pad(w['key'], 28)} {w['weight']:.2f}  kept={w['kept']} dropped={w['dropped']}")
     if report["open_draft"]:
         echo(f"open draft: #{report['open_draft']['number']} at {report['open_draft']['path']}")

@@ -8,14 +8,17 @@ replaces the old one, so a failed add leaves the config as it was.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
-import unicodedata
+import re
+import tomllib
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from curator.cli.workspace import HomeOpt, cli_errors, workspace
+from curator.cli.output import table_lines
+from curator.cli.workspace import HomeOpt, JsonOpt, cli_errors, workspace
 from curator.errors import CuratorError, UsageError
 from curator.http import Fetcher
 from curator.models import SourceHealth, Validators
@@ -28,6 +31,7 @@ from curator.urls import canonical_url, check_user_url, domain, redact
 from curator.workers import ParsePool
 
 app = typer.Typer(
+    rich_markup_mode=None,
     help="Manage sources: add one by its homepage (finds the feed), import/export OPML, check their health.",
     no_args_is_help=True,
     add_completion=False,
@@ -73,8 +77,14 @@ def append_sources(home: Path, tables: list[dict[str, Any]]) -> Path:
     target = cfg_dir / SOURCES_FILE
     old = target.read_text(encoding="utf-8") if target.exists() else ""
     sep = "" if not old else ("\n" if old.endswith("\n") else "\n\n")
-    tmp = target.with_name(SOURCES_FILE + ".tmp")  # not *.toml, so never read as config meanwhile
-    tmp.write_text(old + sep + toml_tables(tables), encoding="utf-8")
+    return replace_validated(home, target, old + sep + toml_tables(tables))
+
+
+def replace_validated(home: Path, target: Path, text: str) -> Path:
+    """Write `text` as the config file `target` once the whole config with it validates (else unchanged)."""
+    cfg_dir = target.parent
+    tmp = target.with_name(target.name + ".tmp")  # not *.toml, so never read as config meanwhile
+    tmp.write_text(text, encoding="utf-8")
     files = sorted(set(cfg_dir.glob("*.toml")) | {target})
     try:
         load_settings(home, env=os.environ, config_files=[tmp if f == target else f for f in files], kinds=known_kinds())
@@ -83,6 +93,52 @@ def append_sources(home: Path, tables: list[dict[str, Any]]) -> Path:
         raise
     os.replace(tmp, target)
     return target
+
+
+_HEADER = re.compile(r"^\s*\[")
+
+
+def source_block(text: str, name: str) -> tuple[int, int] | None:
+    """The lines [start, end) of the `[[sources]]` table named `name` in a TOML file's text."""
+    lines = text.splitlines(keepends=True)
+    starts = [i for i, line in enumerate(lines) if line.strip().startswith("[[sources]]")]
+    for start in starts:
+        end = next((j for j in range(start + 1, len(lines)) if _HEADER.match(lines[j])), len(lines))
+        try:
+            table = tomllib.loads("".join(lines[start:end]))["sources"][0]
+        except (tomllib.TOMLDecodeError, KeyError, IndexError):
+            continue
+        if table.get("name") == name:
+            while end > start + 1 and not lines[end - 1].strip():  # the blank lines belong to the next table
+                end -= 1
+            return start, end
+    return None
+
+
+def _find_source(home: Path, name: str) -> tuple[Path, str, tuple[int, int]]:
+    cfg_dir = home / "config"
+    for path in sorted(cfg_dir.glob("*.toml")) if cfg_dir.is_dir() else []:
+        text = path.read_text(encoding="utf-8")
+        if (block := source_block(text, name)) is not None:
+            return path, text, block
+    raise UsageError(f"no source named '{name}' in {cfg_dir}/*.toml; `curator sources list` shows the names",
+                     reason="unknown_source")
+
+
+def edit_source(home: Path, name: str, *, remove: bool = False, enabled: bool | None = None) -> Path:
+    """Remove the source `name`, or set its `enabled`, in the file that defines it (the rest untouched)."""
+    path, text, (start, end) = _find_source(home, name)
+    lines = text.splitlines(keepends=True)
+    if remove:
+        while end < len(lines) and not lines[end].strip():
+            end += 1
+        del lines[start:end]
+    elif enabled is not None:
+        block = [ln for ln in lines[start:end] if not re.match(r"^\s*enabled\s*=", ln)]
+        if not block[-1].endswith("\n"):
+            block[-1] += "\n"
+        lines[start:end] = [*block, f"enabled = {toml_value(enabled)}\n"]
+    return replace_validated(home, path, "".join(lines))
 
 
 def _same_url(a: str, b: str) -> bool:
@@ -128,7 +184,7 @@ async def _probe_watch(settings: Settings, src: SourceSettings) -> str:
 @app.command()
 def add(
     url: Annotated[
-        str, typer.Argument(help="A site's homepage or its feed URL (for other kinds: the API URL).")
+        str, typer.Argument(metavar="URL", help="A site's homepage or its feed URL (for other kinds: the API URL).")
     ],
     home: HomeOpt = Path("."),
     name: Annotated[str | None, typer.Option(help="Source name (default: the site's domain).")] = None,
@@ -139,6 +195,7 @@ def add(
     kind: Annotated[
         str, typer.Option(help="Source kind: rss (feed discovery), hn, github_releases, arxiv, watch …")
     ] = "rss",
+    as_json: JsonOpt = False,
 ) -> None:
     """Find the site's feed and append it to config/sources.toml (refuses a name or URL already there)."""
     with cli_errors():  # a URL that is not a web page is refused before the config is read
@@ -159,12 +216,16 @@ def add(
         )
         _refuse_duplicate(settings, source.name, feed_url)
         path = append_sources(home, [source_table(source)])
+    if as_json:
+        typer.echo(json.dumps({"added": {**source_table(source), "url": redact(source.url)}, "file": str(path)},
+                              ensure_ascii=False, indent=2))
+        return
     typer.echo(f"added '{source.name}' ({source.kind}) {redact(source.url)} to {path}")
 
 
 @app.command("import-opml")
 def import_opml(
-    file: Annotated[Path, typer.Argument(help="An OPML file exported by a feed reader (or by export-opml).")],
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="An OPML file exported by a feed reader (or by export-opml).")],
     home: HomeOpt = Path("."),
 ) -> None:
     """Append the OPML file's feeds to config/sources.toml, skipping URLs already configured."""
@@ -198,7 +259,7 @@ def import_opml(
 def export_opml(
     home: HomeOpt = Path("."),
     out: Annotated[
-        Path | None, typer.Option("--out", help="Write to this file instead of standard output.")
+        Path | None, typer.Option("--out", metavar="FILE", help="Write to this file instead of standard output.")
     ] = None,
 ) -> None:
     """Write the configured sources as OPML 2.0 (curator fields kept as curator* attributes)."""
@@ -212,20 +273,8 @@ def export_opml(
         typer.echo(f"wrote {len(settings.sources)} source(s) to {out}")
 
 
-def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def _table(rows: list[list[str]]) -> list[str]:
-    widths = [max(_width(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return [
-        "  ".join(cell + " " * (w - _width(cell)) for cell, w in zip(row, widths, strict=True)).rstrip()
-        for row in rows
-    ]
-
-
 @app.command()
-def check(home: HomeOpt = Path(".")) -> None:
+def check(home: HomeOpt = Path("."), as_json: JsonOpt = False) -> None:
     """Source health from the store: last success, failures in a row, last error, items found."""
     with workspace(home, store=False, must_exist=False) as ws:
         settings = ws.settings
@@ -260,7 +309,11 @@ def check(home: HomeOpt = Path(".")) -> None:
             table.append(
                 [name, src.kind, "never", "0", "-", "0", "(not run yet)" if src.enabled else "(disabled)"]
             )
-    for line in _table(table):
+    if as_json:
+        keys = ["name", "kind", "last_ok", "failures", "last_error", "items", "note"]
+        typer.echo(json.dumps([dict(zip(keys, row, strict=True)) for row in table[1:]], ensure_ascii=False, indent=2))
+        return
+    for line in table_lines(table):
         typer.echo(line)
     for r in rows:  # a source (a watched page) that showed no entries: say what was looked for and what is there now
         watched = configured.get(r["name"])
@@ -274,3 +327,41 @@ def check(home: HomeOpt = Path(".")) -> None:
     if empty:
         typer.echo(f"{empty} source(s) answered with 0 items {FLAG_AFTER_FAILURES}+ runs in a row: "
                    "check that their URL still lists entries (a moved feed, a page that changed shape).")
+
+
+NameArg = Annotated[str, typer.Argument(metavar="NAME", help="The source's name (as `sources list` shows it).")]
+
+
+@app.command("list")
+def list_sources(home: HomeOpt = Path("."), as_json: JsonOpt = False) -> None:
+    """The configured sources: name, kind, URL (secrets redacted), weight, section, enabled."""
+    with workspace(home, store=False, must_exist=False) as ws:
+        sources = ws.settings.sources
+    rows = [{**source_table(s), "url": redact(s.url), "weight": s.weight, "enabled": s.enabled} for s in sources]
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    table = [["name", "kind", "url", "weight", "section", ""]] + [
+        [s.name, s.kind, redact(s.url), f"{s.weight:g}", s.section or "-", "" if s.enabled else "(disabled)"]
+        for s in sources
+    ]
+    for line in table_lines(table):
+        typer.echo(line)
+    typer.echo(f"{len(sources)} source(s)")
+
+
+@app.command()
+def remove(name: NameArg, home: HomeOpt = Path(".")) -> None:
+    """Delete the source's [[sources]] table from its config file (the rest of the file untouched)."""
+    with cli_errors():
+        path = edit_source(home, name, remove=True)
+    typer.echo(f"removed '{name}' from {path}; its items stay in the store, it leaves `status` and `sources check`")
+
+
+@app.command()
+def disable(name: NameArg, home: HomeOpt = Path("."),
+            enable: Annotated[bool, typer.Option("--enable", help="Turn it back on instead.")] = False) -> None:
+    """Stop collecting from a source but keep it configured (`enabled = false`); --enable turns it back on."""
+    with cli_errors():
+        path = edit_source(home, name, enabled=enable)
+    typer.echo(f"{'enabled' if enable else 'disabled'} '{name}' in {path}")

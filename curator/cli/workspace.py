@@ -35,13 +35,13 @@ HomeOpt = Annotated[
 ProviderOpt = Annotated[
     str | None, typer.Option("--provider", help="Enrichment backend: auto, openai or offline (overrides llm.provider).")
 ]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print the run summary as JSON (for machines).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON (for machines).")]
 
 _NOISY = ("httpx", "httpcore", "httpx2", "httpcore2", "openai", "trafilatura", "htmldate", "jieba", "charset_normalizer")
 
 
-def setup_logging(verbose: bool) -> None:
-    level = logging.DEBUG if verbose else logging.INFO
+def setup_logging(verbose: bool, *, quiet: bool = False) -> None:
+    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", "%H:%M:%S"))
     handler.addFilter(RedactingFilter())  # no password or query token of any URL reaches the log
@@ -118,14 +118,26 @@ def workspace(
 
 @contextmanager
 def stop_on_sigterm(pipe: Pipeline) -> Iterator[None]:
-    """SIGTERM stops taking work; the run ends `interrupted` and the command exits 143."""
+    """SIGTERM stops taking work; the run ends `interrupted` and the command exits 143. Ctrl-C (SIGINT)
+    does the same and exits 130; a second Ctrl-C stops at once (the run is still recorded interrupted)."""
+    interrupted: list[int] = []
 
     def handler(signum: int, frame: object) -> None:
-        log.warning("SIGTERM: finishing what is in flight, taking no new work")
-        pipe.stop("SIGTERM")
+        if signum == signal.SIGINT and interrupted:
+            raise KeyboardInterrupt
+        interrupted.append(signum)
+        name = "Ctrl-C" if signum == signal.SIGINT else "SIGTERM"
+        log.warning("%s: interrupted; finishing what is in flight, taking no new work", name)
+        pipe.stop("interrupted (Ctrl-C)" if signum == signal.SIGINT else "SIGTERM")
 
     previous = signal.signal(signal.SIGTERM, handler)
+    previous_int = signal.signal(signal.SIGINT, handler)
     try:
         yield
+    except CuratorError as exc:
+        if signal.SIGINT in interrupted:
+            exc.exit_code = 130  # 128 + SIGINT, as shells expect of a Ctrl-C
+        raise
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)

@@ -40,6 +40,7 @@ _MAX_LINK_TAGS = 4  # feed links tried from one page
 _OPML_DTD = re.compile(rb"<!ENTITY|<!DOCTYPE", re.IGNORECASE)
 _DEFAULTS = SourceSettings(name="-", url="https://example.invalid/")
 _OPTIONAL = ("kind", "weight", "section", "enabled", "max_entries")
+PAGE_KINDS = {"watch"}  # kinds that follow a web page, not a feed
 
 
 def looks_like_feed(body: bytes, content_type: str = "") -> bool:
@@ -164,6 +165,8 @@ def parse_opml(data: bytes) -> list[dict[str, Any]]:
     names: set[str] = set()
     for outline in root.iter("outline"):
         url = (outline.get("xmlUrl") or outline.get("xmlurl") or "").strip()
+        if not url and outline.get(_attr("kind")):  # a watched page (type="link"), as export-opml writes it
+            url = (outline.get("url") or outline.get("htmlUrl") or "").strip()
         if not is_web_url(url):
             continue
         name = (outline.get("title") or outline.get("text") or "").strip() or domain(url) or url
@@ -196,13 +199,16 @@ def source_table(src: SourceSettings) -> dict[str, Any]:
 
 
 def to_opml(sources: Iterable[SourceSettings], title: str = "curator sources") -> str:
-    """OPML 2.0; curator-only fields ride along as `curatorKind`, `curatorWeight` … attributes."""
+    """OPML 2.0; curator-only fields ride along as `curatorKind`, `curatorWeight` … attributes. A watched
+    page is `type="link"` with `url` / `htmlUrl` (no `xmlUrl`: a feed reader must not poll it as a feed)."""
     root = ET.Element("opml", version="2.0")
     head = ET.SubElement(root, "head")
     ET.SubElement(head, "title").text = title
     body = ET.SubElement(root, "body")
     for src in sources:
         attrs = {"text": src.name, "title": src.name, "type": "rss", "xmlUrl": src.url}
+        if src.kind in PAGE_KINDS:  # a page followed without a feed: a link outline, never a fake rss entry
+            attrs = {"text": src.name, "title": src.name, "type": "link", "url": src.url, "htmlUrl": src.url}
         for key, value in source_table(src).items():
             if key in _OPTIONAL and not (key == "kind" and value == "rss"):
                 attrs[_attr(key)] = str(value).lower() if isinstance(value, bool) else str(value)

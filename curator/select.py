@@ -55,13 +55,11 @@ def build_stories(items: list[Item], settings: Settings | None = None) -> list[S
         groups.setdefault(item.story_id or item.id, []).append(item)
     stories = []
     for sid, members in groups.items():
-        # Ties go by URL, not by id: ids follow the order fetches finished in, which a busy machine changes.
-        members.sort(key=lambda i: (i.enrichment is None, -(i.enrichment.score if i.enrichment else 0), -weight(i),
-                                    i.canonical_url, i.id))
+        members.sort(key=lambda i: (i.enrichment is None, -(i.enrichment.score if i.enrichment else 0), -weight(i), i.id))
         if members[0].enrichment is None:
             continue
         stories.append(Story(id=sid, lead=members[0], others=members[1:]))
-    stories.sort(key=lambda s: (-s.score, s.lead.canonical_url, s.id))
+    stories.sort(key=lambda s: (-s.score, s.id))
     return stories
 
 
@@ -72,12 +70,6 @@ def adjusted_score(story: Story, weights: Weights) -> float:
     src = [weights.get(("source", r.source), 1.0) for i in story.items for r in i.sources] or [1.0]
     tags = [weights.get(("tag", t), 1.0) for t in enr.tags] or [1.0]
     return enr.score * max(src) * (sum(tags) / len(tags))
-
-
-def rank_key(story: Story, weights: Weights) -> tuple[float, str, int]:
-    """The order selection takes stories in: best adjusted score first; ties by the lead's URL (not by id:
-    ids follow the order fetches finished in, which a busy machine changes)."""
-    return (-adjusted_score(story, weights), story.lead.canonical_url, story.id)
 
 
 def select(items: list[Item], settings: Settings, *, number: int, as_of: datetime, draft_ids: set[int],
@@ -95,7 +87,7 @@ def select(items: list[Item], settings: Settings, *, number: int, as_of: datetim
     ]
     # A story any of whose items the archive already carried is never selected again.
     pool = [s for s in stories if not any(i.id in already for i in s.items)]
-    pool.sort(key=lambda s: rank_key(s, weights))
+    pool.sort(key=lambda s: (-adjusted_score(s, weights), s.id))
     by_section: dict[str, list[Story]] = {s.id: [] for s in settings.sections}
     per_domain: dict[str, int] = {}
     runners_up: list[Story] = []

@@ -72,6 +72,11 @@ def adjusted_score(story: Story, weights: Weights) -> float:
     return enr.score * max(src) * (sum(tags) / len(tags))
 
 
+def rank_key(story: Story, weights: Weights) -> tuple[float, int]:
+    """The order selection takes stories in (the board's why-it-lost replays it): best adjusted score first."""
+    return (-adjusted_score(story, weights), story.id)
+
+
 def select(items: list[Item], settings: Settings, *, number: int, as_of: datetime, draft_ids: set[int],
            already: dict[int, int | None] | None = None, weights: Weights | None = None) -> Issue:
     """What the machine would pick: the best stories per section within quotas and the per-outlet cap."""
@@ -87,7 +92,7 @@ def select(items: list[Item], settings: Settings, *, number: int, as_of: datetim
     ]
     # A story any of whose items the archive already carried is never selected again.
     pool = [s for s in stories if not any(i.id in already for i in s.items)]
-    pool.sort(key=lambda s: (-adjusted_score(s, weights), s.id))
+    pool.sort(key=lambda s: rank_key(s, weights))
     by_section: dict[str, list[Story]] = {s.id: [] for s in settings.sections}
     per_domain: dict[str, int] = {}
     runners_up: list[Story] = []

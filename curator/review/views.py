@@ -68,7 +68,7 @@ def why_not(issue: Issue, machine: Issue, settings: Settings, weights: Weights) 
     """
     quotas = {s.id: s.quota for s in settings.sections}
     titles = {s.id: s.title for s in settings.sections}
-    order = {st.id: (-select.adjusted_score(st, weights), st.id)
+    order = {st.id: select.rank_key(st, weights)
              for st in [*machine.stories, *machine.runners_up] if st.lead.enrichment}
     home = {st.id: sec.id for sec in machine.sections for st in sec.stories}
     cap = settings.drafts.max_per_domain

@@ -18,8 +18,8 @@ def test_a_provider_error_that_echoes_the_key_leaks_it_nowhere(workspace, fake_l
         result = CliRunner().invoke(app, ["-v", "collect", "--home", str(workspace)])
         draft = CliRunner().invoke(app, ["draft", "--home", str(workspace), "--date", "2026-11-20"])
         status = CliRunner().invoke(app, ["status", "--home", str(workspace), "--json"])
-    assert result.exit_code == 0, result.output
-    assert "llm_auth" in result.output  # the editor is told what went wrong …
+    assert result.exit_code == 69, result.output  # a refused key ends the run (issue 12 §1) …
+    assert "rejected the API key" in result.output  # … and the editor is told what went wrong …
     for out in (result.output, draft.output, status.output):
         assert CANARY not in out  # … without the key
     assert "set (value hidden)" in CliRunner().invoke(app, ["status", "--home", str(workspace)]).output

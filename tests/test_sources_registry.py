@@ -143,7 +143,7 @@ def test_an_unknown_kind_is_still_refused_before_any_run_and_lists_the_plugin_ki
                       {"thirdparty": "curator_thirdparty_demo:ThirdPartySource"}, PLUGIN)
     (workspace / "config" / "sources.toml").write_text(
         '[[sources]]\nname = "bad"\nkind = "gopher"\nurl = "https://g.example/"\n', encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"sources\[bad\]\.kind: unknown kind 'gopher'; known kinds: .*thirdparty"):
+    with pytest.raises(ConfigError, match=r"sources\[bad\]\.kind \(config/sources\.toml line \d+\): unknown kind 'gopher'; known kinds: .*thirdparty"):
         load_settings(workspace, env={}, kinds=known_kinds())
     load_settings(workspace, env={})  # without the registry's kinds, settings leaves the kind to build time
     with pytest.raises(ConfigError, match="unknown kind 'gopher'"):

@@ -130,7 +130,7 @@ def add(
     url: Annotated[
         str, typer.Argument(help="A site's homepage or its feed URL (for other kinds: the API URL).")
     ],
-    home: HomeOpt = Path("."),
+    home: HomeOpt = None,
     name: Annotated[str | None, typer.Option(help="Source name (default: the site's domain).")] = None,
     section: Annotated[str | None, typer.Option(help="Section id its items lean towards.")] = None,
     weight: Annotated[
@@ -158,14 +158,14 @@ def add(
             name=name or domain(feed_url), kind=kind, url=feed_url, section=section, **extra
         )
         _refuse_duplicate(settings, source.name, feed_url)
-        path = append_sources(home, [source_table(source)])
+        path = append_sources(ws.settings.home, [source_table(source)])
     typer.echo(f"added '{source.name}' ({source.kind}) {redact(source.url)} to {path}")
 
 
 @app.command("import-opml")
 def import_opml(
     file: Annotated[Path, typer.Argument(help="An OPML file exported by a feed reader (or by export-opml).")],
-    home: HomeOpt = Path("."),
+    home: HomeOpt = None,
 ) -> None:
     """Append the OPML file's feeds to config/sources.toml, skipping URLs already configured."""
     with workspace(home, store=False, must_exist=False) as ws:
@@ -190,13 +190,13 @@ def import_opml(
             names.add(table["name"])
             new.append(table)
         if new:
-            append_sources(home, new)
+            append_sources(ws.settings.home, new)
     typer.echo(f"imported {len(new)} source(s); skipped {skipped} already configured.")
 
 
 @app.command("export-opml")
 def export_opml(
-    home: HomeOpt = Path("."),
+    home: HomeOpt = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="Write to this file instead of standard output.")
     ] = None,
@@ -225,7 +225,7 @@ def _table(rows: list[list[str]]) -> list[str]:
 
 
 @app.command()
-def check(home: HomeOpt = Path(".")) -> None:
+def check(home: HomeOpt = None) -> None:
     """Source health from the store: last success, failures in a row, last error, items found."""
     with workspace(home, store=False, must_exist=False) as ws:
         settings = ws.settings

@@ -34,6 +34,11 @@ def bare(tmp_path, monkeypatch):
     assert not any((p / "config" / "curator.toml").exists() for p in (here, *here.parents))
     monkeypatch.delenv("CURATOR_HOME", raising=False)
     monkeypatch.chdir(here)
+
+    def serve(*a: object, **kw: object) -> None:  # `review` outside a workspace must not start a board (it never returns)
+        raise AssertionError("the review board was started outside a workspace")
+
+    monkeypatch.setattr("curator.review.board.serve", serve)
     return here
 
 

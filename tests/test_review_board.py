@@ -285,3 +285,14 @@ def test_stories_the_archive_already_ran_are_listed_not_selected(settings):
     assert "往期已刊（不再入选）" in page and "already ran in #41" in page
     assert item.enrichment.title in page.split("往期已刊")[1]
     assert first_story  # the board still has its sections
+
+
+def test_regenerate_below_min_stories_says_so_and_leaves_the_draft(settings):
+    """#12 §3: the board's regenerate honours drafts.min_stories as `curator draft` does (nothing written)."""
+    old = draft_text(settings)
+    raised = settings.model_copy(update={"drafts": settings.drafts.model_copy(update={"min_stories": 1000})})
+    c = client(raised)
+    r = c.post("/regenerate", data={"csrf": TOKEN})
+    assert r.status_code == 200 and "草稿已重新生成" not in r.text
+    assert "fewer than drafts.min_stories = 1000" in r.text and "left as it was" in r.text
+    assert draft_text(settings) == old

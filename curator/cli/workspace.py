@@ -84,9 +84,10 @@ def workspace_settings(home: Path | None, *, provider: str | None = None, must_e
     home = find_home(home)
     # A mistyped --home must not become a fresh, empty workspace whose run of no sources says `ok`.
     if must_exist and home.exists() and not home.is_dir():
-        raise ConfigError(f"--home {home}: is a file, not a folder; give the publication's folder")
+        raise ConfigError(f"--home / CURATOR_HOME {home}: is a file, not a folder; give the publication's folder")
     if must_exist and not home.exists():
-        raise ConfigError(f"--home {home}: no such folder; create it with `curator init --home {home}`")
+        raise ConfigError(f"--home / CURATOR_HOME {home}: no such folder; create it with `curator init --home {home}`"
+                          " (nothing was created)")
     overrides: dict[str, dict[str, Any]] = {}
     if provider:
         overrides["llm"] = {"provider": provider}

@@ -24,7 +24,7 @@ from curator.discover import discover, redacted_candidate, vet_find_url
 from curator.enrich import cleanup, content_hash
 from curator.enrich.backends import Backend
 from curator.enrich.stage import EnrichStage
-from curator.errors import ExtractionError, Interrupted, LLMUnavailable
+from curator.errors import CuratorError, ExtractionError, Interrupted, LLMUnavailable
 from curator.fetch import fetch_waiting, keep_find
 from curator.http import Fetcher
 from curator.models import Candidate, Issue, ItemState, Page, Placement, ReviewData, RunSummary, WorkItem
@@ -38,7 +38,14 @@ from curator.workers import ParsePool, extract_job
 log = logging.getLogger(__name__)
 
 CLUSTER_WINDOW_DAYS = 14  # new items join stories of items published in the last two weeks
-__all__ = ["Pipeline", "vet_find_url"]
+__all__ = ["Pipeline", "TooFewStories", "vet_find_url"]
+
+
+class TooFewStories(CuratorError):
+    """`draft` found fewer stories in the window than `drafts.min_stories`: nothing written, no number used."""
+
+    reason = "too_few_stories"
+    exit_code = 66  # EX_NOINPUT: there is nothing (enough) to draft from
 
 
 class Pipeline:
@@ -214,6 +221,21 @@ class Pipeline:
             run.counters["add/fetched_after_retry"] += n
 
     # ---- draft -------------------------------------------------------------------------------
+    def _enough_stories(self, issue: Issue, number: int, as_of: datetime, *, fresh: bool) -> None:
+        wanted = self.settings.drafts.min_stories
+        found = len(issue.stories)
+        if found >= wanted:
+            return
+        days = self.settings.publication.window_days
+        start = as_of - timedelta(days=days)
+        kept = (f"issue number {number} is still free" if fresh
+                else f"issue #{number}'s draft is left as it was")
+        raise TooFewStories(
+            f"{found} {'story' if found == 1 else 'stories'} in the window {start:%Y-%m-%d} – {as_of:%Y-%m-%d} "
+            f"({days} days), fewer than drafts.min_stories = {wanted}: nothing written, {kept}. "
+            f"Run `curator collect` first (`curator status` shows what is waiting), widen the window "
+            f"(`--date`, or publication.window_days), or pass `--allow-empty` to write the draft anyway.")
+
     def _prose(self, run: RunSummary, issue: Issue) -> dict[str, prose.SectionText]:
         """publication.prose = "section": each section's prose, cached; failures keep story paragraphs."""
         texts, notes, counters = prose.write_sections(self.settings, self.store, issue, run.run_id, self._backend)
@@ -231,7 +253,10 @@ class Pipeline:
             return Path(recorded.path)
         return compose.draft_path(self.settings, number, as_of.date(), "")
 
-    def draft(self, *, as_of: datetime | None = None, number: int | None = None, force: bool = False) -> RunSummary:
+    def draft(self, *, as_of: datetime | None = None, number: int | None = None, force: bool = False,
+              allow_empty: bool = False) -> RunSummary:
+        """Write drafts/issue-N.md. Raises TooFewStories (before anything is written or a number is taken)
+        when the window holds fewer stories than `drafts.min_stories`, unless `allow_empty`."""
         run = RunSummary(run_id=self.store.start_run("draft"), command="draft", status="running")
         try:
             open_issue = self.store.open_draft_issue()
@@ -250,6 +275,8 @@ class Pipeline:
             issue, already = select.select_for(self.store, self.settings, items, number=number, as_of=as_of)
             # The editor's decisions on this issue number (review board), replayed on every regeneration.
             issue = select.apply_stored(self.store, issue, items, self.settings)
+            if not allow_empty:
+                self._enough_stories(issue, number, as_of, fresh=recorded is None)
             extra = {"looking_back": select.looking_back(self.store, as_of)} if self.settings.publication.looking_back else {}
             texts = self._prose(run, issue) if self.settings.publication.prose == "section" else None
             renderer = compose.Renderer(self.settings)

@@ -47,8 +47,11 @@ def test_add_then_status_shows_the_item_waiting(workspace):
     assert "publication.name" in status.output and "file:config/curator.toml" in status.output
 
 
-def test_draft_with_nothing_collected_still_writes_a_valid_draft_and_says_why(workspace):
-    result = runner.invoke(app, ["draft", "--home", str(workspace), "--date", "2026-11-23"])
+def test_draft_with_nothing_collected_refuses_unless_allow_empty_then_writes_a_valid_draft_and_says_why(workspace):
+    refused = runner.invoke(app, ["draft", "--home", str(workspace), "--date", "2026-11-23"])
+    assert refused.exit_code == 66 and "curator collect" in refused.output  # #12 §3: drafts.min_stories = 1
+    assert not (workspace / "drafts" / "issue-1.md").exists()
+    result = runner.invoke(app, ["draft", "--home", str(workspace), "--date", "2026-11-23", "--allow-empty"])
     assert result.exit_code == 0, result.output
     assert "run `curator collect` first" in result.output
     assert (workspace / "drafts" / "issue-1.md").read_text().startswith("---\n")

@@ -38,7 +38,7 @@ def test_demo_status_and_draft_pass_with_the_clock_a_year_ahead(tmp_path, monkey
     assert (tmp_path / "drafts" / "issue-1.md").read_text(encoding="utf-8") == first
 
     # A new issue with no --date ends its window on the injected clock, not on the machine's date.
-    nxt = runner.invoke(app, ["draft", "--home", home, "--number", "2"])
+    nxt = runner.invoke(app, ["draft", "--home", home, "--number", "2", "--allow-empty"])  # an empty week
     assert nxt.exit_code == 0, nxt.output
     assert "date: 2027-11-24" in (tmp_path / "drafts" / "issue-2.md").read_text(encoding="utf-8")
     assert "no enriched stories in the window" in nxt.output  # the corpus week is a year back

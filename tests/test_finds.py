@@ -191,7 +191,7 @@ def test_the_boards_add_form_tells_the_truth_when_the_page_cannot_be_fetched(web
     from curator.review.board import make_app
     from curator.settings import load_settings
 
-    assert runner.invoke(app, ["draft", "--home", str(web), "--date", "2026-11-23"]).exit_code == 0
+    assert runner.invoke(app, ["draft", "--home", str(web), "--date", "2026-11-23", "--allow-empty"]).exit_code == 0
     token = "test-token-0123456789"
     c = TestClient(make_app(load_settings(web, env={}), token), base_url="http://127.0.0.1")
     assert c.get(f"/?token={token}").status_code == 200

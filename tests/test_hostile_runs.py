@@ -107,7 +107,7 @@ def test_a_run_killed_with_sigkill_is_marked_crashed_by_status_and_by_the_next_r
 
 def test_the_next_run_marks_a_dead_run_crashed(workspace):
     leave_a_running_row(workspace)
-    result = CliRunner().invoke(app, ["draft", "--home", str(workspace)], env=ENV)
+    result = CliRunner().invoke(app, ["draft", "--home", str(workspace), "--allow-empty"], env=ENV)  # an empty store
     assert result.exit_code == 0, result.output
     assert statuses(workspace) == ["crashed", "ok"]
     with Store(workspace / "data" / "curator.db") as store:

@@ -362,3 +362,14 @@ def test_the_keyboard_script_is_a_static_file_that_writes_no_markup(settings):
         assert risky not in js.text, risky
     assert client(settings, login=False).get("/static/board.js").status_code == 403
     assert "/static/board.js" not in c.get("/draft").text  # the keys belong to the board page only
+
+
+def test_regenerate_below_min_stories_says_so_and_leaves_the_draft(settings):
+    """#12 §3: the board's regenerate honours drafts.min_stories as `curator draft` does (nothing written)."""
+    old = draft_text(settings)
+    raised = settings.model_copy(update={"drafts": settings.drafts.model_copy(update={"min_stories": 1000})})
+    c = client(raised)
+    r = c.post("/regenerate", data={"csrf": TOKEN})
+    assert r.status_code == 200 and "草稿已重新生成" not in r.text
+    assert "fewer than drafts.min_stories = 1000" in r.text and "left as it was" in r.text
+    assert draft_text(settings) == old

@@ -178,7 +178,8 @@ def test_draft_on_a_full_disk_exits_non_zero_and_keeps_the_older_draft(workspace
         real_fsync(fd)
 
     monkeypatch.setattr(os, "fsync", fsync)
-    result = runner.invoke(cli.app, ["draft", "--home", str(workspace), "--date", "2026-11-23"])
+    result = runner.invoke(cli.app, ["draft", "--home", str(workspace), "--date", "2026-11-23",
+                                         "--allow-empty"])  # an empty store: the write is what fails
     assert result.exit_code != 0 and isinstance(result.exception, SystemExit), result.output
     assert "Traceback" not in result.output
     assert "curator: error:" in result.output and str(drafts.resolve()) in result.output

@@ -1,8 +1,10 @@
 """The `curator` typer app: the commands registered in the order `curator --help` lists them.
 
-Exit codes: 0 ok · 1 unexpected error · 2 usage · 74 store unusable · 75 another run holds the lock ·
-78 bad configuration (before any network I/O) · 3 done in part (`add`: the link was kept as a candidate
-but its page could not be fetched) · 130 stopped by Ctrl-C · 143 stopped by SIGTERM or the run deadline
+Exit codes: 0 ok · 1 unexpected error · 2 usage · 3 done in part (`add`: the link was kept as a candidate
+but its page could not be fetched) · 65 the edited draft cannot be read back · 66 `draft` found fewer
+stories than drafts.min_stories (nothing written; --allow-empty) · 69 the LLM endpoint refused or is
+unreachable (items wait) · 74 store unusable · 75 another run holds the lock · 78 bad configuration or no
+workspace (before any network I/O) · 130 stopped by Ctrl-C · 143 stopped by SIGTERM or the run deadline
 (both resumable: the run is recorded `interrupted`, what was done is kept).
 """
 

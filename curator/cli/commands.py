@@ -32,8 +32,9 @@ __all__ = ["add", "archive_app", "collect", "config_app", "demo", "draft", "init
            "status"]
 
 
-def init(home: HomeOpt = Path(".")) -> None:
+def init(home: HomeOpt = None) -> None:
     """Scaffold config/ and prompts/ for a publication (existing files are never overwritten)."""
+    home = home or Path(".")  # `init` makes a workspace, so it needs none
     src = defaults_dir()
     created = []
     for sub in ("config", "prompts"):
@@ -54,7 +55,7 @@ def init(home: HomeOpt = Path(".")) -> None:
     typer.echo("edit config/curator.toml (publication, sections) and config/sources.toml, then run `curator collect`.")
 
 
-def collect(home: HomeOpt = Path("."), provider: ProviderOpt = None, as_json: JsonOpt = False) -> None:
+def collect(home: HomeOpt = None, provider: ProviderOpt = None, as_json: JsonOpt = False) -> None:
     """Discover new links from every source, fetch, extract and enrich them (idempotent, resumable).
 
     One run at a time (a second exits with 75). SIGTERM stops taking work, lets what is in flight
@@ -75,7 +76,7 @@ def collect(home: HomeOpt = Path("."), provider: ProviderOpt = None, as_json: Js
 
 def add(
     url: Annotated[str, typer.Argument(metavar="URL", help="The page to add (the editor's find or a reader submission).")],
-    home: HomeOpt = Path("."),
+    home: HomeOpt = None,
     title: Annotated[str, typer.Option(help="Title to use if the page has none or cannot be fetched.")] = "",
     note: Annotated[str, typer.Option(help="Your summary, used if the page cannot be fetched (403, WeChat …).")] = "",
     submitter: Annotated[str | None, typer.Option(help="Credit a reader submission to this login.")] = None,
@@ -114,13 +115,15 @@ def add(
 
 
 def draft(
-    home: HomeOpt = Path("."),
+    home: HomeOpt = None,
     date: Annotated[str | None, typer.Option(help="Issue date YYYY-MM-DD; the window ends here. Default: the open draft's date, else "
                                                   "today (or run.now / CURATOR_RUN__NOW when pinned).")] = None,
     number: Annotated[int | None, typer.Option(min=1, max=1_000_000, help="Issue number (default: the open draft or the next one).")] = None,
     as_json: JsonOpt = False,
     force: Annotated[bool, typer.Option("--force", help="Regenerate even when the editor's edits in the file cannot be "
                                         "read back; the edited file is kept as issue-N.edited-<n>.md.")] = False,
+    allow_empty: Annotated[bool, typer.Option("--allow-empty", help="Write the draft even when the window holds fewer "
+                                              "stories than drafts.min_stories (otherwise: exit 66, nothing written).")] = False,
 ) -> None:
     """Select the week's best stories and write drafts/issue-N.md for review (the editor's edits are read back)."""
 
@@ -128,7 +131,8 @@ def draft(
         parse_date(date)  # a malformed --date is refused before the lock is taken or the store opened
 
     with workspace(home, "draft", before=before) as ws:
-        run = Pipeline(ws.settings, ws.store).draft(as_of=parse_date(date), number=number, force=force)
+        run = Pipeline(ws.settings, ws.store).draft(as_of=parse_date(date), number=number, force=force,
+                                                     allow_empty=allow_empty)
     if as_json:  # the lint result rides along: one JSON document for the machine that asked
         text = read_draft(run.draft_path) if run.draft_path else None
         found = lint_json(run.draft_path, lint_findings(ws.settings, run.draft_path, text)) \
@@ -150,7 +154,7 @@ archive_app = typer.Typer(help="The archive of past issues: links that already r
 @archive_app.command("import")
 def archive_import(
     directory: Annotated[Path, typer.Argument(metavar="DIR", help="Folder of past issues (Markdown, e.g. docs/issue-*.md).")],
-    home: HomeOpt = Path("."),
+    home: HomeOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Read past published issues (footnote or list style) and remember their links and titles."""
@@ -175,7 +179,7 @@ def archive_import(
 
 def publish(
     file: Annotated[Path, typer.Argument(metavar="FILE", help="The edited draft (drafts/issue-N.md) as you published it.")],
-    home: HomeOpt = Path("."),
+    home: HomeOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Record what was published (kept / dropped / edited / added stories, the archive, learned weights);
@@ -202,7 +206,7 @@ def parse_date(value: str | None) -> datetime | None:
         raise typer.BadParameter(f"--date must look like 2026-11-23, got {value!r}") from None
 
 
-def status(home: HomeOpt = Path("."), as_json: JsonOpt = False) -> None:
+def status(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
     """Recent runs, items per state, source health, LLM usage, and where each setting came from."""
     from curator.report import status_report
 
@@ -217,7 +221,7 @@ def status(home: HomeOpt = Path("."), as_json: JsonOpt = False) -> None:
 
 
 def review(
-    home: HomeOpt = Path("."),
+    home: HomeOpt = None,
     port: Annotated[int, typer.Option(min=0, max=65_535, help="Port on 127.0.0.1 (0 picks a free one).")] = 0,
     open_browser: Annotated[bool, typer.Option("--open/--no-open", help="Open the board in your browser.")] = True,
 ) -> None:

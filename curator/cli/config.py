@@ -57,7 +57,7 @@ def effective(settings: Settings) -> list[tuple[str, Any, str]]:
 
 
 @app.command("show")
-def show(home: HomeOpt = Path("."), as_json: JsonOpt = False) -> None:
+def show(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
     """Print every effective setting and the layer it came from (default, file, env, flag, preset)."""
     with workspace(home, store=False) as ws:
         rows = effective(ws.settings)

@@ -104,7 +104,7 @@ def lint_file(settings: Settings, file: Path, window_days: int | None = None, *,
 
 def lint(
     file: Annotated[Path, typer.Argument(metavar="FILE", help="A draft to check.")],
-    home: HomeOpt = Path("."),
+    home: HomeOpt = None,
     window_days: Annotated[int | None, typer.Option(min=0, max=36_500, help="Flag items older than this many days.")] = None,
     check_links: Annotated[bool, typer.Option("--check-links", help="Also fetch every link (network).")] = False,
     fmt: Annotated[Format, typer.Option("--format", help="text (file:line: [rule] severity: …) or github "

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 import typer
 
 from curator.cli.output import table_lines
-from curator.cli.workspace import HomeOpt, JsonOpt, cli_errors, workspace
+from curator.cli.workspace import HomeOpt, JsonOpt, cli_errors, find_home, workspace
 from curator.errors import CuratorError, UsageError
 from curator.http import Fetcher
 from curator.models import SourceHealth, Validators
@@ -186,7 +186,7 @@ def add(
     url: Annotated[
         str, typer.Argument(metavar="URL", help="A site's homepage or its feed URL (for other kinds: the API URL).")
     ],
-    home: HomeOpt = Path("."),
+    home: HomeOpt = None,
     name: Annotated[str | None, typer.Option(help="Source name (default: the site's domain).")] = None,
     section: Annotated[str | None, typer.Option(help="Section id its items lean towards.")] = None,
     weight: Annotated[
@@ -215,7 +215,7 @@ def add(
             name=name or domain(feed_url), kind=kind, url=feed_url, section=section, **extra
         )
         _refuse_duplicate(settings, source.name, feed_url)
-        path = append_sources(home, [source_table(source)])
+        path = append_sources(ws.settings.home, [source_table(source)])
     if as_json:
         typer.echo(json.dumps({"added": {**source_table(source), "url": redact(source.url)}, "file": str(path)},
                               ensure_ascii=False, indent=2))
@@ -226,7 +226,7 @@ def add(
 @app.command("import-opml")
 def import_opml(
     file: Annotated[Path, typer.Argument(metavar="FILE", help="An OPML file exported by a feed reader (or by export-opml).")],
-    home: HomeOpt = Path("."),
+    home: HomeOpt = None,
 ) -> None:
     """Append the OPML file's feeds to config/sources.toml, skipping URLs already configured."""
     with workspace(home, store=False, must_exist=False) as ws:
@@ -251,13 +251,13 @@ def import_opml(
             names.add(table["name"])
             new.append(table)
         if new:
-            append_sources(home, new)
+            append_sources(ws.settings.home, new)
     typer.echo(f"imported {len(new)} source(s); skipped {skipped} already configured.")
 
 
 @app.command("export-opml")
 def export_opml(
-    home: HomeOpt = Path("."),
+    home: HomeOpt = None,
     out: Annotated[
         Path | None, typer.Option("--out", metavar="FILE", help="Write to this file instead of standard output.")
     ] = None,
@@ -274,7 +274,7 @@ def export_opml(
 
 
 @app.command()
-def check(home: HomeOpt = Path("."), as_json: JsonOpt = False) -> None:
+def check(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
     """Source health from the store: last success, failures in a row, last error, items found."""
     with workspace(home, store=False, must_exist=False) as ws:
         settings = ws.settings
@@ -333,7 +333,7 @@ NameArg = Annotated[str, typer.Argument(metavar="NAME", help="The source's name 
 
 
 @app.command("list")
-def list_sources(home: HomeOpt = Path("."), as_json: JsonOpt = False) -> None:
+def list_sources(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
     """The configured sources: name, kind, URL (secrets redacted), weight, section, enabled."""
     with workspace(home, store=False, must_exist=False) as ws:
         sources = ws.settings.sources
@@ -351,17 +351,17 @@ def list_sources(home: HomeOpt = Path("."), as_json: JsonOpt = False) -> None:
 
 
 @app.command()
-def remove(name: NameArg, home: HomeOpt = Path(".")) -> None:
+def remove(name: NameArg, home: HomeOpt = None) -> None:
     """Delete the source's [[sources]] table from its config file (the rest of the file untouched)."""
     with cli_errors():
-        path = edit_source(home, name, remove=True)
+        path = edit_source(find_home(home), name, remove=True)
     typer.echo(f"removed '{name}' from {path}; its items stay in the store, it leaves `status` and `sources check`")
 
 
 @app.command()
-def disable(name: NameArg, home: HomeOpt = Path("."),
+def disable(name: NameArg, home: HomeOpt = None,
             enable: Annotated[bool, typer.Option("--enable", help="Turn it back on instead.")] = False) -> None:
     """Stop collecting from a source but keep it configured (`enabled = false`); --enable turns it back on."""
     with cli_errors():
-        path = edit_source(home, name, enabled=enable)
+        path = edit_source(find_home(home), name, enabled=enable)
     typer.echo(f"{'enabled' if enable else 'disabled'} '{name}' in {path}")

@@ -1,5 +1,10 @@
 """The CLI's one way into a workspace: settings -> run lock -> store, with errors turned into exit codes.
 
+The workspace is the folder given by `--home` or `CURATOR_HOME`, else the current folder or its nearest
+parent holding `config/curator.toml` (as git finds its repository); with none of these the command refuses
+(78) instead of running on built-in defaults in whatever folder it was started from (`init` and `demo`
+need no workspace).
+
 Every command runs its body inside `workspace()`; a `CuratorError` anywhere in it (a bad --home or config:
 78, another run holding the lock: 75, the store unusable: 74, SIGTERM or the run deadline: 143 …) prints
 `curator: error: …` on stderr and exits with the error's own code.
@@ -30,8 +35,12 @@ from curator.urls import RedactingFilter
 log = logging.getLogger(__name__)
 
 HomeOpt = Annotated[
-    Path, typer.Option("--home", envvar="CURATOR_HOME", help="Workspace folder holding config/, prompts/, data/, drafts/.")
+    Path | None,
+    typer.Option("--home", envvar="CURATOR_HOME", show_default=False,
+                 help="Workspace folder holding config/, prompts/, data/, drafts/. Default: this folder or the "
+                      "nearest parent holding config/curator.toml."),
 ]
+MARKER = Path("config") / "curator.toml"  # what makes a folder a workspace (`curator init` writes it)
 ProviderOpt = Annotated[
     str | None, typer.Option("--provider", help="Enrichment backend: auto, openai or offline (overrides llm.provider).")
 ]
@@ -53,13 +62,32 @@ def setup_logging(verbose: bool, *, quiet: bool = False) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def workspace_settings(home: Path, *, provider: str | None = None, must_exist: bool = True) -> Settings:
-    """The workspace's settings, with the command's flags on top."""
+def find_home(home: Path | None, *, cwd: Path | None = None) -> Path:
+    """The workspace folder: `home` (--home / CURATOR_HOME) when given, else `cwd` or its nearest parent
+    holding config/curator.toml. Raises ConfigError (78) when there is none, before anything is made."""
+    if home is not None:
+        return home
+    here = (cwd or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / MARKER).is_file():
+            if folder != here:
+                log.debug("workspace: %s", folder)
+            return folder
+    raise ConfigError(
+        f"not in a curator workspace: neither {here} nor any folder above it holds {MARKER.as_posix()}. "
+        "Run `curator init` to make this folder one (or `curator init --home PATH`), or point at your "
+        "workspace with `--home PATH` or `CURATOR_HOME=PATH`.")
+
+
+def workspace_settings(home: Path | None, *, provider: str | None = None, must_exist: bool = True) -> Settings:
+    """The workspace's settings (its folder as `find_home` finds it), with the command's flags on top."""
+    home = find_home(home)
     # A mistyped --home must not become a fresh, empty workspace whose run of no sources says `ok`.
     if must_exist and home.exists() and not home.is_dir():
-        raise ConfigError(f"--home {home}: is a file, not a folder; give the publication's folder")
+        raise ConfigError(f"--home / CURATOR_HOME {home}: is a file, not a folder; give the publication's folder")
     if must_exist and not home.exists():
-        raise ConfigError(f"--home {home}: no such folder; create it with `curator init --home {home}`")
+        raise ConfigError(f"--home / CURATOR_HOME {home}: no such folder; create it with `curator init --home {home}`"
+                          " (nothing was created)")
     overrides: dict[str, dict[str, Any]] = {}
     if provider:
         overrides["llm"] = {"provider": provider}
@@ -96,7 +124,7 @@ class Workspace:
 
 @contextmanager
 def workspace(
-    home: Path,
+    home: Path | None,
     lock: str | None = None,
     *,
     provider: str | None = None,

@@ -276,7 +276,7 @@ class Pipeline:
             # The editor's decisions on this issue number (review board), replayed on every regeneration.
             issue = select.apply_stored(self.store, issue, items, self.settings)
             if not allow_empty:
-                self._enough_stories(issue, number, as_of, fresh=recorded is None)
+                self._enough_stories(issue, number, as_of, fresh=self.store.issue(number) is None)
             extra = {"looking_back": select.looking_back(self.store, as_of)} if self.settings.publication.looking_back else {}
             texts = self._prose(run, issue) if self.settings.publication.prose == "section" else None
             renderer = compose.Renderer(self.settings)

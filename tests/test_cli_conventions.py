@@ -115,7 +115,7 @@ def test_archive_import_json(workspace, tmp_path):
 
 
 def test_draft_json_includes_the_lint_result_and_status_json_the_origins(workspace):
-    result = runner.invoke(app, ["draft", "--home", str(workspace), "--json"])
+    result = runner.invoke(app, ["draft", "--home", str(workspace), "--json", "--allow-empty"])  # an empty week (issue 12 §3)
     data = json.loads(result.stdout)
     assert data["draft"] and set(data["lint"]) == {"file", "errors", "warnings", "findings"}
     status = json.loads(runner.invoke(app, ["status", "--home", str(workspace), "--json"]).stdout)

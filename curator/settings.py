@@ -175,7 +175,7 @@ class LLMSettings(_Section):
     triage_threshold: int = Field(default=40, ge=0, le=100)
     triage_top_k: int = Field(default=3, ge=0, le=1000)
     triage_batch: int = Field(default=20, ge=1, le=100)
-    budget_run_usd: float | None = Field(default=None, ge=0, le=1_000_000)
+    budget_run_usd: float | None = Field(default=2.0, ge=0, le=1_000_000)  # a stray key spends at most this
     budget_issue_usd: float | None = Field(default=None, ge=0, le=1_000_000)
     prices: dict[str, ModelPrice] = Field(default_factory=dict)
 

@@ -66,3 +66,14 @@ def pytest_sessionfinish(session, exitstatus):
     except AssertionError as exc:
         print(f"\nCANARY CHECK FAILED: {exc}")
         session.exitstatus = 1
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory) -> Path:
+    """One demo workspace (collected and drafted on the bundled corpus) for the whole run: tests copy it
+    (shutil.copytree) and change only their copy."""
+    from curator.demo import run_demo
+
+    ws = tmp_path_factory.mktemp("demo") / "ws"
+    run_demo(ws, env={}, echo=lambda *_: None)
+    return ws

@@ -250,6 +250,8 @@ class FakeGitHub:
         """`until`: stop the job after the step whose name starts with it (the rest is not run at all)."""
         doc = yaml.safe_load((self.workflows / workflow).read_text(encoding="utf-8"))
         run_id = self._next_id()
+        # Real time, on purpose: the workflows stamp their backups with `date -u`, and the fake's run and
+        # artifact times must order with those stamps (only the order is compared, never a date).
         now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
         run = {"databaseId": run_id, "workflow": workflow, "status": "in_progress", "conclusion": "",
                "startedAt": now, "event": event}

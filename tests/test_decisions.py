@@ -124,15 +124,6 @@ def test_record_refuses_incomplete_decisions(tmp_path, kw):
 
 
 # ---- against the demo corpus: a regenerated draft follows the stored decisions ----------------
-@pytest.fixture(scope="module")
-def demo_template(tmp_path_factory) -> Path:
-    from curator.demo import run_demo
-
-    ws = tmp_path_factory.mktemp("demo") / "ws"
-    run_demo(ws, env={}, echo=lambda *_: None)
-    return ws
-
-
 @pytest.fixture
 def demo_ws(demo_template, tmp_path) -> Path:
     ws = tmp_path / "ws"

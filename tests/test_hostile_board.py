@@ -8,7 +8,6 @@ import json
 import logging
 import re
 import shutil
-from pathlib import Path
 
 import httpx
 import pytest
@@ -18,15 +17,6 @@ from curator.review.board import make_app, markdown_to_html, running
 from curator.settings import load_settings
 from curator.store import Store
 from tests.test_review_board import TOKEN, board_state, client, decide, draft_text, stored
-
-
-@pytest.fixture(scope="module")
-def demo_template(tmp_path_factory) -> Path:
-    from curator.demo import run_demo
-
-    ws = tmp_path_factory.mktemp("demo") / "ws"
-    run_demo(ws, env={}, echo=lambda *_: None)
-    return ws
 
 
 @pytest.fixture

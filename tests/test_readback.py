@@ -22,15 +22,6 @@ from curator.store import Store
 runner = CliRunner()
 
 
-@pytest.fixture(scope="module")
-def demo_template(tmp_path_factory) -> Path:
-    from curator.demo import run_demo
-
-    ws = tmp_path_factory.mktemp("demo") / "ws"
-    run_demo(ws, env={}, echo=lambda *_: None)
-    return ws
-
-
 @pytest.fixture
 def ws(demo_template, tmp_path) -> Path:
     target = tmp_path / "ws"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from pathlib import Path
 
 import httpx
 import pytest
@@ -19,15 +18,6 @@ from curator.settings import load_settings
 from curator.store import Store
 
 TOKEN = "test-token-0123456789"
-
-
-@pytest.fixture(scope="module")
-def demo_template(tmp_path_factory) -> Path:
-    from curator.demo import run_demo
-
-    ws = tmp_path_factory.mktemp("demo") / "ws"
-    run_demo(ws, env={}, echo=lambda *_: None)
-    return ws
 
 
 @pytest.fixture

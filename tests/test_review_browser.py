@@ -43,15 +43,6 @@ def sync_api() -> Any:
     return api
 
 
-@pytest.fixture(scope="module")
-def demo_template(tmp_path_factory) -> Path:
-    from curator.demo import run_demo
-
-    ws = tmp_path_factory.mktemp("demo") / "ws"
-    run_demo(ws, env={}, echo=lambda *_: None)
-    return ws
-
-
 @pytest.fixture
 def settings(demo_template, tmp_path):
     ws = tmp_path / "ws"

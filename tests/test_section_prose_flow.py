@@ -39,15 +39,6 @@ def woven_answer(request: dict[str, Any]) -> Reply:
     return Reply(content=json.dumps({"paragraphs": paragraphs}, ensure_ascii=False))
 
 
-@pytest.fixture(scope="module")
-def demo_template(tmp_path_factory) -> Path:
-    from curator.demo import run_demo
-
-    ws = tmp_path_factory.mktemp("prose-demo") / "ws"
-    run_demo(ws, env={}, echo=lambda *_: None)
-    return ws
-
-
 @pytest.fixture
 def ws(demo_template, tmp_path) -> Path:
     target = tmp_path / "ws"

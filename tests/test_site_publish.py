@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from curator import compose, site, sitepaths
 from curator.cli import app
-from curator.demo import DEMO_AS_OF, run_demo
+from curator.demo import DEMO_AS_OF
 from curator.errors import ConfigError
 from curator.pipeline import Pipeline
 from curator.settings import load_settings
@@ -30,13 +30,6 @@ from curator.store import Store
 runner = CliRunner()
 ATOM = "{http://www.w3.org/2005/Atom}"
 FLAG = {"hugo": ("draft", True, False), "hexo": ("published", False, True), "jekyll": ("published", False, True)}
-
-
-@pytest.fixture(scope="module")
-def demo_template(tmp_path_factory) -> Path:
-    ws = tmp_path_factory.mktemp("sitepub") / "ws"
-    run_demo(ws, env={}, echo=lambda *_: None)
-    return ws
 
 
 @pytest.fixture

@@ -68,3 +68,10 @@ def test_a_provider_preset_fills_what_is_not_set_explicitly(workspace):
     assert s.llm.price() is not None  # the built-in price table knows the preset's model
     mine = load_settings(workspace, env={"CURATOR_LLM__PRESET": "dashscope", "CURATOR_LLM__MODEL": "qwen-max"})
     assert mine.llm.model == "qwen-max" and mine.llm.base_url.startswith("https://dashscope")
+
+
+def test_a_run_has_a_spending_cap_unless_the_editor_sets_another(workspace):
+    """An ambient OPENAI_API_KEY (a shell that exports one, `make demo`) spends at most the default cap."""
+    assert load_settings(workspace, env={}).llm.budget_run_usd == 2.0
+    raised = load_settings(workspace, env={"CURATOR_LLM__BUDGET_RUN_USD": "25"})
+    assert raised.llm.budget_run_usd == 25.0

@@ -66,7 +66,7 @@ class CuratorError(Exception):
 
 def shown_url(url: str) -> str:
     """Best-effort scheme://host/path of any string, dropping userinfo, query and fragment (the form a URL
-    takes in an error message or a log line; `netguard.redact` is this function)."""
+    takes in an error message or a log line; the fetcher's and netguard's messages use it too)."""
     try:
         parts = urlsplit(url.strip())
         host = parts.hostname or ""

@@ -20,7 +20,7 @@ from urllib.parse import urldefrag, urljoin
 import httpx
 
 from curator import netguard
-from curator.errors import FetchError
+from curator.errors import FetchError, shown_url
 from curator.httpwire import BoundedDecoder, is_tls_failure, parse_retry_after, ssl_context
 from curator.models import Validators
 from curator.netguard import Pin, Resolver, Target
@@ -169,7 +169,7 @@ class Fetcher:
         """GET `url` within the deadline; 200 or 304, else FetchError with a stable `reason`."""
         if self._client is None:
             raise RuntimeError("Fetcher is not open; use `async with Fetcher(settings) as fetcher:`")
-        safe = netguard.redact(url)
+        safe = shown_url(url)
         try:
             target = netguard.parse_url(url)
             safe = target.redacted()

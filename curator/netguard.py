@@ -19,8 +19,6 @@ from curator.errors import BlockedAddress, ConfigError, FetchError, shown_url
 
 log = logging.getLogger(__name__)
 
-redact = shown_url  # the one URL-for-messages rule (errors.py owns it: error messages use it too)
-
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -82,7 +80,7 @@ class Pin:
 def parse_url(url: str) -> Target:
     """Split an absolute http(s) URL. Raises BlockedAddress (blocked_scheme, credentials_in_url) or
     FetchError(bad_url); never echoes credentials or the query string."""
-    safe = redact(url)
+    safe = shown_url(url)
     if any(ord(c) < 0x20 or c in " \\" for c in url.strip()[:4096].split("?", 1)[0].split("#", 1)[0]):
         raise FetchError(
             "URL contains whitespace, control characters or backslashes", reason="bad_url", url=safe

@@ -9,7 +9,7 @@ import socket
 import pytest
 
 from curator import netguard
-from curator.errors import BlockedAddress, ConfigError, FetchError
+from curator.errors import BlockedAddress, ConfigError, FetchError, shown_url
 
 
 class SpyResolver:
@@ -126,7 +126,7 @@ def test_parse_normalises_and_redacts_query() -> None:
     assert t.redacted() == "https://example.com:8443/a/b"
     assert netguard.parse_url("http://[::1]/").host_header == "[::1]"
     assert netguard.parse_url("http://münchen.de/").host == "xn--mnchen-3ya.de"
-    assert "token" not in netguard.redact("http://u:p@h/x?token=abc")
+    assert "token" not in shown_url("http://u:p@h/x?token=abc")
 
 
 @pytest.mark.parametrize(

@@ -32,6 +32,7 @@ demo: $(BASE)
 	$(BIN)/curator demo
 
 test: $(DEV)
+	@bash tools/ensure_servers.sh
 	$(BIN)/python -m pytest
 
 bench: $(DEV)

@@ -11,6 +11,8 @@ import pytest
 
 from tests.canary import CANARY
 
+pytest_plugins = ["tests.servers"]
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 FIXTURE_NOW = datetime(2026, 11, 23, 23, 59, tzinfo=UTC)  # the fixtures' week ends here (= the demo's)

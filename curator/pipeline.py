@@ -28,6 +28,7 @@ from curator.errors import CuratorError, ExtractionError, Interrupted, LLMUnavai
 from curator.fetch import fetch_waiting, keep_find
 from curator.http import Fetcher
 from curator.models import Candidate, Issue, ItemState, Page, Placement, ReviewData, RunSummary, WorkItem
+from curator.notify.notifier import Notifier
 from curator.progress import Reporter
 from curator.redaction import Redactor
 from curator.settings import Settings, require_llm_key
@@ -119,6 +120,8 @@ class Pipeline:
                 timer.cancel()
             self.store.finish_run(run.run_id, run.status, dict(run.counters),
                                   [*run.notes, run.error] if run.error else run.notes)
+            if command == "collect":  # webhooks, once the result is stored; never raises (curator/notify/)
+                Notifier(self.settings, self.store).after_collect(run)
         return run
 
     async def _collect_network(self, run: RunSummary, discover_sources: bool) -> None:

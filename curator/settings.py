@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from curator.config_errors import SourcePlace, bad_source_url, describe, unknown_kind, where
 from curator.errors import ConfigError
+from curator.notify.config import NotifySettings
 from curator.sitepaths import SitePublishing
 
 
@@ -232,6 +233,7 @@ class Settings(_Section):
     learning: LearningSettings = Field(default_factory=LearningSettings)
     drafts: DraftSettings = Field(default_factory=DraftSettings)
     lint: LintSettings = Field(default_factory=LintSettings)
+    notify: NotifySettings = Field(default_factory=NotifySettings)  # webhooks (curator/notify/config.py)
     origins: dict[str, str] = Field(default_factory=dict, exclude=True)
 
     @field_validator("sections")
@@ -376,6 +378,7 @@ def load_settings(
         raise ConfigError(describe(exc, model=Settings, data=data, origins=origins, home=home,
                                    places=places, kinds=kinds)) from None
     settings.origins = origins
+    settings.notify.bind_env(env or {})  # webhook URLs and tokens: only ever from the environment
     _apply_preset(settings)
     _check_references(settings, kinds, [where(("sources", i, "kind"), origins, home, places)
                                         for i in range(len(settings.sources))])

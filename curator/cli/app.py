@@ -29,6 +29,7 @@ from curator.cli.commands import (
     review,
     status,
 )
+from curator.cli.notify import app as notify_app
 from curator.cli.sources import app as sources_app
 from curator.cli.workspace import setup_logging
 
@@ -93,6 +94,7 @@ app.command()(review)
 app.command()(demo)
 app.add_typer(sources_app, name="sources")
 app.add_typer(config_app, name="config")
+app.add_typer(notify_app, name="notify")
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ import typer
 
 from curator.cli.config import app as config_app
 from curator.cli.lintcmd import lint, lint_file, lint_findings, lint_json, read_draft
+from curator.cli.notify import notify_draft, webhook_status
 from curator.cli.output import origins_json, print_origins, print_status, print_summary
 from curator.cli.progress import TerminalReporter
 from curator.cli.workspace import (
@@ -133,6 +134,7 @@ def draft(
     with workspace(home, "draft", before=before) as ws:
         run = Pipeline(ws.settings, ws.store).draft(as_of=parse_date(date), number=number, force=force,
                                                      allow_empty=allow_empty)
+        notify_draft(ws.settings, ws.store, run)  # draft_ready with the lint summary, to the webhooks
     if as_json:  # the lint result rides along: one JSON document for the machine that asked
         text = read_draft(run.draft_path) if run.draft_path else None
         found = lint_json(run.draft_path, lint_findings(ws.settings, run.draft_path, text)) \
@@ -212,11 +214,14 @@ def status(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
 
     with workspace(home) as ws:  # no run lock: status reads while a run is going
         report = status_report(ws.settings, ws.store)
+        hooks = webhook_status(ws.store)  # "webhook slack (hooks.slack.com) failed: HTTP 500 at …"
     if as_json:
-        data = {**report.model_dump(mode="json"), "settings": origins_json(ws.settings)}
+        data = {**report.model_dump(mode="json"), "webhooks": hooks, "settings": origins_json(ws.settings)}
         typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
         return
     print_status(report)
+    for line in hooks:
+        typer.echo(f"⚠ {line}")
     print_origins(ws.settings)
 
 

@@ -205,6 +205,28 @@ MIGRATIONS: list[Migration] = [
     UPDATE items SET state='extracted', reason=NULL, retryable=0
     WHERE state='failed' AND substr(reason, 1, 4)='llm_' AND article IS NOT NULL
     """),
+    # Webhooks (curator/notify/): a source's failing streak is told once per hook, and each delivery's
+    # outcome (hook label and host, never the URL) is kept for `curator status`.
+    Migration("notify_webhooks", """
+    CREATE TABLE notify_sent (
+        event TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        hook TEXT NOT NULL,
+        sent_at TEXT NOT NULL,
+        PRIMARY KEY (event, subject, hook)
+    );
+    CREATE TABLE webhook_deliveries (
+        id INTEGER PRIMARY KEY,
+        hook TEXT NOT NULL,
+        host TEXT NOT NULL,
+        event TEXT NOT NULL,
+        ok INTEGER NOT NULL,
+        detail TEXT NOT NULL,
+        run_id INTEGER,
+        at TEXT NOT NULL
+    );
+    CREATE INDEX webhook_deliveries_hook ON webhook_deliveries(hook, id);
+    """),
 ]
 
 

@@ -160,5 +160,6 @@ def _said(kind: str, body: bytes) -> str:
         for key in ("msg", "StatusMessage", "errmsg", "description", "error"):
             if isinstance(doc.get(key), str):
                 return _cut(doc[key], 200)
+        return ""
     text = body.decode("utf-8", "replace").strip()
-    return _cut(text, 200) if kind == "slack" and text else ""
+    return _cut(text, 200) if kind == "slack" and doc is None and text else ""  # Slack answers in words

@@ -127,5 +127,8 @@ class Sender:
                 raise FetchError("TLS verification failed", reason="tls") from None
             if isinstance(exc, httpx.TimeoutException):
                 raise _Transient(f"timed out after {timeout:g} s") from None
-            # The exception's text can quote the request URL (the pinned address and the secret path).
-            raise _Transient(f"connection failed ({type(exc).__name__})") from None
+            # The exception's text can quote the request URL (the pinned address and the secret path): shown
+            # only when it holds no path at all ("[Errno 111] Connection refused").
+            said = str(exc).strip()
+            shown = f": {said}" if said and "/" not in said and len(said) < 200 else ""
+            raise _Transient(f"connection failed ({type(exc).__name__}{shown})") from None

@@ -29,8 +29,10 @@ class Captured:
 
 
 class Receiver(LoopbackServer):
-    def __init__(self, *script: tuple[int, bytes] | str, hang_s: float = 10.0) -> None:
+    def __init__(self, *script: tuple[int, bytes] | str, hang_s: float = 10.0, together: int = 0) -> None:
+        """`together`: answer nothing until that many requests are in (proves a sender posts them at once)."""
         self.script: list[tuple[int, bytes] | str] = list(script)
+        barrier = threading.Barrier(together) if together else None
         self.requests: list[Captured] = []
         self.release = threading.Event()
         lock = threading.Lock()
@@ -49,6 +51,11 @@ class Receiver(LoopbackServer):
                     rx.requests.append(Captured(parts.path, parse_qs(parts.query),
                                                 {k.lower(): v for k, v in self.headers.items()}, body))
                     step = rx.script.pop(0) if rx.script else (200, ACCEPTED)
+                if barrier is not None:
+                    try:
+                        barrier.wait(hang_s)
+                    except threading.BrokenBarrierError:
+                        pass
                 if step == "hang":
                     rx.release.wait(hang_s)
                     self.close_connection = True

@@ -240,3 +240,10 @@ def test_a_hook_listens_only_to_its_events(workspace):
         with store:
             sent = Notifier(settings, store).send([hostile_draft()], run_id=None)
     assert sent == [] and rx.requests == []
+
+
+def test_a_redirect_is_not_followed(workspace):
+    with Receiver((302, b"")) as rx:
+        write_hooks(workspace, hook("slack"))
+        (outcome,), _ = send(workspace, {"HOOK_URL": rx.url()})
+    assert not outcome.ok and outcome.detail == "HTTP 302" and len(rx.requests) == 1

@@ -199,3 +199,19 @@ def test_notify_test_refuses_without_hooks_or_with_an_unknown_event(workspace):
     write_hooks(workspace, hook("slack"))
     bad = cli("notify", "test", "--home", str(workspace), "--event", "draft_redy", env={"HOOK_URL": "https://x.test/h"})
     assert bad.exit_code == 2 and "unknown event draft_redy" in bad.output
+
+
+def test_every_message_of_a_run_goes_out_in_one_concurrent_round(workspace):
+    # The receiver answers none of three messages until all three are in: told one after another, the
+    # first would time out. So a dead hook costs a run its timeout once, not once per failing source.
+    with NewsSite(n_articles=1) as site, Receiver(together=3) as rx:
+        site.write_sources(workspace)
+        with (workspace / "config" / "sources.toml").open("a", encoding="utf-8") as f:
+            f.writelines(f'\n[[sources]]\nname = "坏源{i}"\nurl = "{site.base}/gone-{i}.xml"\n' for i in range(3))
+        write_hooks(workspace, hook("json"), source_failures=1, retries=0, timeout_s=5)
+        settings = load_settings(workspace, env={"HOOK_URL": rx.url()}, overrides={"llm": {"provider": "offline"}})
+        with Store(settings.db_path) as store:
+            Pipeline(settings, store).collect()
+            oks = [r[0] for r in store.db.execute("SELECT ok FROM webhook_deliveries WHERE event='source_failing'")]
+            assert oks == [1, 1, 1]
+        assert sorted(r.json["source"] for r in rx.requests) == ["坏源0", "坏源1", "坏源2"]

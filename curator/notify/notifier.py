@@ -76,17 +76,18 @@ class Notifier:
 
     # ---- what is worth telling ---------------------------------------------------------------
     def after_collect(self, run: RunSummary) -> list[Outcome]:
-        """Tell the hooks how this collect went. Never raises: a notification never changes a run's outcome."""
+        """Tell the hooks how this collect went, in one concurrent round (a dead hook costs its timeout once,
+        not once per event). Never raises: a notification never changes a run's outcome."""
         if not self.hooks:
             return []
         try:
-            events: list[Event] = []
-            if problem := self._run_problem(run):
-                events.append(problem)
-            if budget := self._budget(run):
-                events.append(budget)
-            outcomes = self.send(events, run_id=run.run_id)
-            return outcomes + self._failing_sources(run.run_id)
+            events = [e for e in (self._run_problem(run), self._budget(run)) if e is not None]
+            pairs = [(h, e) for e in events for h in self._listening(e)] + self._failing_sources()
+            outcomes = self._deliver(pairs, run.run_id)
+            for outcome, (hook, event) in zip(outcomes, pairs, strict=True):
+                if outcome.ok and isinstance(event, SourceFailing):
+                    self.store.mark_told("source_failing", event.source, hook.label, self.settings.now())
+            return outcomes
         except Exception as exc:  # noqa: BLE001  (called from the run's `finally`: it must not replace its outcome)
             log.warning("notifications after run #%d were not sent: %s", run.run_id, type(exc).__name__
                         if not isinstance(exc, CuratorError) else exc)
@@ -133,11 +134,11 @@ class Notifier:
         return BudgetNearlySpent(publication=self.settings.publication.name, at=self.settings.now(),
                                  run_id=run.run_id, spent_usd=round(spent, 6), budget_usd=budget, warn_ratio=ratio)
 
-    def _failing_sources(self, run_id: int) -> list[Outcome]:
+    def _failing_sources(self) -> list[tuple[WebhookSettings, Event]]:
         """A source failing `notify.source_failures` runs in a row is told once per hook (a hook that failed
         to take it is told again next run); once it answers again, its next streak is told anew."""
         threshold = self.settings.notify.source_failures
-        outcomes: list[Outcome] = []
+        pairs: list[tuple[WebhookSettings, Event]] = []
         for row in self.store.source_health():
             if self.settings.source(row.name) is None:
                 continue
@@ -147,12 +148,9 @@ class Notifier:
             event = SourceFailing(publication=self.settings.publication.name, at=self.settings.now(),
                                   source=row.name, kind=row.kind, failures=row.consecutive_failures,
                                   threshold=threshold, last_error=row.last_error, last_error_at=row.last_error_at)
-            hooks = [h for h in self._listening(event) if not self.store.was_told("source_failing", row.name, h.label)]
-            for outcome in self._deliver([(h, event) for h in hooks], run_id):
-                if outcome.ok:
-                    self.store.mark_told("source_failing", row.name, outcome.hook, self.settings.now())
-                outcomes.append(outcome)
-        return outcomes
+            pairs += [(h, event) for h in self._listening(event)
+                      if not self.store.was_told("source_failing", row.name, h.label)]
+        return pairs
 
     # ---- delivery ----------------------------------------------------------------------------
     def _listening(self, event: Event) -> list[WebhookSettings]:

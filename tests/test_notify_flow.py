@@ -76,6 +76,7 @@ def test_a_failed_run_is_told_and_keeps_its_exit_code_when_the_webhook_hangs(wor
         (told,) = bodies(rx, "run_failed")
         event = RunProblem.model_validate(told)
         assert event.status == "failed" and event.command == "collect" and "API key" in (event.error or "")
+        assert event.reasons and set(event.reasons) <= set(event.counters) and event.counters["extract/ok"] == 2
         assert CANARY not in json.dumps(told) + result.output
         status = cli("status", "--home", str(workspace), env=env).stdout
         assert f"⚠ webhook json ({rx.host}) failed: timed out after 0.5 s" in status

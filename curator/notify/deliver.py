@@ -14,12 +14,13 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Self
+from urllib.parse import urlsplit
 
 import httpx
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from curator import netguard
-from curator.errors import BlockedAddress, FetchError
+from curator.errors import BlockedAddress, FetchError, shown_url
 from curator.httpwire import is_tls_failure, ssl_context
 from curator.notify.config import NotifySettings
 from curator.notify.payloads import Outgoing, refusal
@@ -45,10 +46,8 @@ class _Transient(Exception):
 
 
 def host_of(url: str | None) -> str:
-    try:
-        return netguard.parse_url(url).host_header if url else "-"
-    except FetchError:
-        return "-"
+    """host[:port] of a webhook URL: all of it a log line or `status` may show (its path is the credential)."""
+    return urlsplit(shown_url(url)).netloc or "-" if url else "-"
 
 
 class Sender:

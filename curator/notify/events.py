@@ -48,6 +48,7 @@ class RunProblem(_Event):
     command: str
     status: str  # degraded | failed | interrupted
     reasons: dict[str, int] = Field(default_factory=dict)  # the counters that made it less than asked
+    counters: dict[str, int] = Field(default_factory=dict)  # all of the run's counters (the json hook carries them)
     notes: list[str] = Field(default_factory=list)
     error: str | None = None
 

@@ -121,7 +121,8 @@ class Notifier:
         return RunProblem(
             event="run_degraded" if run.status == "degraded" else "run_failed",
             publication=self.settings.publication.name, at=self.settings.now(), run_id=run.run_id,
-            command=run.command, status=run.status, reasons=run.reasons(), notes=run.notes[-3:], error=run.error)
+            command=run.command, status=run.status, reasons=run.reasons(), counters=dict(sorted(run.counters.items())),
+            notes=run.notes[-3:], error=run.error)
 
     def _budget(self, run: RunSummary) -> BudgetNearlySpent | None:
         budget = self.settings.llm.budget_run_usd

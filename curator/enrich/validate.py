@@ -22,6 +22,7 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
 from curator import text as textutil
 from curator import vocab
+from curator.copytext import repeats_title
 from curator.enrich import guards
 from curator.enrich.backends import Attempt
 from curator.enrich.schema import LLMEnrichment
@@ -106,6 +107,12 @@ class EnrichmentRules:
         )
         if textutil.is_chatter(title):
             raise InvalidOutput("the title is chatter, not a headline")
+        # A summary that restates the headline tells the reader nothing twice: re-asked once, then the
+        # item falls back to the offline summary (hard, like markup), never published as it is.
+        repeated = [s for s in textutil.split_sentences(summary)
+                    if repeats_title(s, req.title) or (title and repeats_title(s, title))]
+        if repeated:
+            raise InvalidOutput(f"摘要重复了标题（{repeated[0][:40]}），摘要要写标题之外的内容：发生了什么、有何意义")
         chatter = [s for s in textutil.split_sentences(summary) if textutil.is_chatter(s)]
         facts = guards.unsupported_facts(summary, f"{req.title}\n{req.text}")
         findings = []

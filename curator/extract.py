@@ -28,7 +28,7 @@ import trafilatura
 from lxml import etree
 from lxml.html import HtmlElement
 
-from curator import outlinks
+from curator import outlinks, transcript
 from curator.errors import ExtractionError
 from curator.htmlclean import NEVER_TEXT, main_block, remove_boilerplate, remove_hidden
 from curator.models import Article, Page
@@ -290,6 +290,10 @@ def extract_article(page: Page, settings: ExtractSettings) -> Article:
     except ExtractionError as exc:
         exc.url = page.final_url
         raise
+    # A video page without notes: the transcript it carries (if any) is what there is to summarise.
+    spoken = transcript.find(page.text)
+    if spoken and transcript.stands_for(text, _meta(doc, "title") or "", settings.min_chars, spoken):
+        text = spoken
     if not text:
         raise ExtractionError(
             "no article text found in the page", reason="empty", url=page.final_url, stage="extract"

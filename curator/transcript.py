@@ -42,6 +42,11 @@ _CUE_OBJECT = re.compile(
     r"\{[^{}]*?\"(?:from|start|startTime|start_time)\"\s*:\s*\"?[\d.]+\"?[^{}]*?"
     r"\"(?:content|text)\"\s*:\s*\"((?:[^\"\\]|\\.)*)\"[^{}]*\}"
 )
+_GREETING = re.compile(
+    r"^(?:大家好|各位(?:观众|朋友|小伙伴)(?:们)?(?:大家)?好|哈喽|嗨|hello everyone|hi everyone|hey (?:guys|everyone)|"
+    r"welcome back)(?:[,，!！。.\s]+|$)(?:(?:我是\S{1,8}?|欢迎(?:回到|收看|来到)\S{0,10}?)(?:[,，!！。\s]+|$))?",
+    re.IGNORECASE,
+)
 _HAN_PAUSE = re.compile(r"(?<=[\u3400-\u9fff])\s+(?=[\u3400-\u9fff])")
 _TERMINAL = re.compile(r"[。！？.!?…][”’」』）)\"']*$")
 MIN_CHARS = 80  # less than this is a caption or two, not a transcript
@@ -65,6 +70,8 @@ def cues_text(raw: str) -> str:
             continue
         line = _VOICE.sub("", _LEADING_TS.sub("", line)).strip()
         line = _HAN_PAUSE.sub("，", line)  # Chinese captions mark a pause with a space
+        if not cues:  # the host's hello opens many videos; it is not what the video says
+            line = _GREETING.sub("", line)
         if line and (not cues or cues[-1] != line):  # rolling captions repeat the previous cue
             cues.append(line)
     return _paragraphs(cues)

@@ -84,6 +84,8 @@ def test_cues_text_cleans_webvtt_and_srt() -> None:
     assert transcript.cues_text(vtt) == "We shipped the new compiler today and it builds twice as fast."
     srt = "1\n00:00:01,000 --> 00:00:03,000\n今天 我们发布了新版本\n\n2\n00:00:03,000 --> 00:00:06,000\n它的启动速度快了一倍\n"
     assert transcript.cues_text(srt) == "今天，我们发布了新版本，它的启动速度快了一倍。"
+    greeted = "0:00\n大家好 我是老王\n0:03\n今天我们发布了新版本\n0:06\n它的启动速度快了一倍"
+    assert transcript.cues_text(greeted) == "今天我们发布了新版本，它的启动速度快了一倍。"
 
 
 def test_an_external_captions_url_is_not_a_transcript() -> None:

@@ -13,6 +13,7 @@ adds metadata from the same pass):
 5. a second pass only when a cheap signal says the first one failed: a precise pass whose text is
    under `min_chars` gets the balanced mode; on discussion pages, resiliparse's text wins when it is THREAD_GAIN times
    longer (trafilatura kept one post of the thread).
+6. a video page whose text is only player chrome: the transcript it carries is the text (transcript.py).
 """
 
 from __future__ import annotations

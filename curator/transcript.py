@@ -28,7 +28,7 @@ from curator.text import HAN_RE
 __all__ = ["caption_track", "cues_text", "find", "stands_for", "with_block"]
 
 # Cheap sniff before a second parse: most pages carry none of these words.
-_SNIFF = re.compile(r"transcript|subtitle|caption|\"from\"\s*:", re.IGNORECASE)
+_SNIFF = re.compile(r"transcript|\"(?:from|start|startTime|start_time)\"\s*:\s*\"?\d", re.IGNORECASE)
 _CLASS_WORD = re.compile(r"(?:^|[\s_-])transcript(?:s|ion)?(?:$|[\s_-])", re.IGNORECASE)
 _TIMESTAMP = r"(?:\d{1,2}:)?\d{1,2}:\d{2}(?:[.,]\d{1,3})?"
 # "00:00:01,000 --> 00:00:03,000 align:start", "WEBVTT", "NOTE …", "STYLE", a cue number on its own.

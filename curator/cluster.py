@@ -39,6 +39,7 @@ __all__ = [
     "StoryIndex",
     "assign_stories",
     "explain",
+    "merge_translated",
     "similarity",
 ]
 
@@ -183,23 +184,31 @@ class StoryIndex:
         return self.story_of(key)
 
     @staticmethod
-    def _cross_keys(doc: ItemFeatures) -> list[str]:
-        return [f"q{q}" for q in doc.cross.quantities] + [f"l{link}" for link in doc.cross.links]
+    def _cross_keys(doc: ItemFeatures, *, han: bool | None = None) -> list[str]:
+        """Posting keys of `doc`; headline words are keyed by script (`han`: the script looked up, the
+        doc's own by default), so an English item looks up only the translated Chinese titles."""
+        script = int(doc.cross.han if han is None else han)
+        return ([f"q{q}" for q in doc.cross.quantities] + [f"l{link}" for link in doc.cross.links]
+                + [f"t{script}{t}" for t in doc.cross.title_terms])
 
     def _cross_candidates(self, doc: ItemFeatures) -> set[int]:
         """Items in the other language sharing QTY_SHARED_MIN figures or a link with `doc`: exact
         look-ups, so every pair the cross-language rule could merge is compared."""
         shared: Counter[int] = Counter()
+        titled: Counter[int] = Counter()  # headline words shared with a translated title (or with its English)
         linked: set[int] = set()
-        for feature in self._cross_keys(doc):
+        for feature in self._cross_keys(doc, han=not doc.cross.han):
             posting = self._postings.get(feature, ())
             if len(posting) > CROSS_POSTINGS_MAX:
                 continue
             if feature[0] == "q":
                 shared.update(posting)
+            elif feature[0] == "t":
+                titled.update(posting)
             elif feature[1:] not in self._common_links:
                 linked.update(posting)
         found = linked | {i for i, n in shared.items() if n >= xlang.QTY_SHARED_MIN}
+        found |= {i for i, n in titled.items() if n >= xlang.TITLE_EN_ALONE_WORDS}
         return {i for i in found if self._docs[i].cross.han != doc.cross.han}
 
     def story_of(self, item_id: int) -> int:
@@ -268,3 +277,15 @@ def assign_stories(
         if doc.item_id not in index:
             index._add(doc, existing.get(doc.item_id))
     return {doc.item_id: index.story_of(doc.item_id) for doc in docs}
+
+
+def merge_translated(leads: Iterable[ClusterInput], stories: dict[int, int]) -> dict[int, int]:
+    """The second pass, after triage: story leads carrying triage's translated titles (`title_en`), each
+    standing for its stored story (`stories`: lead id -> story id, pinned). Returns lead id -> story id
+    for the leads whose story joins another one (the merged story keeps the smaller id).
+
+    The first pass could not merge a Chinese and an English report that share no Latin name, figure or
+    link; with the Chinese headline in English the pair test sees what both headlines say."""
+    leads = list(leads)
+    found = assign_stories(leads, {lead.item_id: stories.get(lead.item_id, lead.item_id) for lead in leads})
+    return {i: s for i, s in found.items() if s != stories.get(i, i)}

@@ -13,6 +13,7 @@ adds metadata from the same pass):
 5. a second pass only when a cheap signal says the first one failed: a precise pass whose text is
    under `min_chars` gets the balanced mode; on discussion pages, resiliparse's text wins when it is THREAD_GAIN times
    longer (trafilatura kept one post of the thread).
+6. a video page whose text is only player chrome: the transcript it carries is the text (transcript.py).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import trafilatura
 from lxml import etree
 from lxml.html import HtmlElement
 
-from curator import outlinks
+from curator import outlinks, transcript
 from curator.errors import ExtractionError
 from curator.htmlclean import NEVER_TEXT, main_block, remove_boilerplate, remove_hidden
 from curator.models import Article, Page
@@ -290,6 +291,10 @@ def extract_article(page: Page, settings: ExtractSettings) -> Article:
     except ExtractionError as exc:
         exc.url = page.final_url
         raise
+    # A video page without notes: the transcript it carries (if any) is what there is to summarise.
+    spoken = transcript.find(page.text)
+    if spoken and transcript.stands_for(text, _meta(doc, "title") or "", settings.min_chars, spoken):
+        text = spoken
     if not text:
         raise ExtractionError(
             "no article text found in the page", reason="empty", url=page.final_url, stage="extract"

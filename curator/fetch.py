@@ -13,7 +13,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from curator import charset, finds
+from curator import charset, finds, transcript
 from curator.context import RUN_LEVEL, StageContext
 from curator.errors import FetchError
 from curator.http import Fetcher, Response
@@ -76,7 +76,7 @@ class PageFetcher:
         ctx = self.ctx
         try:
             resp = await self._get(row)
-            return None if resp is None else self._page(row, resp)
+            return None if resp is None else self._page(row, resp, await self._captions(resp))
         except FetchError as exc:
             state = ItemState.SKIPPED if exc.reason == "too_large" else ItemState.FAILED
             ctx.store.set_state(row.id, state, exc.reason, retryable=exc.retryable)
@@ -107,10 +107,29 @@ class PageFetcher:
             return None
         return resp
 
-    def _page(self, row: WorkItem, resp: Response) -> Page | None:
+    async def _captions(self, resp: Response) -> str:
+        """The text of a same-site captions track the page plays (its transcript), "" when none or unread:
+        a video page without notes is summarised from it (extract.py reads it from the page)."""
+        if b"<track" not in resp.body.lower():
+            return ""
+        text, _ = charset.decode_html(resp.body, resp.headers.get("content-type"))
+        url = transcript.caption_track(text, resp.final_url)
+        if url is None or (self.robots is not None and not await self.robots.allowed(url)):
+            return ""
+        try:
+            track = await self.fetcher.get(url)
+        except FetchError as exc:  # the page stands without it
+            log.info("captions track not read (%s): %s", exc.reason, redact(url))
+            return ""
+        self.ctx.run.counters["fetch/captions"] += 1
+        return transcript.cues_text(track.body.decode("utf-8", "replace"))
+
+    def _page(self, row: WorkItem, resp: Response, captions: str = "") -> Page | None:
         """The decoded page, stored; None when it is a wall or a removal notice, not the page asked for."""
         ctx, run = self.ctx, self.ctx.run
         text, encoding = charset.decode_html(resp.body, resp.headers.get("content-type"))
+        if captions:  # stored with the page, so a later extraction (an interrupted run's) reads it too
+            text = transcript.with_block(text, captions)
         if (wall := finds.challenge_page(text)) and keep_find(ctx, row, wall):
             run.counters[f"fetch/{wall}"] += 1
             return None

@@ -15,6 +15,9 @@ once and always a concrete one (shared figures or a shared link); names only eve
 `compare` for the three combinations that make one story.
 Titles add two checks: the headlines name the same figure or product (evidence), or the same
 product family in different versions (`DeepSeek-V3` / `DeepSeek-R1`: a guard, another release).
+With an LLM, triage translates a Chinese headline (`title_en`): a translation that says what the
+English headline says (most of its words, the same names and figures) is one story on its own, which
+is how two reports that share no Latin name, figure or link still meet (cluster.merge_translated).
 """
 
 from __future__ import annotations
@@ -35,6 +38,10 @@ QTY_SHARED_MIN = 2  # quantities both texts state …
 QTY_COVER_MIN = 0.3  # … as a share of the smaller text's quantities
 ENTITY_SHARED_MIN = 2  # distinctive Latin-script names both texts use
 TITLE_EN_MIN = 0.25  # Jaccard of title words between a translated title and the English title
+# A translated title alone makes one story when it says what the English headline says: most words
+# (Jaccard) and at least this many of them, with no name, figure or version only one side has.
+TITLE_EN_ALONE = 0.5
+TITLE_EN_ALONE_WORDS = 3
 MAX_CHARS = 20_000  # as in clustering: only the head of a very long text counts
 MAX_LINKS = 60  # only the first links of a page count (a link farm is no evidence)
 STRONG_QTY_SHARED = 3  # this many shared figures, …
@@ -97,6 +104,13 @@ _GENERIC_NAMES = frozenset(
 # token), "Claude 4", "Rust 1.85.0" (a capitalised word and a number).
 _VERSIONED_RE = re.compile(r"([a-z]*)(\d+(?:\.\d+)*[a-z]*)")
 _NAMED_VERSION_RE = re.compile(r"(?<![A-Za-z0-9])([A-Z][A-Za-z]*) (\d+(?:\.\d+)*)(?![\w.%])")
+# Headline words that say nothing about which event ("Apple will build …, report says").
+_TITLE_STOP = frozenset(
+    (  # noqa: SIM905 - a word list reads better as prose
+        "after all also are as be been being can could has have into its just more not now over says said "
+        "report reports than that was were will would up out about amid"
+    ).split()
+)
 
 
 @dataclass(frozen=True)
@@ -108,6 +122,10 @@ class CrossFeatures:
     products: frozenset[tuple[str, str]]  # (family, version) named in the title
     links: frozenset[str]
     title_words: frozenset[str]  # Latin title words of the English title, or of the translation
+    # The same title's event words, stemmed and without "will … says" (the translated-title rule),
+    # and the names among them ("apple", "arizona").
+    title_terms: frozenset[str] = frozenset()
+    title_names: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -208,6 +226,20 @@ def products(title: str) -> frozenset[tuple[str, str]]:
     return frozenset(out)
 
 
+def _stem(word: str) -> str:
+    """A light English stem, so "builds", "building" and "built" headlines meet: "plants" → plant."""
+    for suffix in ("ing", "ies", "es", "ed", "s"):
+        if len(word) > len(suffix) + 3 and word.endswith(suffix) and not word.endswith("ss"):
+            return word[: -len(suffix)] + ("y" if suffix == "ies" else "")
+    return word
+
+
+def title_terms(title: str) -> frozenset[str]:
+    """The words of an English headline (or a translation) that can say which event it is, stemmed."""
+    words = _LATIN_WORD_RE.findall(unicodedata.normalize("NFKC", title).lower())
+    return frozenset(_stem(w) for w in words if w not in _GENERIC_NAMES and w not in _TITLE_STOP)
+
+
 def _link_key(url: str) -> str | None:
     """A link that can name an original: it has a path ("https://openai.com/" names nothing)."""
     try:
@@ -228,10 +260,14 @@ def features(
         han=han,
         quantities=quantities(text) | quantities(title),
         names=names(unicodedata.normalize("NFKC", title + "\n" + text)),
-        title_quantities=quantities(title),
+        title_quantities=quantities(title) | (quantities(title_en) if han and title_en else frozenset()),
         products=products(title) | (products(title_en) if title_en else frozenset()),
         links=frozenset(k for k in map(_link_key, links[:MAX_LINKS]) if k),
         title_words=frozenset(_LATIN_WORD_RE.findall(en_title.lower())) - _GENERIC_NAMES
+        if en_title
+        else frozenset(),
+        title_terms=title_terms(en_title) if en_title else frozenset(),
+        title_names=frozenset(_stem(n) for n in names(unicodedata.normalize("NFKC", en_title)))
         if en_title
         else frozenset(),
     )
@@ -243,6 +279,17 @@ def _product_conflict(a: CrossFeatures, b: CrossFeatures) -> bool:
         {v for f2, v in a.products if f2 == f}.isdisjoint({v for f2, v in b.products if f2 == f})
         for f in families
     )
+
+
+def _translation_agrees(a: CrossFeatures, b: CrossFeatures) -> bool:
+    """The translated headline says what the English one says: most of its words, and no name or
+    figure only one side has ("Apple … in Arizona" / "Apple … in Texas", "5% of staff" / "10% of staff")."""
+    shared = a.title_terms & b.title_terms
+    if len(shared) < TITLE_EN_ALONE_WORDS or _jaccard(a.title_terms, b.title_terms) < TITLE_EN_ALONE:
+        return False
+    if (a.title_names - b.title_terms) and (b.title_names - a.title_terms):
+        return False  # each headline names someone or somewhere the other does not
+    return not (a.title_quantities and b.title_quantities and a.title_quantities.isdisjoint(b.title_quantities))
 
 
 def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
@@ -284,6 +331,8 @@ def compare(
                 min(strong, support[-1]),
                 # the same original cited, and the same figures, headline or translated title
                 min(links_s, max(q, strength["headline"], strength["title_en"])),
+                # the translated headline says what the English one says (with an LLM's triage)
+                1.0 if _translation_agrees(a, b) else 0.0,
             ),
         )
     return CrossEvidence(

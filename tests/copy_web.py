@@ -1,9 +1,13 @@
 """A loopback web of the page shapes issue 14 met: LLM-written video notes full of Markdown and
 chatter, meeting minutes mixing topics, a repost carrying the source's [1] markers, video pages
-with no notes (with and without a meta description), a Taiwan-usage article, a zh title with
-half-width punctuation. One RSS feed lists them all."""
+with no notes (with and without a meta description), video pages with no notes that carry a transcript
+(a transcript panel, `itemprop="transcript"`, JSON-LD `VideoObject.transcript`, an embedded subtitle cue
+list, a same-site WebVTT captions track), a Taiwan-usage article, a zh title with half-width
+punctuation. One RSS feed lists them all."""
 
 from __future__ import annotations
+
+import json
 
 from tests.sites import PageWeb
 
@@ -84,6 +88,54 @@ EUROPE = _paras([
     "法国和德国的官员表示，将简化审批流程，并为本土模型训练提供补贴。",
 ])
 
+def _video(title: str, extra: str, *, head: str = "", views: str = "9.6万次观看 · 2026年11月19日") -> str:
+    """A video page with no notes: the player's notices, a view count, a "next up" list, and `extra`."""
+    page = _page(title, f"{PLAYER}<h1>{title}</h1><p>{views}</p>{extra}"
+                 + _next_up(["【科技】苹果发布新款MacBook | M4芯片 | 续航 | 价格"]), author="科技频道")
+    return page.replace("</head>", f"{head}</head>")
+
+
+# Transcripts as the players carry them: timestamps, cue fragments without punctuation, repeats.
+PANEL_TITLE = "【科技】谷歌发布新一代量子芯片 | 纠错 | 量子优越性"
+PANEL = ("<div class='transcript-panel' hidden><div class='segment'><span>0:00</span><span>大家好 今天我们来聊一聊谷歌新发布的量子芯片</span></div>"
+         "<div class='segment'><span>0:06</span><span>这颗芯片最大的突破在于量子纠错</span></div>"
+         "<div class='segment'><span>0:06</span><span>这颗芯片最大的突破在于量子纠错</span></div>"
+         "<div class='segment'><span>0:12</span><span>比特数量越多 错误率反而越低</span></div>"
+         "<div class='segment'><span>0:19</span><span>研究团队用它完成了一项经典超级计算机需要极长时间才能算完的任务</span></div>"
+         "<div class='segment'><span>0:27</span><span>不过距离真正实用的量子计算机还有很长的路要走</span></div>"
+         "<div class='segment'><span>0:35</span><span>团队计划在下一代芯片上把逻辑比特的错误率再降低一个数量级</span></div>"
+         "<div class='segment'><span>0:44</span><span>并开放云端接口让研究人员提前试用</span></div></div>")
+ITEMPROP_TITLE = "电动汽车价格战再升级"
+ITEMPROP = ("<section itemprop='transcript'><p>[00:00:03] 本周又有三家电动汽车公司宣布降价。</p>"
+            "<p>[00:00:09] 其中一家把入门车型的售价降到了十万元以内。</p>"
+            "<p>[00:00:17] 业内人士认为，价格战会加速市场普及，但也会压缩中小车企的利润空间。</p>"
+            "<p>[00:00:26] 也有公司选择不跟进降价，转而强调续航和售后服务。</p>"
+            "<p>[00:00:35] 有经销商表示，降价之后到店看车的顾客明显增多，但不少人仍在观望。</p></section>")
+JSONLD_TITLE = "头显销量不及预期，厂商调整产品路线"
+JSONLD = json.dumps({"@context": "https://schema.org", "@graph": [
+    {"@type": "WebPage", "name": JSONLD_TITLE},
+    {"@type": "VideoObject", "name": JSONLD_TITLE, "uploadDate": "2026-11-19",
+     "transcript": "00:00:01 第三季度头显出货量同比下降了两成。\n00:00:08 主要原因是售价偏高，而且缺少杀手级应用。\n"
+                   "00:00:15 多家厂商因此推迟了高端型号，转向更轻便、更便宜的眼镜形态。\n"
+                   "00:00:24 分析师预计，明年轻量化设备的出货量将超过传统头显。\n"
+                   "00:00:31 也有厂商认为，头显仍是专业用户的首选，会继续面向设计和医疗等行业推出新品。"}]}, ensure_ascii=False)
+SUBTITLE_TITLE = "开源数据库项目宣布更换许可证"
+SUBTITLE = "window.__INITIAL_STATE__=" + json.dumps({"videoData": {"title": SUBTITLE_TITLE}, "subtitle": {"body": [
+    {"from": 0.0, "to": 3.2, "location": 2, "content": "一个流行的开源数据库项目本周宣布更换许可证"},
+    {"from": 3.2, "to": 7.5, "location": 2, "content": "新许可证禁止云厂商直接把它作为托管服务出售"},
+    {"from": 7.5, "to": 12.0, "location": 2, "content": "社区开发者对此意见不一"},
+    {"from": 12.0, "to": 16.4, "location": 2, "content": "已经有人宣布分叉出一个继续沿用旧许可证的版本"},
+    {"from": 16.4, "to": 21.0, "location": 2, "content": "项目方表示个人用户和企业自用不受影响"},
+    {"from": 21.0, "to": 26.5, "location": 2, "content": "只有提供托管数据库服务的公司需要购买商业授权"},
+]}}, ensure_ascii=False) + ";"
+TRACK_TITLE = "人形机器人进厂打工，能干什么？"
+TRACK_VTT = ("WEBVTT\n\n1\n00:00:00.000 --> 00:00:04.000\n<v 主持人>人形机器人开始进入汽车工厂试用。\n\n"
+             "2\n00:00:04.000 --> 00:00:09.000\n目前它们主要负责搬运零件和质检这类重复性工作。\n\n"
+             "3\n00:00:09.000 --> 00:00:15.000\n厂商表示，一台机器人每天可以连续工作二十个小时。\n\n"
+             "4\n00:00:15.000 --> 00:00:21.000\n但工人和专家都认为，它们的效率还远不如熟练工人。\n\n"
+             "5\n00:00:21.000 --> 00:00:27.000\n工厂计划明年扩大试用规模，让机器人承担更多装配环节。\n\n"
+             "6\n00:00:27.000 --> 00:00:33.000\n<v 主持人>至于机器人会不会抢走工作，受访的工人们看法并不一致。\n")
+
 PAGES: dict[str, tuple[str, str]] = {
     "/video/openai-proposal": (VIDEO_TITLE, _page(
         VIDEO_TITLE,
@@ -103,6 +155,12 @@ PAGES: dict[str, tuple[str, str]] = {
         f"{PLAYER}<p>12万次观看 · 2026年11月20日</p>"
         + _next_up(["【人工智能】Claude 4指日可待 | 推理能力 | 编程能力 | 智能体", "【科技】苹果发布新款MacBook | M4芯片 | 续航 | 价格"]),
         author="最佳拍档")),
+    "/video/quantum-chip": (PANEL_TITLE, _video(PANEL_TITLE, PANEL)),
+    "/video/ev-prices": (ITEMPROP_TITLE, _video(ITEMPROP_TITLE, ITEMPROP)),
+    "/video/headsets": (JSONLD_TITLE, _video(JSONLD_TITLE, "", head=f"<script type='application/ld+json'>{JSONLD}</script>")),
+    "/video/db-license": (SUBTITLE_TITLE, _video(SUBTITLE_TITLE, f"<script>{SUBTITLE}</script>")),
+    "/video/robots": (TRACK_TITLE, _video(TRACK_TITLE, "<video src='/media/robots.mp4'><track kind='captions' "
+                                                      "srclang='zh' src='/media/robots.zh.vtt'></video>")),
     "/tw/windows-ai": (TAIWAN_TITLE, _page(TAIWAN_TITLE, f"<h1>{TAIWAN_TITLE}</h1>{TAIWAN}")),
     "/eu/ai-anxiety": (EUROPE_TITLE, _page(EUROPE_TITLE, f"<h1>{EUROPE_TITLE}</h1>{EUROPE}")),
 }
@@ -111,7 +169,8 @@ DAYS = {path: 17 + i % 5 for i, path in enumerate(PAGES)}
 
 class CopyWeb(PageWeb):
     def __init__(self) -> None:
-        super().__init__({path: page[1] for path, page in PAGES.items()})
+        # The captions track is a file of the same site, not an item of the feed.
+        super().__init__({**{path: page[1] for path, page in PAGES.items()}, "/media/robots.zh.vtt": TRACK_VTT})
 
     def feed(self) -> str:
         items = "".join(

@@ -45,13 +45,15 @@ class Attempt:
 
 
 class TriageVerdict(BaseModel):
-    """Triage's score (0-100) and section guess for one item ("" when the guess is not a configured section)."""
+    """Triage's score (0-100) and section guess for one item ("" when the guess is not a configured section),
+    and the English translation of a non-English title ("" when none, or none that passed the checks)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     item_id: int
     score: int
     section: str
+    title_en: str = ""
 
 
 class Backend(Protocol):

@@ -27,7 +27,7 @@ from curator.enrich.limits import Budget, RateLimiter, cost_usd, estimate_tokens
 from curator.enrich.prompts import LANGUAGE_NAMES, load_prompt
 from curator.enrich.schema import LLMEnrichment, TriageResult, schema_hash, strict_json_schema
 from curator.enrich.transport import call_deadline, capped_http_client, too_large
-from curator.enrich.validate import CutOff, EnrichmentRules, InvalidOutput, enrich_checked, parse
+from curator.enrich.validate import CutOff, EnrichmentRules, InvalidOutput, enrich_checked, triage_checked
 from curator.errors import ConfigError, LLMError, LLMUnavailable
 from curator.models import Enrichment, EnrichRequest
 from curator.settings import Settings
@@ -180,15 +180,18 @@ class OpenAIBackend:
             publication=self.settings.publication, profile=self.settings.profile, sections=self.settings.sections,
             candidates=cands, delimiter=delimiter,
         ) + self.schema_note(TriageResult)
-        state = Attempt(max_chars=0)
-        content = self._call(None, [{"role": "user", "content": prompt}], state, TriageResult, self.triage_sha)
+        def call(feedback: list[dict[str, str]], state: Attempt) -> str:
+            messages = [{"role": "user", "content": prompt}, *feedback]
+            return self._call(None, messages, state, TriageResult, self.triage_sha)
+
         try:
-            result: TriageResult = parse(content, TriageResult)
+            result = triage_checked(reqs, call)
         except InvalidOutput as exc:
             raise LLMError(f"triage answer invalid: {exc}", reason="llm_invalid", retryable=True) from exc
         wanted = {r.item_id for r in reqs}
         sections = set(self.settings.section_ids())
-        verdicts = {s.id: TriageVerdict(item_id=s.id, score=s.score, section=s.section if s.section in sections else "")
+        verdicts = {s.id: TriageVerdict(item_id=s.id, score=s.score, section=s.section if s.section in sections else "",
+                                        title_en=s.title_en.strip())
                     for s in result.items if s.id in wanted}
         return list(verdicts.values())  # one per item: a repeated id keeps its last answer, as a dict would
 

@@ -30,6 +30,12 @@ class TriageScore(BaseModel):
     id: int = Field(description="候选的 id，原样返回")
     score: int = Field(ge=0, le=100, description="0-100，对本刊读者的价值")
     section: str = Field(description="从给定栏目 id 中选一个")
+    # For the second clustering pass (cluster.merge_translated): how a Chinese and an English report of
+    # one event meet when they share no Latin name, figure or link. "" from an answer that left it out.
+    title_en: str = Field(
+        default="", max_length=200,
+        description="标题不是英文时：标题的英文翻译，只译标题本身，简短（不超过 16 个英文词），不加说明；英文标题留空字符串",
+    )
 
 
 class TriageResult(BaseModel):
@@ -65,6 +71,7 @@ def _strict(schema: dict[str, Any]) -> dict[str, Any]:
         schema["additionalProperties"] = False
         schema["required"] = list(schema.get("properties", {}))
     schema.pop("title", None)
+    schema.pop("default", None)  # strict mode: every field is required, so a default says nothing
     for value in list(schema.get("properties", {}).values()) + list(schema.get("$defs", {}).values()):
         _strict(value)
     if isinstance(schema.get("items"), dict):

@@ -25,6 +25,7 @@ from curator.enrich import cleanup, content_hash
 from curator.enrich.backends import Backend, TriageVerdict, endpoint
 from curator.enrich.choose import choose_backend
 from curator.enrich.limits import Budget
+from curator.enrich.restory import merge_translated_stories
 from curator.errors import BudgetExceeded, ConfigError, CuratorError, LLMError, LLMUnavailable
 from curator.models import Enrichment, EnrichRequest, Item, ItemState, RunSummary
 from curator.store import now_utc
@@ -66,6 +67,8 @@ class EnrichStage:
         self._backend = backend
         self.redactor = ctx.redactor
         self._offline: Backend | None = None
+        self._leads: dict[int, Item] = {}  # this run's story leads, and each story's items (second pass)
+        self._members: dict[int, list[int]] = {}
 
     def redacted(self, enr: Enrichment) -> Enrichment:
         """The enrichment with every configured secret masked: a model can echo the key it was called
@@ -138,7 +141,10 @@ class EnrichStage:
         items = self.store.items(states=[ItemState.EXTRACTED])
         if not items or self.stopping.is_set():
             return
+        for item in items:
+            self._members.setdefault(item.story_id or item.id, []).append(item.id)
         items = self._story_leads(run, items)
+        self._leads = {item.id: item for item in items}
         budgets = self._budgets()
         backend, note = self.backend(budgets)
         run.notes.append(note)
@@ -183,11 +189,13 @@ class EnrichStage:
             hit = self.store.cache_get(req.content_hash, f"triage:{backend.triage_sha}", model_key)
             if hit:
                 data = json.loads(hit)
-                scores[req.item_id] = TriageVerdict(item_id=req.item_id, score=data["score"], section=data["section"])
+                scores[req.item_id] = TriageVerdict(item_id=req.item_id, score=data["score"], section=data["section"],
+                                                    title_en=data.get("title_en", ""))
                 run.counters["triage/cached"] += 1
             else:
                 uncached.append(req)
         self._triage_batches(run, backend, uncached, scores)
+        todo = merge_translated_stories(self.store, self.settings, run, todo, self._leads, self._members, scores)
         return self._triaged(run, todo, scores)
 
     def _triage_batches(self, run: RunSummary, backend: Backend, uncached: list[EnrichRequest],
@@ -219,7 +227,8 @@ class EnrichStage:
                     if req.item_id in got:
                         scores[req.item_id] = verdict = got[req.item_id]
                         self.store.cache_put(req.content_hash, f"triage:{backend.triage_sha}", model_key,
-                                             json.dumps({"score": verdict.score, "section": verdict.section}))
+                                             json.dumps({"score": verdict.score, "section": verdict.section,
+                                                         "title_en": verdict.title_en}))
 
     def _triaged(self, run: RunSummary, todo: list[EnrichRequest], scores: dict[int, TriageVerdict]) -> list[EnrichRequest]:
         """What goes to the full pass: above the threshold, the top k of each section, and the unscored."""

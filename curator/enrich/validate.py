@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import secrets
 from collections.abc import Callable
 from typing import Any
@@ -21,10 +22,11 @@ from pydantic import BaseModel, ValidationError
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
 from curator import text as textutil
-from curator import vocab
+from curator import vocab, xlang
+from curator.copytext import repeats_title
 from curator.enrich import guards
 from curator.enrich.backends import Attempt
-from curator.enrich.schema import LLMEnrichment
+from curator.enrich.schema import LLMEnrichment, TriageResult
 from curator.errors import LLMError
 from curator.models import Enrichment, EnrichRequest
 from curator.settings import Settings
@@ -106,6 +108,12 @@ class EnrichmentRules:
         )
         if textutil.is_chatter(title):
             raise InvalidOutput("the title is chatter, not a headline")
+        # A summary that restates the headline tells the reader nothing twice: re-asked once, then the
+        # item falls back to the offline summary (hard, like markup), never published as it is.
+        repeated = [s for s in textutil.split_sentences(summary)
+                    if repeats_title(s, req.title) or (title and repeats_title(s, title))]
+        if repeated:
+            raise InvalidOutput(f"摘要重复了标题（{repeated[0][:40]}），摘要要写标题之外的内容：发生了什么、有何意义")
         chatter = [s for s in textutil.split_sentences(summary) if textutil.is_chatter(s)]
         facts = guards.unsupported_facts(summary, f"{req.title}\n{req.text}")
         findings = []
@@ -186,3 +194,64 @@ def enrich_checked(req: EnrichRequest, rules: EnrichmentRules, max_chars: int, r
         "input_tokens": state.usage[0], "output_tokens": state.usage[1], "cost_usd": state.cost,
         "flags": [*result.flags, *flags],
     })
+
+
+# ---- triage's translated titles ---------------------------------------------------------------
+
+TITLE_EN_MAX_WORDS = 16
+TITLE_EN_MAX_CHARS = 120
+_NOT_ENGLISH = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff\u0400-\u04ff]")
+# What a model puts before or instead of a translation: "Sure! …", "Translation: …", "Title: …".
+_EN_PREAMBLE = re.compile(
+    r"^\W*(?:sure|okay|ok|certainly|of course|here(?:'s| is| are)|translation|translated(?: title)?|"
+    r"(?:the )?english(?: title| translation)?|title|headline)\b\W*(?:[:：]|$)|^\W*(?:sure|okay|certainly)\b",
+    re.IGNORECASE,
+)
+
+
+def needs_translation(req: EnrichRequest) -> bool:
+    """A lead clustering reads as Chinese (xlang.script): only its translated title can meet an English report's."""
+    return xlang.script(f"{req.title}\n{req.text[:2000]}")
+
+
+def title_en_problem(title_en: str) -> str | None:
+    """Why a translated title cannot stand for the headline in English, or None when it can."""
+    t = title_en.strip()
+    if _NOT_ENGLISH.search(t) or sum(ch.isascii() for ch in t) < 0.9 * len(t):
+        return "不是英文"
+    if len(t) > TITLE_EN_MAX_CHARS or len(t.split()) > TITLE_EN_MAX_WORDS:
+        return f"太长（不超过 {TITLE_EN_MAX_WORDS} 个词）"
+    if textutil.is_chatter(t) or _EN_PREAMBLE.search(t) or "\n" in t:
+        return "带了说明文字，只要译出的标题本身"
+    return None
+
+
+def triage_title_problems(reqs: list[EnrichRequest], result: TriageResult) -> list[str]:
+    """One finding per candidate whose title_en is there but is not a short English headline. A missing
+    translation is no finding: that candidate only misses the translated-title merge."""
+    wanted = {r.item_id for r in reqs if needs_translation(r)}
+    found = []
+    for row in result.items:
+        if row.id in wanted and row.title_en.strip() and (problem := title_en_problem(row.title_en)):
+            found.append(f"[{row.id}] 的 title_en {problem}")
+    return found
+
+
+def triage_checked(reqs: list[EnrichRequest], call: Call) -> TriageResult:
+    """Triage's answer for `reqs`: parsed (InvalidOutput when it is not the schema), its translated titles
+    checked and re-asked once with the findings; a translation still bad after that is dropped ("")."""
+    state = Attempt(max_chars=0)
+    content = call([], state)
+    result: TriageResult = parse(content, TriageResult)
+    problems = triage_title_problems(reqs, result)
+    if problems:
+        log.info("triage: %d translated title(s) unusable; asked again", len(problems))
+        again = call(reask_feedback(content, "；".join(problems[:10])), state)
+        try:
+            result = parse(again, TriageResult)
+        except InvalidOutput:
+            log.info("triage: the re-ask was not the schema; the first answer's scores are kept")
+    wanted = {r.item_id for r in reqs if needs_translation(r)}
+    rows = [row if row.id in wanted and not (row.title_en.strip() and title_en_problem(row.title_en))
+            else row.model_copy(update={"title_en": ""}) for row in result.items]
+    return result.model_copy(update={"items": rows})

@@ -194,7 +194,8 @@ def test_url_and_note_are_rendered_escaped(settings, pages):
 def test_the_board_shows_the_bookmarklet_and_the_share_template(settings):
     c = fresh(settings)
     assert c.get(f"/?token={TOKEN}").status_code == 200
-    board = c.get("/").text
+    assert 'href="/capture"' in c.get("/").text
+    board = c.get("/capture").text
     mark = unescape(re.search(r'id="bookmarklet-code"[^>]*>([^<]+)</textarea>', board).group(1))
     assert mark == bookmarklet("http://127.0.0.1", TOKEN) and mark.startswith("javascript:")
     assert "encodeURIComponent(location.href)" in mark and "getSelection()" in mark

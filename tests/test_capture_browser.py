@@ -58,10 +58,12 @@ def test_bookmarklet_adds_the_page_with_the_selection_as_note(settings, pages, b
     board = context.new_page()
     board.on("console", lambda msg: errors.append(msg.text) if "Content Security Policy" in msg.text else None)
     board.goto(f"{base}/?token={TOKEN}")
-    board.locator("#capture summary").click()
+    board.get_by_role("link", name="从任何地方添加：书签小工具与手机分享 →").click()
+    board.wait_for_load_state()
+    no_horizontal_scroll(board)
     code = board.locator("#bookmarklet-code").input_value()
     assert code.startswith("javascript:") and f"{base}/add?token=" in code
-    assert board.locator("[data-copy-from=bookmarklet-code]").is_visible()  # board.js showed the copy button
+    assert board.locator("[data-copy-from=bookmarklet-code]").is_visible()  # capture.js showed the copy button
 
     article_url = f"{pages.origin.replace('127.0.0.1', 'localhost')}/ok/7"
     article = context.new_page()

@@ -41,6 +41,7 @@ from curator.pipeline import Pipeline
 from curator.review.capture import bookmarklet, share_template
 from curator.review.capture import confirm as capture_confirm
 from curator.review.capture import save as capture_save
+from curator.review.capture import tools as capture_tools
 from curator.review.exposed import listening
 from curator.review.gate import Forbidden, TokenGate, checked_form
 from curator.review.inputs import MAX_INT, MAX_SUMMARY_CHARS, MAX_TITLE_CHARS, BadRequest, Contained, form_int
@@ -304,6 +305,7 @@ def make_app(settings: Settings, token: str, *, allowed_hosts: tuple[str, ...] =
         Route("/decide", decide, methods=["POST"]),
         Route("/add", add, methods=["POST"]),
         Route("/add", capture_confirm, methods=["GET"]),  # the share URL (bookmarklet, phone)
+        Route("/capture", capture_tools, methods=["GET"]),
         Route("/regenerate", regen, methods=["POST"]),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]

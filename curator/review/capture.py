@@ -34,7 +34,7 @@ from curator.runlock import RunLock
 from curator.settings import Settings
 from curator.store import Store
 
-__all__ = ["MAX_URL_CHARS", "Captured", "bookmarklet", "check_capture", "confirm", "save", "share_template"]
+__all__ = ["MAX_URL_CHARS", "Captured", "bookmarklet", "check_capture", "confirm", "save", "share_template", "tools"]
 
 MAX_URL_CHARS = 2048  # what browsers and servers reliably pass along; longer is a paste gone wrong
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -133,6 +133,11 @@ async def confirm(request: Request) -> Response:
     except CuratorError as exc:
         return _page(board, request, "capture.html", {"error": str(exc), **fields}, 400)
     return _page(board, request, "capture.html", {"error": None, "url": url, "note": note, "title": title})
+
+
+async def tools(request: Request) -> Response:
+    """GET /capture: the bookmarklet and the share URL template, to copy."""
+    return _page(_board(request), request, "capture_tools.html", {})
 
 
 async def save(request: Request, fields: dict[str, str]) -> Response:

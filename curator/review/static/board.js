@@ -200,17 +200,3 @@
 
   start();
 }());
-
-// The capture tools' copy buttons (templates/_capture.html): copy the bookmarklet or the share URL.
-(function () {
-  "use strict";
-  if (!navigator.clipboard) { return; }
-  Array.prototype.forEach.call(document.querySelectorAll("[data-copy-from]"), function (button) {
-    var source = document.getElementById(button.getAttribute("data-copy-from"));
-    if (!source) { return; }
-    button.hidden = false;
-    button.addEventListener("click", function () {
-      navigator.clipboard.writeText(source.value).then(function () { button.textContent = "已复制"; });
-    });
-  });
-}());

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from curator import rulecheck
 from curator.context import RUN_LEVEL, StageContext
 from curator.errors import CuratorError, UsageError
 from curator.http import Fetcher
@@ -135,4 +136,6 @@ def add(ctx: StageContext, cand: Candidate, *, keep_fragment: bool = False) -> b
         # Known from now on, but never fetched or paid for: a feed's back catalogue is not news.
         ctx.store.set_state(item_id, ItemState.SKIPPED, "too_old")
         run.counters["discover/too_old"] += 1
+    elif is_new:
+        rulecheck.on_discover(ctx, item_id, cand)  # the source's keep / block rules, before any fetch
     return is_new

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from curator import cluster, compose, finds, prose, readback, select
+from curator import cluster, compose, finds, prose, readback, rulecheck, select
 from curator.context import RUN_LEVEL, StageContext
 from curator.discover import discover, redacted_candidate, vet_find_url
 from curator.enrich import cleanup, content_hash
@@ -178,6 +178,7 @@ class Pipeline:
                 if getattr(article, f)})
             self.store.save_article(row.id, article, content_hash(article.title, article.text))
             run.counters["extract/ok"] += 1
+            rulecheck.after_extract(ctx, row.id, article)  # rules that needed the page (its author)
         except ExtractionError as exc:
             state = ItemState.FAILED if exc.retryable else ItemState.SKIPPED
             self.store.set_state(row.id, state, exc.reason, retryable=exc.retryable)

@@ -136,10 +136,10 @@ def publish(settings: Settings, store: Store, path: Path) -> PublishResult:
         raise ComposeError(f"issue #{number} is already published")
     result = PublishResult(number=number)
     # The site's files first (a failure leaves the issue unpublished, to publish again): the published
-    # copy (front matter flipped, provenance dropped) and the Atom feed of published issues.
+    # copy (front matter flipped, provenance dropped) and the feeds (Atom, JSON Feed) of published issues.
     result.published_path = str(site.write_published(settings, path, text, data))
-    feed = site_feed.write_feed(settings, store, (number, path, text))
-    result.feed_path = str(feed) if feed else None
+    feeds = site_feed.write_feeds(settings, store, (number, path, text))
+    result.feed_path = " and ".join(str(p) for p in feeds) or None
     now = now_utc().isoformat(timespec="seconds")
     with store.transaction():
         known_urls = _record_stories(store, data, text, result, now)

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from curator.config_errors import SourcePlace, bad_source_url, describe, unknown_kind, where
 from curator.errors import ConfigError
 from curator.notify.config import NotifySettings
+from curator.rules import Rule
 from curator.sitepaths import SitePublishing
 
 
@@ -85,6 +86,10 @@ class SourceSettings(_Section):
     section: str | None = None
     enabled: bool = True
     max_entries: int = Field(default=200, ge=1, le=10_000)
+    # Keyword or `re:` regex rules on title / url / author / tags (curator/rules.py): `keep` lets only
+    # matching candidates through, `block` drops matching ones before they are fetched.
+    keep: list[Rule] = Field(default_factory=list, max_length=100)
+    block: list[Rule] = Field(default_factory=list, max_length=100)
 
 
 class FetchSettings(_Section):

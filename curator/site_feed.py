@@ -1,6 +1,8 @@
-"""The weekly's own Atom feed (RFC 4287): one entry per published issue, rewritten on every `publish`.
+"""The weekly's own feeds: Atom (RFC 4287) and JSON Feed 1.1, one entry per published issue, rewritten on
+every `publish`.
 
-    store (published issues → their drafts) ─► FeedEntry ─► atom_xml ─► publication.feed_path
+    store (published issues → their drafts) ─► FeedEntry ─┬► atom_xml ─► publication.feed_path
+                                                          └► json_feed ─► publication.json_feed_path
 
 The feed is rebuilt from what the store says was published, not patched: each published issue's
 draft (the record) is read back, made into its published copy (curator/site.py) and rendered to
@@ -9,12 +11,14 @@ HTML, so the feed never lists an issue twice and never carries provenance commen
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urljoin
 
 import nh3
@@ -28,12 +32,14 @@ from curator.settings import Settings
 from curator.sitepaths import slugify
 from curator.store import Store
 
-__all__ = ["FEED_ENTRIES", "FeedEntry", "atom_xml", "entry_of", "markdown_html", "write_feed"]
+__all__ = ["FEED_ENTRIES", "JSON_FEED_VERSION", "FeedEntry", "atom_xml", "entry_of", "json_feed", "markdown_html",
+           "write_feeds"]
 
 log = logging.getLogger(__name__)
 
 ATOM = "http://www.w3.org/2005/Atom"
-FEED_ENTRIES = 20  # the newest issues a reader's client sees; older ones stay on the site
+FEED_ENTRIES = 20  # the newest issues a reader's client sees by default (publication.feed_entries)
+JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 SUMMARY_CHARS = 280
 _MD = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
 _TAGS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "strong", "em", "code", "pre",
@@ -99,13 +105,25 @@ def _link(base_url: str, issue_url: str, entry: FeedEntry) -> str | None:
     return urljoin(base_url if base_url.endswith("/") else base_url + "/", rel)
 
 
+def _namespace(base_url: str, name: str) -> uuid.UUID:
+    return uuid.uuid5(uuid.NAMESPACE_URL, base_url or f"curator:{name}")
+
+
+def _entry_id(ns: uuid.UUID, entry: FeedEntry) -> str:
+    return uuid.uuid5(ns, f"issue-{entry.number}").urn
+
+
+def _feed_url(base_url: str, feed_name: str) -> str:
+    return urljoin(base_url if base_url.endswith("/") else base_url + "/", feed_name)
+
+
 def atom_xml(entries: list[FeedEntry], *, name: str, author: str, language: str, base_url: str = "",
-             issue_url: str = "{n}/", feed_name: str = "feed.xml") -> bytes:
-    """The Atom document for `entries` (newest first, at most FEED_ENTRIES). Ids are name-based UUIDs of
+             issue_url: str = "{n}/", feed_name: str = "feed.xml", limit: int = FEED_ENTRIES) -> bytes:
+    """The Atom document for `entries` (newest first, at most `limit`). Ids are name-based UUIDs of
     the site (base_url, else the publication's name) and the issue number, so moving the pages
     (issue_url) never makes a reader's client show an issue twice."""
-    entries = sorted(entries, key=lambda e: e.number, reverse=True)[:FEED_ENTRIES]
-    ns = uuid.uuid5(uuid.NAMESPACE_URL, base_url or f"curator:{name}")
+    entries = sorted(entries, key=lambda e: e.number, reverse=True)[:limit]
+    ns = _namespace(base_url, name)
     feed = etree.Element(f"{{{ATOM}}}feed", nsmap={None: ATOM})
     feed.set("{http://www.w3.org/XML/1998/namespace}lang", language)
     _text(feed, "id", ns.urn)
@@ -116,12 +134,12 @@ def atom_xml(entries: list[FeedEntry], *, name: str, author: str, language: str,
     if base_url:
         etree.SubElement(feed, f"{{{ATOM}}}link", rel="alternate", type="text/html", href=base_url)
         etree.SubElement(feed, f"{{{ATOM}}}link", rel="self", type="application/atom+xml",
-                         href=urljoin(base_url if base_url.endswith("/") else base_url + "/", feed_name))
+                         href=_feed_url(base_url, feed_name))
     _text(feed, "generator", "curator")
     for e in entries:
         item = etree.SubElement(feed, f"{{{ATOM}}}entry")
         href = _link(base_url, issue_url, e)
-        _text(item, "id", uuid.uuid5(ns, f"issue-{e.number}").urn)
+        _text(item, "id", _entry_id(ns, e))
         _text(item, "title", e.title)
         _text(item, "updated", _rfc3339(e.updated))
         _text(item, "published", _rfc3339(e.updated))
@@ -131,6 +149,28 @@ def atom_xml(entries: list[FeedEntry], *, name: str, author: str, language: str,
         _text(item, "content", e.content_html, type="html")
     xml: bytes = etree.tostring(feed, xml_declaration=True, encoding="utf-8", pretty_print=True)
     return xml
+
+
+def json_feed(entries: list[FeedEntry], *, name: str, author: str, language: str, base_url: str = "",
+              issue_url: str = "{n}/", feed_name: str = "feed.json", limit: int = FEED_ENTRIES) -> str:
+    """The JSON Feed 1.1 document for `entries` (newest first, at most `limit`), with the same ids as the
+    Atom feed, so a reader who moves from one to the other is not shown an issue twice."""
+    entries = sorted(entries, key=lambda e: e.number, reverse=True)[:limit]
+    ns = _namespace(base_url, name)
+    doc: dict[str, object] = {"version": JSON_FEED_VERSION, "title": name, "language": language,
+                              "authors": [{"name": author}]}
+    if base_url:
+        doc["home_page_url"] = base_url
+        doc["feed_url"] = _feed_url(base_url, feed_name)
+    items = []
+    for e in entries:
+        item: dict[str, object] = {"id": _entry_id(ns, e), "title": e.title, "summary": e.summary,
+                                   "content_html": e.content_html, "date_published": _rfc3339(e.updated)}
+        if href := _link(base_url, issue_url, e):
+            item["url"] = href
+        items.append(item)
+    doc["items"] = items
+    return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
 
 
 def _draft_file(settings: Settings, recorded: str) -> Path | None:
@@ -153,13 +193,33 @@ def _entry_from_draft(settings: Settings, number: int, path: Path, text: str) ->
     return entry_of(number, title, day, body, settings.publication.intro)
 
 
-def write_feed(settings: Settings, store: Store, current: tuple[int, Path, str]) -> Path | None:
-    """Rewrite publication.feed_path from every published issue plus `current` (number, draft path, its
-    text: the issue being published now); None when the feed is turned off. A published issue whose draft
-    is gone is left out, with a warning."""
-    if not settings.publication.feed_path:
-        return None
-    dest = sitepaths.inside(settings.home, settings.publication.feed_path, "publication.feed_path")
+def write_feeds(settings: Settings, store: Store, current: tuple[int, Path, str]) -> list[Path]:
+    """Rewrite the Atom feed (publication.feed_path) and the JSON Feed (publication.json_feed_path) from
+    every published issue plus `current` (number, draft path, its text: the issue being published now);
+    returns the files written ([] when both are turned off). A published issue whose draft is gone is
+    left out, with a warning."""
+    pub = settings.publication
+    targets = [(key, rel) for key, rel in (("publication.feed_path", pub.feed_path),
+                                            ("publication.json_feed_path", pub.json_feed_path)) if rel]
+    if not targets:
+        return []
+    dests = [(key, sitepaths.inside(settings.home, rel, key)) for key, rel in targets]
+    entries = _published_entries(settings, store, current)
+    written = []
+    for key, dest in dests:
+        render = json_feed if key == "publication.json_feed_path" else _atom_text
+        write_atomic(dest, render(entries, name=pub.name, author=pub.author, language=pub.language,
+                                  base_url=pub.base_url, issue_url=pub.issue_url, feed_name=dest.name,
+                                  limit=pub.feed_entries))
+        written.append(dest)
+    return written
+
+
+def _atom_text(entries: list[FeedEntry], **kwargs: Any) -> str:
+    return atom_xml(entries, **kwargs).decode("utf-8")
+
+
+def _published_entries(settings: Settings, store: Store, current: tuple[int, Path, str]) -> list[FeedEntry]:
     number, path, text = current
     entries = [_entry_from_draft(settings, number, path, text)]
     for n in store.published_issue_numbers():
@@ -174,8 +234,4 @@ def write_feed(settings: Settings, store: Store, current: tuple[int, Path, str])
             entries.append(_entry_from_draft(settings, n, draft, draft.read_text(encoding="utf-8")))
         except (OSError, ValueError) as exc:  # ValueError: pydantic's ValidationError, a bad date
             log.warning("feed: issue #%s (%s) cannot be read back (%s); left out of the feed", n, draft, exc)
-    pub = settings.publication
-    xml = atom_xml(entries, name=pub.name, author=pub.author, language=pub.language, base_url=pub.base_url,
-                   issue_url=pub.issue_url, feed_name=dest.name)
-    write_atomic(dest, xml.decode("utf-8"))
-    return dest
+    return entries

@@ -17,7 +17,7 @@ from datetime import date
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel
+from pydantic import AfterValidator, BaseModel, Field
 
 from curator.errors import ConfigError
 
@@ -92,6 +92,8 @@ class SitePublishing(BaseModel):
     published_path: Pattern = "published/issue-{n}.md"  # the copy `publish` writes; the draft stays the record
     keep_provenance: bool = False  # keep the <!-- curator … --> comments in the published copy (drafts always do)
     feed_path: OptionalPattern = "published/feed.xml"  # Atom feed of published issues; None or "" turns it off
+    json_feed_path: OptionalPattern = "published/feed.json"  # JSON Feed 1.1 of the same issues; "" turns it off
+    feed_entries: int = Field(default=20, ge=1, le=1000)  # the newest issues both feeds keep
     base_url: SiteUrl = ""  # the site's root URL, e.g. "https://example.com/"; links in the feed
     issue_url: UrlPattern = "{n}/"  # an issue's page under base_url (Hugo "posts/{n}/", Jekyll "{slug}/")
 

@@ -293,9 +293,10 @@ def test_feed_without_base_url_has_stable_urn_ids(ws):
 
 
 def test_feed_turned_off(ws):
-    configure(ws, feed_path="")
+    configure(ws, feed_path="", json_feed_path="")
     output = publish(ws, ws / "drafts" / "issue-1.md")
     assert not (ws / "published" / "feed.xml").exists() and "the feed" not in output
+    assert not (ws / "published" / "feed.json").exists()
 
 
 def test_feed_yaml_front_matter_is_valid_yaml_after_flip(ws):

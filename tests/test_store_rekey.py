@@ -81,6 +81,7 @@ def make_old_store(settings, monkeypatch) -> None:
             store.db.execute("ALTER TABLE issues DROP COLUMN draft_render")
             store.db.execute("DROP TABLE notify_sent")
             store.db.execute("DROP TABLE webhook_deliveries")
+            store.db.execute("DROP TABLE rule_outcomes")
             store.db.execute("DROP TABLE schema_migrations")  # the previous release numbered its schema only
             before = [m.name for m in MIGRATIONS].index("store_meta")  # the schema it had
             store.db.execute(f"PRAGMA user_version = {before}")

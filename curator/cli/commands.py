@@ -229,15 +229,27 @@ def review(
     home: HomeOpt = None,
     port: Annotated[int, typer.Option(min=0, max=65_535, help="Port on 127.0.0.1 (0 picks a free one).")] = 0,
     open_browser: Annotated[bool, typer.Option("--open/--no-open", help="Open the board in your browser.")] = True,
+    host: Annotated[str, typer.Option(help="Listen on this address instead of 127.0.0.1 (a LAN, a reverse proxy); "
+                                           "needs CURATOR_REVIEW_TOKEN.")] = "127.0.0.1",
+    allow_host: Annotated[list[str] | None, typer.Option(help="A host name clients use to reach the board (repeat; "
+                                                                "required with --host 0.0.0.0).")] = None,
 ) -> None:
     """Review the open draft on a local web page: keep, drop, move, swap in, edit, add, regenerate.
 
-    Listens on 127.0.0.1 only; the printed URL carries a random token that every request needs.
+    Listens on 127.0.0.1 unless --host says otherwise; the printed URL carries a token that every request
+    needs (random, or CURATOR_REVIEW_TOKEN so the bookmarklet and a phone's share shortcut keep working).
     """
-    from curator.review.board import serve
+    import os
 
+    from curator.review.board import serve
+    from curator.review.exposed import TOKEN_ENV, listening
+
+    token = os.environ.get(TOKEN_ENV) or None
+    with cli_errors():
+        listening(host, token, tuple(allow_host or ()))  # a refusal before the workspace is opened
     with workspace(home, store=False) as ws:  # the board opens its own store, for its lifetime
-        serve(ws.settings, port=port, open_browser=open_browser, echo=typer.echo)
+        serve(ws.settings, port=port, open_browser=open_browser, echo=typer.echo, host=host, token=token,
+              allow_hosts=tuple(allow_host or ()))
 
 
 def demo(

@@ -75,7 +75,8 @@ def print_status(status: StatusReport) -> None:
         took = ""
         if r["ended_at"]:
             took = f" {(datetime.fromisoformat(r['ended_at']) - datetime.fromisoformat(r['started_at'])).total_seconds():.1f}s"
-        top = ", ".join(f"{k}={v}" for k, v in sorted(r["counters"].items())[:8])
+        top = ", ".join([f"{k}={v}" for k, v in sorted(r["counters"].items()) if not k.startswith("rules/")][:8])
+        top += "".join(f", {k}={v}" for k, v in sorted(r["counters"].items()) if k.startswith("rules/"))
         echo(f"  #{r['run_id']:<4} {r['command']:<8} {r['status']:<11} {r['started_at'][:19]}{took}  {top}")
     echo("sources:")
     for s in report["sources"]:

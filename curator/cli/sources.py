@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import typer
 
 from curator.cli.output import table_lines
+from curator.cli.rules_view import rules_lines, rules_report
 from curator.cli.workspace import HomeOpt, JsonOpt, cli_errors, find_home, workspace
 from curator.errors import CuratorError, UsageError
 from curator.http import Fetcher
@@ -278,10 +279,12 @@ def check(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
     """Source health from the store: last success, failures in a row, last error, items found."""
     with workspace(home, store=False, must_exist=False) as ws:
         settings = ws.settings
-        rows = []
+        rows, tallies = [], []
         if settings.db_path.exists():  # a workspace that never ran has no store, and gets none from `check`
             with Store(settings.db_path) as store:
                 rows = [r.model_dump() for r in store.source_health()]
+                tallies = store.rule_tallies()
+    ruled = rules_report(settings, tallies)
     configured = {s.name: s for s in settings.sources}
     seen = {r["name"] for r in rows}
     table = [["name", "kind", "last ok", "failures", "last error", "items", ""]]
@@ -311,9 +314,12 @@ def check(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
             )
     if as_json:
         keys = ["name", "kind", "last_ok", "failures", "last_error", "items", "note"]
-        typer.echo(json.dumps([dict(zip(keys, row, strict=True)) for row in table[1:]], ensure_ascii=False, indent=2))
+        out: list[dict[str, Any]] = [dict(zip(keys, row, strict=True)) for row in table[1:]]
+        for entry in out:
+            entry["rules"] = next((r for r in ruled if r["source"] == entry["name"]), None)
+        typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
         return
-    for line in table_lines(table):
+    for line in [*table_lines(table), *rules_lines(ruled)]:
         typer.echo(line)
     for r in rows:  # a source (a watched page) that showed no entries: say what was looked for and what is there now
         watched = configured.get(r["name"])

@@ -40,6 +40,9 @@ class Candidate(_Model):
     points: int | None = None
     submitter: str | None = None
     submitter_url: str | None = None
+    # What per-source rules can look at besides title and URL (curator/rules.py); never stored on the item.
+    author: str = ""
+    tags: list[str] = Field(default_factory=list)
 
 
 class Validators(_Model):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from curator.models.core import Enrichment, RunSummary, _Model
 
 
@@ -15,6 +17,28 @@ class WorkItem(_Model):
     snippet: str = ""  # the feed's snippet, or the editor's `--note` for a find
     # An editor's find being fetched again (Store.stand_ins): the stand-in enrichment it keeps meanwhile.
     stand_in: Enrichment | None = None
+
+
+class RuleOutcome(_Model):
+    """What a source's keep / block rules decided about one of its candidates (curator/rules.py)."""
+
+    item_id: int
+    source: str
+    run_id: int | None = None
+    verdict: str  # rules.Verdict: passed | kept | blocked | pending
+    rule: str | None = None  # the deciding rule's label ("title:re:(?i)sponsored")
+    author: str = ""  # what the feed said, kept for the judgement after extraction
+    tags: list[str] = Field(default_factory=list)
+
+
+class RuleTally(_Model):
+    """How many of a source's candidates in its last run one rule decided (`sources check`)."""
+
+    source: str
+    run_id: int | None = None
+    verdict: str
+    rule: str | None = None
+    count: int
 
 
 class SourceHealth(_Model):

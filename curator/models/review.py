@@ -196,7 +196,7 @@ class PublishResult(_Model):
     added: list[str] = Field(default_factory=list)  # URLs the editor added by hand
     archived_links: int = 0
     published_path: str | None = None  # the published copy (publication.published_path)
-    feed_path: str | None = None  # the Atom feed rewritten (publication.feed_path), None when turned off
+    feed_path: str | None = None  # the feeds rewritten (feed_path and json_feed_path), None when both are off
 
 
 class EditorBlock(_Model):

@@ -38,6 +38,11 @@ from curator.decisions import Action
 from curator.errors import CuratorError
 from curator.models import Candidate, ItemState
 from curator.pipeline import Pipeline
+from curator.review.capture import bookmarklet, share_template
+from curator.review.capture import confirm as capture_confirm
+from curator.review.capture import save as capture_save
+from curator.review.capture import tools as capture_tools
+from curator.review.exposed import listening
 from curator.review.gate import Forbidden, TokenGate, checked_form
 from curator.review.inputs import MAX_INT, MAX_SUMMARY_CHARS, MAX_TITLE_CHARS, BadRequest, Contained, form_int
 from curator.review.views import (
@@ -239,6 +244,8 @@ async def decide(request: Request) -> Response:
 async def add(request: Request) -> Response:
     board = _board(request)
     fields = await checked_form(request, board.token)
+    if fields.get("capture") == "1":  # the share URL's confirm form: `curator add`, no open draft needed
+        return await capture_save(request, fields)
     view = await board.store.run(lambda store: load_view(board.settings, store))
     if view is None:
         board.notice("error", "there is no open draft: run `curator draft` first")
@@ -282,6 +289,8 @@ def make_app(settings: Settings, token: str, *, allowed_hosts: tuple[str, ...] =
     templates.env.filters["safe_href"] = safe_href
     templates.env.globals["sources_of"] = lambda story: story_sources(story, settings.publication.editor_label)
     templates.env.globals["story_date"] = story_date
+    templates.env.globals["bookmarklet"] = lambda base: bookmarklet(str(base).rstrip("/"), token)
+    templates.env.globals["share_url"] = lambda base: share_template(str(base).rstrip("/"), token)
     board = Board(settings=settings, token=token, templates=templates, store=BoardStore(settings.db_path))
 
     @asynccontextmanager
@@ -295,6 +304,8 @@ def make_app(settings: Settings, token: str, *, allowed_hosts: tuple[str, ...] =
         Route("/items/{item_id:int}", item, methods=["GET"]),
         Route("/decide", decide, methods=["POST"]),
         Route("/add", add, methods=["POST"]),
+        Route("/add", capture_confirm, methods=["GET"]),  # the share URL (bookmarklet, phone)
+        Route("/capture", capture_tools, methods=["GET"]),
         Route("/regenerate", regen, methods=["POST"]),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
@@ -314,10 +325,11 @@ def close_app(app: ASGIApp) -> None:
 
 
 # ---- serving -----------------------------------------------------------------------------------
-def _listen(port: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+def _listen(port: int, host: str = "127.0.0.1") -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", port))  # loopback only, whatever the network around
+    sock.bind((host, port))  # loopback unless `--host` said otherwise (exposed.py)
     sock.listen(64)
     return sock
 
@@ -329,9 +341,9 @@ def _server(app: ASGIApp) -> uvicorn.Server:
 
 
 @contextmanager
-def running(app: ASGIApp, *, port: int = 0) -> Iterator[str]:
-    """Serve `app` on 127.0.0.1 in a background thread; yields the base URL (for tests and embedding)."""
-    sock = _listen(port)
+def running(app: ASGIApp, *, port: int = 0, host: str = "127.0.0.1") -> Iterator[str]:
+    """Serve `app` on `host` (127.0.0.1) in a background thread; yields the base URL (for tests and embedding)."""
+    sock = _listen(port, host)
     server = _server(app)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -340,7 +352,7 @@ def running(app: ASGIApp, *, port: int = 0) -> Iterator[str]:
             if server.started:
                 break
             threading.Event().wait(0.01)
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+        yield f"http://{f'[{host}]' if ':' in host else host}:{sock.getsockname()[1]}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)
@@ -348,21 +360,25 @@ def running(app: ASGIApp, *, port: int = 0) -> Iterator[str]:
         close_app(app)
 
 
-def serve(settings: Settings, *, echo: Callable[[str], None], port: int = 0, open_browser: bool = True) -> None:
+def serve(settings: Settings, *, echo: Callable[[str], None], port: int = 0, open_browser: bool = True,
+          host: str = "127.0.0.1", token: str | None = None, allow_hosts: tuple[str, ...] = ()) -> None:
     """Run the board until Ctrl-C. Says the URL with the token through `echo` (the CLI prints it); opens it
-    in a browser unless told not to."""
-    token = secrets.token_urlsafe(32)
+    in a browser unless told not to. A non-loopback `host` needs a fixed `token` (review/exposed.py)."""
+    plan = listening(host, token, allow_hosts)
+    token = token or secrets.token_urlsafe(32)
     try:
-        sock = _listen(port)
+        sock = _listen(port, plan.bind)
     except OSError as exc:
-        raise CuratorError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}; pick another --port",
+        raise CuratorError(f"cannot listen on {plan.bind}:{port}: {exc.strerror}; pick another --port or --host",
                            reason="port") from exc
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}/?token={token}"
+    url = f"http://{plan.shown}:{sock.getsockname()[1]}/?token={token}"
     echo(f"review board: {url}")
     echo("the token in this URL is the only key to the board; Ctrl-C stops it")
+    for line in plan.warnings:
+        echo(line)
     if open_browser:
         threading.Thread(target=webbrowser.open, args=(url,), daemon=True).start()
-    app = make_app(settings, token)
+    app = make_app(settings, token, allowed_hosts=plan.allowed_hosts)
     try:
         _server(app).run(sockets=[sock])
     finally:

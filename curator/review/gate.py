@@ -20,6 +20,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from curator.review.inputs import read_form
 
 COOKIE = "curator_review"
+# The share URL (review/capture.py) is opened from other sites' pages, which bring no SameSite=Strict
+# cookie, and a redirect would not bring it either: there `?token=` is honoured in place.
+TOKEN_IN_PLACE = frozenset({"/add"})
 MAX_FORM_BYTES = 64_000
 _HOST_HEADER = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::[0-9]{1,5})?")
 SECURITY_HEADERS = {
@@ -67,6 +70,16 @@ class TokenGate:
         if origin and origin != "null" and urlsplit(origin).hostname not in self.allowed_hosts:
             await PlainTextResponse("forbidden origin", status_code=403)(scope, receive, send_secured)
             return
+        if (request.method == "GET" and request.url.path in TOKEN_IN_PLACE
+                and same_token(request.query_params.get("token"), self.token)):
+
+            async def send_with_cookie(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    MutableHeaders(scope=message).append("set-cookie", session_cookie(self.token))
+                await send_secured(message)
+
+            await self.app(scope, receive, send_with_cookie)
+            return
         if request.method == "GET" and same_token(request.query_params.get("token"), self.token):
             # Trade the token in the URL for a cookie, and drop it from the address bar and history.
             response = RedirectResponse(request.url.path, status_code=303)
@@ -78,6 +91,12 @@ class TokenGate:
                                     status_code=403)(scope, receive, send_secured)
             return
         await self.app(scope, receive, send_secured)
+
+
+def session_cookie(token: str) -> str:
+    response = PlainTextResponse("")
+    response.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/")
+    return response.headers["set-cookie"]
 
 
 def host_name(header: str) -> str | None:

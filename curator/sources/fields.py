@@ -81,6 +81,12 @@ def epoch_date(value: Any, now: datetime) -> datetime | None:
         return None
 
 
+def entry_tags(entry: Any) -> list[str]:
+    """A feedparser entry's categories (RSS <category>, Atom <category term>), as plain text."""
+    terms = [t.get("term") or t.get("label") for t in entry.get("tags") or [] if isinstance(t, dict)]
+    return [plain_text(t, 100) for t in terms if isinstance(t, str) and t.strip()][:50]
+
+
 def text_field(obj: dict[str, Any], key: str) -> str:
     value = obj.get(key)
     return value if isinstance(value, str) else ""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import Any
 
 from curator.errors import SourceError
 from curator.models import Candidate
@@ -51,6 +52,21 @@ def parse_json_feed(body: bytes, final_url: str, source: SourceSettings, now: da
                 source=source.name,
                 published_at=iso_date(item.get("date_published") or item.get("date_modified"), now),
                 snippet=snippet,
+                author=_authors(item),
+                tags=_tags(item),
             )
         )
     return result
+
+
+def _authors(item: dict[str, Any]) -> str:
+    """`authors` (1.1) or `author` (1.0): their names, as plain text."""
+    many = item.get("authors")
+    people: list[Any] = many if isinstance(many, list) else [item.get("author")]
+    names = [p["name"] for p in people if isinstance(p, dict) and isinstance(p.get("name"), str)]
+    return plain_text(", ".join(names), 200)
+
+
+def _tags(item: dict[str, Any]) -> list[str]:
+    tags = item.get("tags")
+    return [plain_text(t, 100) for t in tags if isinstance(t, str) and t.strip()][:50] if isinstance(tags, list) else []

@@ -12,7 +12,7 @@ from curator.errors import ExtractionError, SourceError
 from curator.models import Candidate
 from curator.settings import SourceSettings
 from curator.sources import jsonfeed
-from curator.sources.fields import entry_date, plain_text
+from curator.sources.fields import entry_date, entry_tags, plain_text
 from curator.sources.registry import BaseSource, SourceContext, SourceResult, register
 from curator.urls import absolutize
 
@@ -54,6 +54,8 @@ def parse_feed(body: bytes, final_url: str, content_type: str, source: SourceSet
                 source=source.name,
                 published_at=entry_date(entry, now),
                 snippet=plain_text(entry.get("summary", "")),
+                author=plain_text(entry.get("author", ""), 200),
+                tags=entry_tags(entry),
             )
         )
     return result

@@ -24,6 +24,7 @@ from curator.store.llm import LLMQueries
 from curator.store.migrations import MIGRATIONS, Migration, migrate
 from curator.store.notify import NotifyQueries
 from curator.store.rekey import Rekeyed, RekeyQueries
+from curator.store.rules import RuleQueries
 from curator.store.runs import RunQueries
 from curator.store.sources import SourceQueries
 
@@ -42,7 +43,7 @@ log = logging.getLogger(__name__)
 
 
 class Store(ItemQueries, SourceQueries, RunQueries, LLMQueries, IssueQueries, DraftQueries, RekeyQueries,
-            NotifyQueries):
+            NotifyQueries, RuleQueries):
     """A curator workspace's database. Use as a context manager or call close().
 
     `db` (the sqlite3 connection) is public for tests that inspect the database; code outside this

@@ -225,7 +225,23 @@ MIGRATIONS: list[Migration] = [
         run_id INTEGER,
         at TEXT NOT NULL
     );
-    CREATE INDEX webhook_deliveries_hook ON webhook_deliveries(hook, id);
+    CREATE INDEX webhook_deliveries_hook ON webhook_deliveries(hook, id)
+    """),
+    # Per-source keep / block rules (curator/rules.py): one verdict per item and source, so a blocked
+    # link is never examined again and `sources check` can count what each rule did in the last run.
+    Migration("rule_outcomes", """
+    CREATE TABLE rule_outcomes (
+        item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+        source TEXT NOT NULL,
+        run_id INTEGER,
+        verdict TEXT NOT NULL,
+        rule TEXT,
+        author TEXT NOT NULL DEFAULT '',
+        tags TEXT NOT NULL DEFAULT '[]',
+        decided_at TEXT NOT NULL,
+        PRIMARY KEY (item_id, source)
+    );
+    CREATE INDEX rule_outcomes_by_run ON rule_outcomes(source, run_id)
     """),
 ]
 

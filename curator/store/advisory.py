@@ -54,10 +54,10 @@ class AdvisoryLock:
         ).fetchone()
         if row is None:
             return "holder unknown"
-        name = str(row[0] or "?").removeprefix("curator run lock: ")
+        command, _, pid = str(row[0] or "?").removeprefix("curator run lock: ").rpartition(" pid ")
         host = f" on {row[1]}" if row[1] else ""
         since = row[2].isoformat(timespec="seconds") if row[2] else "?"
-        return f"`curator {name}`{host} since {since}"
+        return f"pid {pid or '?'}{host}, `curator {command or '?'}` since {since}"
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:

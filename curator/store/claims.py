@@ -19,7 +19,7 @@ from curator.store.base import StoreBase, ts
 DEFAULT_LEASE_S = 600.0  # longer than any one item's fetch, extract or LLM call takes (their own timeouts)
 
 _WORK_COLUMNS = "id, url, canonical_url, title, snippet"
-_FREE = "(claimed_until IS NULL OR claimed_until < ? OR claimed_by = ?)"  # free, expired, or already ours
+_FREE = "(claimed_until IS NULL OR claimed_until < ?)"  # never claimed, released, or its lease ran out
 
 
 class ClaimQueries(StoreBase):
@@ -34,7 +34,7 @@ class ClaimQueries(StoreBase):
             rows = self.db.execute(
                 f"SELECT {_WORK_COLUMNS} FROM items WHERE state=? AND {_FREE} ORDER BY id LIMIT ?"
                 + self.dialect.claim_lock(),
-                (state.value, ts(now), worker, limit),
+                (state.value, ts(now), limit),
             ).fetchall()
             ids = [r["id"] for r in rows]
             if ids:
@@ -48,11 +48,13 @@ class ClaimQueries(StoreBase):
     def claim_item(self, item_id: int, state: ItemState, worker: str, *,
                    lease_s: float = DEFAULT_LEASE_S) -> WorkItem | None:
         """Claim one given item if it still waits at `state` and no other worker holds it (a per-item task's
-        first step: None means the work is done already, or another worker is on it — do nothing)."""
+        first step: None means the work is done already, or another worker is on it — do nothing). A task
+        redelivered to the worker that holds the claim gets it again, with a fresh lease."""
         now = self.now()
         with self.transaction():
             row = self.db.execute(
-                f"SELECT {_WORK_COLUMNS} FROM items WHERE id=? AND state=? AND {_FREE}" + self.dialect.claim_lock(),
+                f"SELECT {_WORK_COLUMNS} FROM items WHERE id=? AND state=? AND ({_FREE} OR claimed_by=?)"
+                + self.dialect.claim_lock(),
                 (item_id, state.value, ts(now), worker),
             ).fetchone()
             if row is None:

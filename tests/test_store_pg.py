@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -247,3 +248,31 @@ def test_migrate_to_copies_a_sqlite_workspace_and_postgres_drafts_the_same(works
     again = CliRunner().invoke(app, ["store", "migrate-to", "--home", str(ws)], env=env)
     assert again.exit_code == 74, again.output
     assert "is not empty (" in again.output and "items: 10" in again.output and SECRET not in again.output
+
+
+def test_a_postgres_restart_during_collect_ends_it_loudly_and_the_next_collect_finishes(workspace, pg_url,
+                                                                                        pg_server):
+    env = {**os.environ, "PYTHONPATH": str(REPO), "CURATOR_STORE__URL": with_password(pg_url)}
+    with NewsSite(n_articles=9, page_delay_s=0.4) as site:
+        ws = offline_workspace(workspace, site, "ws")
+        proc = subprocess.Popen([sys.executable, "-m", "curator.cli", "collect", "--home", str(ws)], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 120  # a generous wait, never a timing assertion
+            while sum(n for p, n in site.hits.items() if p.startswith("/a/")) < 2 and proc.poll() is None:
+                assert time.monotonic() < deadline, "collect never reached the article pages"
+                time.sleep(0.05)
+            pg_server.stop()
+        finally:
+            pg_server.start()
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode not in (0, None), out + err  # a run that lost its store never says ok
+        assert "Postgres store at postgresql://curator:***@" in err and "Traceback" not in err
+        assert SECRET not in out + err
+        again = subprocess.run([sys.executable, "-m", "curator.cli", "collect", "--home", str(ws)], env=env,
+                               capture_output=True, text=True, timeout=300, check=False)
+        assert again.returncode == 0, again.stdout + again.stderr
+    with Store(env["CURATOR_STORE__URL"]) as s:
+        items = s.items()
+        assert len(items) == 9 and {i.state for i in items} == {ItemState.ENRICHED}  # nothing lost, none twice
+        assert len({i.canonical_url for i in items}) == 9

@@ -276,3 +276,22 @@ def test_a_postgres_restart_during_collect_ends_it_loudly_and_the_next_collect_f
         items = s.items()
         assert len(items) == 9 and {i.state for i in items} == {ItemState.ENRICHED}  # nothing lost, none twice
         assert len({i.canonical_url for i in items}) == 9
+
+
+def test_migrate_to_exits_non_zero_when_a_count_differs(workspace, pg_url, monkeypatch):
+    from curator.store import copy
+
+    with Store(workspace / "data" / "curator.db") as s:
+        s.add_candidate(Candidate(url="https://ex.com/a", source="f"), "https://ex.com/a")
+    real = copy.count
+    def lost_one(store: Store, table: str) -> int:  # a row lost on the way (after the emptiness check)
+        n = real(store, table)
+        return n - 1 if n and table == "items" and store.dialect.name == "postgres" else n
+
+    monkeypatch.setattr(copy, "count", lost_one)
+    result = CliRunner().invoke(app, ["store", "migrate-to", with_password(pg_url), "--home", str(workspace)])
+    assert result.exit_code == 74, result.output
+    assert "MISMATCH" in result.stdout and "row counts differ after the copy (items)" in result.output
+    assert SECRET not in result.output
+    refused = CliRunner().invoke(app, ["store", "migrate-to", "mysql://x/y", "--home", str(workspace)])
+    assert refused.exit_code == 78 and "postgresql://" in refused.output

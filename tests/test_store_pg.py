@@ -191,7 +191,7 @@ def run(args: list[str], env: dict[str, str] | None = None) -> str:
 
 
 def offline_workspace(workspace: Path, site: NewsSite, name: str) -> Path:
-    ws = workspace.parent / name
+    ws = workspace / name  # inside this test's own folder: never shared with another test
     ws.mkdir()
     (ws / "config").mkdir()
     for f in (workspace / "config").iterdir():

@@ -13,7 +13,7 @@ from curator.models import (
     SourceStatus,
     StatusReport,
 )
-from curator.runlock import RunLock
+from curator.runlock import run_lock
 from curator.settings import Settings
 from curator.store import Store, now_utc
 
@@ -54,7 +54,7 @@ def status_report(settings: Settings, store: Store) -> StatusReport:
     )
     draft = store.open_draft_issue()
     return StatusReport(
-        store=str(settings.db_path),
+        store=store.location,
         items=store.state_counts(),
         runs=runs,
         sources=sources,
@@ -84,7 +84,7 @@ def _mark_crashed_runs(settings: Settings, store: Store) -> None:
     """A run row still `running` while nobody holds the run lock was killed (kill -9): say so. The lock is held
     only for the update, so a run starting meanwhile is never marked."""
     try:
-        with RunLock(settings.lock_path, "status"):
+        with run_lock(settings, "status"):
             store.mark_crashed_runs()
     except (LockHeld, StoreError):
         pass  # a run is in progress (its row is truly running), or the workspace is read-only: report as is

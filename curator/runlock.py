@@ -1,4 +1,5 @@
-"""One run at a time: an advisory lock file beside the store (freed by the kernel even after kill -9)."""
+"""One run at a time: an advisory lock file beside the store (freed by the kernel even after kill -9); for a
+Postgres store, the database's advisory lock (curator/store/advisory.py), seen by every machine using it."""
 
 from __future__ import annotations
 
@@ -8,9 +9,24 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 from curator.errors import LockHeld, StoreError
+
+if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
+    from curator.settings import Settings
+
+
+def run_lock(settings: Settings, command: str) -> AbstractContextManager[object]:
+    """The run lock of the workspace's store: the file lock beside a SQLite store, the advisory lock of a
+    Postgres one. Either raises LockHeld (exit 75) when another run holds it."""
+    if settings.store.url:
+        from curator.store.advisory import AdvisoryLock
+
+        return AdvisoryLock(settings.store.url, command)
+    return RunLock(settings.lock_path, command)
 
 
 class RunLock:

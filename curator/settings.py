@@ -210,6 +210,14 @@ class LearningSettings(_Section):
 
 class StoreSettings(_Section):
     path: str = "data/curator.db"
+    url: str | None = None  # a team's shared Postgres instead of the file: postgresql://user:password@host/db
+
+    @field_validator("url")
+    @classmethod
+    def _postgres_url(cls, v: str | None) -> str | None:
+        if v and not v.startswith(("postgresql://", "postgres://")):
+            raise ValueError("expected a postgresql:// URL (or leave it unset for the SQLite file at store.path)")
+        return v or None
 
 
 class LintSettings(_Section):
@@ -253,6 +261,10 @@ class Settings(_Section):
     @property
     def db_path(self) -> Path:
         return (self.home / self.store.path).resolve()
+
+    @property
+    def store_target(self) -> Path | str:  # what Store() opens: store.url when set, else the SQLite file
+        return self.store.url or self.db_path
 
     @property
     def lock_path(self) -> Path:

@@ -30,6 +30,15 @@ def workspace(tmp_path: Path) -> Path:
     return tmp_path
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_target(request, tmp_path: Path) -> Path | str:
+    """What `Store()` opens, once per backend: a SQLite file, then a fresh Postgres database on loopback
+    (skipped with a reason when Postgres is not installed; a failure under CI=true)."""
+    if request.param == "sqlite":
+        return tmp_path / "c.db"
+    return request.getfixturevalue("pg_url")
+
+
 @pytest.fixture
 def fake_llm():
     from tests.fake_openai import FakeOpenAI

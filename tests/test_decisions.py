@@ -98,12 +98,12 @@ def test_edit_of_the_headline_retitles_the_issue(tmp_path):
     assert "编辑改过的头条" in out.title
 
 
-def test_record_and_load_roundtrip(tmp_path):
-    with Store(tmp_path / "c.db") as store:
+def test_record_and_load_roundtrip(store_target):
+    with Store(store_target) as store:
         decisions.record(store, 7, "drop", story_id=2)
         decisions.record(store, 7, Action.EDIT, story_id=1, summary="  两行\n摘要  ")
         decisions.record(store, 8, "keep", story_id=1)
-    with Store(tmp_path / "c.db") as store:
+    with Store(store_target) as store:
         found = decisions.load(store, 7)
     assert [(d.action, d.story_id) for d in found] == [(Action.DROP, 2), (Action.EDIT, 1)]
     assert found[1].summary == "两行 摘要"  # one Markdown line, whatever the form sent
@@ -117,8 +117,8 @@ def test_record_and_load_roundtrip(tmp_path):
     {"action": "edit", "story_id": 1, "summary": "   "},
     {"action": "add"},
 ])
-def test_record_refuses_incomplete_decisions(tmp_path, kw):
-    with Store(tmp_path / "c.db") as store, pytest.raises(CuratorError) as err:
+def test_record_refuses_incomplete_decisions(store_target, kw):
+    with Store(store_target) as store, pytest.raises(CuratorError) as err:
         decisions.record(store, 7, **kw)
     assert err.value.reason == "bad_decision"
 
@@ -155,8 +155,8 @@ def test_regenerated_draft_applies_the_stored_decisions(demo_ws):
     assert path2.read_text(encoding="utf-8") == text
 
 
-def test_load_ignores_what_publish_recorded(tmp_path):
-    with Store(tmp_path / "c.db") as store:
+def test_load_ignores_what_publish_recorded(store_target):
+    with Store(store_target) as store:
         decisions.record(store, 7, "drop", story_id=2)
         with store.transaction():
             store.db.execute("INSERT INTO decisions(issue_number, story_id, action, created_at) "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 from typer.testing import CliRunner
 
@@ -25,11 +26,12 @@ def _feed(base: str, n: int) -> str:
     return f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{items}</channel></rss>'
 
 
-def test_this_week_counts_only_draftable_items_inside_the_next_issues_window(workspace):
+def test_this_week_counts_only_draftable_items_inside_the_next_issues_window(workspace, store_target):
     # A configured source (one removed from the config leaves `status`).
     (workspace / "config" / "sources.toml").write_text('[[sources]]\nname = "源"\nurl = "https://feed.example/rss"\n')
-    settings = load_settings(workspace, env={})  # the workspace's clock: 2026-11-23 23:59 UTC
-    with Store(settings.db_path, clock=settings.now) as store:
+    env = {} if isinstance(store_target, Path) else {"CURATOR_STORE__URL": store_target}  # SQLite, Postgres
+    settings = load_settings(workspace, env=env)  # the workspace's clock: 2026-11-23 23:59 UTC
+    with Store(settings.store_target, clock=settings.now) as store:
         store.sync_source("源", "rss", "https://feed.example/rss")
 
         def add(n: int, published: datetime | None) -> int:
@@ -42,11 +44,11 @@ def test_this_week_counts_only_draftable_items_inside_the_next_issues_window(wor
         store.set_state(add(4, datetime(2026, 11, 21, tzinfo=UTC)), ItemState.FAILED, "http_404")
         store.set_state(add(5, datetime(2026, 11, 22, tzinfo=UTC)), ItemState.SKIPPED, "not_html")
         add(6, datetime(2026, 11, 2, tzinfo=UTC))  # before the window, though seen this week
-    report = json.loads(runner.invoke(app, ["status", "--home", str(workspace), "--json"]).output)
+    report = json.loads(runner.invoke(app, ["status", "--home", str(workspace), "--json"], env=env).stdout)
     [src] = report["sources"]
     assert src["items_week"] == 2
     assert report["next_issue_window"] == {"start": "2026-11-16T23:59:00+00:00", "end": "2026-11-23T23:59:00+00:00"}
-    out = runner.invoke(app, ["status", "--home", str(workspace)]).output
+    out = runner.invoke(app, ["status", "--home", str(workspace)], env=env).output
     assert "this_week=2" in out and "next issue window: 2026-11-16 → 2026-11-23" in out
 
 

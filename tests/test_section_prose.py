@@ -232,10 +232,11 @@ def test_links_or_html_in_prose_are_re_asked(llm_settings, fake_llm, tmp_path) -
     assert "links other than" in fake_llm.requests[1]["messages"][2]["content"]
 
 
-def test_answers_are_cached_by_content_prompt_and_model_and_calls_logged(llm_settings, fake_llm, tmp_path) -> None:
+def test_answers_are_cached_by_content_prompt_and_model_and_calls_logged(llm_settings, fake_llm,
+                                                                       store_target) -> None:
     fake_llm.script = [by_section(GOOD_AI)] * 2
     issue = prose_issue()
-    with Store(tmp_path / "prose.db") as store:
+    with Store(store_target) as store:
         run_id = store.start_run("draft")
         first, _, counters = write_sections(llm_settings, store, issue, run_id, OpenAIBackend(llm_settings))
         assert counters["prose/ok"] == 2 and counters["llm/calls"] == 2

@@ -21,8 +21,18 @@ def test_migrations_apply_once_and_record_the_version(tmp_path):
         assert s.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
 
 
-def test_one_row_per_canonical_url_with_every_source_kept(tmp_path):
-    with Store(tmp_path / "c.db") as s:
+def test_migrations_are_recorded_by_name_and_apply_once_on_either_backend(store_target):
+    with Store(store_target) as s:
+        names = {r["name"] for r in s.db.execute("SELECT name FROM schema_migrations")}
+        assert names == {m.name for m in MIGRATIONS}
+        s.add_candidate(cand("https://ex.com/kept"), "https://ex.com/kept")
+    with Store(store_target) as s:  # reopening migrates nothing and keeps data
+        assert s.migrate() == []
+        assert [i.url for i in s.items()] == ["https://ex.com/kept"]
+
+
+def test_one_row_per_canonical_url_with_every_source_kept(store_target):
+    with Store(store_target) as s:
         a = "https://ex.com/story?utm_source=rss"
         b = "http://ex.com/story/"
         id1, new1 = s.add_candidate(cand(a, "feed-a"), canonical_url(a))
@@ -34,8 +44,8 @@ def test_one_row_per_canonical_url_with_every_source_kept(tmp_path):
         assert [r.source for r in item.sources] == ["feed-a", "feed-b"]
 
 
-def test_states_move_forward_and_failures_keep_their_reason(tmp_path):
-    with Store(tmp_path / "c.db") as s:
+def test_states_move_forward_and_failures_keep_their_reason(store_target):
+    with Store(store_target) as s:
         item_id, _ = s.add_candidate(cand("https://ex.com/x"), "https://ex.com/x")
         s.set_state(item_id, ItemState.FAILED, "timeout", retryable=True)
         assert s.state_counts() == {"failed:timeout": 1}
@@ -48,8 +58,8 @@ def test_states_move_forward_and_failures_keep_their_reason(tmp_path):
         assert s.page_validators(item_id).etag == '"v1"'
 
 
-def test_retry_is_capped(tmp_path):
-    with Store(tmp_path / "c.db") as s:
+def test_retry_is_capped(store_target):
+    with Store(store_target) as s:
         item_id, _ = s.add_candidate(cand("https://ex.com/x"), "https://ex.com/x")
         for _ in range(5):
             s.set_state(item_id, ItemState.FAILED, "http_503", retryable=True)
@@ -112,8 +122,8 @@ def test_a_store_made_with_the_numbered_migrations_upgrades_without_data_loss(tm
         assert s.migrate() == []
 
 
-def test_a_store_with_a_step_this_curator_does_not_know_is_refused(tmp_path):
-    path = tmp_path / "c.db"
+def test_a_store_with_a_step_this_curator_does_not_know_is_refused(store_target):
+    path = store_target
     with Store(path) as s:
         s.db.execute("INSERT INTO schema_migrations(name, applied_at) VALUES ('from_the_future', '2030-01-01')")
     with pytest.raises(StoreError, match="upgrade curator"):

@@ -82,6 +82,8 @@ def make_old_store(settings, monkeypatch) -> None:
             store.db.execute("DROP TABLE notify_sent")
             store.db.execute("DROP TABLE webhook_deliveries")
             store.db.execute("DROP TABLE rule_outcomes")
+            store.db.execute("ALTER TABLE items DROP COLUMN claimed_by")
+            store.db.execute("ALTER TABLE items DROP COLUMN claimed_until")
             store.db.execute("DROP TABLE schema_migrations")  # the previous release numbered its schema only
             before = [m.name for m in MIGRATIONS].index("store_meta")  # the schema it had
             store.db.execute(f"PRAGMA user_version = {before}")
@@ -131,10 +133,10 @@ def test_an_article_merged_from_another_source_comes_back_even_if_that_feed_move
         assert all(len(i.sources) == 1 for i in items)
 
 
-def test_two_old_keys_that_now_name_one_paper_never_collide(tmp_path, caplog):
+def test_two_old_keys_that_now_name_one_paper_never_collide(store_target, caplog):
     from curator.models import Candidate
 
-    db = tmp_path / "c.db"
+    db = store_target
     urls = ["https://arxiv.org/abs/2401.12345v1", "https://arxiv.org/pdf/2401.12345v2",
             "https://twitter.com/a/status/42", "https://x.com/b/status/42", "https://ex.cn/news?newId=7"]
     with Store(db) as store:
@@ -157,8 +159,8 @@ def test_two_old_keys_that_now_name_one_paper_never_collide(tmp_path, caplog):
     assert "3 item keys changed" in caplog.text and "2 items left under their old key" in caplog.text
 
 
-def test_a_fresh_store_is_keyed_with_the_current_rules_and_says_nothing(tmp_path, caplog):
-    with Store(tmp_path / "fresh.db") as store:
+def test_a_fresh_store_is_keyed_with_the_current_rules_and_says_nothing(store_target, caplog):
+    with Store(store_target) as store:
         assert store.take_rekey_report() is None
         assert store.db.execute("SELECT value FROM store_meta").fetchone()[0] == str(KEY_VERSION)
     assert "re-keyed" not in caplog.text
@@ -185,11 +187,11 @@ def test_curator_collect_tells_the_editor_how_many_keys_changed(workspace, wecha
     assert "rekeyed=1" in result.output and "new=1" in result.output
 
 
-def test_rows_written_with_old_keys_into_a_current_store_are_re_keyed_on_the_next_open(tmp_path, caplog):
+def test_rows_written_with_old_keys_into_a_current_store_are_re_keyed_on_the_next_open(store_target, caplog):
     """However a row got an old key (a copy from an older curator, a script), the next open re-makes it."""
     from curator.models import Candidate
 
-    db = tmp_path / "c.db"
+    db = store_target
     a = "https://mp.weixin.qq.com/s?__biz=MzA5&mid=100&idx=1&sn=aa&chksm=1&scene=21"
     b = "https://mp.weixin.qq.com/s?__biz=MzA5&mid=200&idx=1&sn=bb"
     with Store(db) as store:

@@ -13,8 +13,8 @@ from curator.workers import ParsePool
 from tests.sites import NewsSite
 
 
-def test_each_failure_goes_back_to_the_stage_that_failed(tmp_path):
-    with Store(tmp_path / "c.db") as s:
+def test_each_failure_goes_back_to_the_stage_that_failed(store_target):
+    with Store(store_target) as s:
         def failed(n: int, page: bool = False, article: bool = False) -> int:
             url = f"https://ex.com/{n}"
             item_id = s.add_candidate(Candidate(url=url, source="feed"), url)[0]

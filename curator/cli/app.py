@@ -31,6 +31,7 @@ from curator.cli.commands import (
 )
 from curator.cli.notify import app as notify_app
 from curator.cli.sources import app as sources_app
+from curator.cli.store_cmd import app as store_app
 from curator.cli.workspace import setup_logging
 
 # Flags the root callback owns, accepted anywhere on the line (`curator collect -v` as `curator -v collect`).
@@ -95,6 +96,7 @@ app.command()(demo)
 app.add_typer(sources_app, name="sources")
 app.add_typer(config_app, name="config")
 app.add_typer(notify_app, name="notify")
+app.add_typer(store_app, name="store")
 
 
 def main() -> None:

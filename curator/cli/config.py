@@ -50,7 +50,7 @@ def effective(settings: Settings) -> list[tuple[str, Any, str]]:
     _flatten("", data, flat)
     rows = []
     for key, value in flat.items():
-        if isinstance(value, str) and value.startswith(("http://", "https://")):
+        if isinstance(value, str) and value.startswith(("http://", "https://", "postgresql://", "postgres://")):
             value = redact(value)  # a source or base URL may carry a token
         rows.append((key, value, _origin(key, settings.origins, settings.home)))
     return rows

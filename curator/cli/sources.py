@@ -280,8 +280,9 @@ def check(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
     with workspace(home, store=False, must_exist=False) as ws:
         settings = ws.settings
         rows, tallies = [], []
-        if settings.db_path.exists():  # a workspace that never ran has no store, and gets none from `check`
-            with Store(settings.db_path) as store:
+        # A workspace that never ran has no store file, and gets none from `check` (a Postgres store is shared).
+        if settings.store.url or settings.db_path.exists():
+            with Store(settings.store_target) as store:
                 rows = [r.model_dump() for r in store.source_health()]
                 tallies = store.rule_tallies()
     ruled = rules_report(settings, tallies)

@@ -26,7 +26,7 @@ import typer
 
 from curator.errors import ConfigError, CuratorError
 from curator.pipeline import Pipeline
-from curator.runlock import RunLock
+from curator.runlock import run_lock
 from curator.settings import Settings, load_settings
 from curator.sources import known_kinds
 from curator.store import Store
@@ -139,8 +139,8 @@ def workspace(
         if before is not None:
             before(settings)
         if lock is not None:
-            stack.enter_context(RunLock(settings.lock_path, lock))
-        opened = stack.enter_context(Store(settings.db_path)) if store else None
+            stack.enter_context(run_lock(settings, lock))
+        opened = stack.enter_context(Store(settings.store_target)) if store else None
         yield Workspace(settings, opened)
 
 

@@ -74,7 +74,7 @@ def run_demo(
     with DemoServer(tls_dir=workspace / "tls") as server:
         echo(f"serving the bundled corpus ({len(server.hosts)} sites) on 127.0.0.1")
         settings = demo_settings(workspace, server, env, provider)
-        with Store(settings.db_path) as store:
+        with Store(settings.store_target) as store:
             pipe = Pipeline(settings, store, reporter or Reporter())
             collected = pipe.collect(command="demo")
             drafted = pipe.draft(as_of=DEMO_AS_OF)

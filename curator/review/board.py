@@ -54,7 +54,7 @@ from curator.review.views import (
     story_date,
     story_sources,
 )
-from curator.runlock import RunLock
+from curator.runlock import run_lock
 from curator.settings import Settings
 from curator.store import Store
 
@@ -67,7 +67,7 @@ T = TypeVar("T")
 class BoardStore:
     """The board's one Store, opened on first use on a thread of its own; every call runs there, in turn."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path | str) -> None:
         self.path = path
         self._store: Store | None = None
         self._pool: ThreadPoolExecutor | None = None
@@ -129,7 +129,7 @@ def _board(request: Request) -> Board:
 # ---- writing (on the store's thread) -------------------------------------------------------------
 def regenerate(settings: Settings, store: Store) -> Path:
     """Rewrite drafts/issue-N.md of the open draft from select + the stored decisions."""
-    with RunLock(settings.lock_path, "review"):
+    with run_lock(settings, "review"):
         row = store.open_draft_issue()
         if row is None:
             raise CuratorError("there is no open draft: run `curator draft` first", reason="no_draft")
@@ -149,7 +149,7 @@ def add_url(settings: Settings, store: Store, number: int, url: str, section: st
     if not process or not is_new:
         return "ok", f"已添加条目 {item_id}" + ("" if is_new else "（已在库中）") + (
             "；运行 `curator collect` 后它会出现在草稿里" if is_new else "")
-    with RunLock(settings.lock_path, "add"):
+    with run_lock(settings, "add"):
         run = Pipeline(settings, store).collect(discover=False, command="add")
         found = store.items(ids=[item_id])
     flags = [f for f in (found[0].enrichment.flags if found and found[0].enrichment else [])
@@ -291,7 +291,7 @@ def make_app(settings: Settings, token: str, *, allowed_hosts: tuple[str, ...] =
     templates.env.globals["story_date"] = story_date
     templates.env.globals["bookmarklet"] = lambda base: bookmarklet(str(base).rstrip("/"), token)
     templates.env.globals["share_url"] = lambda base: share_template(str(base).rstrip("/"), token)
-    board = Board(settings=settings, token=token, templates=templates, store=BoardStore(settings.db_path))
+    board = Board(settings=settings, token=token, templates=templates, store=BoardStore(settings.store_target))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

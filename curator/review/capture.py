@@ -30,7 +30,7 @@ from curator.errors import CuratorError, LockHeld
 from curator.models import Candidate
 from curator.pipeline import Pipeline
 from curator.review.inputs import MAX_SUMMARY_CHARS, MAX_TITLE_CHARS
-from curator.runlock import RunLock
+from curator.runlock import run_lock
 from curator.settings import Settings
 from curator.store import Store
 
@@ -84,7 +84,7 @@ def add_find(settings: Settings, store: Store, url: str, note: str, title: str, 
     level, text = "ok", f"已添加（条目 {item_id}）" if is_new else f"已经有了（收录于 {day}，条目 {item_id}）"
     if process and (is_new or retried):
         try:
-            with RunLock(settings.lock_path, "add"):
+            with run_lock(settings, "add"):
                 run = Pipeline(settings, store).collect(discover=False, command="add")
         except LockHeld:
             return Captured(item_id, is_new, found.discovered_at, "ok",

@@ -1,4 +1,5 @@
-"""Store: one SQLite file (WAL), named migrations, items keyed by canonical URL; the only code that speaks SQL.
+"""Store: one SQLite file (WAL) or a Postgres database, named migrations, items keyed by canonical URL; the
+only code that speaks SQL.
 
 Every stage reads the items waiting at its input state and writes the next state in one transaction, so
 a run killed anywhere resumes where it stopped and never does work twice. Each part of the schema has its
@@ -17,6 +18,8 @@ from typing import Self
 
 from curator.errors import StoreError
 from curator.store.base import RETRY_CAP, now_utc, stored_source_url, strip_credentials
+from curator.store.claims import ClaimQueries
+from curator.store.dialect import POSTGRES, is_postgres_url
 from curator.store.drafts import DraftQueries
 from curator.store.issues import IssueQueries
 from curator.store.items import ItemQueries
@@ -42,18 +45,23 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-class Store(ItemQueries, SourceQueries, RunQueries, LLMQueries, IssueQueries, DraftQueries, RekeyQueries,
-            NotifyQueries, RuleQueries):
+class Store(ItemQueries, ClaimQueries, SourceQueries, RunQueries, LLMQueries, IssueQueries, DraftQueries,
+            RekeyQueries, NotifyQueries, RuleQueries):
     """A curator workspace's database. Use as a context manager or call close().
 
-    `db` (the sqlite3 connection) is public for tests that inspect the database; code outside this
-    package calls the methods instead."""
+    `target` is the SQLite file's path, or a `postgresql://` URL (psycopg 3, imported only then). `db` (the
+    connection; `db.execute(sql, params)` returns rows on both) is public for tests that inspect the
+    database; code outside this package calls the methods instead."""
 
-    def __init__(self, path: Path | str, *, busy_timeout_s: float = 10.0,
+    def __init__(self, target: Path | str, *, busy_timeout_s: float = 10.0,
                  clock: Callable[[], datetime] = now_utc) -> None:
-        self.path = Path(path)
         self.now = clock  # stamps discovered_at / seen_at, which the windows read (Settings.now)
         self.busy_timeout_s = busy_timeout_s
+        if is_postgres_url(target):
+            self._open_postgres(str(target))
+            return
+        self.path = Path(target)
+        self.location = str(self.path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(self.path, timeout=busy_timeout_s, isolation_level=None)
@@ -73,6 +81,20 @@ class Store(ItemQueries, SourceQueries, RunQueries, LLMQueries, IssueQueries, Dr
                 f"the database at {self.path} is not usable ({exc}). It was left untouched: restore it from a "
                 "backup, or move it aside to start a fresh store."
             ) from exc
+
+    def _open_postgres(self, url: str) -> None:
+        from curator.store.pg import PgConnection, masked_url
+
+        self.path = Path()
+        self.location = masked_url(url)
+        self.dialect = POSTGRES
+        self.db = PgConnection(url)
+        try:
+            self.migrate()
+            self.rekeyed = self._rekey()
+        except BaseException:
+            self.db.close()
+            raise
 
     def __enter__(self) -> Self:
         return self

@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from curator.errors import StoreError
+from curator.store.dialect import DB, SQLITE, Dialect
 
 RETRY_CAP = 3  # a retryable failure is tried again on later runs, at most this many attempts
 
@@ -58,15 +59,17 @@ def marks(values: list[object]) -> str:
 class StoreBase:
     """The connection every part of the store shares; the parts are mixins composed into `Store`."""
 
-    db: sqlite3.Connection
-    path: Path
+    db: DB  # sqlite3.Connection, or the Postgres adapter (curator/store/pg.py) that reads the same SQL
+    dialect: Dialect = SQLITE  # what the two databases spell differently (curator/store/dialect.py)
+    path: Path  # the SQLite file; for a Postgres store, empty (see `location`)
+    location: str  # where the store is, as messages show it (a Postgres URL without its password)
     busy_timeout_s: float
     now: Callable[[], datetime]  # stamps discovered_at / seen_at, which the windows read (Settings.now)
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[DB]:
         try:
-            self.db.execute("BEGIN IMMEDIATE")
+            self.db.execute(self.dialect.begin)
         except sqlite3.OperationalError as exc:
             raise StoreError(self._write_error(exc)) from exc
         try:
@@ -78,6 +81,10 @@ class StoreBase:
             if isinstance(exc, sqlite3.OperationalError):
                 raise StoreError(self._write_error(exc)) from exc
             raise
+
+    def _insert_id(self, sql: str, params: tuple[object, ...] | list[object]) -> int:
+        """Run an INSERT into a table keyed by `id`; the new row's id."""
+        return self.dialect.insert_id(self.db, sql, params)
 
     def _write_error(self, exc: sqlite3.OperationalError) -> str:
         """What went wrong with a write, and what to do; nothing of the failed transaction was kept."""

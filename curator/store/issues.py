@@ -68,12 +68,11 @@ class IssueQueries(StoreBase):
                 )
                 self.db.execute("DELETE FROM issue_items WHERE issue_id=?", (issue_id,))
             else:
-                cur = self.db.execute(
+                issue_id = self._insert_id(
                     "INSERT INTO issues(number, state, path, created_at, updated_at, as_of) "
                     "VALUES (?, 'draft', ?, ?, ?, ?)",
                     (number, path, now, now, ts(as_of)),
                 )
-                issue_id = int(cur.lastrowid or 0)
             for p in placements:
                 self.db.execute(
                     "INSERT INTO issue_items(issue_id, item_id, section, position) VALUES (?, ?, ?, ?)",
@@ -102,12 +101,11 @@ class IssueQueries(StoreBase):
                      item_id: int | None = None, section: str | None = None, position: int | None = None,
                      title: str | None = None, summary: str | None = None, url: str | None = None) -> int:
         """Append one decision row (an editor's `Action`, or `published:*` written by publish); its id."""
-        cur = self.db.execute(
+        return self._insert_id(
             "INSERT INTO decisions(issue_number, story_id, item_id, action, section, position, title, summary, url,"
             " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (issue_number, story_id, item_id, action, section, position, title, summary, url, created_at),
         )
-        return int(cur.lastrowid or 0)
 
     def decisions(self, issue_number: int) -> list[Decision]:
         """The editor's decisions on the issue, oldest first (the order they are replayed in)."""
@@ -137,8 +135,8 @@ class IssueQueries(StoreBase):
         with self.transaction():
             for link in links:
                 cur = self.db.execute(
-                    "INSERT OR IGNORE INTO archive(canonical_url, url, title, norm_title, issue_number, issue_date, "
-                    "source_file) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO archive(canonical_url, url, title, norm_title, issue_number, issue_date, "
+                    "source_file) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                     tuple(link),
                 )
                 added += cur.rowcount

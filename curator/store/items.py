@@ -20,6 +20,8 @@ from curator.models import (
 )
 from curator.store.base import RETRY_CAP, StoreBase, marks, now_utc, parse_ts, ts
 
+# An item that moves on is no longer any worker's (curator/store/claims.py).
+UNCLAIM = "claimed_by=NULL, claimed_until=NULL"
 _WORK_COLUMNS = "i.id, i.url, i.canonical_url, i.title, i.snippet"
 # What an Item is made of (not the stored page: an item list never holds every page's HTML in memory).
 _ITEM_COLUMNS = ("i.id, i.canonical_url, i.url, i.title, i.state, i.reason, i.published_at, i.discovered_at, "
@@ -66,15 +68,15 @@ class ItemQueries(StoreBase):
             cur = self.db.execute(
                 "UPDATE items SET state=CASE WHEN html IS NOT NULL THEN 'fetched' "
                 "WHEN article IS NOT NULL THEN 'extracted' ELSE 'discovered' END, "
-                "retryable=0, reason=NULL, updated_at=? WHERE state='failed' AND retryable=1 AND attempts < ?",
+                "retryable=0, reason=NULL, updated_at=?, " + UNCLAIM + " WHERE state='failed' AND retryable=1 AND attempts < ?",
                 (ts(now_utc()), RETRY_CAP),
             )
-        return cur.rowcount
+        return int(cur.rowcount)
 
     def set_state(self, item_id: int, state: ItemState, reason: str | None = None, *, retryable: bool = False) -> None:
         with self.transaction():
             self.db.execute(
-                "UPDATE items SET state=?, reason=?, retryable=?, attempts=attempts+?, updated_at=? WHERE id=?",
+                "UPDATE items SET state=?, reason=?, retryable=?, attempts=attempts+?, updated_at=?, " + UNCLAIM + " WHERE id=?",
                 (state.value, reason, int(retryable), 1 if state == ItemState.FAILED else 0, ts(now_utc()), item_id),
             )
 
@@ -91,7 +93,7 @@ class ItemQueries(StoreBase):
         with self.transaction():
             self.db.execute(
                 "UPDATE items SET state='fetched', reason=NULL, final_url=?, etag=?, last_modified=?, encoding=?, "
-                "html=?, updated_at=? WHERE id=?",
+                "html=?, updated_at=?, " + UNCLAIM + " WHERE id=?",
                 (
                     page.final_url,
                     page.validators.etag,
@@ -121,7 +123,7 @@ class ItemQueries(StoreBase):
         with self.transaction():
             self.db.execute(
                 "UPDATE items SET state='extracted', reason=NULL, article=?, lang=?, content_hash=?, html=NULL, "
-                "updated_at=? WHERE id=?",
+                "updated_at=?, " + UNCLAIM + " WHERE id=?",
                 (article.model_dump_json(), article.lang, content_hash, ts(now_utc()), item_id),
             )
 
@@ -137,8 +139,8 @@ class ItemQueries(StoreBase):
                  enrichment.model_dump_json(), now),
             )
             self.db.execute(
-                "UPDATE items SET state='enriched', reason=NULL, story_id=COALESCE(story_id, id), updated_at=? "
-                "WHERE id=?",
+                "UPDATE items SET state='enriched', reason=NULL, story_id=COALESCE(story_id, id), updated_at=?, "
+                + UNCLAIM + " WHERE id=?",
                 (now, item_id),
             )
 
@@ -148,7 +150,7 @@ class ItemQueries(StoreBase):
         enrichment stays until the real one replaces it, so the editor's words can be kept then."""
         with self.transaction():
             self.db.execute("UPDATE items SET state='discovered', reason=NULL, retryable=0, story_id=NULL, "
-                            "updated_at=? WHERE id=?", (ts(now_utc()), item_id))
+                            "updated_at=?, " + UNCLAIM + " WHERE id=?", (ts(now_utc()), item_id))
 
     def stand_ins(self, max_attempts: int = RETRY_CAP) -> list[WorkItem]:
         """Editor's finds standing in for a page not read yet (enriched by "editor"), in the pool or in a
@@ -188,7 +190,7 @@ class ItemQueries(StoreBase):
         with self.transaction():
             for item_id, story_id in assignments.items():
                 cur = self.db.execute(
-                    "UPDATE items SET story_id=?, updated_at=? WHERE id=? AND story_id IS NOT ?",
+                    "UPDATE items SET story_id=?, updated_at=? WHERE id=? AND story_id IS DISTINCT FROM ?",
                     (story_id, now, item_id, story_id),
                 )
                 moved += cur.rowcount
@@ -204,7 +206,7 @@ class ItemQueries(StoreBase):
                                ("i.url", urls)):
             if values is not None:
                 given: list[object] = list(values)
-                where.append(f"{column} IN ({marks(given)})" if given else "0")
+                where.append(f"{column} IN ({marks(given)})" if given else "1=0")
                 params.extend(given)
         return self._select_items(" AND ".join(where) or "1=1", params)
 

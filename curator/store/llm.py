@@ -19,7 +19,9 @@ class LLMQueries(StoreBase):
     def cache_put(self, content_hash: str, prompt_sha: str, model: str, fields_json: str) -> None:
         with self.transaction():
             self.db.execute(
-                "INSERT OR REPLACE INTO llm_cache VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO llm_cache(content_hash, prompt_sha, model, fields, created_at) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT(content_hash, prompt_sha, model) DO UPDATE SET fields=excluded.fields, "
+                "created_at=excluded.created_at",
                 (content_hash, prompt_sha, model, fields_json, ts(now_utc())),
             )
 
@@ -48,8 +50,9 @@ class LLMQueries(StoreBase):
     def llm_totals(self, since: datetime | None = None) -> LLMTotals:
         """Calls logged since `since` (every call when None), with their tokens and cost."""
         row = self.db.execute(
-            "SELECT COUNT(*) AS calls, COALESCE(SUM(input_tokens),0) AS input_tokens, "
-            "COALESCE(SUM(output_tokens),0) AS output_tokens, COALESCE(SUM(cost_usd),0) AS cost_usd "
+            # CAST: Postgres sums integers as numeric (Decimal); the totals are whole numbers of tokens.
+            "SELECT COUNT(*) AS calls, CAST(COALESCE(SUM(input_tokens),0) AS BIGINT) AS input_tokens, "
+            "CAST(COALESCE(SUM(output_tokens),0) AS BIGINT) AS output_tokens, COALESCE(SUM(cost_usd),0) AS cost_usd "
             "FROM llm_calls WHERE created_at >= ?",
             (ts(since) or "",),
         ).fetchone()

@@ -3,6 +3,10 @@
 Append-only: never edit a step that has shipped; add a new one with a new name. The first five steps
 were numbered (PRAGMA user_version 1-5) before they had names: a store made then is recognised by its
 user_version, its steps recorded by name, and it continues from there without losing data.
+
+One schema for both databases: a step's `sql` is SQLite's; on Postgres it runs as `postgres` when the step
+gives it, else as `postgres_ddl(sql)` (the same statements in Postgres' types). Postgres applies each step
+in a transaction holding an advisory lock, so two processes opening a new store never both apply it.
 """
 
 from __future__ import annotations
@@ -11,7 +15,10 @@ import logging
 import sqlite3
 from typing import NamedTuple
 
+from curator.errors import StoreError
 from curator.store.base import StoreBase, now_utc, ts
+from curator.store.dialect import DB
+from curator.store.pg import postgres_ddl
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +28,11 @@ TABLE = "schema_migrations"
 class Migration(NamedTuple):
     name: str
     sql: str  # statements separated by `;`
+    postgres: str | None = None  # the step on Postgres when it differs in more than types (postgres_ddl)
+
+    def statements(self, dialect: str) -> list[str]:
+        sql = (self.postgres or postgres_ddl(self.sql)) if dialect == "postgres" else self.sql
+        return [stmt for stmt in sql.split(";") if stmt.strip()]
 
 
 MIGRATIONS: list[Migration] = [
@@ -243,18 +255,53 @@ MIGRATIONS: list[Migration] = [
     );
     CREATE INDEX rule_outcomes_by_run ON rule_outcomes(source, run_id)
     """),
+    # Work handed out to a worker (store.claim_items): by whom, and until when the claim holds (a lease,
+    # so the work of a worker that died goes to another once it runs out).
+    Migration("item_claims", """
+    ALTER TABLE items ADD COLUMN claimed_by TEXT;
+    ALTER TABLE items ADD COLUMN claimed_until TEXT
+    """),
 ]
 
 
-def applied_steps(db: sqlite3.Connection) -> list[str] | None:
+def applied_steps(db: DB) -> list[str] | None:
     """Names recorded as applied, in order; None for a store from before names (only a user_version)."""
     if db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (TABLE,)).fetchone() is None:
         return None
     return [r[0] for r in db.execute(f"SELECT name FROM {TABLE} ORDER BY rowid")]
 
 
+def migrate_postgres(store: StoreBase) -> list[str]:
+    """Postgres: the steps not applied yet, each in a transaction of its own under the schema lock."""
+    db, done = store.db, list[str]()
+    with store.transaction():
+        db.execute(str(store.dialect.serialise()))
+        db.execute(f"CREATE TABLE IF NOT EXISTS {TABLE} (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL, "
+                   "seq BIGINT GENERATED ALWAYS AS IDENTITY)")
+        applied = {r[0] for r in db.execute(f"SELECT name FROM {TABLE}")}
+    if applied == {m.name for m in MIGRATIONS}:
+        return done  # the usual open: nothing to do, no lock held any longer
+    for step in MIGRATIONS:
+        with store.transaction():
+            db.execute(str(store.dialect.serialise()))  # another process may have applied it meanwhile
+            applied = {r[0] for r in db.execute(f"SELECT name FROM {TABLE}")}
+            if newer := sorted(applied - {m.name for m in MIGRATIONS}):
+                raise StoreError(f"the store at {store.location} has steps newer than this curator knows "
+                                 f"({newer}); upgrade curator", reason="store_newer")
+            if step.name in applied:
+                continue
+            for stmt in step.statements("postgres"):
+                db.execute(stmt)
+            db.execute(f"INSERT INTO {TABLE}(name, applied_at) VALUES (?, ?)", (step.name, ts(now_utc())))
+        done.append(step.name)
+        log.info("store migrated: %s", step.name)
+    return done
+
+
 def migrate(store: StoreBase) -> list[str]:
     """Apply the steps not applied yet, each in its own transaction; returns their names."""
+    if store.dialect.name == "postgres":
+        return migrate_postgres(store)
     db = store.db
     known = [m.name for m in MIGRATIONS]
     version = db.execute("PRAGMA user_version").fetchone()[0]
@@ -276,7 +323,7 @@ def migrate(store: StoreBase) -> list[str]:
         if step.name in applied:
             continue
         with store.transaction():
-            for stmt in filter(str.strip, step.sql.split(";")):
+            for stmt in step.statements("sqlite"):
                 db.execute(stmt)
             db.execute(f"INSERT INTO {TABLE}(name, applied_at) VALUES (?, ?)", (step.name, ts(now_utc())))
             # Kept counting, so a curator from before named steps refuses a store newer than it knows.

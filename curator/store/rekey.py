@@ -47,6 +47,8 @@ class RekeyQueries(StoreBase):
         if not self._rekey_due():
             return None
         with self.transaction():
+            if lock := self.dialect.serialise():  # Postgres: one process re-keys, another opening waits
+                self.db.execute(lock)
             full = self._meta("url_key_version", 1) < KEY_VERSION
             report = Rekeyed(version=KEY_VERSION)
             top_item = self._rekey_items(report, 0 if full else self._meta("url_keys_item", 0))
@@ -96,13 +98,15 @@ class RekeyQueries(StoreBase):
             if holders := self._holders(key):
                 target = holders[0]
             else:
-                cur = self.db.execute(
+                target = self._insert_id(
                     "INSERT INTO items(canonical_url, url, discovered_at, state, updated_at) "
                     "VALUES (?, ?, ?, 'discovered', ?)", (key, src["url"], src["seen_at"], ts(now_utc())))
-                target = int(cur.lastrowid or 0)
                 report.split += 1
-            self.db.execute("UPDATE OR IGNORE item_sources SET item_id=? WHERE item_id=? AND source=?",
-                            (target, src["item_id"], src["source"]))
+            # The link moves to the target unless the target already has this source (then it just goes).
+            self.db.execute("INSERT INTO item_sources(item_id, source, url, seen_at, discussion_url, points, "
+                            "submitter, submitter_url) SELECT ?, source, url, seen_at, discussion_url, points, "
+                            "submitter, submitter_url FROM item_sources WHERE item_id=? AND source=? "
+                            "ON CONFLICT DO NOTHING", (target, src["item_id"], src["source"]))
             self.db.execute("DELETE FROM item_sources WHERE item_id=? AND source=?", (src["item_id"], src["source"]))
         return int(self.db.execute("SELECT COALESCE(MAX(id), 0) FROM items").fetchone()[0])
 
@@ -114,7 +118,8 @@ class RekeyQueries(StoreBase):
         changes = []
         for r in rows:
             key = _new_key(r["url"], False) or r["canonical_url"]
-            earlier = self.db.execute("SELECT 1 FROM archive WHERE id <= ? AND canonical_url=? AND issue_number IS ?",
+            earlier = self.db.execute("SELECT 1 FROM archive WHERE id <= ? AND canonical_url=? "
+                                      "AND issue_number IS NOT DISTINCT FROM ?",
                                       (after_id, key, r["issue_number"])).fetchone()
             if earlier or (key, r["issue_number"]) in seen:  # two spellings of one link in one issue: keep one
                 self.db.execute("DELETE FROM archive WHERE id=?", (r["id"],))

@@ -15,10 +15,9 @@ class RunQueries(StoreBase):
         died without finishing (kill -9, power loss): it is marked `crashed` first."""
         with self.transaction():
             self._mark_crashed()
-            cur = self.db.execute(
-                "INSERT INTO runs(command, status, started_at) VALUES (?, 'running', ?)", (command, ts(now_utc()))
-            )
-        return int(cur.lastrowid or 0)
+            run_id = self._insert_id("INSERT INTO runs(command, status, started_at) VALUES (?, 'running', ?)",
+                                     (command, ts(now_utc())))
+        return run_id
 
     def mark_crashed_runs(self) -> int:
         """Mark every run still `running` as `crashed`; only for a caller that holds (or found free) the run lock."""
@@ -31,7 +30,7 @@ class RunQueries(StoreBase):
             "UPDATE runs SET status='crashed', ended_at=COALESCE(ended_at, ?), notes=? WHERE status='running'",
             (ts(now_utc()), json.dumps([note])),
         )
-        return cur.rowcount
+        return int(cur.rowcount)
 
     def finish_run(self, run_id: int, status: str, counters: dict[str, int], notes: list[str]) -> None:
         with self.transaction():
@@ -67,11 +66,12 @@ class RunQueries(StoreBase):
 
     def stories_per_section(self, start: datetime, end: datetime, min_score: int) -> dict[str, int]:
         """Enriched stories dated inside [start, end] scoring at least `min_score`, per section."""
+        section, score = self.dialect.json_text("e.fields", "section"), self.dialect.json_number("e.fields", "score")
         rows = self.db.execute(
-            "SELECT json_extract(e.fields, '$.section') AS section, COUNT(DISTINCT COALESCE(i.story_id, i.id)) AS n "
+            f"SELECT {section} AS section, COUNT(DISTINCT COALESCE(i.story_id, i.id)) AS n "
             "FROM items i JOIN enrichments e ON e.item_id = i.id "
             "WHERE i.state IN ('enriched', 'drafted') AND COALESCE(i.published_at, i.discovered_at) BETWEEN ? AND ? "
-            "AND json_extract(e.fields, '$.score') >= ? GROUP BY section",
+            f"AND {score} >= ? GROUP BY {section}",
             (ts(start), ts(end), min_score),
         ).fetchall()
         return {r["section"]: r["n"] for r in rows}

@@ -24,6 +24,7 @@ from curator.store.llm import LLMQueries
 from curator.store.migrations import MIGRATIONS, Migration, migrate
 from curator.store.rekey import Rekeyed, RekeyQueries
 from curator.store.runs import RunQueries
+from curator.store.search import SearchQueries
 from curator.store.sources import SourceQueries
 
 __all__ = [
@@ -40,7 +41,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-class Store(ItemQueries, SourceQueries, RunQueries, LLMQueries, IssueQueries, DraftQueries, RekeyQueries):
+class Store(ItemQueries, SourceQueries, RunQueries, LLMQueries, IssueQueries, DraftQueries, RekeyQueries,
+            SearchQueries):
     """A curator workspace's database. Use as a context manager or call close().
 
     `db` (the sqlite3 connection) is public for tests that inspect the database; code outside this

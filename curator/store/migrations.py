@@ -205,7 +205,49 @@ MIGRATIONS: list[Migration] = [
     UPDATE items SET state='extracted', reason=NULL, retryable=0
     WHERE state='failed' AND substr(reason, 1, 4)='llm_' AND article IS NOT NULL
     """),
+    # Full-text search (curator/store/search.py): jieba-cut text in FTS5, rowid = item id. Triggers queue
+    # every item whose title, feed snippet, article, enrichment or sources change, whoever writes them;
+    # search works the queue off. Every item of an existing store is queued here, so its first search
+    # (or the end of its next run) builds the index.
+    Migration("search_index", """
+    CREATE VIRTUAL TABLE search_fts USING fts5(title, summary, body, meta, tokenize='unicode61 remove_diacritics 2');
+    CREATE TABLE search_dirty (seq INTEGER PRIMARY KEY AUTOINCREMENT, item_id INTEGER NOT NULL);
+    CREATE TRIGGER search_items_ins AFTER INSERT ON items BEGIN
+        INSERT INTO search_dirty(item_id) VALUES (new.id); END;
+    CREATE TRIGGER search_items_upd AFTER UPDATE OF title, snippet, article, canonical_url, url ON items BEGIN
+        INSERT INTO search_dirty(item_id) VALUES (new.id); END;
+    CREATE TRIGGER search_items_del AFTER DELETE ON items BEGIN
+        INSERT INTO search_dirty(item_id) VALUES (old.id); END;
+    CREATE TRIGGER search_enr_ins AFTER INSERT ON enrichments BEGIN
+        INSERT INTO search_dirty(item_id) VALUES (new.item_id); END;
+    CREATE TRIGGER search_enr_upd AFTER UPDATE ON enrichments BEGIN
+        INSERT INTO search_dirty(item_id) VALUES (old.item_id), (new.item_id); END;
+    CREATE TRIGGER search_enr_del AFTER DELETE ON enrichments BEGIN
+        INSERT INTO search_dirty(item_id) VALUES (old.item_id); END;
+    CREATE TRIGGER search_src_ins AFTER INSERT ON item_sources BEGIN
+        INSERT INTO search_dirty(item_id) VALUES (new.item_id); END;
+    CREATE TRIGGER search_src_upd AFTER UPDATE ON item_sources BEGIN
+        INSERT INTO search_dirty(item_id) VALUES (old.item_id), (new.item_id); END;
+    CREATE TRIGGER search_src_del AFTER DELETE ON item_sources BEGIN
+        INSERT INTO search_dirty(item_id) VALUES (old.item_id); END;
+    INSERT INTO search_dirty(item_id) SELECT id FROM items ORDER BY id
+    """),
 ]
+
+
+def statements(sql: str) -> list[str]:
+    """A step's SQL cut into whole statements (a trigger's `BEGIN …; END` stays one), by SQLite's own rule."""
+    out: list[str] = []
+    pending = ""
+    for piece in sql.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                out.append(pending)
+            pending = ""
+    if pending.strip(" \n;"):
+        out.append(pending)
+    return out
 
 
 def applied_steps(db: sqlite3.Connection) -> list[str] | None:
@@ -238,7 +280,7 @@ def migrate(store: StoreBase) -> list[str]:
         if step.name in applied:
             continue
         with store.transaction():
-            for stmt in filter(str.strip, step.sql.split(";")):
+            for stmt in statements(step.sql):
                 db.execute(stmt)
             db.execute(f"INSERT INTO {TABLE}(name, applied_at) VALUES (?, ?)", (step.name, ts(now_utc())))
             # Kept counting, so a curator from before named steps refuses a store newer than it knows.

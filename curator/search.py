@@ -1,0 +1,237 @@
+"""Search: what an editor types → a full-text query; text → index tokens; a hit's snippet with the match marked.
+
+    "大模型 rust -java"  ─► parse_query ─► Query(clauses) ─► fts5_expression (SQLite) / tsquery_expression (Postgres)
+    title, summary, article, source, tags ─► index_tokens (jieba, case-folded, Simplified) ─► the store's index
+
+Index and query go through the same tokenizer, so a compound splits the same way on both sides: 大模型 is
+大 + 模型 in jieba's dictionary, and finds 大模型推理 (大 + 模型 + 推理). The index keeps jieba's search-mode
+sub-words too (数据库 → 数据, 数据库), so a query for a part of a compound finds the whole. The editor's text
+never reaches the FTS engine as syntax: each word is quoted, so `AND`, `*`, `NEAR(` or `title:` typed by an
+editor are words to look for; only unbalanced quotes and a dangling `OR` are refused, with the reason.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from curator import segment
+from curator.errors import UsageError
+from curator.text import to_simplified
+
+__all__ = ["Clause", "Query", "SearchQueryError", "fts5_expression", "index_tokens", "parse_query",
+           "query_words", "snippet", "tsquery_expression"]
+
+MAX_QUERY_CHARS = 500
+MAX_TERMS = 24
+# How far apart (in index tokens) the parts of one compound or phrase may be: the index interleaves
+# search-mode sub-words (数据库 → 数据 据库 数据库), so the parts are rarely adjacent.
+NEAR_SLACK = 3
+_WORD = re.compile(r"\w", re.UNICODE)
+_OPERATORS = {"AND", "OR", "NOT"}
+
+
+class SearchQueryError(UsageError):
+    """The editor's query cannot be searched as typed (the message says why and what to type)."""
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One thing to find: the tokens of a word or a quoted phrase (all must occur, close together)."""
+
+    tokens: tuple[str, ...]
+    negated: bool = False
+    phrase: bool = False
+    surface: str = ""  # the word as typed, folded: what a snippet marks first
+
+
+@dataclass
+class Query:
+    """Positive clauses in OR-groups (a group matches when any clause does; every group must match),
+    and excluded clauses."""
+
+    text: str
+    groups: list[list[Clause]] = field(default_factory=list)
+    excluded: list[Clause] = field(default_factory=list)
+
+    def words(self) -> list[str]:
+        """What snippets mark, longest first: each word as typed (大模型), then its parts of two or more
+        characters (模型; a lone 大 would light up half a Chinese text)."""
+        seen = {c.surface for g in self.groups for c in g if c.surface}
+        seen |= {t for g in self.groups for c in g for t in c.tokens if len(t) > 1 or len(c.tokens) == 1}
+        return sorted(seen, key=lambda t: (-len(t), t))
+
+
+def fold(text: str) -> str:
+    """What both sides of the index compare: Simplified Chinese, lower case."""
+    return to_simplified(text).lower()
+
+
+def _tokens(text: str, *, search_mode: bool) -> list[str]:
+    jieba = segment.jieba()
+    cut = jieba.cut_for_search(fold(text), HMM=False) if search_mode else jieba.cut(fold(text), HMM=False)
+    return [t.strip() for t in cut if _WORD.search(t)]
+
+
+def index_tokens(text: str) -> str:
+    """The text as the index stores it: its tokens (with search-mode sub-words) joined by spaces; SQLite's
+    unicode61 (or Postgres's 'simple' config) then only has to split on the spaces."""
+    # Line by line: jieba's cost grows with the run it segments, and a line break is a word boundary anyway.
+    return " ".join(t for line in text.splitlines() for t in _tokens(line, search_mode=True))
+
+
+def query_words(text: str) -> tuple[str, ...]:
+    """A query word's tokens (jieba's precise mode: the parts the index holds for it)."""
+    return tuple(_tokens(text, search_mode=False))
+
+
+def _lex(text: str) -> list[tuple[str, bool]]:
+    """Split into (term, quoted); a quote left open is refused, naming where it opened."""
+    out: list[tuple[str, bool]] = []
+    for m in re.finditer(r'"([^"]*)"|"|[^\s"]+', text):
+        if m.group(0) == '"':
+            raise SearchQueryError(
+                f"the search has a quote (\") with no closing quote, at character {m.start() + 1} of {text!r}: "
+                'close the phrase ("like this") or remove the quote')
+        out.append((m.group(1), True) if m.group(1) is not None else (m.group(0), False))
+    return out
+
+
+def parse_query(text: str) -> Query:
+    """The editor's query: words (all must match), "quoted phrases", `-word` or `NOT word` to exclude,
+    `a OR b` for either. Refused with a clear message: empty, unbalanced quotes, a dangling OR."""
+    text = text.strip()
+    if len(text) > MAX_QUERY_CHARS:
+        raise SearchQueryError(f"the search is {len(text)} characters long; keep it under {MAX_QUERY_CHARS}")
+    query = Query(text=text)
+    pending_or = negate_next = False
+    for term, quoted in _lex(text):
+        if not quoted and term in _OPERATORS:
+            if term == "OR":
+                if not query.groups or pending_or or negate_next:
+                    raise SearchQueryError(f"OR needs a word on each side in {text!r}: type `word OR word`")
+                pending_or = True
+            negate_next = negate_next or term == "NOT"
+            continue
+        negated = negate_next or (not quoted and term.startswith("-") and len(term) > 1)
+        negate_next = False
+        body = term[1:] if (not quoted and term.startswith("-") and len(term) > 1) else term
+        tokens = query_words(body)
+        if not tokens:  # punctuation only (`*`, `()`, `^`): nothing to find in it
+            pending_or = pending_or and not negated
+            continue
+        clause = Clause(tokens=tokens, negated=negated, phrase=quoted, surface=fold(body).strip())
+        if negated:
+            query.excluded.append(clause)
+        elif pending_or:
+            query.groups[-1].append(clause)
+            pending_or = False
+        else:
+            query.groups.append([clause])
+    if pending_or or negate_next:
+        raise SearchQueryError(f"{text!r} ends with an operator: type a word after {'OR' if pending_or else 'NOT'}")
+    if not query.groups:
+        what = "only excluded words" if query.excluded else "no word to look for"
+        raise SearchQueryError(f"the search {text!r} has {what}: type at least one word to find")
+    if sum(len(g) for g in query.groups) + len(query.excluded) > MAX_TERMS:
+        raise SearchQueryError(f"the search has more than {MAX_TERMS} words; shorten it")
+    return query
+
+
+def _fts5_string(token: str) -> str:
+    return '"' + token.replace('"', '""') + '"'
+
+
+def _fts5_clause(c: Clause) -> str:
+    if len(c.tokens) == 1:
+        return _fts5_string(c.tokens[0])
+    return f"NEAR({' '.join(_fts5_string(t) for t in c.tokens)}, {NEAR_SLACK * len(c.tokens)})"
+
+
+def fts5_expression(query: Query) -> str:
+    """The SQLite FTS5 MATCH expression: every token quoted, so nothing the editor typed is syntax."""
+    groups = ["(" + " OR ".join(_fts5_clause(c) for c in g) + ")" for g in query.groups]
+    expr = " AND ".join(groups)
+    for c in query.excluded:
+        expr = f"({expr}) NOT {_fts5_clause(c)}"
+    return expr
+
+
+def _ts_lexeme(token: str) -> str:
+    # A tsquery lexeme in single quotes; the 'simple' config splits it like the indexed text was split.
+    return "'" + token.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def _ts_clause(c: Clause) -> str:
+    return "(" + " & ".join(_ts_lexeme(t) for t in c.tokens) + ")"
+
+
+def tsquery_expression(query: Query) -> str:
+    """The same query for Postgres (`to_tsquery('simple', …)`): the parts of a compound must all occur."""
+    expr = " & ".join("(" + " | ".join(_ts_clause(c) for c in g) + ")" for g in query.groups)
+    for c in query.excluded:
+        expr = f"{expr} & !{_ts_clause(c)}"
+    return expr
+
+
+@dataclass(frozen=True)
+class Snippet:
+    """A stretch of a hit's text with the query's words at `marks` (start, end offsets into `text`)."""
+
+    text: str
+    marks: tuple[tuple[int, int], ...] = ()
+
+    def parts(self) -> list[tuple[str, bool]]:
+        """The text cut at the marks: (piece, is a match), for renderers that escape each piece."""
+        out: list[tuple[str, bool]] = []
+        pos = 0
+        for start, end in self.marks:
+            if start > pos:
+                out.append((self.text[pos:start], False))
+            out.append((self.text[start:end], True))
+            pos = end
+        if pos < len(self.text):
+            out.append((self.text[pos:], False))
+        return out
+
+
+def _find_marks(text: str, words: Iterable[str]) -> list[tuple[int, int]]:
+    # Offsets are found in the folded text; Simplified conversion keeps lengths for nearly every phrase,
+    # and where it does not the plain lower-cased text is searched instead.
+    folded = fold(text)
+    if len(folded) != len(text):
+        folded = text.lower()
+    taken: list[tuple[int, int]] = []
+    for word in words:
+        for m in re.finditer(re.escape(word), folded):
+            if not any(m.start() < e and s < m.end() for s, e in taken):
+                taken.append((m.start(), m.end()))
+    merged: list[tuple[int, int]] = []
+    for s, e in sorted(taken):  # 大模型 next to 推理: one mark
+        if merged and s == merged[-1][1]:
+            merged[-1] = (merged[-1][0], e)
+        else:
+            merged.append((s, e))
+    return merged
+
+
+def snippet(texts: Iterable[str], words: list[str], width: int = 160) -> Snippet:
+    """About `width` characters of the first text that contains a query word, centred on the first match;
+    the start of the first non-empty text if none does (a hit on the source name or a tag)."""
+    candidates = [" ".join(t.split()) for t in texts if t and t.strip()]
+    for text in candidates:
+        marks = _find_marks(text, words)
+        if not marks:
+            continue
+        start = max(0, marks[0][0] - width // 3)
+        end = min(len(text), start + width)
+        start = max(0, min(start, end - width))
+        piece = text[start:end]
+        shown = tuple((s - start, e - start) for s, e in marks if s >= start and e <= end)
+        lead, tail = ("…" if start > 0 else ""), ("…" if end < len(text) else "")
+        return Snippet(lead + piece + tail, tuple((s + len(lead), e + len(lead)) for s, e in shown))
+    if not candidates:
+        return Snippet("")
+    text = candidates[0]
+    return Snippet(text[:width] + ("…" if len(text) > width else ""))

@@ -1,0 +1,190 @@
+"""Store: the full-text index of items (title, summary, article, sources, tags) and the search over it.
+
+    items / enrichments / item_sources ─(SQL triggers)─► search_dirty ─► refresh_search_index ─► search_fts
+    Query (curator/search.py) + SearchFilters ─► search ─► SearchHit, best first (bm25)
+
+The index holds text already cut by jieba (curator.search.index_tokens) in an FTS5 table whose unicode61
+tokenizer only splits on the spaces, rowid = item id. Triggers (migration `search_index`) queue every item
+whose indexed text changed, whoever wrote it (a stage, re-keying, an older curator); the queue is worked
+off before each search and at the end of a run, so no write path has to remember the index. The SQL for
+Postgres sits beside SQLite's, one function per dialect: the same tokens in a `tsvector` ('simple').
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from curator.models import Article, Enrichment, ItemState
+from curator.models.search import RanIn, SearchFilters, SearchHit
+from curator.search import Query, fts5_expression, index_tokens, tsquery_expression
+from curator.store.base import StoreBase, marks, parse_ts
+
+log = logging.getLogger(__name__)
+
+BODY_CHARS = 20_000  # an article's first this many characters are indexed (a long one is still found)
+REFRESH_BATCH = 200
+# Column weights: a word in the title counts most, then the summary, the source / tags / section, the text.
+WEIGHTS = {"title": 10.0, "summary": 5.0, "body": 1.0, "meta": 3.0}
+
+# Dated as the windows date an item: published, else discovered.
+_DATE = "COALESCE(i.published_at, i.discovered_at)"
+# An item already ran when the archive holds its link (our published issues, or an imported weekly's),
+# or it was published in one of our issues.
+_RAN = (
+    "(SELECT json_array(a.issue_number, a.issue_date) FROM archive a WHERE a.canonical_url = i.canonical_url "
+    "AND a.issue_number IS NOT NULL ORDER BY a.issue_number LIMIT 1)"
+)
+_RAN_OURS = (
+    "(SELECT json_array(s.number, substr(s.published_at, 1, 10)) FROM issue_items ii "
+    "JOIN issues s ON s.id = ii.issue_id WHERE ii.item_id = i.id AND s.state = 'published' "
+    "AND i.state = 'published' ORDER BY s.number LIMIT 1)"
+)
+_SECTION = "json_extract(e.fields, '$.section')"
+
+
+def _filter_sql(filters: SearchFilters, ran: str, section: str) -> tuple[list[str], list[object]]:
+    """WHERE parts and their parameters, shared by both dialects (`?` placeholders)."""
+    where: list[str] = []
+    params: list[object] = []
+    if filters.states is not None:
+        states: list[object] = [s.value for s in filters.states]
+        where.append(f"i.state IN ({marks(states)})" if states else "0")
+        params.extend(states)
+    if filters.section:
+        where.append(f"({section} = ? OR EXISTS (SELECT 1 FROM issue_items ii WHERE ii.item_id = i.id "
+                     "AND ii.section = ?))")
+        params.extend([filters.section, filters.section])
+    if filters.source:
+        where.append("EXISTS (SELECT 1 FROM item_sources s WHERE s.item_id = i.id AND s.source = ?)")
+        params.append(filters.source)
+    if filters.since:
+        where.append(f"{_DATE} >= ?")
+        params.append(datetime.combine(filters.since, time()).isoformat() + "+00:00")
+    if filters.until:  # the whole day: before the next midnight
+        where.append(f"{_DATE} < ?")
+        params.append(datetime.combine(filters.until + timedelta(days=1), time()).isoformat() + "+00:00")
+    if filters.published is not None:
+        where.append(f"({ran} IS {'NOT ' if filters.published else ''}NULL)")
+    return where, params
+
+
+class SearchQueries(StoreBase):
+    """The search index: kept by triggers + `refresh_search_index`, read by `search`."""
+
+    def search_pending(self) -> int:
+        """Items whose indexed text changed since the index was last brought up to date."""
+        return int(self.db.execute("SELECT COUNT(DISTINCT item_id) FROM search_dirty").fetchone()[0])
+
+    def refresh_search_index(self) -> int:
+        """Re-index the items the triggers queued; returns how many. Safe beside writers: an item written
+        again while this runs is queued again (a later seq) and indexed on the next refresh."""
+        top = self.db.execute("SELECT MAX(seq) FROM search_dirty").fetchone()[0]
+        if top is None:
+            return 0
+        ids = [int(r[0]) for r in self.db.execute("SELECT DISTINCT item_id FROM search_dirty WHERE seq <= ?", (top,))]
+        if len(ids) > 1000:
+            log.info("indexing %d items for search (once; later searches are quick)", len(ids))
+        for start in range(0, len(ids), REFRESH_BATCH):
+            batch = ids[start:start + REFRESH_BATCH]
+            docs = [(item_id, *self._search_doc(item_id)) for item_id in batch]
+            with self.transaction():
+                self.db.executemany("DELETE FROM search_fts WHERE rowid = ?", [(i,) for i in batch])
+                self.db.executemany("INSERT INTO search_fts(rowid, title, summary, body, meta) VALUES (?, ?, ?, ?, ?)",
+                                    [d for d in docs if any(d[1:])])
+        with self.transaction():
+            self.db.execute("DELETE FROM search_dirty WHERE seq <= ?", (top,))
+        return len(ids)
+
+    def _search_doc(self, item_id: int) -> tuple[str, str, str, str]:
+        """(title, summary, body, meta) tokens of one item; all empty for an item that is gone."""
+        row = self.db.execute("SELECT i.title, i.snippet, i.article, e.fields FROM items i LEFT JOIN enrichments e "
+                              "ON e.item_id = i.id WHERE i.id = ?", (item_id,)).fetchone()
+        if row is None:
+            return "", "", "", ""
+        article = Article.model_validate_json(row["article"]) if row["article"] else None
+        enrichment = Enrichment.model_validate_json(row["fields"]) if row["fields"] else None
+        sources = [r[0] for r in self.db.execute("SELECT source FROM item_sources WHERE item_id = ?", (item_id,))]
+        titles = [row["title"], article.title if article else "", enrichment.title if enrichment else ""]
+        summary = [enrichment.summary if enrichment else "", row["snippet"], article.description or "" if article else ""]
+        meta = [*sources, *(enrichment.tags if enrichment else []), enrichment.section if enrichment else "",
+                article.sitename or "" if article else "", article.author or "" if article else ""]
+        body = article.text[:BODY_CHARS] if article else ""
+        return (index_tokens("\n".join(dict.fromkeys(t for t in titles if t))),
+                index_tokens("\n".join(dict.fromkeys(s for s in summary if s))),
+                index_tokens(body), index_tokens("\n".join(m for m in meta if m)))
+
+    def search(self, query: Query, filters: SearchFilters | None = None) -> list[SearchHit]:
+        """Items matching `query` and `filters`, best first (bm25, title and summary weighted above text)."""
+        self.refresh_search_index()
+        filters = filters or SearchFilters()
+        ran = f"COALESCE({_RAN}, {_RAN_OURS})"
+        where, params = _filter_sql(filters, ran, _SECTION)
+        weights = ", ".join(str(WEIGHTS[c]) for c in ("title", "summary", "body", "meta"))
+        rows = self.db.execute(
+            f"SELECT i.id, i.title, i.url, i.state, i.snippet, i.article, e.fields, {_DATE} AS dated, "
+            f"{ran} AS ran, bm25(search_fts, {weights}) AS rank FROM search_fts "
+            "JOIN items i ON i.id = search_fts.rowid LEFT JOIN enrichments e ON e.item_id = i.id "
+            f"WHERE search_fts MATCH ? {''.join(' AND ' + w for w in where)} ORDER BY rank, i.id LIMIT ?",
+            [fts5_expression(query), *params, filters.limit],
+        ).fetchall()
+        return self._hits(rows)
+
+    def _hits(self, rows: list[Any]) -> list[SearchHit]:
+        ids: list[object] = [r["id"] for r in rows]
+        sources: dict[int, list[str]] = {int(r["id"]): [] for r in rows}
+        if ids:
+            for s in self.db.execute(f"SELECT item_id, source FROM item_sources WHERE item_id IN ({marks(ids)}) "
+                                     "ORDER BY seen_at, source", ids):
+                sources[s["item_id"]].append(s["source"])
+        return [_hit(r, sources[r["id"]]) for r in rows]
+
+
+def _hit(r: Any, sources: list[str]) -> SearchHit:
+    article = Article.model_validate_json(r["article"]) if r["article"] else None
+    enrichment = Enrichment.model_validate_json(r["fields"]) if r["fields"] else None
+    ran = json.loads(r["ran"]) if r["ran"] else None
+    return SearchHit(
+        id=r["id"], title=(enrichment.title if enrichment else "") or r["title"] or (article.title if article else ""),
+        url=r["url"], state=ItemState(r["state"]), sources=sources,
+        section=enrichment.section if enrichment else None, tags=enrichment.tags if enrichment else [],
+        date=parse_ts(r["dated"]), ran_in=RanIn(number=ran[0], date=ran[1]) if ran else None, rank=float(r["rank"]),
+        texts=[enrichment.summary if enrichment else "", article.text[:BODY_CHARS] if article else "", r["snippet"],
+               r["title"]],
+    )
+
+
+# ---- Postgres ---------------------------------------------------------------------------------------
+# The same index for a Postgres store (#17): the tokens above in a tsvector with the 'simple' config
+# (no stemming, no stop words: jieba has done the cutting), weighted A title, B summary, C meta, D text.
+POSTGRES_INDEX_DDL = """
+CREATE TABLE IF NOT EXISTS search_docs (
+    item_id BIGINT PRIMARY KEY REFERENCES items(id) ON DELETE CASCADE,
+    doc TSVECTOR NOT NULL
+);
+CREATE INDEX IF NOT EXISTS search_docs_doc ON search_docs USING GIN (doc)
+"""
+POSTGRES_UPSERT = (
+    "INSERT INTO search_docs(item_id, doc) VALUES (%s, setweight(to_tsvector('simple', %s), 'A') || "
+    "setweight(to_tsvector('simple', %s), 'B') || setweight(to_tsvector('simple', %s), 'D') || "
+    "setweight(to_tsvector('simple', %s), 'C')) ON CONFLICT (item_id) DO UPDATE SET doc = excluded.doc"
+)
+
+
+def postgres_search_sql(query: Query, filters: SearchFilters) -> tuple[str, list[object]]:
+    """The search as Postgres SQL (`%s` placeholders) and its parameters; the rows carry the columns
+    `SearchQueries._hits` reads. Weights {D, C, B, A} mirror WEIGHTS' order of importance."""
+    ran = ("COALESCE((SELECT json_build_array(a.issue_number, a.issue_date)::text FROM archive a "
+           "WHERE a.canonical_url = i.canonical_url AND a.issue_number IS NOT NULL ORDER BY a.issue_number LIMIT 1), "
+           "(SELECT json_build_array(s.number, substr(s.published_at, 1, 10))::text FROM issue_items ii "
+           "JOIN issues s ON s.id = ii.issue_id WHERE ii.item_id = i.id AND s.state = 'published' "
+           "AND i.state = 'published' ORDER BY s.number LIMIT 1))")
+    where, params = _filter_sql(filters, ran, "(e.fields::json ->> 'section')")
+    sql = (f"SELECT i.id, i.title, i.url, i.state, i.snippet, i.article, e.fields, {_DATE} AS dated, {ran} AS ran, "
+           "-ts_rank_cd('{0.1, 0.3, 0.5, 1.0}', d.doc, q.tsq) AS rank FROM search_docs d "
+           "CROSS JOIN (SELECT to_tsquery('simple', ?) AS tsq) q JOIN items i ON i.id = d.item_id "
+           f"LEFT JOIN enrichments e ON e.item_id = i.id WHERE d.doc @@ q.tsq {''.join(' AND ' + w for w in where)} "
+           "ORDER BY rank, i.id LIMIT ?")
+    return sql.replace("?", "%s"), [tsquery_expression(query), *params, filters.limit]

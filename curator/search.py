@@ -25,9 +25,6 @@ __all__ = ["Clause", "Query", "SearchQueryError", "fts5_expression", "index_toke
 
 MAX_QUERY_CHARS = 500
 MAX_TERMS = 24
-# How far apart (in index tokens) the parts of one compound or phrase may be: the index interleaves
-# search-mode sub-words (数据库 → 数据 据库 数据库), so the parts are rarely adjacent.
-NEAR_SLACK = 3
 _WORD = re.compile(r"\w", re.UNICODE)
 _OPERATORS = {"AND", "OR", "NOT"}
 
@@ -143,10 +140,22 @@ def _fts5_string(token: str) -> str:
     return '"' + token.replace('"', '""') + '"'
 
 
+def _sub_words(token: str) -> int:
+    """At most how many search-mode sub-words the index puts before `token` (jieba's cut_for_search adds
+    the dictionary's 2-grams of a word longer than 2 and its 3-grams of one longer than 3)."""
+    n = len(token)
+    return (n - 1 if n > 2 else 0) + (n - 2 if n > 3 else 0)
+
+
 def _fts5_clause(c: Clause) -> str:
     if len(c.tokens) == 1:
         return _fts5_string(c.tokens[0])
-    return f"NEAR({' '.join(_fts5_string(t) for t in c.tokens)}, {NEAR_SLACK * len(c.tokens)})"
+    # The parts of a compound or phrase stand next to each other in the text, with only the sub-words the
+    # index interleaves between them: 大模型 finds 大模型推理 (大 模型 推理) but not 大语言模型 (大 语言 模型).
+    # FTS5 counts every token between the end of the first phrase and the start of the last, the
+    # middle parts included.
+    slack = len(c.tokens) - 2 + sum(_sub_words(t) for t in c.tokens[1:])
+    return f"NEAR({' '.join(_fts5_string(t) for t in c.tokens)}, {slack})"
 
 
 def fts5_expression(query: Query) -> str:

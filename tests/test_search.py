@@ -65,7 +65,10 @@ def test_chinese_compounds_mixed_text_and_case(store):
     compound = add(store, 1, "大模型推理优化实践", "量化、KV cache 与投机解码。")
     mixed = add(store, 2, "DeepSeek 开源 Rust 异步运行时", "基于 io_uring 的 runtime，吞吐提升明显。")
     traditional = add(store, 3, "機器學習模型的部署", "在邊緣裝置上執行推論。")
-    assert ids(store, "大模型") == [compound]  # 大模型 finds 大模型推理 (jieba: 大 + 模型 + 推理)
+    looser = add(store, 4, "大语言模型的评测", "基准与方法。")
+    assert ids(store, "大模型") == [compound]  # 大模型 finds 大模型推理 (jieba: 大 + 模型 + 推理), not 大语言模型
+    assert set(ids(store, "模型")) == {compound, traditional, looser}
+    assert ids(store, "向量数据库") == [] and ids(store, "数据库") == []
     assert ids(store, "推理优化") == [compound]
     assert ids(store, "deepseek") == ids(store, "DEEPSEEK") == ids(store, "DeepSeek") == [mixed]
     assert ids(store, "rust 异步") == [mixed]  # zh and en words in one query
@@ -252,3 +255,12 @@ def test_a_snippet_marks_the_match_in_the_original_text():
     assert marked == ["大模型", "Rust"]
     assert cut.text.startswith("…") and cut.text.endswith("…") and len(cut.text) <= 62
     assert snippet(["标题里没有"], words).marks == ()
+
+
+def test_every_title_typed_whole_finds_its_item_first(store):
+    titles = [t for t, _ in FILLER] + ["东岭大学团队提出新型 2 比特量化方法，700 亿参数模型精度损失不到 2%",
+                                       "Routing most traffic to a 3B model saved us 64 percent on LLM spend",
+                                       "星河智能发布启明-4 开源权重：总参数 1400 亿的混合专家模型"]
+    made = [add(store, 200 + k, t, "正文。", summary="摘要。") for k, t in enumerate(titles)]
+    for item, title in zip(made, titles, strict=True):
+        assert ids(store, title)[:1] == [item], title

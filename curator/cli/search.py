@@ -10,8 +10,10 @@ from typing import Annotated, Any
 import typer
 
 from curator.cli.workspace import HomeOpt, JsonOpt, cli_errors, workspace
+from curator.errors import ConfigError
 from curator.models import ItemState
 from curator.models.search import SearchFilters, SearchHit
+from curator.store import Store
 
 DATE_FORMATS = ["%Y-%m-%d"]
 
@@ -76,8 +78,12 @@ def search(
         parsed = parse_query(query)
     filters = SearchFilters(states=state, section=section, source=source, since=since.date() if since else None,
                             until=until.date() if until else None, published=published, limit=limit)
-    with workspace(home) as ws:  # no run lock: searching reads while a run is going
-        hits = ws.store.search(parsed, filters)
+    with workspace(home, store=False) as ws:  # no run lock: searching reads while a run is going
+        if not ws.settings.db_path.exists():  # a search never makes an empty store where there was none
+            raise ConfigError(f"nothing collected yet: no store at {ws.settings.db_path}. Run `curator collect` "
+                              "in this workspace first, or point at yours with --home PATH.")
+        with Store(ws.settings.db_path) as store:
+            hits = store.search(parsed, filters)
     words = parsed.words()
     if as_json:
         typer.echo(json.dumps({"query": query, "count": len(hits), "hits": [hit_json(h, words) for h in hits]},

@@ -123,26 +123,34 @@ class SearchQueries(StoreBase):
         ran = f"COALESCE({_RAN}, {_RAN_OURS})"
         where, params = _filter_sql(filters, ran, _SECTION)
         weights = ", ".join(str(WEIGHTS[c]) for c in ("title", "summary", "body", "meta"))
-        rows = self.db.execute(
-            f"SELECT i.id, i.title, i.url, i.state, i.snippet, i.article, e.fields, {_DATE} AS dated, "
-            f"{ran} AS ran, bm25(search_fts, {weights}) AS rank FROM search_fts "
+        # Two steps: rank on the index and the filters' light columns, then read the few hits' texts. One
+        # query would carry every match's article through the sort (thousands for a common word).
+        ranked = self.db.execute(
+            f"SELECT search_fts.rowid AS id, bm25(search_fts, {weights}) AS rank FROM search_fts "
             "JOIN items i ON i.id = search_fts.rowid LEFT JOIN enrichments e ON e.item_id = i.id "
             f"WHERE search_fts MATCH ? {''.join(' AND ' + w for w in where)} ORDER BY rank, i.id LIMIT ?",
             [fts5_expression(query), *params, filters.limit],
         ).fetchall()
-        return self._hits(rows)
+        if not ranked:
+            return []
+        order: list[object] = [r["id"] for r in ranked]
+        rows = {r["id"]: r for r in self.db.execute(
+            f"SELECT i.id, i.title, i.url, i.state, i.snippet, i.article, e.fields, {_DATE} AS dated, {ran} AS ran "
+            f"FROM items i LEFT JOIN enrichments e ON e.item_id = i.id WHERE i.id IN ({marks(order)})", order)}
+        return self._hits([(rows[r["id"]], float(r["rank"])) for r in ranked if r["id"] in rows])
 
-    def _hits(self, rows: list[Any]) -> list[SearchHit]:
-        ids: list[object] = [r["id"] for r in rows]
-        sources: dict[int, list[str]] = {int(r["id"]): [] for r in rows}
+    def _hits(self, rows: list[tuple[Any, float]]) -> list[SearchHit]:
+        """Rows (with their rank) as hits, each with its sources."""
+        ids: list[object] = [r["id"] for r, _ in rows]
+        sources: dict[int, list[str]] = {int(r["id"]): [] for r, _ in rows}
         if ids:
             for s in self.db.execute(f"SELECT item_id, source FROM item_sources WHERE item_id IN ({marks(ids)}) "
                                      "ORDER BY seen_at, source", ids):
                 sources[s["item_id"]].append(s["source"])
-        return [_hit(r, sources[r["id"]]) for r in rows]
+        return [_hit(r, rank, sources[r["id"]]) for r, rank in rows]
 
 
-def _hit(r: Any, sources: list[str]) -> SearchHit:
+def _hit(r: Any, rank: float, sources: list[str]) -> SearchHit:
     article = Article.model_validate_json(r["article"]) if r["article"] else None
     enrichment = Enrichment.model_validate_json(r["fields"]) if r["fields"] else None
     ran = json.loads(r["ran"]) if r["ran"] else None
@@ -150,7 +158,7 @@ def _hit(r: Any, sources: list[str]) -> SearchHit:
         id=r["id"], title=(enrichment.title if enrichment else "") or r["title"] or (article.title if article else ""),
         url=r["url"], state=ItemState(r["state"]), sources=sources,
         section=enrichment.section if enrichment else None, tags=enrichment.tags if enrichment else [],
-        date=parse_ts(r["dated"]), ran_in=RanIn(number=ran[0], date=ran[1]) if ran else None, rank=float(r["rank"]),
+        date=parse_ts(r["dated"]), ran_in=RanIn(number=ran[0], date=ran[1]) if ran else None, rank=rank,
         texts=[enrichment.summary if enrichment else "", article.text[:BODY_CHARS] if article else "", r["snippet"],
                r["title"]],
     )
@@ -174,16 +182,16 @@ POSTGRES_UPSERT = (
 
 
 def postgres_search_sql(query: Query, filters: SearchFilters) -> tuple[str, list[object]]:
-    """The search as Postgres SQL (`%s` placeholders) and its parameters; the rows carry the columns
-    `SearchQueries._hits` reads. Weights {D, C, B, A} mirror WEIGHTS' order of importance."""
+    """The ranking step of the search as Postgres SQL (`%s` placeholders) and its parameters: rows of
+    (id, rank), best first, as SQLite's first step returns them; the hits' texts are then read by id.
+    Weights {D, C, B, A} mirror WEIGHTS' order of importance."""
     ran = ("COALESCE((SELECT json_build_array(a.issue_number, a.issue_date)::text FROM archive a "
            "WHERE a.canonical_url = i.canonical_url AND a.issue_number IS NOT NULL ORDER BY a.issue_number LIMIT 1), "
            "(SELECT json_build_array(s.number, substr(s.published_at, 1, 10))::text FROM issue_items ii "
            "JOIN issues s ON s.id = ii.issue_id WHERE ii.item_id = i.id AND s.state = 'published' "
            "AND i.state = 'published' ORDER BY s.number LIMIT 1))")
     where, params = _filter_sql(filters, ran, "(e.fields::json ->> 'section')")
-    sql = (f"SELECT i.id, i.title, i.url, i.state, i.snippet, i.article, e.fields, {_DATE} AS dated, {ran} AS ran, "
-           "-ts_rank_cd('{0.1, 0.3, 0.5, 1.0}', d.doc, q.tsq) AS rank FROM search_docs d "
+    sql = ("SELECT d.item_id AS id, -ts_rank_cd('{0.1, 0.3, 0.5, 1.0}', d.doc, q.tsq) AS rank FROM search_docs d "
            "CROSS JOIN (SELECT to_tsquery('simple', ?) AS tsq) q JOIN items i ON i.id = d.item_id "
            f"LEFT JOIN enrichments e ON e.item_id = i.id WHERE d.doc @@ q.tsq {''.join(' AND ' + w for w in where)} "
            "ORDER BY rank, i.id LIMIT ?")

@@ -12,9 +12,11 @@ editor are words to look for; only unbalanced quotes and a dangling `OR` are ref
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from curator import segment
 from curator.errors import UsageError
@@ -205,12 +207,31 @@ class Snippet:
         return out
 
 
+@functools.cache
+def _char_table() -> dict[int, str]:
+    """Traditional → Simplified, one character for one (OpenCC's TSCharacters, first choice): a fold that
+    keeps every offset, for marking matches in a hit's original text. Phrase-aware conversion (fold) is
+    for the index; here a whole article passes through, so it must be cheap."""
+    import opencc
+
+    table: dict[int, str] = {}
+    path = Path(opencc.__file__).parent / "dictionary" / "TSCharacters.txt"
+    for line in path.read_text(encoding="utf-8").splitlines():
+        trad, _, simp = line.partition("\t")
+        first = simp.split(" ")[0] if simp else ""
+        if len(trad) == 1 and len(first) == 1:
+            table[ord(trad)] = first
+    return table
+
+
+def _fold_chars(text: str) -> str:
+    folded = text.lower().translate(_char_table())
+    # A character whose lower case is longer (İ) would shift every offset after it: then case is kept.
+    return folded if len(folded) == len(text) else text.translate(_char_table())
+
+
 def _find_marks(text: str, words: Iterable[str]) -> list[tuple[int, int]]:
-    # Offsets are found in the folded text; Simplified conversion keeps lengths for nearly every phrase,
-    # and where it does not the plain lower-cased text is searched instead.
-    folded = fold(text)
-    if len(folded) != len(text):
-        folded = text.lower()
+    folded = _fold_chars(text)
     taken: list[tuple[int, int]] = []
     for word in words:
         for m in re.finditer(re.escape(word), folded):
@@ -228,19 +249,24 @@ def _find_marks(text: str, words: Iterable[str]) -> list[tuple[int, int]]:
 def snippet(texts: Iterable[str], words: list[str], width: int = 160) -> Snippet:
     """About `width` characters of the first text that contains a query word, centred on the first match;
     the start of the first non-empty text if none does (a hit on the source name or a tag)."""
-    candidates = [" ".join(t.split()) for t in texts if t and t.strip()]
-    for text in candidates:
-        marks = _find_marks(text, words)
-        if not marks:
+    first_text = ""
+    for raw in texts:
+        if not raw or not raw.strip():
             continue
-        start = max(0, marks[0][0] - width // 3)
-        end = min(len(text), start + width)
-        start = max(0, min(start, end - width))
-        piece = text[start:end]
-        shown = tuple((s - start, e - start) for s, e in marks if s >= start and e <= end)
-        lead, tail = ("…" if start > 0 else ""), ("…" if end < len(text) else "")
-        return Snippet(lead + piece + tail, tuple((s + len(lead), e + len(lead)) for s, e in shown))
-    if not candidates:
+        first_text = first_text or raw
+        folded = _fold_chars(raw)
+        found = [p for p in (folded.find(w) for w in words) if p >= 0]
+        if not found:
+            continue
+        # Only the window is cut and marked: an article can be 20,000 characters of a common word.
+        begin, stop = max(0, min(found) - width // 3), min(found) + 2 * width
+        text = " ".join(raw[begin:stop].split())
+        cut = text[:width]
+        marks = tuple((s, e) for s, e in _find_marks(cut, words) if e <= len(cut))
+        lead = "…" if begin > 0 else ""
+        tail = "…" if stop < len(raw) or len(text) > width else ""
+        return Snippet(lead + cut + tail, tuple((s + len(lead), e + len(lead)) for s, e in marks))
+    if not first_text:
         return Snippet("")
-    text = candidates[0]
-    return Snippet(text[:width] + ("…" if len(text) > width else ""))
+    text = " ".join(first_text[:width * 2].split())
+    return Snippet(text[:width] + ("…" if len(text) > width or len(first_text) > width * 2 else ""))

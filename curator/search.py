@@ -28,6 +28,7 @@ __all__ = ["Clause", "Query", "SearchQueryError", "fts5_expression", "index_toke
 MAX_QUERY_CHARS = 500
 MAX_TERMS = 24
 _WORD = re.compile(r"\w", re.UNICODE)
+_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _OPERATORS = {"AND", "OR", "NOT"}
 
 
@@ -145,6 +146,8 @@ def _fts5_string(token: str) -> str:
 def _sub_words(token: str) -> int:
     """At most how many search-mode sub-words the index puts before `token` (jieba's cut_for_search adds
     the dictionary's 2-grams of a word longer than 2 and its 3-grams of one longer than 3)."""
+    if not _HAN.search(token):  # the dictionary's grams are Chinese: a Latin word gets none
+        return 0
     n = len(token)
     return (n - 1 if n > 2 else 0) + (n - 2 if n > 3 else 0)
 
@@ -175,6 +178,10 @@ def _ts_lexeme(token: str) -> str:
 
 
 def _ts_clause(c: Clause) -> str:
+    # Parts that the index keeps side by side (no sub-words can stand between them) must follow each other
+    # (`<->`), as FTS5's NEAR wants them close; where sub-words may stand between, all parts must occur.
+    if len(c.tokens) > 1 and not any(_sub_words(t) for t in c.tokens[1:]):
+        return "(" + " <-> ".join(_ts_lexeme(t) for t in c.tokens) + ")"
     return "(" + " & ".join(_ts_lexeme(t) for t in c.tokens) + ")"
 
 

@@ -232,6 +232,8 @@ def _store_before_search(path) -> None:
     db.execute("INSERT INTO enrichments VALUES (1, 'h', 'offline', '', '', ?, ?)", (fields, at))
     db.execute("INSERT INTO item_sources(item_id, source, url, seen_at) VALUES (1, 'oldfeed', 'https://old.example/a', ?)",
                (at,))
+    db.execute("INSERT INTO archive(canonical_url, url, title, norm_title, issue_number, issue_date, source_file) "
+               "VALUES ('https://older.example/b', 'https://older.example/b', '拜占庭容错综述', '', 42, '2023-01-02', 'i.md')")
     db.commit()
     db.close()
 
@@ -241,8 +243,10 @@ def test_the_migration_indexes_a_store_made_before_search(tmp_path):
     _store_before_search(path)
     with Store(path) as store:
         assert "search_index" in [r[0] for r in store.db.execute("SELECT name FROM schema_migrations")]
-        assert store.search_pending() == 1
+        assert store.search_pending() == 2  # the item and the archive link
         assert ids(store, "共识算法") == ids(store, "raft") == ids(store, "oldfeed") == ids(store, "分布式") == [1]
+        [old] = store.search(parse_query("拜占庭"))
+        assert old.id is None and old.ran_in is not None and old.ran_in.number == 42
         assert store.search_pending() == 0
     with Store(path) as store:  # reopened: nothing to apply, nothing to index again
         assert store.migrate() == [] and store.search_pending() == 0
@@ -264,3 +268,30 @@ def test_every_title_typed_whole_finds_its_item_first(store):
     made = [add(store, 200 + k, t, "正文。", summary="摘要。") for k, t in enumerate(titles)]
     for item, title in zip(made, titles, strict=True):
         assert ids(store, title)[:1] == [item], title
+
+
+def test_a_past_issues_link_that_no_item_carries_is_found_once(store):
+    fill(store)
+    item = add(store, 1, "向量数据库入门", "正文", summary="摘要", source="hn")
+    [collected] = [i.canonical_url for i in store.items(ids=[item])]
+    store.add_archive_links([
+        ArchiveLink("https://old.example/pg", "https://old.example/pg", "向量数据库十年回顾", "", 150, "2024-03-01", "issue-150.md"),
+        ArchiveLink("https://old.example/pg", "https://old.example/pg", "向量数据库十年回顾", "", 151, "2024-03-08", "issue-151.md"),
+        ArchiveLink(collected, collected, "向量数据库入门", "", 160, "2024-05-01", "issue-160.md"),
+    ])
+    hits = store.search(parse_query("向量数据库"))
+    assert len(hits) == 2  # the collected link once (as its item), the old one once (its first issue)
+    [old] = [h for h in hits if h.id is None]
+    assert (old.title, old.url, old.state) == ("向量数据库十年回顾", "https://old.example/pg", ItemState.PUBLISHED)
+    assert old.ran_in is not None and (old.ran_in.number, old.ran_in.date) == (150, "2024-03-01")
+    [mine] = [h for h in hits if h.id == item]
+    assert mine.ran_in is not None and mine.ran_in.number == 160
+    # Filters about items leave archive links out; the issue's date is theirs.
+    assert [h.id for h in store.search(parse_query("向量数据库"), SearchFilters(source="hn"))] == [item]
+    assert store.search(parse_query("向量数据库"), SearchFilters(published=False)) == []
+    assert [h.id for h in store.search(parse_query("向量数据库"), SearchFilters(until=date(2024, 12, 31)))] == [None]
+    assert [h.id for h in store.search(parse_query("十年回顾"), SearchFilters(states=[ItemState.PUBLISHED]))] == [None]
+    assert store.search(parse_query("十年回顾"), SearchFilters(states=[ItemState.ENRICHED])) == []
+    with store.transaction():  # re-keying or a hand edit deletes a row: the index follows
+        store.db.execute("DELETE FROM archive WHERE url='https://old.example/pg'")
+    assert [h.id for h in store.search(parse_query("向量数据库"))] == [item]

@@ -168,3 +168,17 @@ def test_the_editor_types_a_query_and_sees_what_already_ran(settings):
             assert not errors, errors
         finally:
             browser.close()
+
+
+def test_a_past_issues_link_shows_on_the_page_linking_out(settings):
+    from curator.models import ArchiveLink
+
+    with Store(settings.db_path) as store:
+        store.add_archive_links([ArchiveLink("https://old.example/bft", "https://old.example/bft", "拜占庭容错的十年", "",
+                                             7, "2025-11-20", "issue-7.md"),
+                                 ArchiveLink("javascript:alert(1)", "javascript:alert(1)", "拜占庭 脚本链接", "", 8,
+                                             "2025-11-27", "issue-8.md")])
+    page = client(settings).get("/search", params={"q": "拜占庭"}).text
+    assert page.count('class="hit" data-archive=') == 2 and "already ran in #7（2025-11-20）" in page
+    assert 'href="https://old.example/bft"' in page
+    no_live_markup(page)

@@ -52,7 +52,8 @@ def test_json_shape(published):
     data = json.loads(result.stdout)
     assert data["query"] == first["title"] and data["count"] == len(data["hits"]) >= 1
     hit = data["hits"][0]
-    assert set(hit) == {"id", "title", "url", "state", "sources", "section", "tags", "date", "ran_in", "rank", "snippet"}
+    assert set(hit) == {"id", "archive_id", "title", "url", "state", "sources", "section", "tags", "date", "ran_in",
+                        "rank", "snippet"}
     assert hit["id"] == first["items"][0] and hit["ran_in"] == {"number": 1, "date": "2026-11-23"}
     assert hit["state"] == "published" and hit["sources"] == first["sources"][:1] or hit["sources"]
     text = hit["snippet"]["text"]
@@ -102,3 +103,19 @@ def test_search_where_nothing_was_collected_says_so_and_makes_no_store(workspace
     assert not list(workspace.rglob("*.db"))
     missing = search(tmp_path / "nowhere", "模型")
     assert missing.exit_code == 78 and "no such folder" in missing.output
+
+
+def test_a_link_of_an_imported_past_issue_is_found_with_its_issue(published):
+    past = published / "past"
+    past.mkdir(exist_ok=True)
+    (past / "issue-7.md").write_text(
+        '---\ntitle: "In The Loop 科技周刊 #7：旧闻"\ndate: 2025-11-20\n---\n\n## AI\n\n'
+        "**拜占庭容错的十年**：说明。[^1]\n\n[^1]: [某媒体：拜占庭容错的十年](https://old.example/bft)\n", encoding="utf-8")
+    assert runner.invoke(app, ["archive", "import", str(past), "--home", str(published)]).exit_code == 0
+    result = search(published, "拜占庭")
+    assert result.exit_code == 0, result.output
+    assert "already ran in #7 (2025-11-20)" in result.output and "archive" in result.output
+    data = json.loads(search(published, "拜占庭", "--json").stdout)
+    [hit] = data["hits"]
+    assert hit["id"] is None and hit["url"] == "https://old.example/bft" and hit["ran_in"]["number"] == 7
+    assert json.loads(search(published, "拜占庭", "--unpublished", "--json").stdout)["hits"] == []

@@ -43,9 +43,10 @@ def _print_hits(hits: list[SearchHit], words: list[str], query: str) -> None:
             if hit.ran_in else ""
         typer.echo(f"{n:>2}. {hit.title or hit.url}{ran}")
         when = hit.date.date().isoformat() if hit.date else "undated"
-        facts = [", ".join(hit.sources) or "no source", when, hit.state.value]
+        facts = [", ".join(hit.sources) or ("no source" if hit.id is not None else "archive"), when, hit.state.value]
         facts += [f"section {hit.section}"] if hit.section else []
-        typer.echo(f"    {' · '.join(facts)} · item {hit.id}")
+        where = f"item {hit.id}" if hit.id is not None else "a past issue's link (archive)"
+        typer.echo(f"    {' · '.join(facts)} · {where}")
         typer.echo(f"    {hit.url}")
         if text := _marked(hit, words, colour):
             typer.echo(f"    {text}")

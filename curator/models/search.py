@@ -29,9 +29,10 @@ class RanIn(_Model):
 
 
 class SearchHit(_Model):
-    """One matching item, best first; `texts` are where its snippet is cut from (summary, article, feed)."""
+    """One matching item (or archive link), best first; `texts` are where its snippet is cut from."""
 
-    id: int
+    id: int | None  # None: a link of a past issue that no stored item carries (see archive_id)
+    archive_id: int | None = None
     title: str
     url: str
     state: ItemState

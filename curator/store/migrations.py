@@ -205,10 +205,11 @@ MIGRATIONS: list[Migration] = [
     UPDATE items SET state='extracted', reason=NULL, retryable=0
     WHERE state='failed' AND substr(reason, 1, 4)='llm_' AND article IS NOT NULL
     """),
-    # Full-text search (curator/store/search.py): jieba-cut text in FTS5, rowid = item id. Triggers queue
-    # every item whose title, feed snippet, article, enrichment or sources change, whoever writes them;
-    # search works the queue off. Every item of an existing store is queued here, so its first search
-    # (or the end of its next run) builds the index.
+    # Full-text search (curator/store/search.py): jieba-cut text in FTS5, rowid = item id (an archive
+    # link of a past issue: minus its archive id). Triggers queue every item whose title, feed snippet,
+    # article, enrichment or sources change, and every archive link, whoever writes them; search works
+    # the queue off. Everything of an existing store is queued here, so its first search (or the end of
+    # its next run) builds the index.
     Migration("search_index", """
     CREATE VIRTUAL TABLE search_fts USING fts5(title, summary, body, meta, tokenize='unicode61 remove_diacritics 2');
     CREATE TABLE search_dirty (seq INTEGER PRIMARY KEY AUTOINCREMENT, item_id INTEGER NOT NULL);
@@ -230,7 +231,14 @@ MIGRATIONS: list[Migration] = [
         INSERT INTO search_dirty(item_id) VALUES (old.item_id), (new.item_id); END;
     CREATE TRIGGER search_src_del AFTER DELETE ON item_sources BEGIN
         INSERT INTO search_dirty(item_id) VALUES (old.item_id); END;
-    INSERT INTO search_dirty(item_id) SELECT id FROM items ORDER BY id
+    CREATE TRIGGER search_archive_ins AFTER INSERT ON archive BEGIN
+        INSERT INTO search_dirty(item_id) VALUES (-new.id); END;
+    CREATE TRIGGER search_archive_upd AFTER UPDATE OF title, canonical_url, url ON archive BEGIN
+        INSERT INTO search_dirty(item_id) VALUES (-old.id), (-new.id); END;
+    CREATE TRIGGER search_archive_del AFTER DELETE ON archive BEGIN
+        INSERT INTO search_dirty(item_id) VALUES (-old.id); END;
+    INSERT INTO search_dirty(item_id) SELECT id FROM items ORDER BY id;
+    INSERT INTO search_dirty(item_id) SELECT -id FROM archive ORDER BY id
     """),
 ]
 

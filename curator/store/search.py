@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from curator.models import Article, Enrichment, ItemState
@@ -99,7 +99,11 @@ class SearchQueries(StoreBase):
         return len(ids)
 
     def _search_doc(self, item_id: int) -> tuple[str, str, str, str]:
-        """(title, summary, body, meta) tokens of one item; all empty for an item that is gone."""
+        """(title, summary, body, meta) tokens of one item (a negative id: an archive link, by its title);
+        all empty for one that is gone."""
+        if item_id < 0:
+            link = self.db.execute("SELECT title FROM archive WHERE id = ?", (-item_id,)).fetchone()
+            return (index_tokens(link["title"]), "", "", "") if link else ("", "", "", "")
         row = self.db.execute("SELECT i.title, i.snippet, i.article, e.fields FROM items i LEFT JOIN enrichments e "
                               "ON e.item_id = i.id WHERE i.id = ?", (item_id,)).fetchone()
         if row is None:
@@ -131,13 +135,58 @@ class SearchQueries(StoreBase):
             f"WHERE search_fts MATCH ? {''.join(' AND ' + w for w in where)} ORDER BY rank, i.id LIMIT ?",
             [fts5_expression(query), *params, filters.limit],
         ).fetchall()
+        ranked = sorted([*ranked, *self._rank_archive(query, filters, weights)],
+                        key=lambda r: (r["rank"], r["id"]))[:filters.limit]
         if not ranked:
             return []
-        order: list[object] = [r["id"] for r in ranked]
+        links = {-r["id"]: float(r["rank"]) for r in ranked if r["id"] < 0}
+        archived = self._archive_hits(links)
+        order: list[object] = [r["id"] for r in ranked if r["id"] > 0]
         rows = {r["id"]: r for r in self.db.execute(
             f"SELECT i.id, i.title, i.url, i.state, i.snippet, i.article, e.fields, {_DATE} AS dated, {ran} AS ran "
             f"FROM items i LEFT JOIN enrichments e ON e.item_id = i.id WHERE i.id IN ({marks(order)})", order)}
-        return self._hits([(rows[r["id"]], float(r["rank"])) for r in ranked if r["id"] in rows])
+        items = {h.id: h for h in self._hits([(rows[r["id"]], float(r["rank"])) for r in ranked if r["id"] in rows])}
+        return [hit for r in ranked if (hit := items.get(r["id"]) or archived.get(-r["id"])) is not None]
+
+    def _rank_archive(self, query: Query, filters: SearchFilters, weights: str) -> list[Any]:
+        """Links of past issues (`archive import`, our own published issues) that no stored item carries:
+        what ran before curator collected anything. Filters about items (section, source, a state but
+        published, never published) leave them out."""
+        if (filters.section or filters.source or filters.published is False
+                or (filters.states is not None and ItemState.PUBLISHED not in filters.states)):
+            return []
+        where, params = [], []
+        if filters.since:
+            where.append("a.issue_date >= ?")
+            params.append(filters.since.isoformat())
+        if filters.until:
+            where.append("a.issue_date <= ?")
+            params.append(filters.until.isoformat())
+        return self.db.execute(
+            f"SELECT search_fts.rowid AS id, bm25(search_fts, {weights}) AS rank FROM search_fts "
+            "JOIN archive a ON a.id = -search_fts.rowid WHERE search_fts MATCH ? AND search_fts.rowid < 0 "
+            "AND NOT EXISTS (SELECT 1 FROM items i WHERE i.canonical_url = a.canonical_url) "  # the item's hit says it
+            "AND a.id = (SELECT MIN(b.id) FROM archive b WHERE b.canonical_url = a.canonical_url) "
+            f"{''.join(' AND ' + w for w in where)} ORDER BY rank LIMIT ?",
+            [fts5_expression(query), *params, filters.limit]).fetchall()
+
+    def _archive_hits(self, links: dict[int, float]) -> dict[int, SearchHit]:
+        """Archive id → its hit: the first issue that carried the link."""
+        if not links:
+            return {}
+        given: list[object] = list(links)
+        out: dict[int, SearchHit] = {}
+        for r in self.db.execute(
+                "SELECT a.id, a.url, a.title, (SELECT MIN(b.issue_number) FROM archive b WHERE b.canonical_url = "
+                "a.canonical_url) AS number, a.issue_date FROM archive a "
+                f"WHERE a.id IN ({marks(given)})", given):
+            day = parse_ts(r["issue_date"])
+            out[r["id"]] = SearchHit(
+                id=None, archive_id=r["id"], title=r["title"] or r["url"], url=r["url"], state=ItemState.PUBLISHED,
+                date=day.replace(tzinfo=UTC) if day and day.tzinfo is None else day,
+                ran_in=RanIn(number=r["number"], date=r["issue_date"]) if r["number"] is not None else None,
+                rank=links[r["id"]], texts=[r["title"]])
+        return out
 
     def _hits(self, rows: list[tuple[Any, float]]) -> list[SearchHit]:
         """Rows (with their rank) as hits, each with its sources."""

@@ -8,7 +8,8 @@
 2. builds a store of --items items through the store's own methods (add_candidate, save_article,
    save_enrichment): each item is one gold text's paragraphs, rotated and mixed with a paragraph of another
    text, a title from its first line, a summary from its first sentences, one of 40 sources, tags, a
-   date over a year; one in ten ran in an issue (archive rows). The index is then built by the store
+   date over a year; one in ten ran in an issue, and one in ten stands for a never-collected link of a past
+   issue (archive rows, searched too). The index is then built by the store
    (refresh_search_index), its time reported (jieba runs once per distinct line: variants reuse lines);
 3. times --queries searches as the CLI makes them: parse (jieba) + Store.search + the hits' snippets. The
    queries are words and word pairs taken from the stored titles and texts (Chinese and English), a
@@ -95,9 +96,12 @@ def build_store(path: Path, texts: list[str], items: int, rng: random.Random) ->
             store.save_enrichment(item_id, Enrichment(
                 title=title, summary=first_sentences(text)[:300], tags=rng.sample(TAGS, 2),
                 section=SECTIONS[n % len(SECTIONS)], score=rng.randrange(100), backend="offline"), f"b{n}")
-            if n % 10 == 0:
+            if n % 10 == 0:  # ran in an issue
                 archive.append(ArchiveLink(url, url, title, "", 1 + n // 1000, (when + timedelta(days=3)).date()
                                            .isoformat(), "bench"))
+            elif n % 10 == 5:  # a past issue's link that was never collected (archive import)
+                old = f"https://old{n % 13}.bench.test/{n}"
+                archive.append(ArchiveLink(old, old, own[-1][:80], "", 1 + n // 2000, "2025-06-01", "bench"))
         store.add_archive_links(archive)
         t1 = time.perf_counter()
         indexed = store.refresh_search_index()

@@ -295,3 +295,20 @@ def test_a_past_issues_link_that_no_item_carries_is_found_once(store):
     with store.transaction():  # re-keying or a hand edit deletes a row: the index follows
         store.db.execute("DELETE FROM archive WHERE url='https://old.example/pg'")
     assert [h.id for h in store.search(parse_query("向量数据库"))] == [item]
+
+
+def test_a_search_while_a_run_holds_the_write_lock_answers_from_the_index_as_it_stands(tmp_path):
+    path = tmp_path / "curator.db"
+    with Store(path, clock=lambda: NOW) as store:
+        fill(store)
+        indexed = add(store, 1, "向量数据库的索引原理", "正文")
+        assert ids(store, "向量数据库") == [indexed]
+        later = add(store, 2, "向量数据库选型", "正文")  # queued for the index, not indexed yet
+        run = sqlite3.connect(path, isolation_level=None)  # another program (a collect) writing
+        run.execute("BEGIN IMMEDIATE")
+        try:
+            assert ids(store, "向量数据库") == [indexed]  # no "database is busy" error: the index as it stands
+        finally:
+            run.execute("ROLLBACK")
+            run.close()
+        assert set(ids(store, "向量数据库")) == {indexed, later}

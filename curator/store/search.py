@@ -17,6 +17,7 @@ import logging
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
+from curator.errors import StoreError
 from curator.models import Article, Enrichment, ItemState
 from curator.models.search import RanIn, SearchFilters, SearchHit
 from curator.search import Query, fts5_expression, index_tokens, tsquery_expression
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 
 BODY_CHARS = 20_000  # an article's first this many characters are indexed (a long one is still found)
 REFRESH_BATCH = 200
+BUSY_WAIT_S = 0.5  # how long a search waits for a run's write lock before searching the index as it stands
 # Column weights: a word in the title counts most, then the summary, the source / tags / section, the text.
 WEIGHTS = {"title": 10.0, "summary": 5.0, "body": 1.0, "meta": 3.0}
 
@@ -98,6 +100,18 @@ class SearchQueries(StoreBase):
             self.db.execute("DELETE FROM search_dirty WHERE seq <= ?", (top,))
         return len(ids)
 
+    def _refresh_if_free(self) -> None:
+        """Bring the index up to date unless a run holds the write lock: a search reads while a run is
+        going, on the index as it stands (the run indexes what it wrote when it ends)."""
+        self.db.execute(f"PRAGMA busy_timeout = {int(BUSY_WAIT_S * 1000)}")
+        try:
+            self.refresh_search_index()
+        except StoreError as exc:
+            log.info("search: %d changed items are not indexed yet (%s); a run in progress indexes them when "
+                     "it ends", self.search_pending(), exc)
+        finally:
+            self.db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_s * 1000)}")
+
     def _search_doc(self, item_id: int) -> tuple[str, str, str, str]:
         """(title, summary, body, meta) tokens of one item (a negative id: an archive link, by its title);
         all empty for one that is gone."""
@@ -122,7 +136,7 @@ class SearchQueries(StoreBase):
 
     def search(self, query: Query, filters: SearchFilters | None = None) -> list[SearchHit]:
         """Items matching `query` and `filters`, best first (bm25, title and summary weighted above text)."""
-        self.refresh_search_index()
+        self._refresh_if_free()
         filters = filters or SearchFilters()
         ran = f"COALESCE({_RAN}, {_RAN_OURS})"
         where, params = _filter_sql(filters, ran, _SECTION)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,8 +65,8 @@ class Query:
 
 
 def fold(text: str) -> str:
-    """What both sides of the index compare: Simplified Chinese, lower case."""
-    return to_simplified(text).lower()
+    """What both sides of the index compare: NFKC (full-width ｒｕｓｔ is rust), Simplified Chinese, lower case."""
+    return to_simplified(unicodedata.normalize("NFKC", text)).lower()
 
 
 def _tokens(text: str, *, search_mode: bool) -> list[str]:

@@ -73,6 +73,7 @@ def test_chinese_compounds_mixed_text_and_case(store):
     assert ids(store, "deepseek") == ids(store, "DEEPSEEK") == ids(store, "DeepSeek") == [mixed]
     assert ids(store, "rust 异步") == [mixed]  # zh and en words in one query
     assert ids(store, "IO_URING") == [mixed]
+    assert ids(store, "ｒｕｓｔ　异步") == [mixed]  # full-width letters and space, as a Chinese IME types them
     assert ids(store, "机器学习") == [traditional]  # Traditional text is found by Simplified words
     assert ids(store, "异步 芯片") == []  # every word must match
     assert ids(store, "芯片 OR 异步") != []

@@ -37,6 +37,7 @@ test: $(DEV)
 
 bench: $(DEV)
 	$(BIN)/python bench/bench_collect.py
+	$(BIN)/python bench/bench_search.py
 
 eval: $(DEV)
 	$(BIN)/python bench/eval_extraction.py

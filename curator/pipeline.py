@@ -96,6 +96,8 @@ class Pipeline:
             asyncio.run(self._collect_network(run, discover))
             self._cluster(run)
             self._enrich(run)
+            if not self.stopping.is_set():  # so the editor's first search after a run answers at once
+                self.store.refresh_search_index()
             if self.stopping.is_set():
                 waiting = sum(n for k, n in self.store.state_counts().items()
                               if k in ("discovered", "fetched", "extracted"))

@@ -84,6 +84,11 @@ def make_old_store(settings, monkeypatch) -> None:
             store.db.execute("DROP TABLE rule_outcomes")
             store.db.execute("ALTER TABLE items DROP COLUMN claimed_by")
             store.db.execute("ALTER TABLE items DROP COLUMN claimed_until")
+            for (trigger,) in store.db.execute("SELECT name FROM sqlite_master WHERE type='trigger' "
+                                               "AND name LIKE 'search_%'").fetchall():
+                store.db.execute(f"DROP TRIGGER {trigger}")
+            store.db.execute("DROP TABLE search_fts")
+            store.db.execute("DROP TABLE search_dirty")
             store.db.execute("DROP TABLE schema_migrations")  # the previous release numbered its schema only
             before = [m.name for m in MIGRATIONS].index("store_meta")  # the schema it had
             store.db.execute(f"PRAGMA user_version = {before}")

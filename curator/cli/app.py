@@ -30,6 +30,7 @@ from curator.cli.commands import (
     status,
 )
 from curator.cli.notify import app as notify_app
+from curator.cli.search import search
 from curator.cli.sources import app as sources_app
 from curator.cli.store_cmd import app as store_app
 from curator.cli.workspace import setup_logging
@@ -91,6 +92,7 @@ app.add_typer(archive_app, name="archive")
 app.command()(publish)
 app.command()(lint)
 app.command()(status)
+app.command()(search)
 app.command()(review)
 app.command()(demo)
 app.add_typer(sources_app, name="sources")

@@ -45,6 +45,7 @@ from curator.review.capture import tools as capture_tools
 from curator.review.exposed import listening
 from curator.review.gate import Forbidden, TokenGate, checked_form
 from curator.review.inputs import MAX_INT, MAX_SUMMARY_CHARS, MAX_TITLE_CHARS, BadRequest, Contained, form_int
+from curator.review.searchview import search_page
 from curator.review.views import (
     issue_as_of,
     load_item,
@@ -226,6 +227,14 @@ async def item(request: Request) -> Response:
     return board.page(request, "item.html", {"item": found})
 
 
+async def search(request: Request) -> Response:
+    board = _board(request)
+    page = await board.store.run(lambda store: search_page(store, request.query_params))
+    sections = [(s.id, s.title) for s in board.settings.sections]
+    return board.page(request, "search.html", {"page": page, "sections": sections, "section_title": dict(sections)},
+                      status_code=400 if page.error else 200)
+
+
 async def decide(request: Request) -> Response:
     board = _board(request)
     fields = await checked_form(request, board.token)
@@ -302,6 +311,7 @@ def make_app(settings: Settings, token: str, *, allowed_hosts: tuple[str, ...] =
         Route("/", index, methods=["GET"]),
         Route("/draft", draft, methods=["GET"]),
         Route("/items/{item_id:int}", item, methods=["GET"]),
+        Route("/search", search, methods=["GET"]),
         Route("/decide", decide, methods=["POST"]),
         Route("/add", add, methods=["POST"]),
         Route("/add", capture_confirm, methods=["GET"]),  # the share URL (bookmarklet, phone)

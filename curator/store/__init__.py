@@ -29,6 +29,7 @@ from curator.store.notify import NotifyQueries
 from curator.store.rekey import Rekeyed, RekeyQueries
 from curator.store.rules import RuleQueries
 from curator.store.runs import RunQueries
+from curator.store.search import SearchQueries
 from curator.store.sources import SourceQueries
 
 __all__ = [
@@ -46,7 +47,7 @@ log = logging.getLogger(__name__)
 
 
 class Store(ItemQueries, ClaimQueries, SourceQueries, RunQueries, LLMQueries, IssueQueries, DraftQueries,
-            RekeyQueries, NotifyQueries, RuleQueries):
+            RekeyQueries, NotifyQueries, RuleQueries, SearchQueries):
     """A curator workspace's database. Use as a context manager or call close().
 
     `target` is the SQLite file's path, or a `postgresql://` URL (psycopg 3, imported only then). `db` (the

@@ -6,7 +6,6 @@ over the same documents a real SQLite store indexed; the store-level test skips 
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import subprocess
 from datetime import UTC, datetime

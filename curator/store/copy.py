@@ -39,12 +39,17 @@ class CopyReport:
         return all(t.ok for t in self.tables)
 
 
+# Rebuilt on the target rather than copied: the search queue (its triggers queue every copied item there).
+DERIVED = frozenset({"search_dirty"})
+
+
 def _sqlite_tables(source: Store) -> tuple[list[str], list[str]]:
     """(tables to copy, parents first; virtual tables and their shadow tables, which are not data)."""
     rows = source.db.execute("SELECT name, sql FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' "
                              "ORDER BY name").fetchall()
     virtual = [r["name"] for r in rows if (r["sql"] or "").upper().startswith("CREATE VIRTUAL TABLE")]
-    skipped = [r["name"] for r in rows if any(r["name"] == v or r["name"].startswith(v + "_") for v in virtual)]
+    skipped = [r["name"] for r in rows if any(r["name"] == v or r["name"].startswith(v + "_") for v in virtual)
+               or r["name"] in DERIVED]
     names = [r["name"] for r in rows if r["name"] not in skipped and r["name"] != MIGRATIONS_TABLE]
     parents = {n: {r["table"] for r in source.db.execute(f'PRAGMA foreign_key_list("{n}")')} & set(names) - {n}
                for n in names}

@@ -25,7 +25,6 @@ from curator.cli.workspace import (
 )
 from curator.errors import LLMUnavailable
 from curator.models import Candidate, RunSummary
-from curator.pipeline import Pipeline, vet_find_url
 from curator.settings import Settings, defaults_dir, require_llm_key
 
 __all__ = ["add", "archive_app", "collect", "config_app", "demo", "draft", "init", "lint", "publish", "review",
@@ -62,6 +61,9 @@ def collect(home: HomeOpt = None, provider: ProviderOpt = None, as_json: JsonOpt
     finish, marks the run interrupted and exits 143; the next run resumes where it stopped. An LLM
     endpoint that refuses or cannot be reached ends the run with 69; its items wait for the next run.
     """
+    # The pipeline imports clustering and extraction (scipy, trafilatura): only the commands that run it do.
+    from curator.pipeline import Pipeline
+
     with workspace(home, "collect", provider=provider) as ws:
         pipe = Pipeline(ws.settings, ws.store, TerminalReporter(quiet=as_json))
         with stop_on_sigterm(pipe):
@@ -85,6 +87,7 @@ def add(
     as_json: JsonOpt = False,
 ) -> None:
     """Add one URL to the pool of candidates."""
+    from curator.pipeline import Pipeline, vet_find_url
 
     def before(settings: Settings) -> None:
         vet_find_url(url)  # before the store is opened: a bad URL leaves no database file behind
@@ -129,6 +132,8 @@ def draft(
 
     def before(settings: Settings) -> None:
         parse_date(date)  # a malformed --date is refused before the lock is taken or the store opened
+
+    from curator.pipeline import Pipeline
 
     with workspace(home, "draft", before=before) as ws:
         run = Pipeline(ws.settings, ws.store).draft(as_of=parse_date(date), number=number, force=force,

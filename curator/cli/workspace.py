@@ -20,17 +20,19 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
 from curator.errors import ConfigError, CuratorError
-from curator.pipeline import Pipeline
 from curator.runlock import RunLock
 from curator.settings import Settings, load_settings
 from curator.sources import known_kinds
 from curator.store import Store
 from curator.urls import RedactingFilter
+
+if TYPE_CHECKING:  # the pipeline imports clustering and extraction: not at start-up
+    from curator.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
 

@@ -271,7 +271,7 @@ class Pipeline:
             prior = self._prior_draft(number, as_of)
             blocks, notes = readback.before_draft(self.settings, self.store, number, prior, force=force)
             run.notes.extend(notes)
-            items = self.store.items(states=[ItemState.ENRICHED, ItemState.DRAFTED])
+            items = select.window(self.store, self.settings, number, as_of)
             issue, already = select.select_for(self.store, self.settings, items, number=number, as_of=as_of)
             # The editor's decisions on this issue number (review board), replayed on every regeneration.
             issue = select.apply_stored(self.store, issue, items, self.settings)

@@ -29,6 +29,7 @@ from curator.cli.commands import (
     review,
     status,
 )
+from curator.cli.doctor import doctor
 from curator.cli.sources import app as sources_app
 from curator.cli.workspace import setup_logging
 
@@ -89,6 +90,7 @@ app.add_typer(archive_app, name="archive")
 app.command()(publish)
 app.command()(lint)
 app.command()(status)
+app.command()(doctor)
 app.command()(review)
 app.command()(demo)
 app.add_typer(sources_app, name="sources")

@@ -64,7 +64,7 @@ def collect(home: HomeOpt = None, provider: ProviderOpt = None, as_json: JsonOpt
     # The pipeline imports clustering and extraction (scipy, trafilatura): only the commands that run it do.
     from curator.pipeline import Pipeline
 
-    with workspace(home, "collect", provider=provider) as ws:
+    with workspace(home, "collect", provider=provider, check=True) as ws:  # the one integrity check of a run
         pipe = Pipeline(ws.settings, ws.store, TerminalReporter(quiet=as_json))
         with stop_on_sigterm(pipe):
             try:

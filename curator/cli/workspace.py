@@ -133,16 +133,18 @@ def workspace(
     store: bool = True,
     must_exist: bool = True,
     before: Callable[[Settings], None] | None = None,
+    check: bool = False,
 ) -> Iterator[Workspace]:
     """settings -> `before(settings)` (checks that must pass before anything is locked or stored) -> the
-    run lock named `lock` (none when None) -> the store; CuratorErrors become exit codes."""
+    run lock named `lock` (none when None) -> the store (integrity-checked first with `check`: `collect`
+    and `doctor`); CuratorErrors become exit codes."""
     with cli_errors(), ExitStack() as stack:
         settings = workspace_settings(home, provider=provider, must_exist=must_exist)
         if before is not None:
             before(settings)
         if lock is not None:
             stack.enter_context(RunLock(settings.lock_path, lock))
-        opened = stack.enter_context(Store(settings.db_path)) if store else None
+        opened = stack.enter_context(Store(settings.db_path, check=check)) if store else None
         yield Workspace(settings, opened)
 
 

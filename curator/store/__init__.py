@@ -25,6 +25,7 @@ from curator.store.migrations import MIGRATIONS, Migration, migrate
 from curator.store.rekey import Rekeyed, RekeyQueries
 from curator.store.runs import RunQueries
 from curator.store.sources import SourceQueries
+from curator.store.window import WindowQueries
 
 __all__ = [
     "MIGRATIONS",
@@ -40,14 +41,15 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-class Store(ItemQueries, SourceQueries, RunQueries, LLMQueries, IssueQueries, DraftQueries, RekeyQueries):
+class Store(ItemQueries, SourceQueries, RunQueries, LLMQueries, IssueQueries, DraftQueries, RekeyQueries,
+            WindowQueries):
     """A curator workspace's database. Use as a context manager or call close().
 
     `db` (the sqlite3 connection) is public for tests that inspect the database; code outside this
     package calls the methods instead."""
 
     def __init__(self, path: Path | str, *, busy_timeout_s: float = 10.0,
-                 clock: Callable[[], datetime] = now_utc) -> None:
+                 clock: Callable[[], datetime] = now_utc, check: bool = False) -> None:
         self.path = Path(path)
         self.now = clock  # stamps discovered_at / seen_at, which the windows read (Settings.now)
         self.busy_timeout_s = busy_timeout_s
@@ -58,7 +60,8 @@ class Store(ItemQueries, SourceQueries, RunQueries, LLMQueries, IssueQueries, Dr
             raise StoreError(f"cannot open the database at {self.path}: {exc}. Check the path and permissions.") from exc
         self.db.row_factory = sqlite3.Row
         try:
-            self._check_integrity()
+            if check:  # reads every page (~0.5 s per GB): `collect` and `curator doctor` ask, not every open
+                self._check_integrity()
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA foreign_keys=ON")
@@ -83,6 +86,16 @@ class Store(ItemQueries, SourceQueries, RunQueries, LLMQueries, IssueQueries, Dr
     def migrate(self) -> list[str]:
         """Apply the schema steps this store lacks (migrations.MIGRATIONS); returns their names."""
         return migrate(self)
+
+    def check_integrity(self) -> None:
+        """PRAGMA quick_check on an open store; StoreError (74) naming what is damaged and what to do."""
+        try:
+            self._check_integrity()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"the database at {self.path} is not usable ({exc}). It was left untouched: restore it from a "
+                "backup, or move it aside to start a fresh store."
+            ) from exc
 
     def _check_integrity(self) -> None:
         row = self.db.execute("PRAGMA quick_check").fetchone()

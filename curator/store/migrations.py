@@ -205,6 +205,12 @@ MIGRATIONS: list[Migration] = [
     UPDATE items SET state='extracted', reason=NULL, retryable=0
     WHERE state='failed' AND substr(reason, 1, 4)='llm_' AND article IS NOT NULL
     """),
+    # An issue's window is read by date (store/window.py): published, else discovered, as two ranges.
+    Migration("window_indexes", """
+    CREATE INDEX IF NOT EXISTS items_dated ON items(published_at, discovered_at);
+    CREATE INDEX IF NOT EXISTS items_story ON items(story_id);
+    CREATE INDEX IF NOT EXISTS items_state_reason ON items(state, reason)
+    """),
 ]
 
 

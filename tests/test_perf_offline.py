@@ -68,3 +68,36 @@ def test_a_worker_that_dies_is_the_items_retryable_error() -> None:
             assert "died" in str(info.value)
     finally:
         backend.release()
+
+
+# ---- the offline backend's hot paths, made cheaper without changing what they answer --------------------
+
+
+SAMPLES = ["OpenAI 发布 ChatGPT 新版本，GPT4 与 gpt-4o 同台", "STRASSE und Straße: GROSS, groß", "İstanbul'da AI çipi",
+           "開發者可以在本地部署推理服務，瞭解更多", "乾坤未定，於是著名的哪吒", "Go goes to Google; golang GO", "芯片 AI芯片 ai 芯片",
+           "ΣΊΣΥΦΟΣ σίσυφος ς", "Kelvin K and ſ long s", ""]
+
+
+def test_keyword_counts_are_what_the_patterns_alone_count() -> None:
+    from curator.enrich.keywords import KeywordSet, haystack
+
+    words = ["AI", "GPT", "ChatGPT", "Go", "芯片", "AI芯片", "straße", "gross", "istanbul", "σίσυφος", "kelvin",
+             "long s", "开发者", "推理"]
+    kws = KeywordSet(words)
+    for sample in SAMPLES:
+        hay = haystack(sample)
+        plain = {kw: n for kw, p in kws.patterns if (n := len(p.findall(hay)))}
+        assert kws.counts(hay) == plain, sample
+    assert kws.counts(haystack(SAMPLES[0]))["GPT"] == 3  # ChatGPT's seam, GPT4 and gpt-4o
+
+
+def test_simplified_text_skips_the_converter_and_traditional_text_still_converts(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from curator import text
+
+    converted = {s: str(text._converter().convert(s)) for s in SAMPLES}
+    for sample in SAMPLES:
+        assert text.to_simplified(sample) == converted[sample]
+    assert text.to_simplified(SAMPLES[3]) == "开发者可以在本地部署推理服务，了解更多"
+    monkeypatch.setattr(text, "_converter", lambda: pytest.fail("converted a text that needs no conversion"))
+    assert text.to_simplified("深度求索发布了新一代开源大模型") == "深度求索发布了新一代开源大模型"

@@ -29,8 +29,7 @@ from pathlib import Path
 from typing import Any
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)  # the bench pins run.now: its timings do not age
-WORDS = ("模型 推理 数据库 编译器 浏览器 开源 芯片 安全 漏洞 发布 性能 内存 网络 协议 框架 工具 语言 "
-         "model inference database compiler browser release kernel latency memory network").split()
+WORDS = ["模型", "推理", "数据库", "编译器", "浏览器", "开源", "芯片", "安全", "漏洞", "发布", "性能", "内存", "网络", "协议", "框架", "工具", "语言", "model", "inference", "database", "compiler", "browser", "release", "kernel", "latency", "memory", "network"]
 
 
 def _text(rng: random.Random, n: int) -> str:
@@ -40,7 +39,7 @@ def _text(rng: random.Random, n: int) -> str:
 def build(home: Path, items: int = 30_000, *, weeks: int = 60, now: datetime = NOW, seed: int = 15) -> dict[str, Any]:
     """Make the workspace and its store; returns {"items", "seconds", "db_bytes"}."""
     from curator.cli.commands import init
-    from curator.models import Article, ArchiveLink, Candidate, Enrichment
+    from curator.models import ArchiveLink, Article, Candidate, Enrichment
     from curator.settings import load_settings
     from curator.store import Store
 

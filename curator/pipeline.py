@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from curator import cluster, compose, finds, prose, readback, select
+from curator import compose, finds, prose, readback, select
 from curator.context import RUN_LEVEL, StageContext
 from curator.discover import discover, redacted_candidate, vet_find_url
 from curator.enrich import cleanup, content_hash
@@ -194,6 +194,9 @@ class Pipeline:
         new = [i.id for i in items if i.story_id is None]
         if not new or self.stopping.is_set():
             return
+        # MinHash and scipy: only a run that clusters pays for importing them (`draft` does not).
+        from curator import cluster
+
         inputs = [
             cluster.ClusterInput(
                 item_id=i.id,

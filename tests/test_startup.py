@@ -26,7 +26,7 @@ try:
     app(sys.argv[1:])
 except SystemExit as exc:
     code = exc.code or 0
-loaded = sorted({m.split(".")[0] for m in sys.modules})
+loaded = sorted({m.split(".")[0] for m in sys.modules} | {m for m in sys.modules if m.startswith("curator.")})
 print("@@" + json.dumps({"code": code, "loaded": loaded}))
 """
 
@@ -68,9 +68,11 @@ def test_status_imports_nothing_heavy(tmp_path: Path) -> None:
 
 
 def test_the_commands_that_run_the_pipeline_still_load_it(tmp_path: Path) -> None:
-    """The lazy import is really taken: `draft` on an empty workspace reaches the pipeline (clustering)."""
+    """The lazy import is really taken: `draft` on an empty workspace reaches the pipeline, and still
+    imports no clustering (a draft clusters nothing)."""
     home = tmp_path / "ws"
     assert _run("init", "--home", str(home))[0] == 0
     code, loaded, _ = _run("draft", "--home", str(home), "--date", "2026-11-30")
     assert code == 66  # fewer stories than drafts.min_stories: nothing written
-    assert loaded.intersection({"datasketch", "sklearn", "scipy"})
+    assert "curator.pipeline" in loaded and "curator.select" in loaded
+    assert loaded.isdisjoint({"datasketch", "sklearn", "scipy", "curator.cluster"})

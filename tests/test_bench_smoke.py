@@ -55,7 +55,7 @@ def test_bench_writes_results_with_every_row(bench_run):
     assert cli.get("returncode") == 0 and "ratio" in cli
     assert res["cpu_floor"]["trafilatura_meta_cpu_s"] >= res["cpu_floor"]["trafilatura_cpu_s"] * 0.5
     commands = res["commands"]
-    assert commands["items"] == 300 and all(commands[k] > 0 for k in ("draft_s", "board_page_s", "status_s", "help_s"))
+    assert commands["items"] == 300 and all(commands[k] > 0 for k in ("draft_s", "board_page_s", "status_s", "help_s", "draft_cpu_s"))
     md = (out / "results.md").read_text(encoding="utf-8")
     assert md.startswith("| figure | before #15 | this run | target | verdict |")  # the targets table first
     for figure in ("curator CPU ÷ trafilatura CPU", "unchanged re-run ÷ first run", "`draft` on 300 items",

@@ -28,7 +28,7 @@ def bench_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.Comp
         [sys.executable, str(REPO / "bench" / "bench_collect.py"), "--quick", "--pages", "60", "--feeds", "6",
          "--llm-items", "20", "--store-items", "300", "--no-check-targets", "--workdir", str(base / "work"),
          "--out-dir", str(out)],
-        capture_output=True, text=True, timeout=300, cwd=REPO, check=False,
+        capture_output=True, text=True, timeout=1200, cwd=REPO, check=False,
     )
     return proc, out
 

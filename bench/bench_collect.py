@@ -53,6 +53,8 @@ sys.path.insert(0, str(BENCH))  # corpus.py
 if str(REPO) not in sys.path:
     sys.path.append(str(REPO))  # tests.fake_openai; appended, so PYTHONPATH can point at another curator tree
 
+import bigstore
+import targets
 from corpus import DEFAULT_DATA, Corpus, DatasetMissing, build_corpus
 
 from curator.demo.server import DemoServer
@@ -334,7 +336,7 @@ def cpu_floor(corpus: Corpus) -> dict[str, Any]:
 
     from curator import charset
 
-    total = 0.0
+    total = meta = 0.0
     measured_pages = 0
     empty = 0
     for name, copies in corpus.copies().items():
@@ -344,18 +346,22 @@ def cpu_floor(corpus: Corpus) -> dict[str, Any]:
         out = trafilatura.extract(text)
         dt = time.process_time() - t0
         total += dt * copies
+        t0 = time.process_time()  # what curator asks of it: the text and the metadata (title, date, author…)
+        trafilatura.extract(text, with_metadata=True)
+        meta += (time.process_time() - t0) * copies
         measured_pages += 1
         empty += 0 if out else copies
     cores = len(os.sched_getaffinity(0))
     return {
         "trafilatura_cpu_s": round(total, 3),
+        "trafilatura_meta_cpu_s": round(meta, 3),  # with_metadata=True: the floor curator's ratios use
         "cores": cores,
         "floor_s": round(total / cores, 3),
         "per_page_ms": round(1000 * total / corpus.pages, 2),
         "distinct_pages_timed": measured_pages,
         "pages_without_text": empty,
-        "method": "trafilatura.extract(decoded text), time.process_time, each distinct page timed once "
-                  "and weighted by its copies in the corpus",
+        "method": "trafilatura.extract(decoded text) and again with_metadata=True, time.process_time, each "
+                  "distinct page timed once and weighted by its copies in the corpus",
     }
 
 
@@ -825,6 +831,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"[bench] enrichment: {enr['llm_calls']} calls", file=sys.stderr)
         finally:
             server.close()
+        commands = big_store_commands(workdir, args.store_items) if args.store_items else None
 
         res: dict[str, Any] = {
             "command": " ".join(["bench/bench_collect.py", *args.argv]),
@@ -838,13 +845,13 @@ def run(args: argparse.Namespace) -> int:
                        "extract_timeout_s": args.extract_timeout_s,
                        "no_worker_recycling": args.no_worker_recycling},
             "first_collect": first, "rerun": rerun, "cpu_floor": floor, "trafilatura_cli": cli,
-            "enrichment": enr,
+            "enrichment": enr, "commands": commands, "loadavg": [round(x, 2) for x in os.getloadavg()],
             "profile": profile_top(prof) if prof else None,
             "problems": problems, "ok": not problems,
         }
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "results.json").write_text(json.dumps(res, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        table = markdown(res)
+        table = targets.table(res) + "\n" + markdown(res)
         (out_dir / "results.md").write_text(table, encoding="utf-8")
         print(table)
         if prof is not None:
@@ -855,12 +862,23 @@ def run(args: argparse.Namespace) -> int:
         if problems:
             print("BENCH CHECKS FAILED:\n  " + "\n  ".join(problems), file=sys.stderr)
             return 1
+        if args.check_targets and (misses := targets.missed(res)):
+            print("BENCH TARGETS MISSED (by more than 10%):\n  " + "\n  ".join(misses), file=sys.stderr)
+            return 1
         return 0
     finally:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
         else:
             print(f"[bench] kept {workdir}", file=sys.stderr)
+
+
+def big_store_commands(workdir: Path, items: int) -> dict[str, Any]:
+    """draft / a board page / status / --help timed on a synthetic store of `items` items (bench/bigstore.py)."""
+    t0 = time.perf_counter()
+    built = bigstore.build(workdir / "big", items)
+    print(f"[bench] big store: {items} items in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+    return {**built, **bigstore.time_commands(workdir / "big")}
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -878,6 +896,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--no-worker-recycling", action="store_true",
                     help="run the parser pool without max_tasks_per_child (works around CPython gh-115634: "
                          "on Python < 3.13.x a pool whose workers hit the limit with work queued hangs)")
+    ap.add_argument("--store-items", type=int, default=30_000,
+                    help="items in the synthetic store draft / board / status are timed on (0: skip)")
+    ap.add_argument("--no-check-targets", dest="check_targets", action="store_false",
+                    help="print the targets table but exit 0 when a figure misses its target")
     ap.add_argument("--profile", action="store_true", help="cProfile the first collect (inflates its times)")
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the shared data folder (../shared/data)")
     ap.add_argument("--out-dir", default=str(BENCH), help="where results.json / results.md go (default bench/)")

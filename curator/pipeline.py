@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from curator import cluster, compose, finds, prose, readback, rulecheck, select
+from curator import compose, finds, prose, readback, rulecheck, select
 from curator.context import RUN_LEVEL, StageContext
 from curator.discover import discover, redacted_candidate, vet_find_url
 from curator.enrich import cleanup, content_hash
@@ -200,6 +200,9 @@ class Pipeline:
         new = [i.id for i in items if i.story_id is None]
         if not new or self.stopping.is_set():
             return
+        # MinHash and scipy: only a run that clusters pays for importing them (`draft` does not).
+        from curator import cluster
+
         inputs = [
             cluster.ClusterInput(
                 item_id=i.id,
@@ -277,7 +280,7 @@ class Pipeline:
             prior = self._prior_draft(number, as_of)
             blocks, notes = readback.before_draft(self.settings, self.store, number, prior, force=force)
             run.notes.extend(notes)
-            items = self.store.items(states=[ItemState.ENRICHED, ItemState.DRAFTED])
+            items = select.window(self.store, self.settings, number, as_of)
             issue, already = select.select_for(self.store, self.settings, items, number=number, as_of=as_of)
             # The editor's decisions on this issue number (review board), replayed on every regeneration.
             issue = select.apply_stored(self.store, issue, items, self.settings)

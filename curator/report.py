@@ -34,7 +34,7 @@ def status_report(settings: Settings, store: Store) -> StatusReport:
     start, end = next_issue_window(settings, store)
     # Per source: items inside the next issue's window that can still be drafted (a back-catalogue
     # entry skipped as too_old, a failed fetch or an item already published is not a candidate).
-    per_week = store.items_per_source(start, end)
+    per_week = store.window_items_per_source(start, end)
     sources = [
         SourceStatus(
             name=row.name, kind=row.kind, last_ok_at=row.last_ok_at, last_error=row.last_error,
@@ -92,6 +92,6 @@ def _mark_crashed_runs(settings: Settings, store: Store) -> None:
 
 def _candidates_per_section(settings: Settings, store: Store, start: datetime, end: datetime) -> dict[str, int]:
     """Enriched stories in the window that the next draft can choose from, per section."""
-    counts = store.stories_per_section(start, end, settings.profile.min_score)
+    counts = store.window_stories_per_section(start, end, settings.profile.min_score)
     return {s.id: counts.get(s.id, 0) for s in settings.sections}
 

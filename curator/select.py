@@ -116,16 +116,30 @@ def select(items: list[Item], settings: Settings, *, number: int, as_of: datetim
 
 # ---- what the store adds: the archive, learned weights, the stored draft, the editor's decisions ---
 def already_ran(store: Store, items: list[Item]) -> dict[int, int | None]:
-    """item id → the issue number that already carried its link or a near-identical title."""
-    out: dict[int, int | None] = {}
+    """item id → the issue number that already carried its link or a near-identical title (the link first,
+    then the titles in order: article, enrichment, item), asked of the archive in one batch."""
+    norms_of: dict[int, list[str]] = {}
     for item in items:
         titles = (item.article.title if item.article else "", item.enrichment.title if item.enrichment else "",
                   item.title)
-        norms = [n for n in dict.fromkeys(archive.normalise_title(t) for t in titles if t) if len(n) >= MIN_TITLE_MATCH]
-        match = store.archive_match(item.canonical_url, norms)
-        if match is not None:
-            out[item.id] = match.issue_number
+        norms_of[item.id] = [n for n in dict.fromkeys(archive.normalise_title(t) for t in titles if t)
+                             if len(n) >= MIN_TITLE_MATCH]
+    by_url, by_title = store.archive_issue_numbers([i.canonical_url for i in items],
+                                                   [n for norms in norms_of.values() for n in norms])
+    out: dict[int, int | None] = {}
+    for item in items:
+        if item.canonical_url in by_url:
+            out[item.id] = by_url[item.canonical_url]
+        elif found := next((n for n in norms_of[item.id] if n in by_title), None):
+            out[item.id] = by_title[found]
     return out
+
+
+def window(store: Store, settings: Settings, number: int, as_of: datetime) -> list[Item]:
+    """The items a draft of issue `number` dated `as_of` can use: those in its window (a superset of what
+    `citable` admits) and the stories its decisions name; a read of the window, not of the whole pool."""
+    start = as_of - timedelta(days=settings.publication.window_days)
+    return store.window_items(start, as_of + timedelta(days=1), issue_number=number)
 
 
 def looking_back(store: Store, as_of: datetime, limit: int = 5) -> list[dict[str, Any]]:

@@ -130,10 +130,24 @@ def _kept_phrases() -> tuple[str, ...]:
     return tuple(sorted(kept, key=lambda p: (-len(p), p)))
 
 
+@functools.cache
+def _changeable() -> frozenset[str]:
+    """Every character t2s could change: the keys of TSCharacters, and the characters of each TSPhrases
+    entry that differs from its key. A text holding none of them comes out of t2s as it went in."""
+    import opencc
+
+    folder = Path(opencc.__file__).parent / "dictionary"
+    out = set(read_opencc_dict(folder / "TSCharacters.txt"))
+    for key, values in read_opencc_dict(folder / "TSPhrases.txt").items():
+        if values[0] != key:
+            out.update(key if len(key) != len(values[0]) else (a for a, b in zip(key, values[0], strict=True) if a != b))
+    return frozenset(out)
+
+
 def to_simplified(text: str) -> str:
     """OpenCC t2s: phrase-aware Traditional → Simplified (瞭解 → 了解, but 乾坤 stays)."""
-    if not text or not HAN_RE.search(text):
-        return text
+    if not text or not HAN_RE.search(text) or _changeable().isdisjoint(text):
+        return text  # the pure-Python converter costs ~1 ms a sentence; most Simplified text needs none
     return str(_converter().convert(text))
 
 
@@ -308,8 +322,20 @@ def _light(sentence: str) -> str:
     return normalise_for_match(sentence)
 
 
+class _BareTable(dict[int, int | None]):
+    """str.translate table dropping spaces, punctuation and symbols, filled as characters are met."""
+
+    def __missing__(self, code: int) -> int | None:
+        ch = chr(code)
+        self[code] = None if ch.isspace() or unicodedata.category(ch)[0] in "PS" else code
+        return self[code]
+
+
+_BARE = _BareTable()
+
+
 def _bare(light: str) -> str:
-    return "".join(ch for ch in light if not (ch.isspace() or unicodedata.category(ch)[0] in "PS"))
+    return light.translate(_BARE)  # one C pass, not a generator per character (is_chatter runs per sentence)
 
 
 def is_chatter(sentence: str) -> bool:

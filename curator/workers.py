@@ -1,4 +1,4 @@
-"""CPU-heavy parsing (feeds, extraction) in a small process pool.
+"""CPU-heavy parsing (feeds, extraction) and offline enrichment in small process pools.
 
 One pathological document can neither stall the run (a per-job deadline; a stuck pool is killed
 and replaced) nor bloat it (each worker has an address-space cap and is recycled after a number of
@@ -138,6 +138,63 @@ def _too_deep() -> ExtractionError:
     return ExtractionError("the document is nested too deeply to be parsed", reason="too_complex")
 
 
+_HELD: Any = None  # the object a CallPool worker holds (built once per worker process by its factory)
+
+
+def _init_call_worker(max_bytes: int, owner_pid: int, factory: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    global _HELD
+    _init_worker(max_bytes, owner_pid)
+    _HELD = factory(*args)
+
+
+def _call_held(method: str, *args: Any) -> Any:
+    return getattr(_HELD, method)(*args)
+
+
+class CallPool:
+    """Worker processes each holding one object, `factory(*args)`, built once per worker (its dictionaries
+    and keyword tables loaded once, not per job); `call(method, *args)` runs `obj.method(*args)` in one of
+    them and blocks the calling thread (many threads may call at once, one job per worker runs). Workers
+    have the parser pool's address-space cap and are recycled after JOBS_PER_WORKER jobs each."""
+
+    def __init__(self, factory: Callable[..., Any], args: tuple[Any, ...], *, workers: int, max_bytes: int) -> None:
+        self.factory, self.args, self.workers, self.max_bytes = factory, args, max(1, workers), max_bytes
+        self._pool: ProcessPoolExecutor | None = None
+        self._jobs = 0
+        self._lock = threading.Lock()
+
+    def _executor(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is not None and self._jobs >= JOBS_PER_WORKER * self.workers:
+                old, self._pool = self._pool, None
+                old.shutdown(wait=False)  # recycled: its in-flight jobs finish first
+            if self._pool is None:
+                self._jobs = 0
+                self._pool = ProcessPoolExecutor(
+                    max_workers=self.workers, mp_context=multiprocessing.get_context("forkserver"),
+                    initializer=_init_call_worker,
+                    initargs=(self.max_bytes, os.getpid(), self.factory, self.args))
+            self._jobs += 1
+            return self._pool
+
+    def call(self, method: str, *args: Any) -> Any:
+        executor = self._executor()
+        try:
+            return executor.submit(_call_held, method, *args).result()
+        except BrokenProcessPool:
+            with self._lock:
+                if self._pool is executor:
+                    self._pool = None  # the next call starts a fresh pool
+            executor.shutdown(wait=False, cancel_futures=True)
+            raise
+
+    def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
 def extract_job(page: Page, anchor: str, settings: ExtractSettings) -> Article:
     """Runs in a worker: a `watch` entry on the page itself is its own article; else extract the page."""
     from curator import extract
@@ -154,4 +211,4 @@ def extract_job(page: Page, anchor: str, settings: ExtractSettings) -> Article:
     return extract.extract_article(page, settings)
 
 
-__all__ = ["ParsePool", "extract_job"]
+__all__ = ["CallPool", "ParsePool", "extract_job"]

@@ -26,8 +26,9 @@ def bench_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.Comp
     out = base / "out"
     proc = subprocess.run(
         [sys.executable, str(REPO / "bench" / "bench_collect.py"), "--quick", "--pages", "60", "--feeds", "6",
-         "--llm-items", "20", "--workdir", str(base / "work"), "--out-dir", str(out)],
-        capture_output=True, text=True, timeout=300, cwd=REPO, check=False,
+         "--llm-items", "20", "--store-items", "300", "--no-check-targets", "--workdir", str(base / "work"),
+         "--out-dir", str(out)],
+        capture_output=True, text=True, timeout=1200, cwd=REPO, check=False,
     )
     return proc, out
 
@@ -52,8 +53,16 @@ def test_bench_writes_results_with_every_row(bench_run):
         assert key in res["cpu_floor"], key
     cli = res["trafilatura_cli"]
     assert cli.get("returncode") == 0 and "ratio" in cli
+    assert res["cpu_floor"]["trafilatura_meta_cpu_s"] >= res["cpu_floor"]["trafilatura_cpu_s"] * 0.5
+    commands = res["commands"]
+    assert commands["items"] == 300 and all(commands[k] > 0 for k in ("draft_s", "board_page_s", "status_s", "help_s", "draft_cpu_s"))
     md = (out / "results.md").read_text(encoding="utf-8")
-    assert md.startswith("| metric | value | ratio / notes |")
+    assert md.startswith("| figure | before #15 | this run | target | verdict |")  # the targets table first
+    for figure in ("curator CPU ÷ trafilatura CPU", "unchanged re-run ÷ first run", "`draft` on 300 items",
+                   "a board page on 300 items", "`status` on 300 items", "`curator --help`", "Load average"):
+        assert figure in md, figure
+    assert "not measured" not in md.split("\n\n", 1)[0]  # every figure of the targets table has a value
+    assert "| metric | value | ratio / notes |" in md
     assert "CPU floor" in md and "trafilatura CLI" in md and "unchanged re-run" in md
     assert "Machine:" in md
 

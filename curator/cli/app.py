@@ -31,6 +31,7 @@ from curator.cli.commands import (
 )
 from curator.cli.notify import app as notify_app
 from curator.cli.search import search
+from curator.cli.doctor import doctor
 from curator.cli.sources import app as sources_app
 from curator.cli.store_cmd import app as store_app
 from curator.cli.workspace import setup_logging
@@ -93,6 +94,7 @@ app.command()(publish)
 app.command()(lint)
 app.command()(status)
 app.command()(search)
+app.command()(doctor)
 app.command()(review)
 app.command()(demo)
 app.add_typer(sources_app, name="sources")

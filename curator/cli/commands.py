@@ -26,7 +26,6 @@ from curator.cli.workspace import (
 )
 from curator.errors import LLMUnavailable
 from curator.models import Candidate, RunSummary
-from curator.pipeline import Pipeline, vet_find_url
 from curator.settings import Settings, defaults_dir, require_llm_key
 
 __all__ = ["add", "archive_app", "collect", "config_app", "demo", "draft", "init", "lint", "publish", "review",
@@ -63,7 +62,10 @@ def collect(home: HomeOpt = None, provider: ProviderOpt = None, as_json: JsonOpt
     finish, marks the run interrupted and exits 143; the next run resumes where it stopped. An LLM
     endpoint that refuses or cannot be reached ends the run with 69; its items wait for the next run.
     """
-    with workspace(home, "collect", provider=provider) as ws:
+    # The pipeline imports clustering and extraction (scipy, trafilatura): only the commands that run it do.
+    from curator.pipeline import Pipeline
+
+    with workspace(home, "collect", provider=provider, check=True) as ws:  # the one integrity check of a run
         pipe = Pipeline(ws.settings, ws.store, TerminalReporter(quiet=as_json))
         with stop_on_sigterm(pipe):
             try:
@@ -86,6 +88,7 @@ def add(
     as_json: JsonOpt = False,
 ) -> None:
     """Add one URL to the pool of candidates."""
+    from curator.pipeline import Pipeline, vet_find_url
 
     def before(settings: Settings) -> None:
         vet_find_url(url)  # before the store is opened: a bad URL leaves no database file behind
@@ -130,6 +133,8 @@ def draft(
 
     def before(settings: Settings) -> None:
         parse_date(date)  # a malformed --date is refused before the lock is taken or the store opened
+
+    from curator.pipeline import Pipeline
 
     with workspace(home, "draft", before=before) as ws:
         run = Pipeline(ws.settings, ws.store).draft(as_of=parse_date(date), number=number, force=force,

@@ -7,7 +7,6 @@ replaces the old one, so a failed add leaves the config as it was.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
@@ -21,15 +20,12 @@ from curator.cli.output import table_lines
 from curator.cli.rules_view import rules_lines, rules_report
 from curator.cli.workspace import HomeOpt, JsonOpt, cli_errors, find_home, workspace
 from curator.errors import CuratorError, UsageError
-from curator.http import Fetcher
 from curator.models import SourceHealth, Validators
 from curator.report import FLAG_AFTER_FAILURES, source_flag
 from curator.settings import Settings, SourceSettings, load_settings
 from curator.sources import SourceContext, build_source, known_kinds
-from curator.sources.discovery import discover_feed, parse_opml, source_table, to_opml
 from curator.store import Store
 from curator.urls import canonical_url, check_user_url, domain, redact
-from curator.workers import ParsePool
 
 app = typer.Typer(
     rich_markup_mode=None,
@@ -161,6 +157,10 @@ def _refuse_duplicate(settings: Settings, name: str | None, url: str) -> None:
 
 async def _discover(settings: Settings, url: str) -> str:
     # Candidate feeds are parsed in the bounded parser pool (memory cap, deadline), as in `collect`.
+    from curator.http import Fetcher  # network and parsing stacks: imported by the commands that use them
+    from curator.sources.discovery import discover_feed
+    from curator.workers import ParsePool
+
     with ParsePool(settings.extract) as pool:
         async with Fetcher(settings.fetch) as fetcher:
             return await discover_feed(fetcher, url, pool.run)
@@ -168,6 +168,8 @@ async def _discover(settings: Settings, url: str) -> str:
 
 async def _probe_watch(settings: Settings, src: SourceSettings) -> str:
     """Read a watched page again, now, and say what it yields (or why it yields nothing)."""
+    from curator.http import Fetcher
+
     async with Fetcher(settings.fetch) as fetcher:
         try:
             result = await build_source(src).discover(
@@ -199,6 +201,8 @@ def add(
     as_json: JsonOpt = False,
 ) -> None:
     """Find the site's feed and append it to config/sources.toml (refuses a name or URL already there)."""
+    from curator.sources.discovery import source_table
+
     with cli_errors():  # a URL that is not a web page is refused before the config is read
         try:
             url = check_user_url(url)
@@ -210,6 +214,8 @@ def add(
         build_source(
             SourceSettings(name="-", kind=kind, url=url)
         )  # unknown kind: ConfigError listing the known
+        import asyncio  # not at start-up: `curator --help` stays light
+
         feed_url = asyncio.run(_discover(settings, url)) if kind in FEED_KINDS else url
         extra: dict[str, Any] = {"weight": weight} if weight is not None else {}
         source = SourceSettings(
@@ -230,6 +236,8 @@ def import_opml(
     home: HomeOpt = None,
 ) -> None:
     """Append the OPML file's feeds to config/sources.toml, skipping URLs already configured."""
+    from curator.sources.discovery import parse_opml
+
     with workspace(home, store=False, must_exist=False) as ws:
         settings = ws.settings
         try:
@@ -264,6 +272,8 @@ def export_opml(
     ] = None,
 ) -> None:
     """Write the configured sources as OPML 2.0 (curator fields kept as curator* attributes)."""
+    from curator.sources.discovery import to_opml
+
     with workspace(home, store=False, must_exist=False) as ws:
         settings = ws.settings
     text = to_opml(settings.sources, title=f"{settings.publication.name} sources")
@@ -322,6 +332,8 @@ def check(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
         return
     for line in [*table_lines(table), *rules_lines(ruled)]:
         typer.echo(line)
+    import asyncio
+
     for r in rows:  # a source (a watched page) that showed no entries: say what was looked for and what is there now
         watched = configured.get(r["name"])
         if watched is not None and watched.enabled and r["last_error"] == "no_entries":
@@ -342,6 +354,8 @@ NameArg = Annotated[str, typer.Argument(metavar="NAME", help="The source's name 
 @app.command("list")
 def list_sources(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
     """The configured sources: name, kind, URL (secrets redacted), weight, section, enabled."""
+    from curator.sources.discovery import source_table
+
     with workspace(home, store=False, must_exist=False) as ws:
         sources = ws.settings.sources
     rows = [{**source_table(s), "url": redact(s.url), "weight": s.weight, "enabled": s.enabled} for s in sources]

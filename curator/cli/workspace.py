@@ -20,17 +20,19 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
 from curator.errors import ConfigError, CuratorError
-from curator.pipeline import Pipeline
 from curator.runlock import run_lock
 from curator.settings import Settings, load_settings
 from curator.sources import known_kinds
 from curator.store import Store
 from curator.urls import RedactingFilter
+
+if TYPE_CHECKING:  # the pipeline imports clustering and extraction: not at start-up
+    from curator.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
 
@@ -131,16 +133,18 @@ def workspace(
     store: bool = True,
     must_exist: bool = True,
     before: Callable[[Settings], None] | None = None,
+    check: bool = False,
 ) -> Iterator[Workspace]:
     """settings -> `before(settings)` (checks that must pass before anything is locked or stored) -> the
-    run lock named `lock` (none when None) -> the store; CuratorErrors become exit codes."""
+    run lock named `lock` (none when None) -> the store (integrity-checked first with `check`: `collect`
+    and `doctor`); CuratorErrors become exit codes."""
     with cli_errors(), ExitStack() as stack:
         settings = workspace_settings(home, provider=provider, must_exist=must_exist)
         if before is not None:
             before(settings)
         if lock is not None:
             stack.enter_context(run_lock(settings, lock))
-        opened = stack.enter_context(Store(settings.store_target)) if store else None
+        opened = stack.enter_context(Store(settings.store_target, check=check)) if store else None
         yield Workspace(settings, opened)
 
 

@@ -22,4 +22,4 @@ def choose_backend(settings: Settings, budgets: list[Budget] | None = None) -> t
         return backend, f"enrichment: openai-compatible model {settings.llm.model} ({why})"
     from curator.enrich.offline import OfflineBackend
 
-    return OfflineBackend(settings), f"enrichment ran OFFLINE: extractive summaries, keyword tags ({why})"
+    return OfflineBackend(settings, pooled=True), f"enrichment ran OFFLINE: extractive summaries, keyword tags ({why})"

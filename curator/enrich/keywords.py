@@ -41,6 +41,9 @@ class KeywordSet:
 
     def __init__(self, keywords: list[str]) -> None:
         self.patterns: list[tuple[str, re.Pattern[str]]] = []
+        # Each keyword's text as its pattern must find it (case-folded), or None: a substring test that
+        # rules out most keywords before their regex scans the text (most of the offline backend's time).
+        self.needles: list[str | None] = []
         seen: set[str] = set()
         for kw in keywords:
             key = kw.strip().casefold()
@@ -48,11 +51,17 @@ class KeywordSet:
             if pattern is not None and key not in seen:
                 seen.add(key)
                 self.patterns.append((kw.strip(), pattern))
+                plain = haystack(kw).strip()
+                self.needles.append(plain.casefold() if len(plain.casefold()) == len(plain) else None)
 
     def counts(self, haystack: str) -> dict[str, int]:
         """keyword → occurrences, only keywords that occur, in configured order."""
         out = {}
-        for kw, pattern in self.patterns:
+        folded = haystack.casefold()
+        aligned = len(folded) == len(haystack)  # ß, İ …: case-folding moved characters, test no needle
+        for (kw, pattern), needle in zip(self.patterns, self.needles, strict=True):
+            if aligned and needle is not None and needle not in folded:
+                continue
             n = len(pattern.findall(haystack))
             if n:
                 out[kw] = n

@@ -10,8 +10,11 @@ from __future__ import annotations
 import itertools
 import logging
 import math
+import os
 import re
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 from pydantic import BaseModel
@@ -25,6 +28,7 @@ from curator.errors import LLMError
 from curator.models import Enrichment, EnrichRequest
 from curator.settings import Settings
 from curator.titles import headline
+from curator.workers import CallPool
 
 log = logging.getLogger(__name__)
 
@@ -255,14 +259,19 @@ class OfflineBackend:
     model = ""
     prompt_sha = ""
     triage_sha = ""
-    # Free, deterministic and instant: nothing to cache, to triage or to run in parallel; no prose without a model.
+    # Free and deterministic: nothing to cache or to triage, no prose. CPU-bound: `pooled` (the run's backend)
+    # enriches in extract.workers processes (0: inline), `workers` stage threads waiting on them.
     caches_answers = False
     triages = False
     writes_prose = False
     workers = 1
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, pooled: bool = False) -> None:
         self.settings = settings
+        n = settings.extract.workers if settings.extract.workers >= 0 else (os.cpu_count() or 1)
+        self._pool = CallPool(OfflineBackend, (settings,), workers=n, max_bytes=settings.extract.worker_max_mb << 20
+                              ) if pooled and n > 0 else None
+        self.workers = n if self._pool is not None else 1
         pub = settings.publication.language.strip().lower()
         self.simplified = pub in _SIMPLIFIED_LANGS
         self.chinese_pub = pub.startswith("zh")
@@ -284,14 +293,23 @@ class OfflineBackend:
     def complete(self, messages: list[dict[str, str]], state: Attempt, schema: type[BaseModel], prompt_sha: str) -> str:
         raise LLMError("the offline backend has no model to ask", reason="llm_offline")
 
+    def release(self) -> None:  # end the worker processes (the next `enrich` starts them again)
+        if self._pool is not None:
+            self._pool.close()
+
     def enrich(self, req: EnrichRequest) -> Enrichment:
+        if self._pool is None:
+            return self._enrich_here(req)
+        try:
+            return cast(Enrichment, self._pool.call("enrich", req))  # the worker's own, inline backend
+        except BrokenProcessPool:  # this item's outcome (retried on a later run), not the run's
+            raise LLMError("the offline enrichment process died (out of memory?)", reason="worker_crashed",
+                           url=req.url, stage="enrich", retryable=True) from None
+
+    def _enrich_here(self, req: EnrichRequest) -> Enrichment:
         if not req.text.strip():
-            raise LLMError(
-                "article text is empty; nothing to summarise",
-                reason="empty_summary",
-                url=req.url,
-                stage="enrich",
-            )
+            raise LLMError("article text is empty; nothing to summarise", reason="empty_summary", url=req.url,
+                           stage="enrich")
         lang = self._lang(req)
         cleaned, _ = textutil.strip_chatter(req.text)
         title_h, text_h = haystack(req.title), haystack(cleaned)

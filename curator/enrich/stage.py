@@ -179,6 +179,7 @@ class EnrichStage:
                                  reason=exc.reason) from exc
         finally:
             self._log_calls(run, backend)
+            getattr(backend, "release", lambda: None)()  # the offline backend's worker processes
 
     def _triage(self, run: RunSummary, backend: Backend, todo: list[EnrichRequest]) -> list[EnrichRequest]:
         """Cheap batched scoring of titles + snippets; only promising items get the full pass."""

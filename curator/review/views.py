@@ -20,7 +20,7 @@ from curator import decisions, finds, select
 from curator.decisions import Review
 from curator.learning import load_weights
 from curator.mdsafe import safe_url
-from curator.models import Issue, IssueRecord, Item, ItemState, Story, Weights
+from curator.models import Issue, IssueRecord, Item, Story, Weights
 from curator.outlet import outlet
 from curator.settings import Settings
 from curator.store import Store
@@ -124,7 +124,7 @@ def load_view(settings: Settings, store: Store) -> BoardView | None:
     if row is None:
         return None
     number, as_of = row.number, issue_as_of(settings, row)
-    items = store.items(states=[ItemState.ENRICHED, ItemState.DRAFTED])
+    items = select.window(store, settings, number, as_of)  # not the whole pool: a page stays fast
     issue, _ = select.select_for(store, settings, items, number=number, as_of=as_of)
     found = decisions.load(store, number)
     review = decisions.replay(issue, found, select.pool(items, settings))

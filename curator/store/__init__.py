@@ -31,6 +31,7 @@ from curator.store.rules import RuleQueries
 from curator.store.runs import RunQueries
 from curator.store.search import SearchQueries
 from curator.store.sources import SourceQueries
+from curator.store.window import WindowQueries
 
 __all__ = [
     "MIGRATIONS",
@@ -47,7 +48,7 @@ log = logging.getLogger(__name__)
 
 
 class Store(ItemQueries, ClaimQueries, SourceQueries, RunQueries, LLMQueries, IssueQueries, DraftQueries,
-            RekeyQueries, NotifyQueries, RuleQueries, SearchQueries):
+            RekeyQueries, NotifyQueries, RuleQueries, SearchQueries, WindowQueries):
     """A curator workspace's database. Use as a context manager or call close().
 
     `target` is the SQLite file's path, or a `postgresql://` URL (psycopg 3, imported only then). `db` (the
@@ -55,7 +56,7 @@ class Store(ItemQueries, ClaimQueries, SourceQueries, RunQueries, LLMQueries, Is
     database; code outside this package calls the methods instead."""
 
     def __init__(self, target: Path | str, *, busy_timeout_s: float = 10.0,
-                 clock: Callable[[], datetime] = now_utc) -> None:
+                 clock: Callable[[], datetime] = now_utc, check: bool = False) -> None:
         self.now = clock  # stamps discovered_at / seen_at, which the windows read (Settings.now)
         self.busy_timeout_s = busy_timeout_s
         if is_postgres_url(target):
@@ -70,7 +71,8 @@ class Store(ItemQueries, ClaimQueries, SourceQueries, RunQueries, LLMQueries, Is
             raise StoreError(f"cannot open the database at {self.path}: {exc}. Check the path and permissions.") from exc
         self.db.row_factory = sqlite3.Row
         try:
-            self._check_integrity()
+            if check:  # reads every page (~0.5 s per GB): `collect` and `curator doctor` ask, not every open
+                self._check_integrity()
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA foreign_keys=ON")
@@ -109,6 +111,16 @@ class Store(ItemQueries, ClaimQueries, SourceQueries, RunQueries, LLMQueries, Is
     def migrate(self) -> list[str]:
         """Apply the schema steps this store lacks (migrations.MIGRATIONS); returns their names."""
         return migrate(self)
+
+    def check_integrity(self) -> None:
+        """PRAGMA quick_check on an open store; StoreError (74) naming what is damaged and what to do."""
+        try:
+            self._check_integrity()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"the database at {self.path} is not usable ({exc}). It was left untouched: restore it from a "
+                "backup, or move it aside to start a fresh store."
+            ) from exc
 
     def _check_integrity(self) -> None:
         row = self.db.execute("PRAGMA quick_check").fetchone()

@@ -317,6 +317,12 @@ MIGRATIONS: list[Migration] = [
     CREATE TRIGGER search_src AFTER INSERT OR DELETE OR UPDATE ON item_sources FOR EACH ROW EXECUTE FUNCTION search_queue();
     INSERT INTO search_dirty(item_id) SELECT id FROM items ORDER BY id
     """),
+    # An issue's window is read by date (store/window.py): published, else discovered, as two ranges.
+    Migration("window_indexes", """
+    CREATE INDEX IF NOT EXISTS items_dated ON items(published_at, discovered_at);
+    CREATE INDEX IF NOT EXISTS items_story ON items(story_id);
+    CREATE INDEX IF NOT EXISTS items_state_reason ON items(state, reason)
+    """),
 ]
 
 

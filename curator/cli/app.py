@@ -29,9 +29,9 @@ from curator.cli.commands import (
     review,
     status,
 )
+from curator.cli.doctor import doctor
 from curator.cli.notify import app as notify_app
 from curator.cli.search import search
-from curator.cli.doctor import doctor
 from curator.cli.sources import app as sources_app
 from curator.cli.store_cmd import app as store_app
 from curator.cli.workspace import setup_logging

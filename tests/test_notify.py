@@ -12,9 +12,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from curator.cli.notify import webhook_status as delivery_problems
 from curator.errors import ConfigError
 from curator.notify.events import DraftReady, LintLine, RunProblem
-from curator.notify.notifier import Notifier, delivery_problems
+from curator.notify.notifier import Notifier
 from curator.settings import load_settings
 from curator.store import Store
 from tests.canary import CANARY

@@ -63,6 +63,8 @@ def notify_draft(settings: Settings, store: Store, run: RunSummary) -> None:
 
 
 def webhook_status(store: Store) -> list[str]:
-    from curator.notify.notifier import delivery_problems
-
-    return delivery_problems(store)
+    """`status` lines for hooks whose latest delivery failed: "webhook slack (hooks.slack.com) failed: …"
+    (read from the store only: `status` imports no HTTP client)."""
+    return [f"webhook {d.hook} ({d.host}) failed: {d.detail} at {d.at} (event {d.event}"
+            + (f", run #{d.run_id})" if d.run_id is not None else ")")
+            for d in store.latest_deliveries() if not d.ok]

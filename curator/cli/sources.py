@@ -287,6 +287,7 @@ def export_opml(
 @app.command()
 def check(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
     """Source health from the store: last success, failures in a row, last error, items found."""
+    # long because: one report in two shapes (text and --json): health, rules, and what each rule did
     with workspace(home, store=False, must_exist=False) as ws:
         settings = ws.settings
         rows, tallies = [], []

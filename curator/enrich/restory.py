@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from curator import cluster
 from curator.enrich import cleanup
 from curator.enrich.backends import TriageVerdict
 from curator.models import EnrichRequest, Item, ItemState, RunSummary
 from curator.settings import Settings
 from curator.store import Store
+
+if TYPE_CHECKING:  # MinHash and scipy: only a run that clusters pays for importing them (`draft` does not)
+    from curator import cluster
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +30,8 @@ log = logging.getLogger(__name__)
 def cluster_input(item: Item, title_en: str | None = None) -> cluster.ClusterInput:
     """An item as the pair test reads it, as the first pass built it (pipeline._cluster)."""
     assert item.article is not None
+    from curator import cluster
+
     return cluster.ClusterInput(
         item_id=item.id,
         title=item.article.title or item.title,
@@ -59,6 +64,8 @@ def merge_translated_stories(
         return todo
     triaged = [leads[r.item_id] for r in todo if r.item_id in leads and leads[r.item_id].article is not None]
     story_of = {item.id: item.story_id or item.id for item in triaged}
+    from curator import cluster
+
     joined = cluster.merge_translated(
         (cluster_input(item, verdicts[item.id].title_en if item.id in verdicts else None) for item in triaged),
         story_of,

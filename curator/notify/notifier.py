@@ -191,10 +191,3 @@ class Notifier:
                 return await sender.post(hook.label, hook.kind, event.event, out)
 
             return list(await asyncio.gather(*(one(h, e) for h, e in pairs)))
-
-
-def delivery_problems(store: Store) -> list[str]:
-    """`status` lines for hooks whose latest delivery failed: "webhook slack (hooks.slack.com) failed: …"."""
-    return [f"webhook {d.hook} ({d.host}) failed: {d.detail} at {d.at} (event {d.event}"
-            + (f", run #{d.run_id})" if d.run_id is not None else ")")
-            for d in store.latest_deliveries() if not d.ok]

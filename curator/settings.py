@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from curator.config_errors import SourcePlace, bad_source_url, describe, unknown_kind, where
 from curator.errors import ConfigError
+from curator.settings_celery import CelerySettings
 from curator.sitepaths import SitePublishing
 
 
@@ -191,6 +192,8 @@ class RunSettings(_Section):
     # window). None = the wall clock; a fixed instant (CURATOR_RUN__NOW=2026-11-23T23:59:00+00:00)
     # pins a run to a week: the demo pins its corpus week, tests pin theirs, so nothing ages.
     now: datetime | None = None
+    # "celery": fetch/extract/enrich run as Celery tasks on `curator worker` processes ([celery]).
+    engine: Literal["local", "celery"] = "local"
 
     @field_validator("now")
     @classmethod
@@ -229,6 +232,7 @@ class Settings(_Section):
     llm: LLMSettings = Field(default_factory=LLMSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
     run: RunSettings = Field(default_factory=RunSettings)
+    celery: CelerySettings = Field(default_factory=CelerySettings)
     learning: LearningSettings = Field(default_factory=LearningSettings)
     drafts: DraftSettings = Field(default_factory=DraftSettings)
     lint: LintSettings = Field(default_factory=LintSettings)

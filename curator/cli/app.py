@@ -30,6 +30,7 @@ from curator.cli.commands import (
     status,
 )
 from curator.cli.sources import app as sources_app
+from curator.cli.worker import worker
 from curator.cli.workspace import setup_logging
 
 # Flags the root callback owns, accepted anywhere on the line (`curator collect -v` as `curator -v collect`).
@@ -91,6 +92,7 @@ app.command()(lint)
 app.command()(status)
 app.command()(review)
 app.command()(demo)
+app.command()(worker)
 app.add_typer(sources_app, name="sources")
 app.add_typer(config_app, name="config")
 

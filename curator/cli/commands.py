@@ -23,7 +23,7 @@ from curator.cli.workspace import (
     stop_on_sigterm,
     workspace,
 )
-from curator.errors import LLMUnavailable
+from curator.errors import ConfigError, LLMUnavailable
 from curator.models import Candidate, RunSummary
 from curator.pipeline import Pipeline, vet_find_url
 from curator.settings import Settings, defaults_dir, require_llm_key
@@ -63,7 +63,7 @@ def collect(home: HomeOpt = None, provider: ProviderOpt = None, as_json: JsonOpt
     endpoint that refuses or cannot be reached ends the run with 69; its items wait for the next run.
     """
     with workspace(home, "collect", provider=provider) as ws:
-        pipe = Pipeline(ws.settings, ws.store, TerminalReporter(quiet=as_json))
+        pipe = _engine(ws.settings)(ws.settings, ws.store, TerminalReporter(quiet=as_json))
         with stop_on_sigterm(pipe):
             try:
                 run = pipe.collect()
@@ -72,6 +72,18 @@ def collect(home: HomeOpt = None, provider: ProviderOpt = None, as_json: JsonOpt
                     print_summary(exc.run, as_json=as_json)  # what the run did get done, then the one error
                 raise
     print_summary(run, as_json=as_json)
+
+
+def _engine(settings: Settings) -> type[Pipeline]:
+    """run.engine: the local pipeline, or the Celery one (only then are Celery and Redis imported)."""
+    if settings.run.engine == "celery":
+        try:
+            from curator.engine.coordinator import CeleryPipeline
+        except ImportError as exc:
+            raise ConfigError(f"run.engine = \"celery\" needs Celery and redis-py ({exc.name} is missing): "
+                              "pip install 'curator-weekly[team]', or set run.engine = \"local\"") from None
+        return CeleryPipeline
+    return Pipeline
 
 
 def add(

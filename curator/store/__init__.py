@@ -18,6 +18,7 @@ from typing import Self
 from curator.errors import StoreError
 from curator.store.base import RETRY_CAP, now_utc, stored_source_url, strip_credentials
 from curator.store.drafts import DraftQueries
+from curator.store.engine import EngineQueries
 from curator.store.issues import IssueQueries
 from curator.store.items import ItemQueries
 from curator.store.llm import LLMQueries
@@ -40,7 +41,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-class Store(ItemQueries, SourceQueries, RunQueries, LLMQueries, IssueQueries, DraftQueries, RekeyQueries):
+class Store(ItemQueries, SourceQueries, RunQueries, LLMQueries, IssueQueries, DraftQueries, RekeyQueries,
+            EngineQueries):
     """A curator workspace's database. Use as a context manager or call close().
 
     `db` (the sqlite3 connection) is public for tests that inspect the database; code outside this

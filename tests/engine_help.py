@@ -44,6 +44,7 @@ class Workers:
     def __init__(self, env: dict[str, str], logs: Path, n: int = 2, concurrency: int = 1) -> None:
         self.env, self.logs, self.n, self.concurrency = env, logs, n, concurrency
         self.procs: list[subprocess.Popen[str]] = []
+        self.killed: set[int] = set()  # pids the test killed on purpose
 
     def start_one(self) -> subprocess.Popen[str]:
         i = len(self.procs)
@@ -65,9 +66,12 @@ class Workers:
         deadline = time.monotonic() + DEADLINE_S
         while time.monotonic() < deadline:
             for proc in self.procs:
-                assert proc.poll() is None, f"a worker exited ({proc.returncode}): {self.log_text()}"
-            if len(app.control.ping(timeout=1.0) or []) >= n:
-                return
+                assert proc.pid in self.killed or proc.poll() is None, f"a worker exited ({proc.returncode}): {self.log_text()}"
+            try:
+                if len(app.control.ping(timeout=1.0) or []) >= n:
+                    return
+            except Exception:  # noqa: BLE001  (a pooled connection to a Redis that restarted: open anew)
+                app.pool.force_close_all()
             time.sleep(0.3)
         raise AssertionError(f"{n} workers did not answer within {DEADLINE_S} s: {self.log_text()}")
 
@@ -117,3 +121,23 @@ def snapshot(ws: Path) -> dict[str, Any]:
             "stories": sorted(sorted(s) for s in stories.values()),
             "ids": by_id,
         }
+
+
+def kill_worker(workers: Workers, proc: subprocess.Popen[str]) -> None:
+    """kill -9 a worker and its task processes at once (its machine went down)."""
+    out = subprocess.run(["ps", "-o", "pid=,ppid=", "-e"], capture_output=True, text=True, check=True).stdout
+    workers.killed.add(proc.pid)
+    children = [int(pid) for pid, ppid in (line.split() for line in out.splitlines()) if int(ppid) == proc.pid]
+    for pid in [proc.pid, *children]:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    proc.wait(timeout=30)
+
+
+def wait_for(what: str, check: Any, deadline_s: float = DEADLINE_S) -> None:
+    deadline = time.monotonic() + deadline_s
+    while not check():
+        assert time.monotonic() < deadline, f"gave up waiting for {what}"
+        time.sleep(0.1)

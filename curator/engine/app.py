@@ -31,7 +31,10 @@ def configure(settings: Settings) -> Celery:
         task_default_queue=cel.queue,
         result_expires=int(cel.wait_timeout_s) + 3600,
         # A dead worker's unacknowledged task is delivered again after this long (kombu's Redis transport).
-        broker_transport_options={"visibility_timeout": cel.visibility_timeout_s},
+        broker_transport_options={"visibility_timeout": cel.visibility_timeout_s,
+                                  # the sweep that restores them: every few seconds, not kombu's ~100 s
+                                  "unacked_restore_interval": max(1, min(10, int(cel.visibility_timeout_s / 2))),
+                                  "unacked_restore_throttle": 1},
         result_backend_transport_options={"visibility_timeout": cel.visibility_timeout_s},
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,  # curator's handler (with its URL-redacting filter) stays

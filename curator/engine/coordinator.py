@@ -130,6 +130,11 @@ class CeleryEnrichStage(EnrichStage):
         assert isinstance(self.ctx, EngineContext)
         Waiter(self.ctx, flags).wait("enrich", results, self.ctx.stop)
         self._run_level(run, flags, backend)
+        left = sum(1 for i in self.store.items(ids=[r.item_id for r in todo]) if i.state == ItemState.EXTRACTED)
+        if left and not self.stopping.is_set():
+            run.counters["enrich/waiting_engine"] += left  # degrading: the run did less than asked
+            run.notes.append(f"{left} items were not enriched by the workers (a task failed or was lost); "
+                             "they wait for the next run")
 
     def _run_level(self, run: RunSummary, flags: RunFlags, backend: Backend) -> None:
         """What a worker found about the whole run: the endpoint cannot serve it, the breaker, the budget."""
@@ -172,9 +177,18 @@ class CeleryPipeline(Pipeline):
         if due:
             run.counters["retry/editor_finds"] += len(due)
         results: list[AsyncResult[Any]] = []
+        enqueued: list[int] = []
         if not self.stopping.is_set():
             for row in self.store.waiting(ItemState.FETCHED):  # pages fetched by an earlier, interrupted run
                 results.append(extract_item.si(None, job, row.id).apply_async(queue=queue))
+                enqueued.append(row.id)
             for row, retry in [*((r, False) for r in self.store.waiting(ItemState.DISCOVERED)), *((r, True) for r in due)]:
                 results.append(chain(fetch_item.si(job, row.id, retry), extract_item.s(job, row.id)).apply_async(queue=queue))
+                enqueued.append(row.id)
         Waiter(ctx, flags).wait("fetch", results, self.stop)
+        waiting = {ItemState.DISCOVERED, ItemState.FETCHED}
+        left = sum(1 for i in self.store.items(ids=enqueued) if i.state in waiting)
+        if left and not self.stopping.is_set():  # a task failed or was lost: the store keeps the item waiting
+            run.counters["engine/waiting"] += left
+            run.notes.append(f"{left} items were not fetched or extracted by the workers (a task failed or was "
+                             "lost); they wait for the next run")

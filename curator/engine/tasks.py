@@ -13,9 +13,11 @@ import asyncio
 import logging
 import os
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from curator import finds
 from curator.context import StageContext
@@ -27,7 +29,7 @@ from curator.enrich.stage import FALLBACK_REASONS, EnrichStage
 from curator.errors import BudgetExceeded, CuratorError, LLMError, LLMUnavailable
 from curator.fetch import PageFetcher
 from curator.http import Fetcher
-from curator.models import Enrichment, EnrichRequest, ItemState, RunSummary, WorkItem
+from curator.models import Enrichment, EnrichRequest, Item, ItemState, RunSummary, WorkItem
 from curator.pipeline import extract_item as extract_page
 from curator.progress import Reporter
 from curator.redaction import Redactor
@@ -36,6 +38,8 @@ from curator.sources import known_kinds
 from curator.store import Store
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+CLAIM_POLL_S = 0.2
 Job = dict[str, Any]  # {"home": str, "run_id": int, "provider": str}: JSON, as every task argument
 Result = dict[str, Any]  # {"counters": {...}, "notes": [...], "cost_usd": float, "outcome": str}
 
@@ -87,14 +91,39 @@ def fetch_item(job: Job, item_id: int, retry: bool = False) -> Result:
     flags = RunFlags(ws.flags_client, ctx.run.run_id)
     if flags.stopped():
         return _result(ctx, "stopped")
-    if retry:
-        row = next((r for r in finds.due_for_retry(ws.store) if r.id == item_id), None)
-    else:
-        row = ws.store.work_item_at(item_id, ItemState.DISCOVERED)
-    if row is None:
-        return _result(ctx, "past_stage")
-    asyncio.run(_fetch(ctx, flags, row, retry))
+
+    def waiting() -> WorkItem | None:
+        if retry:
+            return next((r for r in finds.due_for_retry(ws.store) if r.id == item_id), None)
+        return ws.store.work_item_at(item_id, ItemState.DISCOVERED)
+
+    fetch = ws.settings.fetch
+    taken = _take(flags, f"fetch:{item_id}", fetch.deadline_s * (fetch.retries + 1) + 30, ws.settings, waiting)
+    if isinstance(taken, str):
+        return _result(ctx, taken)
+    try:
+        asyncio.run(_fetch(ctx, flags, taken, retry))
+    finally:
+        flags.release(f"fetch:{item_id}")
     return _result(ctx, "done")
+
+
+def _take(flags: RunFlags, what: str, ttl_s: float, settings: Settings, waiting: Callable[[], T | None]) -> T | str:
+    """The item, claimed for this delivery while it waits at the task's stage; else why not ("past_stage",
+    or "in_flight": another delivery of the same message still holds it). A second delivery waits for the
+    first (a late acknowledgement redelivers a slow task), so its answer is only given once the item is done."""
+    give_up = time.monotonic() + settings.celery.task_time_limit_s * 0.8
+    while True:
+        if (row := waiting()) is None:
+            return "past_stage"
+        if flags.claim(what, ttl_s):
+            if (row := waiting()) is None:  # done by the holder just before it let go
+                flags.release(what)
+                return "past_stage"
+            return row
+        if time.monotonic() > give_up:
+            return "in_flight"
+        time.sleep(CLAIM_POLL_S)
 
 
 async def _fetch(ctx: StageContext, flags: RunFlags, row: WorkItem, retry: bool) -> None:
@@ -116,12 +145,17 @@ def extract_item(fetched: Result | None, job: Job, item_id: int) -> Result:
 
     ws = _workspace(job)
     ctx = _context(ws, job)
-    row = ws.store.work_item_at(item_id, ItemState.FETCHED)
-    if row is None:
-        return _result(ctx, "past_stage", fetched)
+    flags = RunFlags(ws.flags_client, ctx.run.run_id)
+    taken = _take(flags, f"extract:{item_id}", ws.settings.extract.timeout_s + 30, ws.settings,
+                  lambda: ws.store.work_item_at(item_id, ItemState.FETCHED))
+    if isinstance(taken, str):
+        return _result(ctx, taken, fetched)
     # In this process: the task's time limit is the deadline, and Celery replaces a child that dies.
-    with ParsePool(ws.settings.extract.model_copy(update={"workers": 0})) as pool:
-        asyncio.run(extract_page(ctx, pool, row, ws.store.load_page(item_id)))
+    try:
+        with ParsePool(ws.settings.extract.model_copy(update={"workers": 0})) as pool:
+            asyncio.run(extract_page(ctx, pool, taken, ws.store.load_page(item_id)))
+    finally:
+        flags.release(f"extract:{item_id}")
     return _result(ctx, "done", fetched)
 
 
@@ -146,12 +180,16 @@ def enrich_item(job: Job, item_id: int) -> Result:
     flags = RunFlags(ws.flags_client, ctx.run.run_id)
     if flags.stopped() or flags.budget():
         return _result(ctx, "stopped")
-    item = ws.store.item(item_id)
-    if item is None or item.state != ItemState.EXTRACTED or item.article is None:
-        return _result(ctx, "past_stage")
-    # A message delivered twice while the first copy is still calling the model: the second waits out.
-    if not flags.claim(f"enrich:{item_id}", ws.settings.celery.task_time_limit_s):
-        return _result(ctx, "in_flight")
+
+    def waiting() -> Item | None:
+        item = ws.store.item(item_id)
+        return item if item is not None and item.state == ItemState.EXTRACTED and item.article else None
+
+    # A message delivered twice while the first copy is still calling the model: the second waits for it.
+    llm = ws.settings.llm
+    item = _take(flags, f"enrich:{item_id}", llm.timeout_s * (llm.max_retries + 2) + 30, ws.settings, waiting)
+    if isinstance(item, str):
+        return _result(ctx, item)
     stage = EnrichStage(ctx)
     backend = _backend(ws, stage, flags)
     try:

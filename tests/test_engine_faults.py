@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import threading
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 
 from tests.canary import CANARY
 from tests.engine_help import DEADLINE_S, Workers, base_env, cli, kill_worker, snapshot, start_cli, wait_for
-from tests.fake_openai import FakeOpenAI, is_triage
+from tests.fake_openai import FakeOpenAI, Reply, is_triage
 from tests.sites import NewsSite, article_title
 
 N_PAGES = 8
@@ -119,3 +120,37 @@ def test_a_redis_restart_mid_run_loses_nothing(workspace, redis_server, tmp_path
             _restart_dead(workers)
             _rerun_is_whole(env, workers, workspace, site)
         assert sum(n for k, n in site.hits.items() if k.startswith("/a/")) <= N_PAGES + 2
+
+
+def test_sigterm_stops_the_run_143_and_the_next_run_finishes(workspace, redis_url, tmp_path):
+    with NewsSite(n_articles=N_PAGES, page_delay_s=2.0) as site:
+        site.write_sources(workspace)
+        env = base_env(workspace, redis_url, CURATOR_LLM__PROVIDER="offline", **FAULTY)
+        with Workers(env, tmp_path / "logs", n=2) as workers:
+            first = start_cli(env, tmp_path / "first.log", "collect")
+            wait_for("a page being fetched", lambda: any(k.startswith("/a/") for k in site.hits))
+            first.send_signal(signal.SIGTERM)
+            first.wait(timeout=DEADLINE_S * 2)
+            log = (tmp_path / "first.log").read_text()
+            assert first.returncode == 143, log
+            assert "SIGTERM" in log and "wait for the next run" in log
+            # Tasks not started when the stop came did nothing: fewer pages than the feed's were asked for.
+            assert sum(n for k, n in site.hits.items() if k.startswith("/a/")) < N_PAGES
+            _rerun_is_whole(env, workers, workspace, site)
+
+
+def test_the_breaker_opens_across_workers_and_the_run_exits_69(workspace, redis_url, tmp_path):
+    with NewsSite(n_articles=N_PAGES) as site, FakeOpenAI() as fake:
+        fake.script = [lambda req: None if is_triage(req) else Reply(status=500)] * 500
+        site.write_sources(workspace)
+        env = base_env(workspace, redis_url, OPENAI_API_KEY=CANARY, OPENAI_BASE_URL=fake.base_url,
+                       CURATOR_LLM__BREAKER_FAILURES="3", **FAULTY)
+        with Workers(env, tmp_path / "logs", n=2):
+            done = cli(env, "collect")
+    assert done.returncode == 69, done.stderr
+    assert "failed 3 calls in a row" in done.stderr and "Traceback" not in done.stderr
+    calls = [r for r in fake.requests if not is_triage(r)]
+    assert 3 <= len(calls) <= 3 + 2  # the streak, plus at most one call in flight per worker
+    items = snapshot(workspace)["items"]
+    assert not any(state == "enriched" for state, *_ in items.values())  # none enriched, none lost
+    assert sum(1 for state, *_ in items.values() if state == "extracted") >= N_PAGES - 5

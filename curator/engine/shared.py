@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from curator.enrich.limits import WINDOW_S, Budget, RateLimiter
@@ -203,8 +204,9 @@ return tostring(tonumber(ARGV[4]) - (t - tonumber(events[2])))
 class RedisRateLimiter(RateLimiter):
     """llm.rpm / llm.tpm over every worker's calls of the last minute (Redis' clock, one script per try)."""
 
-    def __init__(self, client: redis.Redis, rpm: int, tpm: int, key: str = "curator:llm:window") -> None:
-        super().__init__(rpm, tpm)
+    def __init__(self, client: redis.Redis, rpm: int, tpm: int, key: str = "curator:llm:window",
+                 *, sleep: Callable[[float], None] = time.sleep) -> None:
+        super().__init__(rpm, tpm, sleep=sleep)
         self.r, self.key = client, key
 
     def acquire(self, tokens: int) -> None:
@@ -215,4 +217,4 @@ class RedisRateLimiter(RateLimiter):
             wait = float(self.r.eval(_ACQUIRE, 1, self.key, self.rpm, self.tpm, tokens, WINDOW_S, uuid.uuid4().hex))
             if wait <= 0:
                 return
-            time.sleep(max(0.05, wait))
+            self._sleep(max(0.05, wait))

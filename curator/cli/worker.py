@@ -20,8 +20,8 @@ log = logging.getLogger(__name__)
 
 def worker(
     home: HomeOpt = None,
-    concurrency: Annotated[int, typer.Option("--concurrency", "-c", min=1, max=256,
-                                             help="Task processes (default: one per core).")] = 0,
+    concurrency: Annotated[int, typer.Option("--concurrency", "-c", min=0, max=256,
+                                             help="Task processes (0, the default: one per core).")] = 0,
     queues: Annotated[str | None, typer.Option("--queues", "-Q",
                                                help="Comma-separated queues to consume (default: celery.queue).")] = None,
 ) -> None:

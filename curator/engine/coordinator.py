@@ -71,14 +71,18 @@ class Waiter:
 
         pending = list(results)
         give_up = time.monotonic() + self.cel.wait_timeout_s
-        stopped_at: float | None = None
+        stopped, last_answer = False, time.monotonic()
+        # After a stop, a task in flight answers within one request's or model call's time; queued ones at
+        # once (they do nothing). Silence that long means no worker is left to answer: stop waiting.
+        settings = self.ctx.settings
+        quiet_s = min(self.cel.task_time_limit_s, max(settings.fetch.deadline_s, settings.llm.timeout_s) + 10)
         with self.ctx.reporter.stage(stage, len(pending)) as advance:
             while pending:
                 now = time.monotonic()
                 try:
-                    if self.ctx.stopping.is_set() and stopped_at is None:
-                        stopped_at = now
+                    if self.ctx.stopping.is_set() and not stopped:
                         self.flags.stop()  # what has not started does nothing; what is in flight finishes
+                        stopped, last_answer = True, now
                     if not self.flags.alive():
                         stop("the broker (Redis) restarted and lost the run's queued tasks")
                         break
@@ -86,13 +90,14 @@ class Waiter:
                         pending.remove(res)
                         self._merge(res)
                         advance()
+                        last_answer = now
                 except (redis_lib.ConnectionError, redis_lib.TimeoutError, OSError) as exc:
                     log.warning("the broker does not answer (%s); still waiting", type(exc).__name__)
                 if now > give_up:
                     stop(f"the workers did not finish within celery.wait_timeout_s = {self.cel.wait_timeout_s:g} s")
                     break
-                if stopped_at is not None and now > stopped_at + self.cel.task_time_limit_s:
-                    break  # tasks in flight had their time limit to finish
+                if stopped and now > last_answer + quiet_s:
+                    break
                 time.sleep(POLL_S)
         if pending:
             self.ctx.run.counters["engine/unanswered_tasks"] += len(pending)

@@ -54,13 +54,16 @@ class _Workspace:
     backends: dict[int, Backend]
 
 
-_OPEN: dict[tuple[int, str, str], _Workspace] = {}
+_OPEN: dict[tuple[int, str, str, int], _Workspace] = {}
 
 
 def _workspace(job: Job) -> _Workspace:
-    # Per process (a forked child must not share its parent's SQLite connection) and per provider flag.
-    key = (os.getpid(), str(job["home"]), str(job.get("provider") or ""))
+    # Per process (a forked child must not share its parent's SQLite connection), per provider flag, and
+    # per run: a long-lived worker reads the workspace's config afresh for each run, as `collect` does.
+    key = (os.getpid(), str(job["home"]), str(job.get("provider") or ""), int(job["run_id"]))
     if key not in _OPEN:
+        for old in [k for k in _OPEN if k[:3] == key[:3]]:
+            _OPEN.pop(old).store.close()
         overrides = {"llm": {"provider": job["provider"]}} if job.get("provider") else {}
         settings = load_settings(Path(job["home"]), env=os.environ, overrides=overrides, kinds=known_kinds())
         store = Store(settings.db_path, clock=settings.now)

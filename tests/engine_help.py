@@ -67,11 +67,12 @@ class Workers:
         while time.monotonic() < deadline:
             for proc in self.procs:
                 assert proc.pid in self.killed or proc.poll() is None, f"a worker exited ({proc.returncode}): {self.log_text()}"
-            try:
-                if len(app.control.ping(timeout=1.0) or []) >= n:
-                    return
-            except Exception:  # noqa: BLE001  (a pooled connection to a Redis that restarted: open anew)
-                app.pool.force_close_all()
+            try:  # a fresh connection each time: a pooled one may point at a Redis that restarted since
+                with app.connection_for_write() as conn:
+                    if len(app.control.ping(timeout=1.0, connection=conn) or []) >= n:
+                        return
+            except Exception:  # noqa: BLE001, S110  (the broker is not answering yet: ask again)
+                pass
             time.sleep(0.3)
         raise AssertionError(f"{n} workers did not answer within {DEADLINE_S} s: {self.log_text()}")
 

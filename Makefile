@@ -10,7 +10,7 @@ DEV    := $(VENV)/.installed-dev
 help:
 	@echo "make demo   run curator end to end on the bundled offline corpus"
 	@echo "make test   run the whole test suite"
-	@echo "make bench  speed benchmarks (prints a table; not part of make test)"
+	@echo "make bench  speed benchmarks (prints a table; not part of make test; SCALE=1 adds bench_scale.py)"
 	@echo "make lint   ruff (curator, tests) and mypy --strict (curator)"
 	@echo "make eval   extraction quality against ../shared/data (fails below pinned floors)"
 
@@ -38,6 +38,8 @@ test: $(DEV)
 bench: $(DEV)
 	$(BIN)/python bench/bench_collect.py
 	$(BIN)/python bench/bench_search.py
+	@if [ -n "$(SCALE)" ]; then $(BIN)/python bench/bench_scale.py; \
+	else echo "(make bench SCALE=1 also runs bench/bench_scale.py: the Celery engine with 1, 2, 4 workers)"; fi
 
 eval: $(DEV)
 	$(BIN)/python bench/eval_extraction.py

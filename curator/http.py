@@ -14,7 +14,7 @@ import random
 import time
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Self
+from typing import Protocol, Self
 from urllib.parse import urldefrag, urljoin
 
 import httpx
@@ -56,6 +56,16 @@ class _HostState:
     next_start: float = 0.0  # loop time before which the next request must not start (per_host_delay_s)
     paused_until: float = 0.0  # loop time set by Retry-After on 429/503
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    host: str = ""
+
+
+class HostGate(Protocol):
+    """Per-host politeness shared beyond this process (the Celery engine's, engine/shared_http.py): the
+    state above still paces this process; a gate adds the other processes' Retry-After pauses and delays."""
+
+    async def wait(self, host: str, delay_s: float, budget_s: float) -> None: ...
+
+    def pause(self, host: str, seconds: float) -> None: ...
 
 
 def _translate(exc: httpx.HTTPError, url: str) -> FetchError:
@@ -119,6 +129,7 @@ class Fetcher:
         self._hosts: dict[str, _HostState] = {}
         self._counters: dict[str, int] = {}
         self._client: httpx.AsyncClient | None = None
+        self.gate: HostGate | None = None  # None: this process's own pacing only (the local engine)
         # httpx logs full URLs at INFO and httpcore's DEBUG trace prints raw response headers (Location with
         # credentials, Set-Cookie): neither may reach our logs.
         for noisy in ("httpx", "httpcore"):
@@ -202,7 +213,7 @@ class Fetcher:
     def _host(self, host: str) -> _HostState:
         state = self._hosts.get(host)
         if state is None:
-            state = self._hosts[host] = _HostState(asyncio.Semaphore(self.settings.per_host_concurrency))
+            state = self._hosts[host] = _HostState(asyncio.Semaphore(self.settings.per_host_concurrency), host=host)
         return state
 
     async def _with_retries(
@@ -294,6 +305,8 @@ class Fetcher:
                 err.retry_after_s = pause  # type: ignore[attr-defined]
                 raise err
             await asyncio.sleep(pause)
+        if self.gate is not None:
+            await self.gate.wait(target.host, self.settings.per_host_delay_s, deadline_at - loop.time())
         async with state.sem:
             if self.settings.per_host_delay_s:
                 async with state.lock:
@@ -401,6 +414,8 @@ class Fetcher:
             err.retry_after_s = retry_after  # type: ignore[attr-defined]
             pause = min(retry_after, self.retry_after_cap_s)
             state.paused_until = max(state.paused_until, asyncio.get_running_loop().time() + pause)
+            if self.gate is not None:
+                self.gate.pause(state.host, pause)
         return err
 
     async def _read_body(self, response: httpx.Response, headers: dict[str, str], safe: str) -> bytes:

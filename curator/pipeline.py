@@ -52,6 +52,8 @@ class TooFewStories(CuratorError):
 class Pipeline:
     """One collect or draft run over a store: the stages in order, outcomes counted on the run's summary."""
 
+    enrich_stage: type[EnrichStage] = EnrichStage  # the Celery engine's sends the full pass to its workers
+
     def __init__(self, settings: Settings, store: Store, reporter: Reporter | None = None,
                  *, backend: Backend | None = None) -> None:
         self.settings = settings
@@ -168,29 +170,7 @@ class Pipeline:
             await asyncio.gather(*(one(r) for r in rows))
 
     async def _extract_one(self, ctx: StageContext, row: WorkItem, page: Page) -> None:
-        """Page -> Article in a parser process (extract.py, or the watched page's own entry), stored masked."""
-        run = ctx.run
-        anchor = urlsplit(row.canonical_url).fragment  # a `watch` entry: one block of a page
-        try:
-            article = await self._pool.run(extract_job, page, anchor, self.settings.extract)
-            if not article.title:
-                article = article.model_copy(update={"title": row.title})
-            article = article.model_copy(update={  # a page quoting a configured secret: masked before storing
-                f: self.redactor.text(getattr(article, f)) for f in ("title", "text", "author", "sitename", "description")
-                if getattr(article, f)})
-            self.store.save_article(row.id, article, content_hash(article.title, article.text))
-            run.counters["extract/ok"] += 1
-            rulecheck.after_extract(ctx, row.id, article)  # rules that needed the page (its author)
-        except ExtractionError as exc:
-            state = ItemState.FAILED if exc.retryable else ItemState.SKIPPED
-            self.store.set_state(row.id, state, exc.reason, retryable=exc.retryable)
-            run.counters[f"extract/{exc.reason}"] += 1
-            keep_find(ctx, row, exc.reason)
-        except RUN_LEVEL:
-            raise
-        except Exception as exc:  # noqa: BLE001  (one item's fault is that item's outcome)
-            ctx.internal_error("extract", exc, f"extracting {redact(row.url)}")
-            self.store.set_state(row.id, ItemState.FAILED, "internal_error")
+        await extract_item(ctx, self._pool, row, page)
 
     # ---- cluster -----------------------------------------------------------------------------
     def _cluster(self, run: RunSummary) -> None:
@@ -225,7 +205,7 @@ class Pipeline:
     # ---- enrich ------------------------------------------------------------------------------
     def _enrich(self, run: RunSummary) -> None:
         replaced = self.store.replacing_stand_ins()  # before the stage overwrites the stand-ins
-        EnrichStage(self.context(run), backend=self._backend).run()
+        self.enrich_stage(self.context(run), backend=self._backend).run()
         if replaced and (n := finds.keep_editors_words(self.store, replaced)):
             run.counters["add/fetched_after_retry"] += n
 
@@ -318,3 +298,30 @@ class Pipeline:
         finally:
             self.store.finish_run(run.run_id, run.status, dict(run.counters), run.notes)
         return run
+
+
+async def extract_item(ctx: StageContext, pool: ParsePool, row: WorkItem, page: Page) -> None:
+    """Page -> Article in a parser process (extract.py, or the watched page's own entry), stored masked
+    (the local engine's extract stage and the Celery engine's extract task both call this)."""
+    run = ctx.run
+    anchor = urlsplit(row.canonical_url).fragment  # a `watch` entry: one block of a page
+    try:
+        article = await pool.run(extract_job, page, anchor, ctx.settings.extract)
+        if not article.title:
+            article = article.model_copy(update={"title": row.title})
+        article = article.model_copy(update={  # a page quoting a configured secret: masked before storing
+            f: ctx.redactor.text(getattr(article, f)) for f in ("title", "text", "author", "sitename", "description")
+            if getattr(article, f)})
+        ctx.store.save_article(row.id, article, content_hash(article.title, article.text))
+        run.counters["extract/ok"] += 1
+        rulecheck.after_extract(ctx, row.id, article)  # rules that needed the page (its author)
+    except ExtractionError as exc:
+        state = ItemState.FAILED if exc.retryable else ItemState.SKIPPED
+        ctx.store.set_state(row.id, state, exc.reason, retryable=exc.retryable)
+        run.counters[f"extract/{exc.reason}"] += 1
+        keep_find(ctx, row, exc.reason)
+    except RUN_LEVEL:
+        raise
+    except Exception as exc:  # noqa: BLE001  (one item's fault is that item's outcome)
+        ctx.internal_error("extract", exc, f"extracting {redact(row.url)}")
+        ctx.store.set_state(row.id, ItemState.FAILED, "internal_error")

@@ -49,6 +49,7 @@ def configured_secrets(settings: Settings) -> list[str]:
     found += _url_secrets(settings.llm.base_url)
     for src in settings.sources:
         found += _url_secrets(src.url)
+    found += _url_secrets(settings.celery.broker_url) + _url_secrets(settings.celery.result_backend)
     # Longest first, so a secret that contains another is masked whole.
     return sorted({s.strip() for s in found if len(s.strip()) >= MIN_SECRET_CHARS}, key=lambda s: (-len(s), s))
 

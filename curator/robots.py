@@ -38,6 +38,11 @@ class RobotsCache:
         return rules is None or rules.can_fetch(url, self.agent)
 
     async def _load(self, origin: str) -> Protego | None:
+        text = await self._text(origin)
+        return None if text is None else Protego.parse(text)
+
+    async def _text(self, origin: str) -> str | None:
+        """The origin's robots.txt, or None when there are no rules to obey (missing or unreachable)."""
         try:
             resp = await self.fetcher.get(f"{origin}/robots.txt", accept="text/plain")
         except FetchError as exc:
@@ -46,5 +51,4 @@ class RobotsCache:
             self.unavailable += 1
             log.info("robots.txt of %s unavailable (%s); fetching its articles anyway", origin, exc.reason)
             return None
-        text = resp.body[:MAX_ROBOTS_BYTES].decode("utf-8", errors="replace")
-        return Protego.parse(text)
+        return resp.body[:MAX_ROBOTS_BYTES].decode("utf-8", errors="replace")

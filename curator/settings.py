@@ -27,6 +27,7 @@ from curator.config_errors import SourcePlace, bad_source_url, describe, unknown
 from curator.errors import ConfigError
 from curator.notify.config import NotifySettings
 from curator.rules import Rule
+from curator.settings_team import CelerySettings, StoreSettings
 from curator.sitepaths import SitePublishing
 
 
@@ -197,6 +198,8 @@ class RunSettings(_Section):
     # window). None = the wall clock; a fixed instant (CURATOR_RUN__NOW=2026-11-23T23:59:00+00:00)
     # pins a run to a week: the demo pins its corpus week, tests pin theirs, so nothing ages.
     now: datetime | None = None
+    # "celery": fetch/extract/enrich run as Celery tasks on `curator worker` processes ([celery]).
+    engine: Literal["local", "celery"] = "local"
 
     @field_validator("now")
     @classmethod
@@ -206,18 +209,6 @@ class RunSettings(_Section):
 
 class LearningSettings(_Section):
     enabled: bool = True  # source and tag weights learned from kept vs dropped stories adjust selection
-
-
-class StoreSettings(_Section):
-    path: str = "data/curator.db"
-    url: str | None = None  # a team's shared Postgres instead of the file: postgresql://user:password@host/db
-
-    @field_validator("url")
-    @classmethod
-    def _postgres_url(cls, v: str | None) -> str | None:
-        if v and not v.startswith(("postgresql://", "postgres://")):
-            raise ValueError("expected a postgresql:// URL (or leave it unset for the SQLite file at store.path)")
-        return v or None
 
 
 class LintSettings(_Section):
@@ -243,6 +234,7 @@ class Settings(_Section):
     llm: LLMSettings = Field(default_factory=LLMSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
     run: RunSettings = Field(default_factory=RunSettings)
+    celery: CelerySettings = Field(default_factory=CelerySettings)
     learning: LearningSettings = Field(default_factory=LearningSettings)
     drafts: DraftSettings = Field(default_factory=DraftSettings)
     lint: LintSettings = Field(default_factory=LintSettings)
@@ -446,11 +438,3 @@ def _rel(path: Path, home: Path) -> str:
         return str(path.resolve().relative_to(home))
     except ValueError:
         return str(path)
-
-
-def describe_origins(settings: Settings) -> list[tuple[str, str]]:
-    """(setting, origin) pairs for `curator status`, secrets shown only as set/unset."""
-    rows = sorted(settings.origins.items())
-    if settings.llm.api_key is not None:
-        rows.append(("llm.api_key", "set (value hidden)"))
-    return rows

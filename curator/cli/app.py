@@ -34,6 +34,7 @@ from curator.cli.notify import app as notify_app
 from curator.cli.search import search
 from curator.cli.sources import app as sources_app
 from curator.cli.store_cmd import app as store_app
+from curator.cli.worker import worker
 from curator.cli.workspace import setup_logging
 
 # Flags the root callback owns, accepted anywhere on the line (`curator collect -v` as `curator -v collect`).
@@ -97,6 +98,7 @@ app.command()(search)
 app.command()(doctor)
 app.command()(review)
 app.command()(demo)
+app.command()(worker)
 app.add_typer(sources_app, name="sources")
 app.add_typer(config_app, name="config")
 app.add_typer(notify_app, name="notify")

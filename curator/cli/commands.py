@@ -7,7 +7,7 @@ import os
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -24,9 +24,12 @@ from curator.cli.workspace import (
     stop_on_sigterm,
     workspace,
 )
-from curator.errors import LLMUnavailable
+from curator.errors import ConfigError, LLMUnavailable
 from curator.models import Candidate, RunSummary
 from curator.settings import Settings, defaults_dir, require_llm_key
+
+if TYPE_CHECKING:
+    from curator.pipeline import Pipeline
 
 __all__ = ["add", "archive_app", "collect", "config_app", "demo", "draft", "init", "lint", "publish", "review",
            "status"]
@@ -62,11 +65,8 @@ def collect(home: HomeOpt = None, provider: ProviderOpt = None, as_json: JsonOpt
     finish, marks the run interrupted and exits 143; the next run resumes where it stopped. An LLM
     endpoint that refuses or cannot be reached ends the run with 69; its items wait for the next run.
     """
-    # The pipeline imports clustering and extraction (scipy, trafilatura): only the commands that run it do.
-    from curator.pipeline import Pipeline
-
     with workspace(home, "collect", provider=provider, check=True) as ws:  # the one integrity check of a run
-        pipe = Pipeline(ws.settings, ws.store, TerminalReporter(quiet=as_json))
+        pipe = _engine(ws.settings)(ws.settings, ws.store, TerminalReporter(quiet=as_json))
         with stop_on_sigterm(pipe):
             try:
                 run = pipe.collect()
@@ -75,6 +75,21 @@ def collect(home: HomeOpt = None, provider: ProviderOpt = None, as_json: JsonOpt
                     print_summary(exc.run, as_json=as_json)  # what the run did get done, then the one error
                 raise
     print_summary(run, as_json=as_json)
+
+
+def _engine(settings: Settings) -> type[Pipeline]:
+    """run.engine: the local pipeline, or the Celery one (only then are Celery and Redis imported)."""
+    # The pipeline imports clustering and extraction (scipy, trafilatura): only the commands that run it do.
+    from curator.pipeline import Pipeline
+
+    if settings.run.engine == "celery":
+        try:
+            from curator.engine.coordinator import CeleryPipeline
+        except ImportError as exc:
+            raise ConfigError(f"run.engine = \"celery\" needs Celery and redis-py ({exc.name} is missing): "
+                              "pip install 'curator-weekly[team]', or set run.engine = \"local\"") from None
+        return CeleryPipeline
+    return Pipeline
 
 
 def add(

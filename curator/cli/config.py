@@ -50,8 +50,8 @@ def effective(settings: Settings) -> list[tuple[str, Any, str]]:
     _flatten("", data, flat)
     rows = []
     for key, value in flat.items():
-        if isinstance(value, str) and value.startswith(("http://", "https://", "postgresql://", "postgres://")):
-            value = redact(value)  # a source or base URL may carry a token
+        if isinstance(value, str) and "://" in value:
+            value = redact(value)  # a source, base or broker URL may carry a token or password
         rows.append((key, value, _origin(key, settings.origins, settings.home)))
     return rows
 

@@ -10,7 +10,7 @@ from typing import Any
 import typer
 
 from curator.models import RunSummary, StatusReport
-from curator.settings import Settings, describe_origins
+from curator.settings import Settings
 
 
 def display_width(text: str) -> int:
@@ -99,3 +99,11 @@ def print_status(status: StatusReport) -> None:
             echo(f"  {pad(w['kind'], 6)} {pad(w['key'], 28)} {w['weight']:.2f}  kept={w['kept']} dropped={w['dropped']}")
     if report["open_draft"]:
         echo(f"open draft: #{report['open_draft']['number']} at {report['open_draft']['path']}")
+
+
+def describe_origins(settings: Settings) -> list[tuple[str, str]]:
+    """(setting, origin) pairs for `curator status`, secrets shown only as set/unset."""
+    rows = sorted(settings.origins.items())
+    if settings.llm.api_key is not None:
+        rows.append(("llm.api_key", "set (value hidden)"))
+    return rows

@@ -80,10 +80,10 @@ def search(
     filters = SearchFilters(states=state, section=section, source=source, since=since.date() if since else None,
                             until=until.date() if until else None, published=published, limit=limit)
     with workspace(home, store=False) as ws:  # no run lock: searching reads while a run is going
-        if not ws.settings.db_path.exists():  # a search never makes an empty store where there was none
+        if not ws.settings.store.url and not ws.settings.db_path.exists():  # a search never makes an empty store where there was none
             raise ConfigError(f"nothing collected yet: no store at {ws.settings.db_path}. Run `curator collect` "
                               "in this workspace first, or point at yours with --home PATH.")
-        with Store(ws.settings.db_path) as store:
+        with Store(ws.settings.store_target) as store:
             hits = store.search(parsed, filters)
     words = parsed.words()
     if as_json:

@@ -184,7 +184,7 @@ class Issue(_Model):
 # an LLM call or a stage that failed, section prose that fell back to story paragraphs.
 DEGRADING_PREFIXES = ("enrich/llm_", "enrich/waiting_", "enrich/internal_error", "triage/llm_",
                       "triage/internal_error", "add/not_fetched", "prose/fallback_prose_llm",
-                      "prose/fallback_prose_invalid")
+                      "prose/fallback_prose_invalid", "engine/waiting")
 
 
 class RunSummary(_Model):

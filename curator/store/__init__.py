@@ -21,6 +21,7 @@ from curator.store.base import RETRY_CAP, now_utc, stored_source_url, strip_cred
 from curator.store.claims import ClaimQueries
 from curator.store.dialect import POSTGRES, is_postgres_url
 from curator.store.drafts import DraftQueries
+from curator.store.engine import EngineQueries
 from curator.store.issues import IssueQueries
 from curator.store.items import ItemQueries
 from curator.store.llm import LLMQueries
@@ -48,7 +49,7 @@ log = logging.getLogger(__name__)
 
 
 class Store(ItemQueries, ClaimQueries, SourceQueries, RunQueries, LLMQueries, IssueQueries, DraftQueries,
-            RekeyQueries, NotifyQueries, RuleQueries, SearchQueries, WindowQueries):
+            RekeyQueries, NotifyQueries, RuleQueries, SearchQueries, WindowQueries, EngineQueries):
     """A curator workspace's database. Use as a context manager or call close().
 
     `target` is the SQLite file's path, or a `postgresql://` URL (psycopg 3, imported only then). `db` (the

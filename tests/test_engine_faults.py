@@ -7,6 +7,7 @@ import json
 import re
 import signal
 import threading
+import uuid
 from pathlib import Path
 
 import pytest
@@ -154,3 +155,54 @@ def test_the_breaker_opens_across_workers_and_the_run_exits_69(workspace, redis_
     items = snapshot(workspace)["items"]
     assert not any(state == "enriched" for state, *_ in items.values())  # none enriched, none lost
     assert sum(1 for state, *_ in items.values() if state == "extracted") >= N_PAGES - 5
+
+
+def test_a_postgres_restart_mid_run_loses_nothing_and_charges_no_content_twice(workspace, redis_url, pg_server,
+                                                                               tmp_path):
+    stopped = threading.Event()
+    held_titles: list[str] = []
+
+    def hold_until_stopped(request):  # the enrichment calls in flight when Postgres goes down are answered after
+        if is_triage(request) or stopped.is_set():
+            return
+        held_titles.append(_title(request))
+        stopped.wait(DEADLINE_S)
+
+    store_url = pg_server.createdb("f_" + uuid.uuid4().hex[:12]).replace(
+        "postgresql://curator@", f"postgresql://curator:{CANARY}@")  # carried, never checked: must never show
+    with NewsSite(n_articles=N_PAGES) as site, FakeOpenAI() as fake:
+        fake.script = [hold_until_stopped] * 500
+        site.write_sources(workspace)
+        env = base_env(workspace, redis_url, OPENAI_API_KEY=CANARY, OPENAI_BASE_URL=fake.base_url,
+                       CURATOR_STORE__URL=store_url, **FAULTY)
+        with Workers(env, tmp_path / "logs", n=2) as workers:
+            first = start_cli(env, tmp_path / "first.log", "collect")
+            try:
+                wait_for("an enrichment call in flight", lambda: len(held_titles) >= 1)
+                pg_server.stop()
+                stopped.set()  # the held calls are answered while the store is down
+            finally:
+                stopped.set()
+                pg_server.start()  # other tests share the server
+            first.wait(timeout=DEADLINE_S * 2)
+            log = (tmp_path / "first.log").read_text()
+            assert "Traceback" not in log and CANARY not in log
+            if first.returncode != 0:  # a run that lost its store ends loudly ...
+                assert "Postgres store" in log or "wait for the next run" in log, log
+            _restart_dead(workers)
+            done = cli(env, "collect", "--json")  # ... and one normal re-run finishes it
+            assert done.returncode == 0, done.stderr + workers.log_text()
+            assert json.loads(done.stdout)["status"] == "ok", done.stdout
+            for log_file in (tmp_path / "logs").glob("worker-*.log"):  # the whole logs, not their tails
+                assert CANARY not in log_file.read_text(errors="replace")
+    items = snapshot(workspace, store_url)["items"]
+    assert sorted(items) == sorted(f"{site.base}/a/{i}" for i in range(N_PAGES))  # none lost, none twice
+    assert {state for state, *_ in items.values()} == {"enriched"}, items
+    asked: dict[str, int] = {}
+    for request in fake.requests:
+        if not is_triage(request):
+            asked[_title(request)] = asked.get(_title(request), 0) + 1
+    assert set(asked) == {article_title(i) for i in range(N_PAGES)}
+    # Only the calls whose answers came while the store was down may be asked again; the others once.
+    assert {t: n for t, n in asked.items() if n > 1}.keys() <= set(held_titles), asked
+    assert all(n <= 2 for n in asked.values()), asked

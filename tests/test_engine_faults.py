@@ -1,5 +1,5 @@
-"""run.engine = "celery" under faults: kill -9 of a worker mid-fetch and mid-LLM call, a Redis restart during
-a run. After one normal re-run nothing is lost or duplicated, and no content was charged twice."""
+"""run.engine = "celery" under faults: kill -9 of a worker mid-fetch and mid-LLM call, a Redis and a Postgres
+restart during a run. After one normal re-run nothing is lost or duplicated, and no content was charged twice."""
 
 from __future__ import annotations
 

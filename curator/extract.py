@@ -29,7 +29,7 @@ import trafilatura
 from lxml import etree
 from lxml.html import HtmlElement
 
-from curator import outlinks, transcript
+from curator import extract_cjk, outlinks, transcript
 from curator.errors import ExtractionError
 from curator.htmlclean import NEVER_TEXT, main_block, remove_boilerplate, remove_hidden
 from curator.models import Article, Page
@@ -231,7 +231,7 @@ def _extract(
     """(main text, trafilatura document of the first pass, for metadata); `links` receives the
     article's outbound links (see `outlinks`)."""
     root = prepared_tree(html)
-    kind = page_kind(root, html)
+    kind, posts = extract_cjk.refine_kind(page_kind(root, html), root)  # a CJK thread without markup
     mode = MODES[kind]
     if mode.cleanup:
         remove_boilerplate(root, discussion=kind.endswith("discussion"))
@@ -248,7 +248,7 @@ def _extract(
             text = other
     elif kind.endswith("discussion"):
         thread = _thread_text(html)
-        if len(thread) > THREAD_GAIN * len(text):
+        if extract_cjk.thread_wins(text, thread, posts, THREAD_GAIN):
             text = thread
     if len(text) < min_chars:
         # Still a fragment: a thread without thread markup keeps its posts in what trafilatura calls

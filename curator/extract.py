@@ -248,7 +248,7 @@ def _extract(
             text = other
     elif kind.endswith("discussion"):
         thread = _thread_text(html)
-        if extract_cjk.thread_wins(text, thread, posts, THREAD_GAIN):
+        if extract_cjk.thread_wins(text, thread, posts, THREAD_GAIN, cjk=kind.startswith("cjk")):
             text = thread
     if len(text) < min_chars:
         # Still a fragment: a thread without thread markup keeps its posts in what trafilatura calls

@@ -132,3 +132,6 @@ def test_resiliparse_replaces_a_measured_thread_only_when_trafilatura_missed_its
     # posts not measured (thread markup only): the length ratio decides, as before
     assert thread_wins(kept, thread, 0, gain)
     assert not thread_wins(kept, "帖" * 800, 0, gain)
+    # on a CJK page resiliparse's text must be longer still (it keeps more chrome there)
+    assert not thread_wins(kept, "帖" * 1000, 0, gain, cjk=True)
+    assert thread_wins(kept, "帖" * 1200, 0, gain, cjk=True)

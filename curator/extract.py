@@ -257,6 +257,8 @@ def _extract(
         other = _text(_bare(root, url, LAST_RESORT, with_metadata=False), LAST_RESORT)
         if len(other) > len(text):
             text = other
+    if kind.startswith("cjk"):
+        text = extract_cjk.strip_legal_lines(text)
     return text, doc
 
 

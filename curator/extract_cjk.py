@@ -16,7 +16,11 @@ contain the page's main block (0 when there are none). extract.py uses it twice,
   posts' text; resiliparse's text replaces it only when it did not (`thread_wins`). Where posts
   are not measured, the length-ratio swap asks more of resiliparse on CJK pages (CJK_GAIN_SCALE).
 
-Dev evidence (bench/eval_extraction.py's sets, every language): the signal holds on 15 of 103
+A third rule is text-level (`strip_legal_lines`): the site's legal lines (Copyright ©, 版权所有, ICP
+备案号, 特别声明 / 免责声明, 转载请注明) that trafilatura keeps when they sit inside the article's
+container are not the article; they go when they are short lines in the text's last quarter.
+
+Dev evidence for the thread signal (bench/eval_extraction.py's sets, every language): the signal holds on 15 of 103
 magic-html forum pages and on 1 of 334 article pages (magic-html articles, ScrapingHub); it never
 fires on a magic-html article.
 """
@@ -111,3 +115,24 @@ def thread_wins(text: str, thread: str, posts: int, gain: float, *, cjk: bool = 
     if posts:
         return len(text) < KEPT_SHARE * posts and len(thread) > len(text)
     return len(thread) > gain * (CJK_GAIN_SCALE if cjk else 1.0) * len(text)
+
+
+# A site's legal footer lines: copyright, ICP licence numbers, platform disclaimers, reprint notes.
+_LEGAL = re.compile(
+    r"copyright|©|all rights reserved|版权所有|版權所有|ICP[备证]|公网安备|未经授权|未經授權"
+    r"|禁止转载|不得转载|转载请注明|免责声明|特别声明",
+    re.IGNORECASE,
+)
+LEGAL_TAIL_SHARE = 0.25  # the text's last quarter of lines (at least its last 3)
+LEGAL_MAX_CHARS = 300  # a legal line is short; a paragraph that mentions copyright is not one
+
+
+def strip_legal_lines(text: str) -> str:
+    """The text without the site's legal lines at its end (see the module docstring)."""
+    lines = text.split("\n")
+    start = min(len(lines) - 3, int(len(lines) * (1 - LEGAL_TAIL_SHARE)))
+    kept = [
+        line for i, line in enumerate(lines)
+        if i < start or len(line.strip()) >= LEGAL_MAX_CHARS or not _LEGAL.search(line)
+    ]  # fmt: skip
+    return "\n".join(kept).strip()

@@ -135,3 +135,21 @@ def test_resiliparse_replaces_a_measured_thread_only_when_trafilatura_missed_its
     # on a CJK page resiliparse's text must be longer still (it keeps more chrome there)
     assert not thread_wins(kept, "帖" * 1000, 0, gain, cjk=True)
     assert thread_wins(kept, "帖" * 1200, 0, gain, cjk=True)
+
+
+def test_legal_footer_lines_inside_the_article_container_are_dropped() -> None:
+    body = "".join(f"<p>{p}</p>" for p in ARTICLE_PARAS)
+    mention = "<p>记者注意到，该模型的许可证规定，使用者须保留版权所有声明并注明来源，商业使用另需授权。</p>"
+    legal = (
+        "<p>Copyright © 2000 - 2024 NEWS.EXAMPLE.CN All Rights Reserved.</p>"
+        "<p>制作单位：示例网河北分公司 版权所有：示例网股份有限公司</p><p>京ICP备00000000号-1</p>"
+    )
+    html = (
+        "<!doctype html><html><head><meta charset='utf-8'><title>开源大模型发布</title></head><body>"
+        f"<h1>开源大模型发布</h1><div class='detail'>{mention}{body}{legal}</div></body></html>"
+    )
+    text = extract_text(html, "https://news.example.cn/a/1.html")
+    assert all(p[:20] in text for p in ARTICLE_PARAS)
+    assert "须保留版权所有声明" in text  # a paragraph of the article that mentions copyright stays
+    for line in ("All Rights Reserved", "制作单位", "ICP备"):
+        assert line not in text

@@ -51,24 +51,9 @@ KEPT_SHARE = 0.5
 CJK_GAIN_SCALE = 1.3
 
 
-def _stamped(body: HtmlElement) -> set[HtmlElement]:
-    """Elements whose text holds a time stamp, with all their ancestors (one walk, no text copies)."""
-    marks: set[HtmlElement] = set()
-    for el in body.iter():
-        if not isinstance(el.tag, str):
-            continue
-        hits = []
-        if el.text and _STAMP.search(el.text):
-            hits.append(el)
-        parent = el.getparent()
-        if el.tail and parent is not None and _STAMP.search(el.tail):
-            hits.append(parent)
-        for hit in hits:
-            for a in (hit, *hit.iterancestors()):
-                if a in marks:
-                    break
-                marks.add(a)
-    return marks
+def _stamped(el: HtmlElement) -> bool:
+    """Whether the element's text holds a time stamp (stops at the first)."""
+    return any(_STAMP.search(t) for t in el.itertext())
 
 
 def _shape(el: HtmlElement) -> tuple[str, str]:
@@ -83,15 +68,16 @@ def thread_chars(root: HtmlElement) -> int:
     best = main_block(body)
     if best is None:
         return 0
-    marks = _stamped(body)
+    # only the main block's ancestors and their same-shape siblings are looked at: no page walk
     for el in (best, *best.iterancestors()):
-        if el not in marks:
-            continue
         parent = el.getparent()
         if parent is None:
             break
         shape = _shape(el)
-        posts = [s for s in parent if isinstance(s.tag, str) and s in marks and _shape(s) == shape]
+        same = [s for s in parent if s.tag == el.tag and _shape(s) == shape]
+        if len(same) < THREAD_MIN_POSTS or not _stamped(el):
+            continue
+        posts = [s for s in same if _stamped(s)]
         if len(posts) >= THREAD_MIN_POSTS:
             return sum(text_len(p) for p in posts)
     return 0

@@ -172,23 +172,39 @@ _PARA_TAGS = {"p", "pre", "blockquote", "h2", "h3", "h4", "li"}
 
 def main_block(root: HtmlElement) -> HtmlElement | None:
     """The element holding the most paragraph text (readability's candidate, simplified)."""
+    lengths, link_lengths = _lengths(root)
     scores: dict[HtmlElement, float] = {}
     for el in _elements(root):
         if el.tag in NEVER_TEXT:
             continue
         own = len((el.text or "").strip()) + sum(len((c.tail or "").strip()) for c in el)
         if el.tag in _PARA_TAGS or own >= 25:
-            n = text_len(el) if el.tag in _PARA_TAGS else own
+            n = lengths[el] if el.tag in _PARA_TAGS else own
             if n < 25:
                 continue
             parent = el.getparent() if el.tag in _PARA_TAGS else el
             if parent is None:
                 continue
-            links = _link_len(el) / max(1, n) if el.tag in _PARA_TAGS else 0.0
+            links = link_lengths[el] / max(1, n) if el.tag in _PARA_TAGS else 0.0
             scores[parent] = scores.get(parent, 0.0) + n * (1.0 - min(1.0, links))
     if not scores:
         return None
     return max(scores, key=lambda k: scores[k])
+
+
+def _lengths(root: HtmlElement) -> tuple[dict[HtmlElement, int], dict[HtmlElement, int]]:
+    """`text_len` and `_link_len` of every element, bottom-up in one pass (no subtree re-walks)."""
+    lengths: dict[HtmlElement, int] = {}
+    links: dict[HtmlElement, int] = {}
+    for el in reversed(list(_elements(root))):
+        n = len((el.text or "").strip())
+        a = 0
+        for child in el:
+            n += lengths.get(child, 0) + len((child.tail or "").strip())
+            a += links.get(child, 0)
+        lengths[el] = n
+        links[el] = a + n if el.tag == "a" else a
+    return lengths, links
 
 
 def _text_lengths(root: HtmlElement) -> dict[HtmlElement, int]:

@@ -29,8 +29,9 @@ import trafilatura
 from lxml import etree
 from lxml.html import HtmlElement
 
-from curator import extract_cjk, outlinks, transcript
+from curator import outlinks, transcript
 from curator.errors import ExtractionError
+from curator.extract_cjk import strip_legal_lines, thread_chars, thread_wins
 from curator.htmlclean import NEVER_TEXT, main_block, remove_boilerplate, remove_hidden
 from curator.models import Article, Page
 from curator.settings import ExtractSettings
@@ -221,6 +222,8 @@ def page_kind(root: HtmlElement, html: str) -> str:
     cjk = detect_lang(_sample(body if body is not None else root)) in _CJK_LANGS
     if page_profile(root, html) == "discussion":
         return "cjk-discussion" if cjk else "discussion"
+    if cjk and thread_chars(root):
+        return "cjk-discussion"  # a thread without forum markup: its main text is a post (extract_cjk)
     return "cjk" if cjk else "page"
 
 
@@ -231,7 +234,7 @@ def _extract(
     """(main text, trafilatura document of the first pass, for metadata); `links` receives the
     article's outbound links (see `outlinks`)."""
     root = prepared_tree(html)
-    kind, posts = extract_cjk.refine_kind(page_kind(root, html), root)  # a CJK thread without markup
+    kind = page_kind(root, html)
     mode = MODES[kind]
     if mode.cleanup:
         remove_boilerplate(root, discussion=kind.endswith("discussion"))
@@ -248,7 +251,8 @@ def _extract(
             text = other
     elif kind.endswith("discussion"):
         thread = _thread_text(html)
-        if extract_cjk.thread_wins(text, thread, posts, THREAD_GAIN, cjk=kind.startswith("cjk")):
+        posts = thread_chars(root) if kind == "cjk-discussion" else 0  # the posts' text, when measurable
+        if thread_wins(text, thread, posts, THREAD_GAIN, cjk=kind == "cjk-discussion"):
             text = thread
     if len(text) < min_chars:
         # Still a fragment: a thread without thread markup keeps its posts in what trafilatura calls
@@ -258,7 +262,7 @@ def _extract(
         if len(other) > len(text):
             text = other
     if kind.startswith("cjk"):
-        text = extract_cjk.strip_legal_lines(text)
+        text = strip_legal_lines(text)
     return text, doc
 
 

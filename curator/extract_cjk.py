@@ -10,8 +10,9 @@ its comment blocks: the comments are a trailing list of such blocks beside it.
 `thread_chars` measures that: the text held by the repeated, time-stamped sibling blocks that
 contain the page's main block (0 when there are none). extract.py uses it twice, on CJK pages:
 
-- a CJK page without thread markup whose main text is a post is a thread (`refine_kind`): replies
-  count as content and the class/id cleanup (which removes 评论 / comment blocks) is not run;
+- a CJK page without thread markup whose main text is a post is a thread (`extract.page_kind` says
+  "cjk-discussion"): replies count as content and the class/id cleanup (which removes 评论 /
+  comment blocks) is not run;
 - on a thread so found, trafilatura kept the thread when its text holds at least KEPT_SHARE of the
   posts' text; resiliparse's text replaces it only when it did not (`thread_wins`). Where posts
   are not measured, the length-ratio swap asks more of resiliparse on CJK pages (CJK_GAIN_SCALE).
@@ -81,14 +82,6 @@ def thread_chars(root: HtmlElement) -> int:
         if len(posts) >= THREAD_MIN_POSTS:
             return sum(text_len(p) for p in posts)
     return 0
-
-
-def refine_kind(kind: str, root: HtmlElement) -> tuple[str, int]:
-    """(MODES entry, posts' text length): a "cjk" page whose main text is a post is a "cjk-discussion"."""
-    if not kind.startswith("cjk"):
-        return kind, 0
-    posts = thread_chars(root)
-    return ("cjk-discussion" if posts else kind), posts
 
 
 def thread_wins(text: str, thread: str, posts: int, gain: float, *, cjk: bool = False) -> bool:

@@ -4,7 +4,7 @@ markup keeps its replies; a portal article keeps its reader-comment block (ç½‘å
 from __future__ import annotations
 
 from curator.charset import decode_html
-from curator.extract import extract_article, extract_text, prepared_tree
+from curator.extract import extract_article, extract_text, page_kind, prepared_tree
 from curator.extract_cjk import thread_chars, thread_wins
 from curator.models import Page
 from curator.settings import ExtractSettings
@@ -87,6 +87,7 @@ def portal_page() -> str:
 def test_thread_without_forum_markup_keeps_its_replies() -> None:
     html = thread_page()
     assert thread_chars(prepared_tree(html)) > 0  # the main text is one of the time-stamped posts
+    assert page_kind(prepared_tree(html), html) == "cjk-discussion"
     text = extract_text(html, URL)
     assert FIRST_POST[:30] in text
     for reply in REPLIES:
@@ -97,6 +98,7 @@ def test_thread_without_forum_markup_keeps_its_replies() -> None:
 def test_portal_article_keeps_reader_comments_out() -> None:
     html = portal_page()
     assert thread_chars(prepared_tree(html)) == 0  # the comments are beside the article, not it
+    assert page_kind(prepared_tree(html), html) == "cjk"
     text = extract_text(html, "https://news.example.cn/a/1.html")
     for para in ARTICLE_PARAS:
         assert para[:20] in text

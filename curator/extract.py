@@ -29,7 +29,7 @@ import trafilatura
 from lxml import etree
 from lxml.html import HtmlElement
 
-from curator import outlinks, transcript
+from curator import extract_rs, outlinks, transcript
 from curator.errors import ExtractionError
 from curator.htmlclean import NEVER_TEXT, main_block, remove_boilerplate, remove_hidden
 from curator.models import Article, Page
@@ -168,6 +168,9 @@ LAST_RESORT = Mode(comments=True)
 # times trafilatura's text.
 THREAD_GAIN = 1.5
 _CJK_LANGS = {"zh", "ja", "ko"}
+# The page kinds rs-trafilatura extracts (engine "auto", when it is installed); the CJK ones keep
+# the trafilatura path above.
+RS_KINDS = frozenset({"page", "discussion"})
 
 
 def _bare(root: HtmlElement, url: str | None, mode: Mode, *, with_metadata: bool) -> Any:
@@ -224,20 +227,32 @@ def page_kind(root: HtmlElement, html: str) -> str:
     return "cjk" if cjk else "page"
 
 
+def _cited(root: HtmlElement, url: str | None) -> list[str]:
+    body = root.find("body")
+    return outlinks.cited_links(main_block(body if body is not None else root), url)
+
+
 def _extract(
     html: str, url: str | None, *, with_metadata: bool = False, min_chars: int = DEFAULT_MIN_CHARS,
-    links: list[str] | None = None,
+    links: list[str] | None = None, engine: str = "auto",
 ) -> tuple[str, Any]:
-    """(main text, trafilatura document of the first pass, for metadata); `links` receives the
-    article's outbound links (see `outlinks`)."""
+    """(main text, the document its metadata comes from: rs-trafilatura's or trafilatura's first
+    pass); `links` receives the article's outbound links (see `outlinks`)."""
     root = prepared_tree(html)
     kind = page_kind(root, html)
+    if engine == "auto" and kind in RS_KINDS and extract_rs.available():
+        rs_doc = extract_rs.extract(root, url)
+        if rs_doc is not None and not extract_rs.failed(rs_doc, min_chars):
+            if links is not None:
+                links.extend(_cited(root, url))
+            if with_metadata:
+                rs_doc = extract_rs.complete_metadata(rs_doc, root, url, len(html))
+            return rs_doc.text, rs_doc
     mode = MODES[kind]
     if mode.cleanup:
         remove_boilerplate(root, discussion=kind.endswith("discussion"))
     if links is not None:
-        body = root.find("body")
-        links.extend(outlinks.cited_links(main_block(body if body is not None else root), url))
+        links.extend(_cited(root, url))
     doc = _bare(root, url, mode, with_metadata=with_metadata)
     text = _text(doc, mode)
     if mode.precision and len(text) < min_chars:
@@ -260,9 +275,19 @@ def _extract(
     return text, doc
 
 
-def extract_text(html: str, url: str | None = None, *, min_chars: int = DEFAULT_MIN_CHARS) -> str:
+def extract_text(
+    html: str, url: str | None = None, *, min_chars: int = DEFAULT_MIN_CHARS, engine: str = "auto"
+) -> str:
     """Main text of an HTML document, exactly what `extract_article` uses; '' when nothing is found."""
-    return _extract(html, url, min_chars=min_chars)[0]
+    return _extract(html, url, min_chars=min_chars, engine=engine)[0]
+
+
+def extract_routed(
+    html: str, url: str | None = None, *, min_chars: int = DEFAULT_MIN_CHARS, engine: str = "auto"
+) -> tuple[str, str]:
+    """(`extract_text`'s text, the engine that produced it: "rs-trafilatura" or "trafilatura")."""
+    text, doc = _extract(html, url, min_chars=min_chars, engine=engine)
+    return text, "rs-trafilatura" if isinstance(doc, extract_rs.RsDoc) else "trafilatura"
 
 # --- metadata ------------------------------------------------------------------------------------
 
@@ -287,7 +312,7 @@ def extract_article(page: Page, settings: ExtractSettings) -> Article:
     links: list[str] = []
     try:
         text, doc = _extract(page.text, page.final_url, with_metadata=True, min_chars=settings.min_chars,
-                             links=links)
+                             links=links, engine=settings.engine)
     except ExtractionError as exc:
         exc.url = page.final_url
         raise

@@ -1,4 +1,4 @@
-"""Extract stage: main text and metadata from a fetched Page (the only module that knows trafilatura).
+"""Extract stage: main text and metadata from a fetched Page (with extract_rs, the only modules that know the extractors).
 
 One parse, one extraction pass in the common case (`extract_text` is the text path, `extract_article`
 adds metadata from the same pass):
@@ -8,7 +8,10 @@ adds metadata from the same pass):
 2. remove script/style and hidden text (`htmlclean.remove_hidden`; script-revealed content stays);
 3. profile the page from cheap signals (`page_kind`): a discussion (forum / Q&A thread markup), a
    CJK-language page, or any other page (article, service, product, listing, documentation …);
-4. run trafilatura once, in the mode the profile calls for (`MODES`), metadata included, with
+4. on non-CJK pages, where rs-trafilatura is installed (`extract_rs`, engine "auto"): its text and
+   metadata, unless its result failed (text under `min_chars`, or its own predicted quality under
+   `extract_rs.MIN_QUALITY`); then, and on CJK pages, the trafilatura path below;
+   run trafilatura once, in the mode the profile calls for (`MODES`), metadata included, with
    htmldate's cheap date search (meta and structured-data dates; the feed's date wins upstream);
 5. a second pass only when a cheap signal says the first one failed: a precise pass whose text is
    under `min_chars` gets the balanced mode; on discussion pages, resiliparse's text wins when it is THREAD_GAIN times

@@ -1,5 +1,12 @@
 # Two commands on a fresh machine: `make demo` and `make test`. Each builds .venv/ from scratch if needed.
-PYTHON ?= python3
+# The interpreter: CPython 3.12 when one runs (rs-trafilatura, the extractor, ships cp312 wheels only),
+# else python3 (>= 3.11, checked below). A `python3.12` on PATH counts only if it runs (a pyenv shim
+# without that version selected does not). `make PYTHON=/path/to/python` overrides.
+ifeq ($(origin PYTHON),undefined)
+PYTHON := $(shell for p in "$$(command -v python3.12)" $$HOME/.pyenv/versions/3.12*/bin/python3.12; do \
+	  [ -n "$$p" ] && [ -x "$$p" ] && "$$p" -c 'import sys; sys.exit(sys.implementation.name != "cpython" or sys.version_info[:2] != (3, 12))' 2>/dev/null \
+	  && { echo "$$p"; exit 0; }; done; echo python3)
+endif
 VENV   := .venv
 BIN    := $(VENV)/bin
 BASE   := $(VENV)/.installed-base

@@ -80,12 +80,17 @@ def candidates(html: str, url: str) -> dict[str, tuple[str, float]]:
     if FULL:
         out["justext"] = _timed(_justext)
 
-    def _curator() -> str:
+    def _curator(engine: str) -> str:
         from curator.extract import extract_text
 
-        return extract_text(html, url)
+        return extract_text(html, url, engine=engine)
 
-    out["curator_old"] = _timed(_curator)
+    out["curator_old"] = _timed(lambda: _curator("trafilatura"))  # curator's trafilatura path
+    if ev._rs_available():
+        import rs_trafilatura
+
+        out["rs"] = _timed(lambda: rs_trafilatura.extract(html).main_content)  # default, on the decoded page
+        out["curator_rs"] = _timed(lambda: _curator("auto"))  # rs-trafilatura routed, with its fallback
     return out
 
 

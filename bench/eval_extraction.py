@@ -6,7 +6,8 @@
 Each stored page (fetched bytes, no headers; wcxb's gunzipped) goes through what `collect` does:
 `curator.charset.decode_html` → `curator.extract.extract_article` (text and metadata, with collect's
 default settings: a page it rejects scores 0). In the same run, on curator's decoded text,
-`trafilatura.extract` (default settings) and readability-lxml's `Document.summary`. CPU is process
+`trafilatura.extract` (default settings), readability-lxml's `Document.summary` and, where it is
+installed (CPython 3.12, Linux x86_64), `rs_trafilatura.extract` (default settings). CPU is process
 CPU time measured inside the worker, per page and system (curator's includes decoding and metadata).
 
 Scoring follows shared/data/README.md:
@@ -164,7 +165,16 @@ def load_cases(data: Path, sets: Iterable[str] = SETS, limit: int | None = None)
 # --- running -------------------------------------------------------------------------------------
 
 
-SYSTEMS = ("curator", "trafilatura", "readability")
+def _rs_available() -> bool:
+    try:
+        import rs_trafilatura  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+# rs-trafilatura ships cp312 manylinux x86_64 wheels only: elsewhere its column is left out.
+SYSTEMS = ("curator", "trafilatura", "readability") + (("rs-trafilatura",) if _rs_available() else ())
 
 
 @dataclass
@@ -221,6 +231,12 @@ def _score(case: Case, pred: str, cpu: float) -> Score:
     return Score(p, r, f1, *sh, len(pred), cpu)
 
 
+def _rs(html: str) -> str:
+    import rs_trafilatura
+
+    return rs_trafilatura.extract(html).main_content or ""
+
+
 def run_case(case: Case) -> Result:
     import trafilatura
 
@@ -232,7 +248,10 @@ def run_case(case: Case) -> Result:
     scores = {"curator": _score(case, pred, time.process_time() - t)}
     # the libraries get curator's decoded text (the README's baselines do the same)
     html = decode_html(body, None)[0]
-    for name, fn in (("trafilatura", lambda: trafilatura.extract(html)), ("readability", lambda: _readability(html))):
+    runs = {"trafilatura": lambda: trafilatura.extract(html), "readability": lambda: _readability(html),
+            "rs-trafilatura": lambda: _rs(html)}  # fmt: skip
+    for name in SYSTEMS[1:]:
+        fn = runs[name]
         t = time.process_time()
         try:
             out = fn() or ""
@@ -344,16 +363,19 @@ def _cell(s: dict[str, float]) -> str:
 
 
 def print_report(summary: dict, results: list[Result], floors: dict[str, float], cpu: dict[str, float]) -> None:
-    print(f"{'line':<28}{'n':>5}{'P':>7}{'R':>7}  {'curator F1 [95% CI]':<22}{'trafilatura':<22}"
-          f"{'readability':<22}{'floor':>6}")  # fmt: skip
+    others = SYSTEMS[1:]
+    print(f"{'line':<28}{'n':>5}{'P':>7}{'R':>7}  {'curator F1 [95% CI]':<22}"
+          + "".join(f"{name:<22}" for name in others) + f"{'floor':>6}")  # fmt: skip
     for key, s in summary.items():
         floor = floors.get(key)
         c = s["curator"]
-        print(f"{key:<28}{s['n']:>5}{c['p']:>7.3f}{c['r']:>7.3f}  {_cell(c):<22}{_cell(s['trafilatura']):<22}"
-              f"{_cell(s['readability']):<22}{'' if floor is None else f'{floor:>6.3f}'}")  # fmt: skip
+        print(f"{key:<28}{s['n']:>5}{c['p']:>7.3f}{c['r']:>7.3f}  {_cell(c):<22}"
+              + "".join(f"{_cell(s[name]):<22}" for name in others)
+              + f"{'' if floor is None else f'{floor:>6.3f}'}")  # fmt: skip
+    rs_cpu = f", rs-trafilatura {cpu['rs-trafilatura_ms']:.1f} ms" if "rs-trafilatura_ms" in cpu else ""
     print(
         f"\nCPU per page: curator {cpu['curator_ms']:.1f} ms (decode + extract + metadata), trafilatura "
-        f"{cpu['trafilatura_ms']:.1f} ms, readability {cpu['readability_ms']:.1f} ms; ratio "
+        f"{cpu['trafilatura_ms']:.1f} ms, readability {cpu['readability_ms']:.1f} ms{rs_cpu}; ratio "
         f"{cpu['ratio']:.2f}x; slowest curator page {cpu['curator_max_s']:.2f} s; "
         f"{int(cpu['curator_over_0_5s'])} page(s) over 0.5 s"
     )

@@ -1,4 +1,4 @@
-"""Extract stage: main text and metadata from a fetched Page (the only module that knows trafilatura).
+"""Extract stage: main text and metadata from a fetched Page (with extract_rs, the only modules that know the extractors).
 
 One parse, one extraction pass in the common case (`extract_text` is the text path, `extract_article`
 adds metadata from the same pass):
@@ -8,7 +8,10 @@ adds metadata from the same pass):
 2. remove script/style and hidden text (`htmlclean.remove_hidden`; script-revealed content stays);
 3. profile the page from cheap signals (`page_kind`): a discussion (forum / Q&A thread markup), a
    CJK-language page, or any other page (article, service, product, listing, documentation …);
-4. run trafilatura once, in the mode the profile calls for (`MODES`), metadata included, with
+4. on non-CJK pages, where rs-trafilatura is installed (`extract_rs`, engine "auto"): its text and
+   metadata, unless its result failed (text under `min_chars`, or its own predicted quality under
+   `extract_rs.MIN_QUALITY`); then, and on CJK pages, the trafilatura path below;
+   run trafilatura once, in the mode the profile calls for (`MODES`), metadata included, with
    htmldate's cheap date search (meta and structured-data dates; the feed's date wins upstream);
 5. a second pass only when a cheap signal says the first one failed: a precise pass whose text is
    under `min_chars` gets the balanced mode; on discussion pages, resiliparse's text wins when it is THREAD_GAIN times
@@ -29,7 +32,7 @@ import trafilatura
 from lxml import etree
 from lxml.html import HtmlElement
 
-from curator import outlinks, transcript
+from curator import extract_rs, outlinks, transcript
 from curator.errors import ExtractionError
 from curator.extract_cjk import strip_legal_lines, thread_chars, thread_wins
 from curator.htmlclean import NEVER_TEXT, main_block, remove_boilerplate, remove_hidden
@@ -169,6 +172,9 @@ LAST_RESORT = Mode(comments=True)
 # times trafilatura's text.
 THREAD_GAIN = 1.5
 _CJK_LANGS = {"zh", "ja", "ko"}
+# The page kinds rs-trafilatura extracts (engine "auto", when it is installed); the CJK ones keep
+# the trafilatura path above.
+RS_KINDS = frozenset({"page", "discussion"})
 
 
 def _bare(root: HtmlElement, url: str | None, mode: Mode, *, with_metadata: bool) -> Any:
@@ -227,20 +233,32 @@ def page_kind(root: HtmlElement, html: str) -> str:
     return "cjk" if cjk else "page"
 
 
+def _cited(root: HtmlElement, url: str | None) -> list[str]:
+    body = root.find("body")
+    return outlinks.cited_links(main_block(body if body is not None else root), url)
+
+
 def _extract(
     html: str, url: str | None, *, with_metadata: bool = False, min_chars: int = DEFAULT_MIN_CHARS,
-    links: list[str] | None = None,
+    links: list[str] | None = None, engine: str = "auto",
 ) -> tuple[str, Any]:
-    """(main text, trafilatura document of the first pass, for metadata); `links` receives the
-    article's outbound links (see `outlinks`)."""
+    """(main text, the document its metadata comes from: rs-trafilatura's or trafilatura's first
+    pass); `links` receives the article's outbound links (see `outlinks`)."""
     root = prepared_tree(html)
     kind = page_kind(root, html)
+    if engine == "auto" and kind in RS_KINDS and extract_rs.available():
+        rs_doc = extract_rs.extract(root, url)
+        if rs_doc is not None and not extract_rs.failed(rs_doc, min_chars):
+            if links is not None:
+                links.extend(_cited(root, url))
+            if with_metadata:
+                rs_doc = extract_rs.complete_metadata(rs_doc, root, url, len(html))
+            return rs_doc.text, rs_doc
     mode = MODES[kind]
     if mode.cleanup:
         remove_boilerplate(root, discussion=kind.endswith("discussion"))
     if links is not None:
-        body = root.find("body")
-        links.extend(outlinks.cited_links(main_block(body if body is not None else root), url))
+        links.extend(_cited(root, url))
     doc = _bare(root, url, mode, with_metadata=with_metadata)
     text = _text(doc, mode)
     if mode.precision and len(text) < min_chars:
@@ -266,9 +284,19 @@ def _extract(
     return text, doc
 
 
-def extract_text(html: str, url: str | None = None, *, min_chars: int = DEFAULT_MIN_CHARS) -> str:
+def extract_text(
+    html: str, url: str | None = None, *, min_chars: int = DEFAULT_MIN_CHARS, engine: str = "auto"
+) -> str:
     """Main text of an HTML document, exactly what `extract_article` uses; '' when nothing is found."""
-    return _extract(html, url, min_chars=min_chars)[0]
+    return _extract(html, url, min_chars=min_chars, engine=engine)[0]
+
+
+def extract_routed(
+    html: str, url: str | None = None, *, min_chars: int = DEFAULT_MIN_CHARS, engine: str = "auto"
+) -> tuple[str, str]:
+    """(`extract_text`'s text, the engine that produced it: "rs-trafilatura" or "trafilatura")."""
+    text, doc = _extract(html, url, min_chars=min_chars, engine=engine)
+    return text, "rs-trafilatura" if isinstance(doc, extract_rs.RsDoc) else "trafilatura"
 
 # --- metadata ------------------------------------------------------------------------------------
 
@@ -293,7 +321,7 @@ def extract_article(page: Page, settings: ExtractSettings) -> Article:
     links: list[str] = []
     try:
         text, doc = _extract(page.text, page.final_url, with_metadata=True, min_chars=settings.min_chars,
-                             links=links)
+                             links=links, engine=settings.engine)
     except ExtractionError as exc:
         exc.url = page.final_url
         raise

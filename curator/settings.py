@@ -134,6 +134,7 @@ class ExtractSettings(_Section):
     workers: int = Field(default=-1, ge=-1, le=64)  # parser processes; -1 = one per core, 0 = in-process
     timeout_s: float = Field(default=60.0, gt=0, le=600)  # per document
     worker_max_mb: int = Field(default=3072, ge=0, le=1_048_576)  # address-space cap per parser process (0 = none)
+    engine: Literal["auto", "trafilatura"] = "auto"  # auto: rs-trafilatura on non-CJK pages when installed
 
 
 class ModelPrice(_Section):

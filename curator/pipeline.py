@@ -11,7 +11,6 @@ source becomes an outcome with a reason and a counter on the run's RunSummary; o
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 from datetime import datetime, timedelta
@@ -102,6 +101,8 @@ class Pipeline:
                 run.counters["store/rekeyed"] += rekeyed.changed
                 run.counters["store/rekey_split"] += rekeyed.split
                 run.notes.append(rekeyed.message)
+            import asyncio  # the collect stages' loop (`draft` runs none)
+
             asyncio.run(self._collect_network(run, discover))
             self._cluster(run)
             self._enrich(run)
@@ -173,6 +174,8 @@ class Pipeline:
 
     # ---- extract ------------------------------------------------------------------------------
     async def _extract_waiting(self, ctx: StageContext) -> None:
+        import asyncio
+
         assert self._pool is not None, "extracting outside a collect"
         rows = self.store.waiting(ItemState.FETCHED)
         admit = asyncio.Semaphore(max(1, self._pool.workers) * 2)

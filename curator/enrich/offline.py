@@ -29,7 +29,7 @@ from curator.settings import Settings
 from curator.titles import headline
 from curator.workers import CallPool
 
-if TYPE_CHECKING:  # numpy loads with the first summary written (a draft that writes none never needs it)
+if TYPE_CHECKING:
     import numpy as np
 
 log = logging.getLogger(__name__)
@@ -127,8 +127,7 @@ def _prior(sentence: str, position: int) -> float:
 
 def _pagerank(tokens: list[frozenset[str]], damping: float = 0.85) -> np.ndarray:
     """TextRank: PageRank over sentences, edges weighted by overlap / (log|Si| + log|Sj|)."""
-    import numpy as np
-
+    import numpy as np  # here, not at import: a draft that writes no summary never loads numpy
     n = len(tokens)
     weights = np.zeros((n, n))
     for i in range(n):

@@ -179,6 +179,7 @@ class DescendantSampler:
         self.last: dict[int, float] = {}
         self.base: dict[int, float] = {}
         self.peak_rss = 0
+        self.own_cpu_s = 0.0  # this sampler's own CPU (reading /proc): the bench's, taken out of curator's
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
@@ -201,8 +202,10 @@ class DescendantSampler:
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
+            started = time.thread_time()
             for pid, (cpu, _) in self._snap().items():
                 self.last[pid] = cpu
+            self.own_cpu_s += time.thread_time() - started
 
     def __enter__(self) -> DescendantSampler:  # noqa: PYI034
         self.base = {pid: cpu for pid, (cpu, _) in self._snap().items()}
@@ -249,8 +252,10 @@ def measured() -> Iterator[dict[str, float]]:
     finally:
         wall = time.perf_counter() - t0
         s1, c1 = _cpu()
+        s1 -= sampler.own_cpu_s  # the sampler thread runs in this process: its CPU is not curator's
         kids = max(c1 - c0, sampler.cpu_s)
         out.update(wall_s=round(wall, 3), cpu_self_s=round(s1 - s0, 3), cpu_children_s=round(kids, 3),
+                   sampler_cpu_s=round(sampler.own_cpu_s, 3),
                    cpu_children_reaped_s=round(c1 - c0, 3), cpu_children_sampled_s=round(sampler.cpu_s, 3),
                    child_processes=sampler.processes, cpu_s=round(s1 - s0 + kids, 3),
                    peak_rss_sampled_mb=round(sampler.peak_rss / 2**20, 1))

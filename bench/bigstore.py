@@ -94,6 +94,9 @@ def _children_cpu() -> float:
 def _cli(home: Path | None, *args: str) -> tuple[float, float]:
     """(wall, CPU) seconds of one command in a fresh interpreter; CPU is what other load leaves unchanged."""
     env = {**os.environ, "CURATOR_RUN__NOW": NOW.isoformat()}
+    # An installed curator has its bytecode (pip compiles it); a shell that forbids writing it would time
+    # the compiler on every start-up instead. The first, untimed run of each command writes it.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     cmd = [sys.executable, "-m", "curator.cli", *args] + (["--home", str(home)] if home else [])
     started, cpu = time.perf_counter(), _children_cpu()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
@@ -128,7 +131,11 @@ def _board_page(home: Path) -> Callable[[], float]:
 def time_commands(home: Path, *, repeat: int = 3) -> dict[str, float]:
     """Seconds (median of `repeat`) for draft, a board page, status and --help on the workspace at `home`:
     `<name>_s` the wall time, `<name>_cpu_s` the CPU time (on a shared machine the wall time also counts
-    waiting for a core; the CPU time is the command's own, and what it would take on an idle one)."""
+    waiting for a core; the CPU time is the command's own, and what it would take on an idle one). Each
+    command runs once untimed first, as a warm machine has it (bytecode written, files in the page cache)."""
+    for args in (("draft", "--date", f"{NOW:%Y-%m-%d}"), ("status",)):
+        _cli(home, *args)
+    _cli(None, "--help")
     timed = {"draft": _median(lambda: _cli(home, "draft", "--date", f"{NOW:%Y-%m-%d}"), repeat),
              "board_page": _median(_board_page(home), repeat),
              "status": _median(lambda: _cli(home, "status"), repeat),

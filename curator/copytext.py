@@ -8,6 +8,7 @@ both read one definition. Pure and deterministic.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from curator import text as textutil
@@ -48,9 +49,17 @@ _CHROME_PHRASES = (
 CHROME = re.compile(_CHROME_PHRASES, re.IGNORECASE)
 
 
+_NOT_ALNUM = re.compile(r"[\W_]+")  # \w is str.isalnum() and the underscore
+
+
 def _norm(s: str) -> str:
-    s = textutil.normalise_for_match(s)
-    return "".join(ch for ch in s if ch.isalnum())
+    return _NOT_ALNUM.sub("", textutil.normalise_for_match(s))
+
+
+@functools.lru_cache(maxsize=256)
+def _title_refs(title: str) -> tuple[str, ...]:
+    """The title and its keyword-pipe parts, normalised: once per title, not once per sentence compared."""
+    return tuple(ref for ref in (_norm(part) for part in [title, *pipe_segments(title)]) if ref)
 
 
 def repeats_title(sentence: str, title: str) -> bool:
@@ -58,9 +67,8 @@ def repeats_title(sentence: str, title: str) -> bool:
     bare = _norm(sentence)
     if len(bare) < 4:
         return False
-    for part in [title, *pipe_segments(title)]:
-        ref = _norm(part)
-        if ref and (bare == ref or (len(bare) >= 6 and bare in ref) or (len(ref) >= 6 and bare.startswith(ref)
+    for ref in _title_refs(title):
+        if (bare == ref or (len(bare) >= 6 and bare in ref) or (len(ref) >= 6 and bare.startswith(ref)
                                                                       and len(bare) <= len(ref) * 1.3)):
             return True
     return False

@@ -41,19 +41,19 @@ async def fetch_waiting(ctx: StageContext, fetcher: Fetcher, parsers: int, on_pa
         ctx.run.counters["retry/editor_finds"] += len(retrying)
     # Admit items only as fast as the fetcher can take them, so a stop leaves the rest untouched.
     admit = asyncio.Semaphore(ctx.settings.fetch.max_concurrency)
-    # Fetched pages wait for a parser in a bounded queue: fetching goes on while the parsers work,
-    # and at most this many pages are held in memory at once.
-    in_memory = asyncio.Semaphore(ctx.settings.fetch.max_concurrency + max(1, parsers) * 4)
     robots = RobotsCache(fetcher, ctx.settings.fetch.user_agent) if ctx.settings.fetch.respect_robots else None
     pages = PageFetcher(ctx, fetcher, robots, retrying)
+    waiting = iter(rows)
     with ctx.reporter.stage("fetch", len(rows)) as advance:
 
-        async def one(row: WorkItem) -> None:
-            async with in_memory:
+        async def lane() -> None:
+            """Fetch the next waiting item, hand its page to the parsers, repeat: a lane holds at most one
+            page, so the pages in memory never outnumber the lanes, however many items wait."""
+            for row in waiting:
                 async with admit:
                     if ctx.stopping.is_set():  # the item stays `discovered` for the next run
                         advance()
-                        return
+                        continue
                     try:
                         page = await pages.fetch_one(row)
                     finally:
@@ -61,9 +61,16 @@ async def fetch_waiting(ctx: StageContext, fetcher: Fetcher, parsers: int, on_pa
                 if page is not None:
                     await on_page(row, page)
 
-        await asyncio.gather(*(one(r) for r in rows))
+        # Fetched pages wait for a parser in these lanes: fetching goes on while the parsers work.
+        await asyncio.gather(*(lane() for _ in range(min(len(rows), page_lanes(ctx.settings.fetch.max_concurrency,
+                                                                                 parsers)))))
     if robots is not None and robots.unavailable:
         ctx.run.counters["fetch/robots_unavailable"] += robots.unavailable
+
+
+def page_lanes(max_concurrency: int, parsers: int) -> int:
+    """How many pages a run holds at most: one per download in flight, and four per parser waiting."""
+    return max_concurrency + max(1, parsers) * 4
 
 
 class PageFetcher:

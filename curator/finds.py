@@ -15,7 +15,6 @@ import re
 from urllib.parse import unquote, urlsplit
 
 from curator.enrich import content_hash
-from curator.enrich.offline import OfflineBackend
 from curator.errors import LLMError
 from curator.models import Article, Enrichment, EnrichRequest, Item, WorkItem
 from curator.settings import Settings
@@ -151,6 +150,8 @@ def _place(settings: Settings, item: Item, title: str, note: str) -> tuple[str, 
     """Section and tags from the editor's words, by the offline backend's keyword rules."""
     fallback = settings.sections[0].id if settings.sections else "general"
     req = EnrichRequest(item_id=item.id, url=item.url, title=title, text=note or title, source=EDITOR_SOURCE)
+    from curator.enrich.offline import OfflineBackend  # numpy and the worker pool: only when a find needs it
+
     try:
         enr = OfflineBackend(settings).enrich(req)
     except LLMError:

@@ -11,35 +11,40 @@ source becomes an outcome with a reason and a counter on the run's RunSummary; o
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from curator import compose, finds, prose, readback, rulecheck, select
 from curator.context import RUN_LEVEL, StageContext
-from curator.discover import discover, redacted_candidate, vet_find_url
 from curator.enrich import cleanup, content_hash
-from curator.enrich.backends import Backend
-from curator.enrich.stage import EnrichStage
 from curator.errors import CuratorError, ExtractionError, Interrupted, LLMUnavailable
-from curator.fetch import fetch_waiting, keep_find
-from curator.http import Fetcher
 from curator.models import Candidate, Issue, ItemState, Page, Placement, ReviewData, RunSummary, WorkItem
-from curator.notify.notifier import Notifier
 from curator.progress import Reporter
 from curator.redaction import Redactor
 from curator.settings import Settings, require_llm_key
 from curator.store import Store
 from curator.urls import redact
-from curator.workers import ParsePool, extract_job
+
+if TYPE_CHECKING:  # the collect stages (network client, feed parsers, worker processes): not for `draft`
+    from curator.enrich.backends import Backend
+    from curator.enrich.stage import EnrichStage
+    from curator.workers import ParsePool
 
 log = logging.getLogger(__name__)
 
 CLUSTER_WINDOW_DAYS = 14  # new items join stories of items published in the last two weeks
 __all__ = ["Pipeline", "TooFewStories", "vet_find_url"]
+
+
+def vet_find_url(url: str) -> tuple[str, str]:
+    """A person's URL checked and canonicalised (`curator.discover.vet_find_url`)."""
+    from curator.discover import vet_find_url as vet
+
+    return vet(url)
 
 
 class TooFewStories(CuratorError):
@@ -52,7 +57,8 @@ class TooFewStories(CuratorError):
 class Pipeline:
     """One collect or draft run over a store: the stages in order, outcomes counted on the run's summary."""
 
-    enrich_stage: type[EnrichStage] = EnrichStage  # the Celery engine's sends the full pass to its workers
+    # None: the local stage (enrich/stage.py); the Celery engine's sends the full pass to its workers.
+    enrich_stage: type[EnrichStage] | None = None
 
     def __init__(self, settings: Settings, store: Store, reporter: Reporter | None = None,
                  *, backend: Backend | None = None) -> None:
@@ -64,7 +70,7 @@ class Pipeline:
         # Set by SIGTERM or the run deadline: stages stop taking new work; what is in flight finishes.
         self.stopping = threading.Event()
         self.stop_reason = ""
-        self._pool = ParsePool(settings.extract.model_copy(update={"workers": 0}))  # replaced per collect
+        self._pool: ParsePool | None = None  # the parser processes, while a collect runs
         # A page or feed can quote a configured secret (a token from a source URL): masked before it is stored.
         self.redactor = Redactor.for_settings(settings)
 
@@ -95,6 +101,8 @@ class Pipeline:
                 run.counters["store/rekeyed"] += rekeyed.changed
                 run.counters["store/rekey_split"] += rekeyed.split
                 run.notes.append(rekeyed.message)
+            import asyncio  # the collect stages' loop (`draft` runs none)
+
             asyncio.run(self._collect_network(run, discover))
             self._cluster(run)
             self._enrich(run)
@@ -125,11 +133,18 @@ class Pipeline:
             self.store.finish_run(run.run_id, run.status, dict(run.counters),
                                   [*run.notes, run.error] if run.error else run.notes)
             if command == "collect":  # webhooks, once the result is stored; never raises (curator/notify/)
+                from curator.notify.notifier import Notifier
+
                 Notifier(self.settings, self.store).after_collect(run)
         return run
 
     async def _collect_network(self, run: RunSummary, discover_sources: bool) -> None:
         """Discover, fetch, and extract in parser processes while the fetching goes on."""
+        from curator.discover import discover
+        from curator.fetch import fetch_waiting
+        from curator.http import Fetcher
+        from curator.workers import ParsePool
+
         ctx = self.context(run)
         with ParsePool(self.settings.extract) as pool:
             self._pool = pool
@@ -144,6 +159,8 @@ class Pipeline:
                 run.counters["extract/pool_restarts"] += pool.restarts
 
     def add_candidate(self, cand: Candidate) -> tuple[int, bool]:
+        from curator.discover import redacted_candidate
+
         url, canonical = vet_find_url(cand.url)  # a person's URL: checked first
         return self.store.add_candidate(redacted_candidate(self.redactor, cand.model_copy(update={"url": url})), canonical)
 
@@ -157,6 +174,9 @@ class Pipeline:
 
     # ---- extract ------------------------------------------------------------------------------
     async def _extract_waiting(self, ctx: StageContext) -> None:
+        import asyncio
+
+        assert self._pool is not None, "extracting outside a collect"
         rows = self.store.waiting(ItemState.FETCHED)
         admit = asyncio.Semaphore(max(1, self._pool.workers) * 2)
         with self.reporter.stage("extract", len(rows)) as advance:
@@ -170,6 +190,7 @@ class Pipeline:
             await asyncio.gather(*(one(r) for r in rows))
 
     async def _extract_one(self, ctx: StageContext, row: WorkItem, page: Page) -> None:
+        assert self._pool is not None, "extracting outside a collect"
         await extract_item(ctx, self._pool, row, page)
 
     # ---- cluster -----------------------------------------------------------------------------
@@ -205,7 +226,9 @@ class Pipeline:
     # ---- enrich ------------------------------------------------------------------------------
     def _enrich(self, run: RunSummary) -> None:
         replaced = self.store.replacing_stand_ins()  # before the stage overwrites the stand-ins
-        self.enrich_stage(self.context(run), backend=self._backend).run()
+        from curator.enrich.stage import EnrichStage
+
+        (self.enrich_stage or EnrichStage)(self.context(run), backend=self._backend).run()
         if replaced and (n := finds.keep_editors_words(self.store, replaced)):
             run.counters["add/fetched_after_retry"] += n
 
@@ -303,6 +326,9 @@ class Pipeline:
 async def extract_item(ctx: StageContext, pool: ParsePool, row: WorkItem, page: Page) -> None:
     """Page -> Article in a parser process (extract.py, or the watched page's own entry), stored masked
     (the local engine's extract stage and the Celery engine's extract task both call this)."""
+    from curator.fetch import keep_find
+    from curator.workers import extract_job
+
     run = ctx.run
     anchor = urlsplit(row.canonical_url).fragment  # a `watch` entry: one block of a page
     try:

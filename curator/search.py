@@ -69,9 +69,24 @@ def fold(text: str) -> str:
     return to_simplified(unicodedata.normalize("NFKC", text)).lower()
 
 
+# What jieba yields, as `_tokens` keeps it, for a text holding none of the Han characters it segments
+# (U+4E00-U+9FD5) and none of its dictionary's other words (AT&T, c#, c++; tests/test_search_tokens.py
+# checks both against jieba): each run of ASCII letters and digits, and every other word character alone.
+# Half the pages are English, which jieba walks a character at a time (10 ms a page).
+_PLAIN_TOKEN = re.compile(r"[a-zA-Z0-9]+|\w")
+_JIEBA_HAN = re.compile("[\u4e00-\u9fd5]")
+
+
+def _jieba_free(folded: str) -> bool:
+    return "c+" not in folded and "c#" not in folded and not _JIEBA_HAN.search(folded)
+
+
 def _tokens(text: str, *, search_mode: bool) -> list[str]:
+    folded = fold(text)
+    if _jieba_free(folded):
+        return _PLAIN_TOKEN.findall(folded)
     jieba = segment.jieba()
-    cut = jieba.cut_for_search(fold(text), HMM=False) if search_mode else jieba.cut(fold(text), HMM=False)
+    cut = jieba.cut_for_search(folded, HMM=False) if search_mode else jieba.cut(folded, HMM=False)
     return [t.strip() for t in cut if _WORD.search(t)]
 
 

@@ -15,6 +15,7 @@ Two strengths, because many Taiwan words are also everyday mainland words (资�
 from __future__ import annotations
 
 import functools
+import re
 import threading
 from pathlib import Path
 
@@ -37,8 +38,10 @@ _lock = threading.Lock()
 
 
 @functools.cache
-def _tables() -> tuple[dict[str, str], frozenset[str]]:
-    """(Simplified Taiwan phrase → mainland phrase, the unambiguous keys)."""
+def _phrases() -> tuple[dict[str, str], re.Pattern[str]]:
+    """(Simplified Taiwan phrase → mainland phrase, a pattern finding any of them as a substring). Neither
+    needs the segmenter: a text in which no phrase occurs at all has no phrase token either, so jieba and
+    its dictionary (a second of CPU) load only for the rare text that holds one (a draft's lint never)."""
     import opencc
 
     folder = Path(opencc.__file__).parent / "dictionary"
@@ -52,6 +55,13 @@ def _tables() -> tuple[dict[str, str], frozenset[str]]:
         src, dst = simp(key), simp(values[0])
         if len(src) >= 2 and src != dst and src not in mainland:
             table[src] = dst
+    return table, re.compile("|".join(map(re.escape, sorted(table, key=len, reverse=True))))
+
+
+@functools.cache
+def _tables() -> tuple[dict[str, str], frozenset[str]]:
+    """(Simplified Taiwan phrase → mainland phrase, the unambiguous keys)."""
+    table = _phrases()[0]
     jieba = segment.jieba()
     freq = jieba.dt.FREQ
     unambiguous = frozenset(k for k in table if (freq.get(k) or 0) <= MAINLAND_FREQ_MAX and k not in MAINLAND_TOO)
@@ -70,11 +80,14 @@ def _tokens(text: str) -> list[str]:
 
 def regional_words(text: str) -> list[str]:
     """Unambiguous Taiwan words in `text` (Simplified script), in order of first appearance."""
-    unambiguous = _tables()[1]
     if not text:
         return []
+    simple = textutil.to_simplified(text)
+    if not _phrases()[1].search(simple):
+        return []  # no phrase of the table in it: no word of it either
+    unambiguous = _tables()[1]
     seen: dict[str, None] = {}
-    for tok in _tokens(textutil.to_simplified(text)):
+    for tok in _tokens(simple):
         if tok in unambiguous:
             seen.setdefault(tok)
     return list(seen)
@@ -86,7 +99,7 @@ def is_taiwan_usage(source: str) -> bool:
 
 
 def mainland_form(word: str) -> str:
-    return _tables()[0].get(word, word)
+    return _phrases()[0].get(word, word)
 
 
 def to_mainland(text: str, *, taiwan: bool = False) -> str:
@@ -94,8 +107,10 @@ def to_mainland(text: str, *, taiwan: bool = False) -> str:
     whole table when `taiwan` (the source is written in Taiwan usage)."""
     if not text or not textutil.han_ratio(text):
         return text
-    table, unambiguous = _tables()
     simple = textutil.to_simplified(text)
+    if not _phrases()[1].search(simple):
+        return simple  # the tokens of a text holding no phrase of the table are kept as they are
+    table, unambiguous = _tables()
     out = []
     for tok in _tokens(simple):
         if tok in table and (taiwan or tok in unambiguous):

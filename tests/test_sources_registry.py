@@ -93,6 +93,22 @@ def test_the_built_in_kinds_are_found_in_the_package() -> None:
     assert registry.SOURCES["jsonfeed"] is registry.SOURCES["rss"] is RssSource
 
 
+def test_the_table_of_built_in_kinds_is_what_the_modules_register() -> None:
+    """`BUILTIN_KINDS` lets a config be checked without importing a source module; it must name every kind
+    each module of the package registers, and only those."""
+    import importlib
+    import pkgutil
+
+    registered: dict[str, str] = {}
+    for mod in pkgutil.iter_modules([str(Path(registry.__file__).parent)]):
+        module = importlib.import_module(f"curator.sources.{mod.name}")
+        for name, obj in vars(module).items():
+            if isinstance(obj, type) and obj.__module__ == module.__name__ and name.endswith("Source"):
+                registered.update({k: mod.name for k, cls in registry.SOURCES.items() if cls is obj})
+    assert registered == registry.BUILTIN_KINDS
+    assert sorted(registry.BUILTIN_KINDS) == BUILTIN_KINDS
+
+
 def test_traits_are_class_attributes_and_only_watch_keeps_fragments() -> None:
     keepers = {cls.kind for cls in registry.SOURCES.values() if cls.keeps_fragment}
     assert keepers == {"watch"}

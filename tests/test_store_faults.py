@@ -19,7 +19,6 @@ import pytest
 from typer.testing import CliRunner
 
 from curator import cli, compose
-from curator.cli import workspace as cli_workspace
 from curator.errors import ComposeError, StoreError
 from curator.models import Candidate, ItemState, Placement
 from curator.store import Store
@@ -96,7 +95,7 @@ def test_collect_on_a_full_disk_exits_non_zero_with_the_path_and_no_traceback(wo
             super().__init__(*a, **kw)
             fill_to_the_brim(self)
 
-    monkeypatch.setattr(cli_workspace, "Store", FullDiskStore)
+    monkeypatch.setattr("curator.store.Store", FullDiskStore)  # the CLI imports the store when it opens one
     result = runner.invoke(cli.app, ["collect", "--home", str(workspace), "--provider", "offline"])
     db = workspace / "data" / "curator.db"
     assert result.exit_code == StoreError.exit_code, result.output

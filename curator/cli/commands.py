@@ -25,11 +25,10 @@ from curator.cli.workspace import (
     workspace,
 )
 from curator.errors import ConfigError, LLMUnavailable
-from curator.models import Candidate, RunSummary
-from curator.settings import Settings, defaults_dir, require_llm_key
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # settings and models load when a command runs (pydantic): `curator --help` needs neither
     from curator.pipeline import Pipeline
+    from curator.settings import Settings
 
 __all__ = ["add", "archive_app", "collect", "config_app", "demo", "draft", "init", "lint", "publish", "review",
            "status"]
@@ -37,6 +36,8 @@ __all__ = ["add", "archive_app", "collect", "config_app", "demo", "draft", "init
 
 def init(home: HomeOpt = None) -> None:
     """Scaffold config/ and prompts/ for a publication (existing files are never overwritten)."""
+    from curator.settings import defaults_dir
+
     home = home or Path(".")  # `init` makes a workspace, so it needs none
     src = defaults_dir()
     created = []
@@ -65,6 +66,8 @@ def collect(home: HomeOpt = None, provider: ProviderOpt = None, as_json: JsonOpt
     finish, marks the run interrupted and exits 143; the next run resumes where it stopped. An LLM
     endpoint that refuses or cannot be reached ends the run with 69; its items wait for the next run.
     """
+    from curator.models import RunSummary
+
     with workspace(home, "collect", provider=provider, check=True) as ws:  # the one integrity check of a run
         pipe = _engine(ws.settings)(ws.settings, ws.store, TerminalReporter(quiet=as_json))
         with stop_on_sigterm(pipe):
@@ -103,7 +106,9 @@ def add(
     as_json: JsonOpt = False,
 ) -> None:
     """Add one URL to the pool of candidates."""
+    from curator.models import Candidate
     from curator.pipeline import Pipeline, vet_find_url
+    from curator.settings import require_llm_key
 
     def before(settings: Settings) -> None:
         vet_find_url(url)  # before the store is opened: a bad URL leaves no database file behind

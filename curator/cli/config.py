@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from curator.cli.workspace import HomeOpt, JsonOpt, workspace
-from curator.config_errors import find_line
-from curator.settings import Settings
-from curator.urls import redact
+
+if TYPE_CHECKING:
+    from curator.settings import Settings
 
 app = typer.Typer(help="The effective configuration: what each setting is and which layer set it.",
                   no_args_is_help=True, add_completion=False, rich_markup_mode=None)
@@ -33,6 +33,8 @@ def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
 
 def _origin(key: str, origins: dict[str, str], home: Path) -> str:
     """The layer that set `key`; for a file, with the line (`file:config/curator.toml:12`)."""
+    from curator.config_errors import find_line
+
     if "[" in key:  # an entry of sources / sections: the file that holds the list
         return origins.get(key.split("[", 1)[0], "default")
     found = origins.get(key, "default")
@@ -43,6 +45,8 @@ def _origin(key: str, origins: dict[str, str], home: Path) -> str:
 
 def effective(settings: Settings) -> list[tuple[str, Any, str]]:
     """(key, value, origin) for every setting; the API key shows as set/unset, URL secrets are redacted."""
+    from curator.urls import redact
+
     data = settings.model_dump(mode="json", exclude={"home", "origins"})
     llm = data.get("llm", {})
     llm["api_key"] = MASK if settings.llm.api_key is not None else None

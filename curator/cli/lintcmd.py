@@ -13,10 +13,10 @@ import typer
 
 from curator.cli.workspace import HomeOpt, JsonOpt, workspace
 from curator.errors import UsageError
-from curator.settings import Settings
 
 if TYPE_CHECKING:
     from curator.findings import Finding
+    from curator.settings import Settings
 
 
 class Format(str, Enum):

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from curator.cli.workspace import HomeOpt, JsonOpt, workspace
 from curator.errors import UsageError
-from curator.models import RunSummary
-from curator.settings import Settings
-from curator.store import Store
+
+if TYPE_CHECKING:
+    from curator.models import RunSummary
+    from curator.settings import Settings
+    from curator.store import Store
 
 app = typer.Typer(help="Webhooks that tell you when a draft is ready or a run needs you ([[notify.webhooks]]).",
                   no_args_is_help=True)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import unicodedata
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from curator.models import RunSummary, StatusReport
-from curator.settings import Settings
+if TYPE_CHECKING:
+    from curator.models import RunSummary, StatusReport
+    from curator.settings import Settings
 
 
 def display_width(text: str) -> int:

@@ -5,15 +5,16 @@ from __future__ import annotations
 import json
 import sys
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from curator.cli.workspace import HomeOpt, JsonOpt, cli_errors, workspace
 from curator.errors import ConfigError
-from curator.models import ItemState
-from curator.models.search import SearchFilters, SearchHit
-from curator.store import Store
+from curator.states import ItemState
+
+if TYPE_CHECKING:
+    from curator.models.search import SearchHit
 
 DATE_FORMATS = ["%Y-%m-%d"]
 
@@ -71,7 +72,9 @@ def search(
     Chinese is cut into words (jieba), so 大模型 finds 大模型推理; English is matched without case. Each hit
     shows where it stands and, when it was published, the issue it already ran in.
     """
+    from curator.models.search import SearchFilters
     from curator.search import parse_query
+    from curator.store import Store
 
     if since and until and since > until:
         raise typer.BadParameter(f"--since {since.date()} is after --until {until.date()}", param_hint="--since")

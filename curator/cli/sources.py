@@ -12,20 +12,16 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from curator.cli.output import table_lines
-from curator.cli.rules_view import rules_lines, rules_report
 from curator.cli.workspace import HomeOpt, JsonOpt, cli_errors, find_home, workspace
 from curator.errors import CuratorError, UsageError
-from curator.models import SourceHealth, Validators
-from curator.report import FLAG_AFTER_FAILURES, source_flag
-from curator.settings import Settings, SourceSettings, load_settings
-from curator.sources import SourceContext, build_source, known_kinds
-from curator.store import Store
-from curator.urls import canonical_url, check_user_url, domain, redact
+
+if TYPE_CHECKING:  # settings, store and the source kinds load when a subcommand runs, not for --help
+    from curator.settings import Settings, SourceSettings
 
 app = typer.Typer(
     rich_markup_mode=None,
@@ -79,6 +75,9 @@ def append_sources(home: Path, tables: list[dict[str, Any]]) -> Path:
 
 def replace_validated(home: Path, target: Path, text: str) -> Path:
     """Write `text` as the config file `target` once the whole config with it validates (else unchanged)."""
+    from curator.settings import load_settings
+    from curator.sources import known_kinds
+
     cfg_dir = target.parent
     tmp = target.with_name(target.name + ".tmp")  # not *.toml, so never read as config meanwhile
     tmp.write_text(text, encoding="utf-8")
@@ -139,6 +138,8 @@ def edit_source(home: Path, name: str, *, remove: bool = False, enabled: bool | 
 
 
 def _same_url(a: str, b: str) -> bool:
+    from curator.urls import canonical_url
+
     try:
         return canonical_url(a) == canonical_url(b)
     except ValueError:
@@ -150,6 +151,8 @@ def _duplicate(settings: Settings, name: str | None, url: str) -> SourceSettings
 
 
 def _refuse_duplicate(settings: Settings, name: str | None, url: str) -> None:
+    from curator.urls import redact
+
     if (dup := _duplicate(settings, name, url)) is not None:
         typer.echo(f"already configured as '{dup.name}' ({redact(dup.url)}); nothing added.", err=True)
         raise typer.Exit(1)
@@ -169,6 +172,9 @@ async def _discover(settings: Settings, url: str) -> str:
 async def _probe_watch(settings: Settings, src: SourceSettings) -> str:
     """Read a watched page again, now, and say what it yields (or why it yields nothing)."""
     from curator.http import Fetcher
+    from curator.models import Validators
+    from curator.sources import SourceContext, build_source
+    from curator.urls import redact
 
     async with Fetcher(settings.fetch) as fetcher:
         try:
@@ -201,7 +207,10 @@ def add(
     as_json: JsonOpt = False,
 ) -> None:
     """Find the site's feed and append it to config/sources.toml (refuses a name or URL already there)."""
+    from curator.settings import SourceSettings
+    from curator.sources import build_source
     from curator.sources.discovery import source_table
+    from curator.urls import check_user_url, domain, redact
 
     with cli_errors():  # a URL that is not a web page is refused before the config is read
         try:
@@ -287,6 +296,11 @@ def export_opml(
 @app.command()
 def check(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
     """Source health from the store: last success, failures in a row, last error, items found."""
+    from curator.cli.rules_view import rules_lines, rules_report
+    from curator.models import SourceHealth
+    from curator.report import FLAG_AFTER_FAILURES, source_flag
+    from curator.store import Store
+
     # long because: one report in two shapes (text and --json): health, rules, and what each rule did
     with workspace(home, store=False, must_exist=False) as ws:
         settings = ws.settings
@@ -356,6 +370,7 @@ NameArg = Annotated[str, typer.Argument(metavar="NAME", help="The source's name 
 def list_sources(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
     """The configured sources: name, kind, URL (secrets redacted), weight, section, enabled."""
     from curator.sources.discovery import source_table
+    from curator.urls import redact
 
     with workspace(home, store=False, must_exist=False) as ws:
         sources = ws.settings.sources

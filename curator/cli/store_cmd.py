@@ -9,9 +9,6 @@ import typer
 
 from curator.cli.workspace import HomeOpt, JsonOpt, cli_errors, workspace_settings
 from curator.errors import ConfigError, StoreError
-from curator.runlock import RunLock
-from curator.store import Store
-from curator.store.dialect import is_postgres_url
 
 app = typer.Typer(help="The workspace's store: copy it into a team's Postgres database.", no_args_is_help=True,
                   add_completion=False, rich_markup_mode=None)
@@ -26,7 +23,10 @@ UrlArg = Annotated[str | None, typer.Argument(
 def migrate_to(url: UrlArg = None, home: HomeOpt = None, as_json: JsonOpt = False) -> None:
     """Copy this workspace's SQLite store (store.path) into an empty Postgres database, ids and all; verify
     the row count of every table and print them. Exits non-zero if any count differs."""
+    from curator.runlock import RunLock
+    from curator.store import Store
     from curator.store.copy import copy_store
+    from curator.store.dialect import is_postgres_url
 
     with cli_errors():
         settings = workspace_settings(home)

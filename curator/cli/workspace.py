@@ -25,14 +25,11 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 
 from curator.errors import ConfigError, CuratorError
-from curator.runlock import run_lock
-from curator.settings import Settings, load_settings
-from curator.sources import known_kinds
-from curator.store import Store
-from curator.urls import RedactingFilter
 
-if TYPE_CHECKING:  # the pipeline imports clustering and extraction: not at start-up
+if TYPE_CHECKING:  # settings, store and the pipeline load when a command opens its workspace: not for --help
     from curator.pipeline import Pipeline
+    from curator.settings import Settings
+    from curator.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +49,8 @@ _NOISY = ("httpx", "httpcore", "httpx2", "httpcore2", "openai", "trafilatura", "
 
 
 def setup_logging(verbose: bool, *, quiet: bool = False) -> None:
+    from curator.urls import RedactingFilter
+
     level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", "%H:%M:%S"))
@@ -90,6 +89,9 @@ def workspace_settings(home: Path | None, *, provider: str | None = None, must_e
     if must_exist and not home.exists():
         raise ConfigError(f"--home / CURATOR_HOME {home}: no such folder; create it with `curator init --home {home}`"
                           " (nothing was created)")
+    from curator.settings import load_settings
+    from curator.sources import known_kinds
+
     overrides: dict[str, dict[str, Any]] = {}
     if provider:
         overrides["llm"] = {"provider": provider}
@@ -138,6 +140,9 @@ def workspace(
     """settings -> `before(settings)` (checks that must pass before anything is locked or stored) -> the
     run lock named `lock` (none when None) -> the store (integrity-checked first with `check`: `collect`
     and `doctor`); CuratorErrors become exit codes."""
+    from curator.runlock import run_lock
+    from curator.store import Store
+
     with cli_errors(), ExitStack() as stack:
         settings = workspace_settings(home, provider=provider, must_exist=must_exist)
         if before is not None:

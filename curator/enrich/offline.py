@@ -14,9 +14,8 @@ import os
 import re
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
-import numpy as np
 from pydantic import BaseModel
 
 from curator import copytext, segment, vocab
@@ -29,6 +28,9 @@ from curator.models import Enrichment, EnrichRequest
 from curator.settings import Settings
 from curator.titles import headline
 from curator.workers import CallPool
+
+if TYPE_CHECKING:
+    import numpy as np
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +127,7 @@ def _prior(sentence: str, position: int) -> float:
 
 def _pagerank(tokens: list[frozenset[str]], damping: float = 0.85) -> np.ndarray:
     """TextRank: PageRank over sentences, edges weighted by overlap / (log|Si| + log|Sj|)."""
+    import numpy as np  # here, not at import: a draft that writes no summary never loads numpy
     n = len(tokens)
     weights = np.zeros((n, n))
     for i in range(n):

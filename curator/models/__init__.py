@@ -17,7 +17,6 @@ from curator.models.core import (
     Issue,
     IssueSection,
     Item,
-    ItemState,
     Page,
     RunSummary,
     SourceRef,
@@ -57,6 +56,7 @@ from curator.models.review import (
     WovenStory,
     WrittenDraft,
 )
+from curator.states import ItemState  # the one enum the CLI options name, without pydantic
 
 __all__ = [
     "Action",

@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-import enum
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from curator.states import ItemState
+
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=False)
-
-
-class ItemState(enum.StrEnum):
-    """Where an item is in the pipeline; `skipped` and `failed` carry a reason beside them."""
-
-    DISCOVERED = "discovered"
-    FETCHED = "fetched"
-    EXTRACTED = "extracted"
-    ENRICHED = "enriched"
-    DRAFTED = "drafted"
-    PUBLISHED = "published"
-    SKIPPED = "skipped"
-    FAILED = "failed"
+    # Validators are built on first use, not at import: `curator status` builds the few it reads.
+    model_config = ConfigDict(extra="forbid", frozen=False, defer_build=True)
 
 
 class Candidate(_Model):

@@ -27,7 +27,7 @@ class Action(enum.StrEnum):
 class Decision(BaseModel):
     """One stored decision of the editor on a draft (append-only; replayed in id order)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     id: int
     issue_number: int

@@ -6,7 +6,8 @@ from datetime import date, datetime
 
 from pydantic import Field
 
-from curator.models.core import ItemState, _Model
+from curator.models.core import _Model
+from curator.states import ItemState
 
 
 class SearchFilters(_Model):

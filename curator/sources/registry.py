@@ -1,14 +1,17 @@
 """Sources family: the `Source` protocol, its context and result, and the registry of kinds.
 
-A kind is a class registered under one or more names. Built-ins are the modules of this package, found
-by pkgutil and imported on first use, each registering its classes with `@register(...)`; a third party
-adds a kind through the entry-point group `curator.sources` (name = kind, value = `module:Class`):
+A kind is a class registered under one or more names. Built-ins are the modules of this package, each
+registering its classes with `@register(...)` when imported; `BUILTIN_KINDS` names the module of each
+built-in kind, so checking a config's kinds imports none of them (no feed parser for `curator status`)
+and a kind's module is imported when a source of that kind is built. A third party adds a kind through
+the entry-point group `curator.sources` (name = kind, value = `module:Class`):
 
     [project.entry-points."curator.sources"]
     gopher = "curator_gopher:GopherSource"
 
 Both paths end in `register`, so a built-in is registered exactly the way an extension is. Adding a
-built-in kind is one module here (and its test); nothing outside this package names a kind: what the
+built-in kind is one module here, its line in `BUILTIN_KINDS` (a test checks the table against what the
+modules register) and its test; nothing outside this package names a kind: what the
 pipeline and the workers need to know about one are its class traits (`keeps_fragment`, `own_article`).
 """
 
@@ -16,12 +19,10 @@ from __future__ import annotations
 
 import importlib
 import logging
-import pkgutil
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import metadata
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from curator.errors import ConfigError
@@ -34,8 +35,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "curator.sources"
-# Modules of this package that define no kind (imported for nothing otherwise).
-_NOT_KINDS = frozenset({"registry"})
+# Each built-in kind and the module of this package that registers it (imported on the kind's first use).
+BUILTIN_KINDS: dict[str, str] = {
+    "arxiv": "arxiv", "atom": "rss", "feed": "rss", "github_releases": "github", "github_submissions": "github",
+    "hackernews": "hn", "hn": "hn", "json_feed": "rss", "jsonfeed": "rss", "rss": "rss", "watch": "watch",
+    "youtube": "youtube",
+}
 
 
 T = TypeVar("T")
@@ -144,29 +149,39 @@ def register(*kinds: str) -> Callable[[SourceClass], SourceClass]:
 
     def deco(cls: SourceClass) -> SourceClass:
         for kind in kinds:
+            held = SOURCES.get(kind)
+            if held is not None and _is_builtin(cls) and not _is_builtin(held):
+                continue  # a plugin replaced this built-in kind; importing the built-in later keeps it so
             SOURCES[kind] = cls
         return cls
 
     return deco
 
 
+def _is_builtin(cls: type) -> bool:
+    return cls.__module__.startswith(f"{__package__}.")
+
+
 def build_source(config: SourceSettings) -> Source:
-    _load()
+    _load_plugins()
+    if config.kind not in SOURCES and config.kind in BUILTIN_KINDS:
+        importlib.import_module(f"{__package__}.{BUILTIN_KINDS[config.kind]}")  # registers its kinds
     try:
         factory = SOURCES[config.kind]
     except KeyError:
         raise ConfigError(
-            f"sources[{config.name}].kind: unknown kind '{config.kind}'; known kinds: {', '.join(sorted(SOURCES))}"
+            f"sources[{config.name}].kind: unknown kind '{config.kind}'; known kinds: {', '.join(known_kinds())}"
         ) from None
     return factory(config)
 
 
 def known_kinds() -> list[str]:
-    """Every registered kind, so config can be checked before a run starts (not when discover reaches it).
+    """Every kind, so config can be checked before a run starts (not when discover reaches it); the
+    built-ins by name, without importing their modules.
 
     Raises ConfigError naming the distribution when an installed plugin cannot be loaded."""
-    _load()
-    return sorted(SOURCES)
+    _load_plugins()
+    return sorted({*BUILTIN_KINDS, *SOURCES})
 
 
 def anchored_article(page: Page, anchor: str, max_chars: int) -> Article | None:
@@ -180,14 +195,18 @@ def anchored_article(page: Page, anchor: str, max_chars: int) -> Article | None:
 
 
 def _load() -> None:
+    """Every kind's class: the built-in modules imported, the plugins loaded."""
     if "builtins" not in _loaded:
-        for mod in pkgutil.iter_modules([str(Path(__file__).parent)]):
-            if mod.name not in _NOT_KINDS:
-                importlib.import_module(f"{__package__}.{mod.name}")  # each registers its kinds on import
+        for module in dict.fromkeys(BUILTIN_KINDS.values()):
+            importlib.import_module(f"{__package__}.{module}")  # each registers its kinds on import
         _loaded.add("builtins")
+    _load_plugins()
+
+
+def _load_plugins() -> None:
     if "plugins" not in _loaded:
         for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
-            if ep.name in SOURCES:  # loaded after the built-ins, a plugin may replace one: say so
+            if ep.name in SOURCES or ep.name in BUILTIN_KINDS:  # a plugin may replace a built-in: say so
                 log.info("source kind '%s' is provided by the plugin %s", ep.name, ep.value)
             register(ep.name)(_plugin_class(ep))
         _loaded.add("plugins")

@@ -103,7 +103,7 @@ def add(
     as_json: JsonOpt = False,
 ) -> None:
     """Add one URL to the pool of candidates."""
-    from curator.pipeline import Pipeline, vet_find_url
+    from curator.pipeline import vet_find_url
 
     def before(settings: Settings) -> None:
         vet_find_url(url)  # before the store is opened: a bad URL leaves no database file behind
@@ -111,7 +111,9 @@ def add(
             require_llm_key(settings)  # before anything is stored or fetched
 
     with workspace(home, "add", provider=provider, before=before) as ws:
-        pipe = Pipeline(ws.settings, ws.store, TerminalReporter(quiet=as_json))
+        # run.engine = "celery": the find is fetched, extracted and enriched by the workers, as `collect` does
+        # (the shared politeness, claims and LLM limits); the local engine needs none of it.
+        pipe = _engine(ws.settings)(ws.settings, ws.store, TerminalReporter(quiet=as_json))
         item_id, is_new = pipe.add_candidate(Candidate(url=url, title=title, snippet=note, source="manual",
                                                        submitter=submitter))
         def say(message: str) -> None:

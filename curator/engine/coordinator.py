@@ -27,7 +27,7 @@ from curator import finds
 from curator.context import StageContext
 from curator.discover import discover
 from curator.engine.app import configure
-from curator.engine.shared import RunFlags, ping, redis_client
+from curator.engine.shared import RunFlags, ping, redis_client, require_workers
 from curator.engine.tasks import Job, enrich_item, extract_item, fetch_item
 from curator.enrich.backends import Backend, endpoint
 from curator.enrich.limits import Budget
@@ -187,6 +187,7 @@ class CeleryPipeline(Pipeline):
     async def _collect_network(self, run: RunSummary, discover_sources: bool) -> None:
         ctx = self.context(run)
         flags = flags_of(ctx)  # BrokerUnavailable (69) before anything is fetched
+        require_workers(self.settings)  # NoWorkers (69): not an hour's wait for no one
         flags.mark_alive()
         if discover_sources:
             with timed(run, "discover"), ParsePool(self.settings.extract) as pool:

@@ -62,6 +62,27 @@ def ping(client: redis.Redis, settings: Settings) -> None:
             "start Redis there or fix celery.broker_url (CURATOR_CELERY__BROKER_URL); nothing was enqueued") from None
 
 
+class NoWorkers(BrokerUnavailable):
+    """The broker answers but no `curator worker` does: nothing was enqueued, items wait."""
+
+    reason = "no_workers"
+
+
+def require_workers(settings: Settings, timeout_s: float = 5.0) -> None:
+    """Raises NoWorkers unless at least one worker on the broker answers a ping within `timeout_s` (a worker
+    busy with tasks still answers: its main process does). Without one, a run would wait celery.wait_timeout_s
+    for nothing; an editor's `curator add` would hang at the terminal."""
+    from curator.engine.app import app
+
+    with app.connection_for_write() as conn:
+        if app.control.ping(timeout=timeout_s, limit=1, connection=conn):
+            return
+    raise NoWorkers(
+        f"no `curator worker` answers on the broker {redact(settings.celery.broker_url)} "
+        f"(queue {settings.celery.queue}); start one (`curator worker`, README \"For a team\") or set "
+        "run.engine = \"local\"; nothing was enqueued, the items wait for the next run")
+
+
 class RunFlags:
     """One run's flags in Redis, set by the coordinator or any worker and read by all."""
 

@@ -68,15 +68,19 @@ class NoWorkers(BrokerUnavailable):
     reason = "no_workers"
 
 
-def require_workers(settings: Settings, timeout_s: float = 5.0) -> None:
-    """Raises NoWorkers unless at least one worker on the broker answers a ping within `timeout_s` (a worker
-    busy with tasks still answers: its main process does). Without one, a run would wait celery.wait_timeout_s
-    for nothing; an editor's `curator add` would hang at the terminal."""
+def require_workers(settings: Settings, patience_s: float = 20.0) -> None:
+    """Raises NoWorkers unless a worker on the broker answers a ping within `patience_s` (a worker busy with
+    tasks still answers: its main process does; one reconnecting after a broker restart gets that long).
+    Without one, a run would wait celery.wait_timeout_s for nothing; an editor's `curator add` would hang."""
     from curator.engine.app import app
 
-    with app.connection_for_write() as conn:
-        if app.control.ping(timeout=timeout_s, limit=1, connection=conn):
-            return
+    give_up = time.monotonic() + patience_s
+    while True:
+        with app.connection_for_write() as conn:
+            if app.control.ping(timeout=2.0, limit=1, connection=conn):
+                return
+        if time.monotonic() >= give_up:
+            break
     raise NoWorkers(
         f"no `curator worker` answers on the broker {redact(settings.celery.broker_url)} "
         f"(queue {settings.celery.queue}); start one (`curator worker`, README \"For a team\") or set "

@@ -222,9 +222,14 @@ class Heartbeat:
                 log.warning("could not renew the claim on %s (%s); trying again", self.what, type(exc).__name__)
 
     def __exit__(self, *exc: object) -> None:
+        import redis as redis_lib
+
         self._done.set()
         self._thread.join()
-        self._release()
+        try:
+            self._release()
+        except (redis_lib.ConnectionError, redis_lib.TimeoutError, OSError) as err:  # it lapses on its own
+            log.warning("could not release the claim on %s (%s)", self.what, type(err).__name__)
 
 
 _RESERVE = """

@@ -13,6 +13,7 @@ holder renews while the request lasts: a worker killed mid-request frees its slo
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from typing import TYPE_CHECKING, Literal
 
@@ -26,6 +27,7 @@ from curator.settings import FetchSettings
 if TYPE_CHECKING:
     import redis
 
+log = logging.getLogger(__name__)
 HOST_KEY = "curator:host:"
 ROBOTS_TTL_S = 86_400
 _NONE = "\x00none"  # "no rules": robots.txt missing or unreachable, everything allowed
@@ -106,10 +108,15 @@ class HostSlots(asyncio.Semaphore):
         super().release()
 
     async def _renew(self) -> None:
+        import redis as redis_lib
+
         while self._tokens:
             await asyncio.sleep(self.lease_ms / 3000)
-            for token in list(self._tokens):
-                self.r.eval(_RENEW, 1, self.key, token, self.lease_ms)
+            try:
+                for token in list(self._tokens):
+                    self.r.eval(_RENEW, 1, self.key, token, self.lease_ms)
+            except (redis_lib.ConnectionError, redis_lib.TimeoutError, OSError) as exc:  # next beat tries again
+                log.warning("could not renew a request slot of %s (%s)", self.key, type(exc).__name__)
 
 
 class SharedFetcher(Fetcher):

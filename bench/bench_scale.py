@@ -73,7 +73,24 @@ def collect(env: dict[str, str]) -> dict[str, Any]:
         raise RuntimeError(f"collect exited {done.returncode}: {done.stderr[-2000:]}")
     counters = json.loads(done.stdout)["counters"]
     fetched = int(counters.get("fetch/ok", 0))
-    return {"wall_s": round(wall, 2), "pages_fetched": fetched, "pages_per_s": round(fetched / wall, 2)}
+    timing = {k.rsplit("/", 1)[-1]: int(n) / 1000 for k, n in counters.items() if k.startswith("engine/time_ms/")}
+    return {"wall_s": round(wall, 2), "pages_fetched": fetched, "pages_per_s": round(fetched / wall, 2),
+            **({"time_s": timing} if timing else {})}
+
+
+def serial_share(r: dict[str, Any]) -> dict[str, float]:
+    """What a Celery run's counters say about its serial part (no number of workers shortens it):
+    serial_s = the run's wall time less the coordinator's waits on the workers (discover, enqueue, cluster,
+    triage, the start and end of the run, the process's start-up); busy = the workers' task time over
+    workers × waited time (the rest is dispatch and idling); store = the tasks' share of time in store calls."""
+    t, n = r["time_s"], r["workers"]
+    waited = t.get("wait_fetch", 0.0) + t.get("wait_enrich", 0.0)
+    serial = r["wall_s"] - waited
+    return {"serial_s": round(serial, 2), "serial_share": round(serial / r["wall_s"], 3),
+            "per_page_ms": round(waited / max(1, r["pages_fetched"]) * 1000, 1),
+            "busy": round(t.get("task", 0.0) / max(1e-9, n * waited), 3),
+            "store_share": round(t.get("task_store", 0.0) / max(1e-9, t.get("task", 0.0)), 3),
+            **{k: round(t.get(k, 0.0), 2) for k in ("discover", "enqueue", "cluster", "enrich", "wait_enrich")}}
 
 
 def with_workers(ws: Path, broker: str, n: int, logs: Path) -> dict[str, Any]:
@@ -105,8 +122,16 @@ def markdown(res: dict[str, Any]) -> str:
     for r in res["runs"]:
         rows.append(f"| {r['engine']} | {r.get('workers', '')} | {r['wall_s']} | {r['pages_fetched']} | "
                     f"{r['pages_per_s']} | {r['pages_per_s'] / local:.2f} |")
+    cel = [r for r in res["runs"] if "time_s" in r]
+    share = [("| workers | serial s | serial share | discover s | enqueue s | cluster s | enrich (coord.) s | "
+             "waited ms/page | workers busy | store share of task time |"), "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in cel:
+        s = serial_share(r)
+        share.append(f"| {r['workers']} | {s['serial_s']} | {s['serial_share']:.1%} | {s['discover']} | {s['enqueue']} | "
+                     f"{s['cluster']} | {round(s['enrich'] - s['wait_enrich'], 2)} | {s['per_page_ms']} | "
+                     f"{s['busy']:.0%} | {s['store_share']:.0%} |")
     return (f"# Scale: {res['pages']} pages, {res['cores']} cores, latency {res['latency_ms']} ms\n\n"
-            + "\n".join(rows) + "\n")
+            + "\n".join(rows) + "\n" + ("\n## Serial share (measured)\n\n" + "\n".join(share) + "\n" if cel else ""))
 
 
 def run(args: argparse.Namespace) -> int:

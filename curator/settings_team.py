@@ -18,6 +18,9 @@ class CelerySettings(BaseModel):
     # An unacknowledged task of a dead worker goes back to the queue after this long (kombu's Redis transport).
     visibility_timeout_s: float = Field(default=900.0, gt=0, le=86_400)
     queue: str = Field(default="curator", min_length=1)
+    # How soon what a dead worker held (an item's claim, a host's request slot) is free again: a live holder
+    # renews it every third of this while it works, so only a holder that died (kill -9, lost machine) lets it lapse.
+    lease_s: float = Field(default=15.0, ge=1.0, le=600.0)
 
 
 class StoreSettings(BaseModel):

@@ -116,3 +116,35 @@ def test_a_second_collect_waits_or_exits_75(workspace, redis_url, tmp_path):
             finally:
                 first.wait(timeout=DEADLINE_S)
             assert first.returncode == 0, (tmp_path / "first.log").read_text() + workers.log_text()
+
+
+def test_an_editors_add_goes_through_the_workers_and_the_configured_store(workspace, redis_url, store_env, tmp_path):
+    """`curator add` on run.engine = "celery": the find lands in the configured store (Postgres, when set),
+    a worker fetches it under the shared politeness (a host paused in Redis is not sent to), and with no
+    worker answering it says so at once (69) instead of waiting; the find is kept either way."""
+    import redis
+
+    from curator.engine.shared_http import RedisHostGate
+
+    with NewsSite(n_articles=3) as site:
+        site.write_sources(workspace)
+        store = store_env()
+        env = base_env(workspace, redis_url, CURATOR_RUN__ENGINE="celery", CURATOR_LLM__PROVIDER="offline", **store)
+        with Workers(env, tmp_path / "logs", n=1) as workers:
+            done = cli(env, "add", f"{site.base}/a/0", "--json")
+            assert done.returncode == 0, done.stderr + workers.log_text()
+            assert json.loads(done.stdout)["status"] == "ok"
+            assert site.hits.get("/a/0") == 1
+            RedisHostGate(redis.Redis.from_url(redis_url)).pause("127.0.0.1", 600)  # another worker was told 429
+            paused = cli(env, "add", f"{site.base}/a/1", "--note", "编辑的摘要", "--json")
+            assert "/a/1" not in site.hits, "the find was fetched from a host every worker must leave alone"
+            assert paused.returncode == 3, paused.stderr
+        items = snapshot(workspace, store.get("CURATOR_STORE__URL"))["items"]
+        assert items[f"{site.base}/a/0"][0] == "enriched"
+        assert f"{site.base}/a/1" in items  # kept, its page waiting for the host to accept requests again
+        no_worker = cli(env, "add", f"{site.base}/a/2")  # the workers have stopped
+        assert no_worker.returncode == 69, no_worker.stderr
+        assert "no `curator worker` answers" in no_worker.stderr and "Traceback" not in no_worker.stderr
+        assert f"{site.base}/a/2" in snapshot(workspace, store.get("CURATOR_STORE__URL"))["items"]
+        if store:  # a Postgres store: nothing was written to the workspace's SQLite file
+            assert not (workspace / "data" / "curator.db").exists()

@@ -122,6 +122,9 @@ def test_the_breaker_streak_and_stop_flag_are_the_runs(redis_url):
     assert not two.stopped()
     one.stop()
     assert two.stopped() and not RunFlags(redis.Redis.from_url(redis_url), 12).stopped()
-    assert one.claim("enrich:5", 30) and not two.claim("enrich:5", 30)
-    one.release("enrich:5")
-    assert two.claim("enrich:5", 30)
+    token = one.claim("enrich:5", 30)
+    assert token is not None and two.claim("enrich:5", 30) is None
+    one.release("enrich:5", "not-the-holders-token")  # only the holder lets go
+    assert two.claim("enrich:5", 30) is None
+    one.release("enrich:5", token)
+    assert two.claim("enrich:5", 30) is not None

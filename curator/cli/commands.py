@@ -107,7 +107,7 @@ def add(
 ) -> None:
     """Add one URL to the pool of candidates."""
     from curator.models import Candidate
-    from curator.pipeline import Pipeline, vet_find_url
+    from curator.pipeline import vet_find_url
     from curator.settings import require_llm_key
 
     def before(settings: Settings) -> None:
@@ -116,7 +116,9 @@ def add(
             require_llm_key(settings)  # before anything is stored or fetched
 
     with workspace(home, "add", provider=provider, before=before) as ws:
-        pipe = Pipeline(ws.settings, ws.store, TerminalReporter(quiet=as_json))
+        # run.engine = "celery": the find is fetched, extracted and enriched by the workers, as `collect` does
+        # (the shared politeness, claims and LLM limits); the local engine needs none of it.
+        pipe = _engine(ws.settings)(ws.settings, ws.store, TerminalReporter(quiet=as_json))
         item_id, is_new = pipe.add_candidate(Candidate(url=url, title=title, snippet=note, source="manual",
                                                        submitter=submitter))
         def say(message: str) -> None:

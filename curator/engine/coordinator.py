@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,14 +27,14 @@ from curator import finds
 from curator.context import StageContext
 from curator.discover import discover
 from curator.engine.app import configure
-from curator.engine.shared import RunFlags, ping, redis_client
+from curator.engine.shared import RunFlags, ping, redis_client, require_workers
 from curator.engine.tasks import Job, enrich_item, extract_item, fetch_item
 from curator.enrich.backends import Backend, endpoint
 from curator.enrich.limits import Budget
 from curator.enrich.stage import EnrichStage
 from curator.errors import BudgetExceeded, LLMUnavailable
 from curator.http import Fetcher
-from curator.models import EnrichRequest, ItemState, RunSummary
+from curator.models import EnrichRequest, ItemState, RunSummary, WorkItem
 from curator.pipeline import Pipeline
 from curator.workers import ParsePool
 
@@ -52,6 +53,17 @@ def job_of(ctx: StageContext) -> Job:
     return {"home": str(ctx.settings.home.resolve()), "run_id": ctx.run.run_id, "provider": ctx.settings.llm.provider}
 
 
+@contextmanager
+def timed(run: RunSummary, phase: str) -> Iterator[None]:
+    """The coordinator's own time in `phase`, as the counter engine/time_ms/<phase> (bench_scale.py reads
+    these to measure the run's serial share: what no number of workers makes shorter)."""
+    t0 = time.perf_counter()
+    try:
+        yield
+    finally:
+        run.counters[f"engine/time_ms/{phase}"] += int((time.perf_counter() - t0) * 1000)
+
+
 def flags_of(ctx: StageContext) -> RunFlags:
     client = redis_client(ctx.settings)
     ping(client, ctx.settings)
@@ -67,6 +79,10 @@ class Waiter:
 
     def wait(self, stage: str, results: list[AsyncResult[Any]], stop: Callable[[str], None]) -> None:
         """`stop(reason)` is the pipeline's; results answered are merged, the rest are left to the store."""
+        with timed(self.ctx.run, f"wait_{stage}"):
+            self._wait(stage, results, stop)
+
+    def _wait(self, stage: str, results: list[AsyncResult[Any]], stop: Callable[[str], None]) -> None:
         import redis as redis_lib
 
         pending = list(results)
@@ -171,9 +187,10 @@ class CeleryPipeline(Pipeline):
     async def _collect_network(self, run: RunSummary, discover_sources: bool) -> None:
         ctx = self.context(run)
         flags = flags_of(ctx)  # BrokerUnavailable (69) before anything is fetched
+        require_workers(self.settings)  # NoWorkers (69): not an hour's wait for no one
         flags.mark_alive()
         if discover_sources:
-            with ParsePool(self.settings.extract) as pool:
+            with timed(run, "discover"), ParsePool(self.settings.extract) as pool:
                 async with Fetcher(self.settings.fetch) as fetcher:
                     await discover(ctx, fetcher, pool.run)
         job = job_of(ctx)
@@ -183,13 +200,8 @@ class CeleryPipeline(Pipeline):
             run.counters["retry/editor_finds"] += len(due)
         results: list[AsyncResult[Any]] = []
         enqueued: list[int] = []
-        if not self.stopping.is_set():
-            for row in self.store.waiting(ItemState.FETCHED):  # pages fetched by an earlier, interrupted run
-                results.append(extract_item.si(None, job, row.id).apply_async(queue=queue))
-                enqueued.append(row.id)
-            for row, retry in [*((r, False) for r in self.store.waiting(ItemState.DISCOVERED)), *((r, True) for r in due)]:
-                results.append(chain(fetch_item.si(job, row.id, retry), extract_item.s(job, row.id)).apply_async(queue=queue))
-                enqueued.append(row.id)
+        with timed(run, "enqueue"):
+            self._enqueue(results, enqueued, due, job, queue)
         Waiter(ctx, flags).wait("fetch", results, self.stop)
         waiting = {ItemState.DISCOVERED, ItemState.FETCHED}
         left = sum(1 for i in self.store.items(ids=enqueued) if i.state in waiting)
@@ -197,3 +209,21 @@ class CeleryPipeline(Pipeline):
             run.counters["engine/waiting"] += left
             run.notes.append(f"{left} items were not fetched or extracted by the workers (a task failed or was "
                              "lost); they wait for the next run")
+
+    def _enqueue(self, results: list[AsyncResult[Any]], enqueued: list[int], due: list[WorkItem], job: Job,
+                 queue: str) -> None:
+        if not self.stopping.is_set():
+            for row in self.store.waiting(ItemState.FETCHED):  # pages fetched by an earlier, interrupted run
+                results.append(extract_item.si(None, job, row.id).apply_async(queue=queue))
+                enqueued.append(row.id)
+            for row, retry in [*((r, False) for r in self.store.waiting(ItemState.DISCOVERED)), *((r, True) for r in due)]:
+                results.append(chain(fetch_item.si(job, row.id, retry), extract_item.s(job, row.id)).apply_async(queue=queue))
+                enqueued.append(row.id)
+
+    def _cluster(self, run: RunSummary) -> None:
+        with timed(run, "cluster"):
+            super()._cluster(run)
+
+    def _enrich(self, run: RunSummary) -> None:
+        with timed(run, "enrich"):  # triage and the coordinator's part of enrichment, and its wait_enrich
+            super()._enrich(run)

@@ -1,7 +1,8 @@
 """What the processes of one Celery run share, in Redis (the broker's server): small classes with the
 in-process implementation's interface, so the stages keep calling what they called before.
 
-    RunFlags        stop / fault / breaker / budget flags of one run, a per-item claim, a liveness mark
+    RunFlags        stop / fault / breaker / budget flags of one run, a liveness mark, per-item claims
+                    (a short lease a Heartbeat renews while the holder works: a dead holder's lapses soon)
     RedisBudget     Budget (enrich/limits.py) whose reservations and spend every worker sees
     RedisRateLimiter RateLimiter whose minute window counts every worker's calls
     (shared_http.py: per-host politeness and Retry-After pauses, the robots answers)
@@ -11,10 +12,12 @@ Keys live under `curator:run:<id>:` and expire a day after the run's last write:
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
 from curator.enrich.limits import WINDOW_S, Budget, RateLimiter
 from curator.errors import BudgetExceeded, ConfigError, CuratorError
@@ -25,6 +28,7 @@ if TYPE_CHECKING:
     import redis
 
 TTL_S = 86_400
+log = logging.getLogger(__name__)
 
 
 class BrokerUnavailable(CuratorError):
@@ -56,6 +60,31 @@ def ping(client: redis.Redis, settings: Settings) -> None:
         raise BrokerUnavailable(
             f"the Celery broker {redact(settings.celery.broker_url)} cannot be reached ({type(exc).__name__}); "
             "start Redis there or fix celery.broker_url (CURATOR_CELERY__BROKER_URL); nothing was enqueued") from None
+
+
+class NoWorkers(BrokerUnavailable):
+    """The broker answers but no `curator worker` does: nothing was enqueued, items wait."""
+
+    reason = "no_workers"
+
+
+def require_workers(settings: Settings, patience_s: float = 20.0) -> None:
+    """Raises NoWorkers unless a worker on the broker answers a ping within `patience_s` (a worker busy with
+    tasks still answers: its main process does; one reconnecting after a broker restart gets that long).
+    Without one, a run would wait celery.wait_timeout_s for nothing; an editor's `curator add` would hang."""
+    from curator.engine.app import app
+
+    give_up = time.monotonic() + patience_s
+    while True:
+        with app.connection_for_write() as conn:
+            if app.control.ping(timeout=2.0, limit=1, connection=conn):
+                return
+        if time.monotonic() >= give_up:
+            break
+    raise NoWorkers(
+        f"no `curator worker` answers on the broker {redact(settings.celery.broker_url)} "
+        f"(queue {settings.celery.queue}); start one (`curator worker`, README \"For a team\") or set "
+        "run.engine = \"local\"; nothing was enqueued, the items wait for the next run")
 
 
 class RunFlags:
@@ -117,11 +146,23 @@ class RunFlags:
         return self._get("budget")
 
     # ---- claims: one task at a time works on an item, even when its message is delivered twice ------
-    def claim(self, what: str, ttl_s: float) -> bool:
-        return bool(self.r.set(self.prefix + "claim:" + what, 1, nx=True, ex=max(1, int(ttl_s))))
+    def claim(self, what: str, lease_s: float) -> str | None:
+        """This holder's token when `what` was free (it is held for `lease_s` unless renewed), else None."""
+        token = uuid.uuid4().hex
+        return token if self.r.set(self.prefix + "claim:" + what, token, nx=True, px=_ms(lease_s)) else None
 
-    def release(self, what: str) -> None:
-        self.r.delete(self.prefix + "claim:" + what)
+    def renew(self, what: str, token: str, lease_s: float) -> bool:
+        """Another `lease_s` for the holder of `token`; False when the claim lapsed or is someone else's."""
+        return bool(self.r.eval(_RENEW, 1, self.prefix + "claim:" + what, token, _ms(lease_s)))
+
+    def release(self, what: str, token: str) -> None:
+        self.r.eval(_RELEASE, 1, self.prefix + "claim:" + what, token)
+
+    def holding(self, what: str, token: str, lease_s: float) -> Heartbeat:
+        """`with flags.holding(...)`: the claim renewed every third of its lease while the block runs, then
+        released. A holder killed mid-block stops renewing: its claim lapses `lease_s` later, not hours later."""
+        return Heartbeat(lambda: self.renew(what, token, lease_s), lambda: self.release(what, token), lease_s,
+                         what)
 
     # ---- budgets the coordinator computed (the issue budget counts earlier runs' spend) ------------
     def publish_budgets(self, budgets: list[Budget]) -> None:
@@ -137,6 +178,58 @@ class RunFlags:
             if limit is not None:
                 out.append(RedisBudget(self, float(limit), label))
         return out
+
+
+def _ms(seconds: float) -> int:
+    return max(1, int(seconds * 1000))
+
+
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+class Heartbeat:
+    """A thread renewing one lease every third of it until the block ends (then `release`). A renewal the
+    holder lost (the lease lapsed, Redis restarted empty) is logged and counted in `lost`; Redis not answering
+    for a moment is retried at the next beat."""
+
+    def __init__(self, renew: Callable[[], bool], release: Callable[[], None], lease_s: float, what: str) -> None:
+        self._renew, self._release, self.what = renew, release, what
+        self.every_s = lease_s / 3
+        self.lost = 0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"lease {what}", daemon=True)
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def _beat(self) -> None:
+        import redis as redis_lib
+
+        while not self._done.wait(self.every_s):
+            try:
+                if not self._renew():
+                    self.lost += 1
+                    log.warning("the claim on %s lapsed while held (Redis restarted or stalled)", self.what)
+            except (redis_lib.ConnectionError, redis_lib.TimeoutError, OSError) as exc:
+                log.warning("could not renew the claim on %s (%s); trying again", self.what, type(exc).__name__)
+
+    def __exit__(self, *exc: object) -> None:
+        import redis as redis_lib
+
+        self._done.set()
+        self._thread.join()
+        try:
+            self._release()
+        except (redis_lib.ConnectionError, redis_lib.TimeoutError, OSError) as err:  # it lapses on its own
+            log.warning("could not release the claim on %s (%s)", self.what, type(err).__name__)
 
 
 _RESERVE = """

@@ -17,18 +17,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from curator import finds
 from curator.context import StageContext
 from curator.engine.app import app
 from curator.engine.shared import RedisRateLimiter, RunFlags, redis_client
-from curator.engine.shared_http import SharedRobots, share_politeness
+from curator.engine.shared_http import SharedFetcher, SharedRobots
 from curator.enrich.backends import Backend
 from curator.enrich.stage import FALLBACK_REASONS, EnrichStage
 from curator.errors import BudgetExceeded, CuratorError, LLMError, LLMUnavailable
 from curator.fetch import PageFetcher
-from curator.http import Fetcher
 from curator.models import Enrichment, EnrichRequest, Item, ItemState, RunSummary, WorkItem
 from curator.pipeline import extract_item as extract_page
 from curator.progress import Reporter
@@ -73,8 +72,47 @@ def _workspace(job: Job) -> _Workspace:
 
 def _context(ws: _Workspace, job: Job) -> StageContext:
     run = RunSummary(run_id=int(job["run_id"]), command="collect", status="running")
-    return StageContext(ws.settings, ws.store, Reporter(quiet=True), threading.Event(), run,
+    store = cast(Store, _StoreClock(ws.store))
+    return StageContext(ws.settings, store, Reporter(quiet=True), threading.Event(), run,
                         Redactor.for_settings(ws.settings))
+
+
+class _StoreClock:
+    """The worker's store, timing its calls: what the task spent in the store (bench_scale.py reads it as
+    engine/time_ms/task_store; with the task's own engine/time_ms/task, the share the store's writes take)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store, self.spent_s = store, 0.0
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._store, name)
+        if not callable(attr):
+            return attr
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            t0 = time.perf_counter()
+            try:
+                return attr(*args, **kwargs)
+            finally:
+                self.spent_s += time.perf_counter() - t0
+
+        return timed
+
+
+class _Timed:
+    """A task's working time and its store share, into its counters (merged into the run's summary)."""
+
+    def __init__(self, ctx: StageContext) -> None:
+        self.ctx = ctx
+
+    def __enter__(self) -> None:
+        self.t0 = time.perf_counter()
+
+    def __exit__(self, *exc: object) -> None:
+        counters = self.ctx.run.counters
+        counters["engine/time_ms/task"] += int((time.perf_counter() - self.t0) * 1000)
+        spent = getattr(self.ctx.store, "spent_s", 0.0)
+        counters["engine/time_ms/task_store"] += int(spent * 1000)
 
 
 def _result(ctx: StageContext, outcome: str, before: Result | None = None) -> Result:
@@ -100,38 +138,37 @@ def fetch_item(job: Job, item_id: int, retry: bool = False) -> Result:
             return next((r for r in finds.due_for_retry(ws.store) if r.id == item_id), None)
         return ws.store.work_item_at(item_id, ItemState.DISCOVERED)
 
-    fetch = ws.settings.fetch
-    taken = _take(flags, f"fetch:{item_id}", fetch.deadline_s * (fetch.retries + 1) + 30, ws.settings, waiting)
+    taken = _take(flags, f"fetch:{item_id}", ws.settings, waiting)
     if isinstance(taken, str):
         return _result(ctx, taken)
-    try:
-        asyncio.run(_fetch(ctx, flags, taken, retry))
-    finally:
-        flags.release(f"fetch:{item_id}")
+    row, token = taken
+    with flags.holding(f"fetch:{item_id}", token, ws.settings.celery.lease_s), _Timed(ctx):
+        asyncio.run(_fetch(ctx, flags, row, retry))
     return _result(ctx, "done")
 
 
-def _take(flags: RunFlags, what: str, ttl_s: float, settings: Settings, waiting: Callable[[], T | None]) -> T | str:
-    """The item, claimed for this delivery while it waits at the task's stage; else why not ("past_stage",
-    or "in_flight": another delivery of the same message still holds it). A second delivery waits for the
-    first (a late acknowledgement redelivers a slow task), so its answer is only given once the item is done."""
+def _take(flags: RunFlags, what: str, settings: Settings, waiting: Callable[[], T | None]) -> tuple[T, str] | str:
+    """The item and this delivery's claim token while the item waits at the task's stage; else why not
+    ("past_stage", or "in_flight": another delivery of the same message still holds it). A second delivery
+    waits for the first (a late acknowledgement redelivers a slow task), so its answer is only given once the
+    item is done. The claim is a short lease its holder renews (RunFlags.holding): when the holder was killed,
+    the redelivered task takes over within celery.lease_s, not after the longest a task may take."""
     give_up = time.monotonic() + settings.celery.task_time_limit_s * 0.8
     while True:
         if (row := waiting()) is None:
             return "past_stage"
-        if flags.claim(what, ttl_s):
+        if (token := flags.claim(what, settings.celery.lease_s)) is not None:
             if (row := waiting()) is None:  # done by the holder just before it let go
-                flags.release(what)
+                flags.release(what, token)
                 return "past_stage"
-            return row
+            return row, token
         if time.monotonic() > give_up:
             return "in_flight"
         time.sleep(CLAIM_POLL_S)
 
 
 async def _fetch(ctx: StageContext, flags: RunFlags, row: WorkItem, retry: bool) -> None:
-    async with Fetcher(ctx.settings.fetch) as fetcher:
-        share_politeness(fetcher, flags.r)
+    async with SharedFetcher(ctx.settings.fetch, flags.r, ctx.settings.celery.lease_s) as fetcher:
         robots = SharedRobots(fetcher, ctx.settings.fetch.user_agent, flags.r, flags.prefix) \
             if ctx.settings.fetch.respect_robots else None
         await PageFetcher(ctx, fetcher, robots, {row.id} if retry else set()).fetch_one(row)
@@ -149,16 +186,14 @@ def extract_item(fetched: Result | None, job: Job, item_id: int) -> Result:
     ws = _workspace(job)
     ctx = _context(ws, job)
     flags = RunFlags(ws.flags_client, ctx.run.run_id)
-    taken = _take(flags, f"extract:{item_id}", ws.settings.extract.timeout_s + 30, ws.settings,
-                  lambda: ws.store.work_item_at(item_id, ItemState.FETCHED))
+    taken = _take(flags, f"extract:{item_id}", ws.settings, lambda: ws.store.work_item_at(item_id, ItemState.FETCHED))
     if isinstance(taken, str):
         return _result(ctx, taken, fetched)
+    row, token = taken
     # In this process: the task's time limit is the deadline, and Celery replaces a child that dies.
-    try:
-        with ParsePool(ws.settings.extract.model_copy(update={"workers": 0})) as pool:
-            asyncio.run(extract_page(ctx, pool, taken, ws.store.load_page(item_id)))
-    finally:
-        flags.release(f"extract:{item_id}")
+    with flags.holding(f"extract:{item_id}", token, ws.settings.celery.lease_s), _Timed(ctx), \
+            ParsePool(ws.settings.extract.model_copy(update={"workers": 0})) as pool:
+        asyncio.run(extract_page(ctx, pool, row, ctx.store.load_page(item_id)))
     return _result(ctx, "done", fetched)
 
 
@@ -189,17 +224,17 @@ def enrich_item(job: Job, item_id: int) -> Result:
         return item if item is not None and item.state == ItemState.EXTRACTED and item.article else None
 
     # A message delivered twice while the first copy is still calling the model: the second waits for it.
-    llm = ws.settings.llm
-    item = _take(flags, f"enrich:{item_id}", llm.timeout_s * (llm.max_retries + 2) + 30, ws.settings, waiting)
-    if isinstance(item, str):
-        return _result(ctx, item)
-    stage = EnrichStage(ctx)
-    backend = _backend(ws, stage, flags)
-    try:
-        outcome = _enrich(stage, backend, flags, stage.request_for(item))
-    finally:
-        stage._log_calls(ctx.run, backend)  # the llm_calls ledger, under the coordinator's run id
-        flags.release(f"enrich:{item_id}")
+    taken = _take(flags, f"enrich:{item_id}", ws.settings, waiting)
+    if isinstance(taken, str):
+        return _result(ctx, taken)
+    item, token = taken
+    with flags.holding(f"enrich:{item_id}", token, ws.settings.celery.lease_s), _Timed(ctx):
+        stage = EnrichStage(ctx)
+        backend = _backend(ws, stage, flags)
+        try:
+            outcome = _enrich(stage, backend, flags, stage.request_for(item))
+        finally:
+            stage._log_calls(ctx.run, backend)  # the llm_calls ledger, under the coordinator's run id
     return _result(ctx, outcome)
 
 

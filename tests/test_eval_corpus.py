@@ -14,10 +14,14 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "extraction"
 EVAL = Path(__file__).resolve().parents[1] / "bench" / "eval_extraction.py"
 SAMPLE = 12
 # Sample means measured with curator's real path, minus a margin (see bench/eval_baseline.json for
-# the full-corpus floors). Curator 0.937 / 0.953 on these samples (the ScrapingHub floor was 0.97 for
-# the three-pass extractor; issue 13 traded it for one pass and the broad page types).
-FLOORS = {"magic-article-zh": 0.92, "scrapinghub-aeb": 0.94}
-WCXB_FLOOR = 0.84  # curator 0.872, trafilatura default 0.865 on the 14-page sample
+# the full-corpus floors). Curator 0.937 / 0.966 on these samples with rs-trafilatura on non-CJK pages
+# (CPython 3.12; 0.937 / 0.953 on the trafilatura-only path, which these floors also hold for).
+FLOORS = {"magic-article-zh": 0.92, "scrapinghub-aeb": 0.945}
+# curator 0.818, trafilatura default 0.815 on the 28-page sample (rs-trafilatura path). The sample was
+# 2 pages per type; on those 14 the rs path scored 0.828 against trafilatura's 0.865 (two pages, a
+# collection and a listing, lost 0.3-0.4 each) while on all 1,476 pages it wins 0.857 vs 0.827: 14
+# pages were too few to compare engines, so the sample is now 4 per type.
+WCXB_FLOOR = 0.79
 
 
 def _load_eval() -> ModuleType:
@@ -58,7 +62,7 @@ def test_sample_f1_above_floor(ev: ModuleType, name: str, key: str) -> None:
     )
 
 
-WCXB_PER_TYPE = 2
+WCXB_PER_TYPE = 4
 WCXB_TYPES = ("article", "service", "product", "collection", "forum", "listing", "documentation")
 
 

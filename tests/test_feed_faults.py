@@ -364,6 +364,9 @@ def test_a_page_over_the_parse_deadline_fails_retryable_and_the_others_are_extra
     # one; the slow page ending `parse_timeout` (not extracted) proves the cut-off, not a stopwatch.
     settings = settings_for(workspace, "", workers=2, timeout_s=15.0)
     settings.fetch.max_bytes = SLOW_PAGE_MAX_BYTES  # the slow page must be fetched whole to reach the parser
+    # trafilatura's cost on this page is the measured one above; rs-trafilatura reads it in seconds, so
+    # the auto engine would extract it and the deadline would never be reached.
+    settings.extract.engine = "trafilatura"
     with Store(settings.db_path) as store:
         pipe = Pipeline(settings, store)
         _add_pages(pipe, base)

@@ -186,10 +186,11 @@ RS_KINDS = frozenset({"page", "discussion"})
 # and jusText comparisons, a recall retry) is what made pages of a few thousand elements cost
 # 0.3-0.95 s. Above this many elements (after cleanup; 8% of dev pages) a page gets at most one
 # trafilatura pass, in fast mode (no readability / jusText comparisons), and a fragment's second
-# pass is resiliparse's (its own parser, milliseconds); rs-trafilatura reads it with <span> tags
-# unwrapped (extract_rs). Measured on all dev sets together, with the text-only pass after rs
-# below: word/char F1 unchanged within ±0.006 on every set and wcxb page type (wcxb-dev +0.0006;
-# the one loss, listings −0.006, is one page), CPU per page 59 → 41 ms, slowest page 0.95 → 0.56 s.
+# pass is resiliparse's (its own parser, milliseconds); rs-trafilatura reads a lighter copy (<span>
+# tags unwrapped, attribute blobs dropped: extract_rs._serialised). Measured on all dev sets together, with the text-only pass after rs
+# below: F1 unchanged within ±0.007 on every set and wcxb page type (wcxb-dev +0.001, collection
+# +0.006, product +0.004; the one loss, listings −0.004, is one page), magic-html articles −0.0003;
+# CPU per page 59 → 39 ms and slowest page 0.95 → 0.48 s (one process, idle machine).
 LARGE_PAGE_ELEMENTS = 2000
 
 
@@ -272,7 +273,7 @@ def _extract(
     kind = page_kind(root, html)
     rs_doc = None
     if engine == "auto" and kind in RS_KINDS and extract_rs.available():
-        rs_doc = extract_rs.extract(root, url, unwrap_spans=large)
+        rs_doc = extract_rs.extract(root, url, light=large)
         if rs_doc is not None and with_metadata:
             rs_doc = extract_rs.complete_metadata(rs_doc, root, url, len(html))
         if rs_doc is not None and not extract_rs.failed(rs_doc, min_chars):

@@ -72,30 +72,41 @@ def _str(value: object) -> str | None:
     return value.strip() or None if isinstance(value, str) else None
 
 
-def _serialised(root: HtmlElement, unwrap_spans: bool) -> str:
-    """The page as rs-trafilatura reads it; with `unwrap_spans`, its `<span>` tags unwrapped (their
-    text stays in place, the tree curator keeps is not changed).
+# On large pages rs-trafilatura reads a lighter copy: attribute values longer than this are data
+# (serialised app state, data: URIs), never text; a dev collection page carried 1.5 MB of them.
+BLOB_CHARS = 1000
 
-    rs-trafilatura's cost grows faster than linearly with inline elements: on a dev documentation
-    page of 5,161 elements, 3,659 of them spans (syntax-highlighted code), it took 0.43 s, 0.11 s
-    unwrapped. extract.py unwraps on large pages only (extract.LARGE_PAGE_ELEMENTS): there, on the
-    dev pages, word F1 moves by +0.26 points summed over 38 collection pages, +0.26 over 22 product
-    pages, −0.04 over 23 documentation pages, under ±0.06 elsewhere; on all pages it would cost
-    0.004 on magic-html articles and 0.009 on wcxb listings (it moves the predicted quality, so the
-    routing, in both directions)."""
+
+def _serialised(root: HtmlElement, light: bool) -> str:
+    """The page as rs-trafilatura reads it; `light` (large pages): a copy with `<span>` tags unwrapped
+    (their text stays in place) and attribute values over BLOB_CHARS dropped (not on <meta>).
+
+    rs-trafilatura's cost grows faster than linearly with inline elements, and with the markup it
+    parses: on a dev documentation page of 5,161 elements, 3,659 of them spans (syntax-highlighted
+    code), it took 0.43 s, 0.11 s unwrapped; on a 5 MB collection page 0.15 s, 0.07 s without its
+    attribute blobs (same text). extract.py asks for it on large pages only
+    (extract.LARGE_PAGE_ELEMENTS): there, on the dev pages, unwrapping moves word F1 by +0.26
+    points summed over 38 collection pages, +0.26 over 22 product pages, −0.04 over 23
+    documentation pages, under ±0.06 elsewhere; on all pages it would cost 0.004 on magic-html
+    articles and 0.009 on wcxb listings (it moves the predicted quality, so the routing, both ways)."""
     tree = root
-    if unwrap_spans:
+    if light:
         tree = copy.deepcopy(root)
         etree.strip_tags(tree, "span")
+        for el in tree.iter():
+            if isinstance(el.tag, str) and el.tag != "meta":
+                for name in [k for k, v in el.attrib.items() if len(v) > BLOB_CHARS]:
+                    del el.attrib[name]
     return str(lxml.html.tostring(tree, encoding="unicode"))
 
 
-def extract(root: HtmlElement, url: str | None, *, unwrap_spans: bool = False) -> RsDoc | None:
-    """rs-trafilatura on the cleaned tree; None when it is not installed or fails on the page."""
+def extract(root: HtmlElement, url: str | None, *, light: bool = False) -> RsDoc | None:
+    """rs-trafilatura on the cleaned tree (a lighter copy with `light`, see `_serialised`); None when
+    it is not installed or fails on the page."""
     rs = _module()
     if rs is None:
         return None
-    html = _serialised(root, unwrap_spans)
+    html = _serialised(root, light)
     try:
         res = rs.extract(html, url=url) if url else rs.extract(html)
     except (ValueError, RuntimeError, TypeError) as exc:  # the Rust side reports a bad page this way

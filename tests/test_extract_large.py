@@ -106,12 +106,15 @@ def test_large_page_fragment_gets_resiliparse_not_another_trafilatura_pass(
 
 
 @needs_rs
-def test_rs_reads_large_pages_with_spans_unwrapped() -> None:
-    root = prepared_tree(large(f"<article>{paragraphs(6)}</article>"))
-    assert "<span" not in extract_rs._serialised(root, unwrap_spans=True)
-    assert "Category 7" in extract_rs._serialised(root, unwrap_spans=True)  # the text stays
-    assert root.find(".//span") is not None  # curator's own tree is not changed
-    text, used = extract_routed(large(f"<article><h1>Open model notes</h1>{paragraphs(6)}</article>"))
+def test_rs_reads_a_lighter_copy_of_large_pages() -> None:
+    blob = '{"variants": [' + ", ".join(f'{{"id": {i}}}' for i in range(400)) + "]}"
+    html = large(f"<article data-state='{blob}'>{paragraphs(6)}</article>")
+    root = prepared_tree(html)
+    light = extract_rs._serialised(root, light=True)
+    assert "<span" not in light and "data-state" not in light
+    assert "Category 7" in light and "Paragraph 5 adds" in light  # the text stays
+    assert root.find(".//span") is not None and root.find(".//article").get("data-state")  # curator's tree kept
+    text, used = extract_routed(html)
     assert used == "rs-trafilatura"
     assert "Paragraph 5 adds" in text
 

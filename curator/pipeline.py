@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from curator import compose, finds, prose, readback, rulecheck, select
+from curator import compose, finds, readback, rulecheck, select
 from curator.context import RUN_LEVEL, StageContext
 from curator.enrich import cleanup, content_hash
 from curator.errors import CuratorError, ExtractionError, Interrupted, LLMUnavailable
@@ -32,6 +32,7 @@ from curator.urls import redact
 if TYPE_CHECKING:  # the collect stages (network client, feed parsers, worker processes): not for `draft`
     from collections.abc import Iterator
 
+    from curator import prose
     from curator.enrich.backends import Backend
     from curator.enrich.stage import EnrichStage
     from curator.workers import ParsePool
@@ -253,6 +254,9 @@ class Pipeline:
 
     def _prose(self, run: RunSummary, issue: Issue) -> dict[str, prose.SectionText]:
         """publication.prose = "section": each section's prose, cached; failures keep story paragraphs."""
+        # With the enrichment backends it calls: only a draft that writes section prose loads it.
+        from curator import prose
+
         texts, notes, counters = prose.write_sections(self.settings, self.store, issue, run.run_id, self._backend)
         run.counters.update(counters)
         run.notes.extend(notes)

@@ -10,6 +10,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jinja2
 
@@ -19,12 +20,14 @@ from curator.finds import EDITOR_SOURCE, is_editor_find
 from curator.frontmatter import merge_extra
 from curator.mdsafe import Markdown, TrustedView, escape_text, finalize, one_line, safe_url, yaml_str
 from curator.models import Issue, Item, ProseReview, Story
-from curator.prose import ProseView, SectionText, view
 from curator.redaction import Redactor
 from curator.settings import Settings
 from curator.text import to_simplified
 from curator.titles import headline
 from curator.urls import clean_link, domain
+
+if TYPE_CHECKING:  # section prose (curator/prose.py, the enrichment backends) loads only for publication.prose = "section"
+    from curator.prose import ProseView, SectionText
 
 log = logging.getLogger(__name__)
 
@@ -199,6 +202,8 @@ class Renderer:
         self.links = set()
         footnotes, by_story = self.footnotes(issue)
         # publication.prose = "section": a section's prose (curator/prose.py), None for story paragraphs.
+        if prose:
+            from curator.prose import view
         views: dict[str, ProseView] = {
             sec.id: view(sec, prose[sec.id], lambda sid: [n.n for n in by_story.get(sid, [])], self.settings.publication.language)
             for sec in issue.sections if prose and sec.id in prose

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from curator import compose, finds, prose, readback, rulecheck, select
+from curator import compose, finds, readback, rulecheck, select
 from curator.context import RUN_LEVEL, StageContext
 from curator.enrich import cleanup, content_hash
 from curator.errors import CuratorError, ExtractionError, Interrupted, LLMUnavailable
@@ -30,6 +30,9 @@ from curator.store import Store
 from curator.urls import redact
 
 if TYPE_CHECKING:  # the collect stages (network client, feed parsers, worker processes): not for `draft`
+    from collections.abc import Iterator
+
+    from curator import prose
     from curator.enrich.backends import Backend
     from curator.enrich.stage import EnrichStage
     from curator.workers import ParsePool
@@ -197,28 +200,29 @@ class Pipeline:
     def _cluster(self, run: RunSummary) -> None:
         """Group newly extracted items (story_id still NULL) into stories with each other and with
         the items of the last CLUSTER_WINDOW_DAYS; stored story ids stay as they are."""
-        items = self.store.cluster_pool(since=self.settings.now() - timedelta(days=CLUSTER_WINDOW_DAYS))
-        new = [i.id for i in items if i.story_id is None]
+        pool = self.store.cluster_pool(since=self.settings.now() - timedelta(days=CLUSTER_WINDOW_DAYS))
+        new = [i for i, story in pool.items() if story is None]
         if not new or self.stopping.is_set():
             return
         # MinHash and scipy: only a run that clusters pays for importing them (`draft` does not).
         from curator import cluster
 
-        inputs = [
-            cluster.ClusterInput(
-                item_id=i.id,
-                title=i.article.title or i.title,
-                # Page chrome (player notices, next-up lists) must not make two videos one story.
-                text=cleanup.clean_for_summary(i.article.text).text,
-                lang=i.article.lang,
-                published_at=i.published_at or i.article.date or i.discovered_at,
-                links=tuple(i.article.links),  # cited originals: evidence across languages
-            )
-            for i in items
-            if i.article is not None
-        ]
-        existing = {i.id: i.story_id for i in items if i.story_id is not None}
-        assignments = cluster.assign_stories(inputs, existing)
+        def inputs() -> Iterator[cluster.ClusterInput]:
+            """Read a slice of articles at a time: the run holds each item's features, not every article."""
+            for i in self.store.cluster_items(pool):
+                assert i.article is not None  # the pool holds items with an article only
+                yield cluster.ClusterInput(
+                    item_id=i.id,
+                    title=i.article.title or i.title,
+                    # Page chrome (player notices, next-up lists) must not make two videos one story.
+                    text=cleanup.clean_for_summary(i.article.text).text,
+                    lang=i.article.lang,
+                    published_at=i.published_at or i.article.date or i.discovered_at,
+                    links=tuple(i.article.links),  # cited originals: evidence across languages
+                )
+
+        existing = {i: story for i, story in pool.items() if story is not None}
+        assignments = cluster.assign_stories(inputs(), existing)
         self.store.set_story_ids(assignments)
         run.counters["cluster/new"] += len(new)
         run.counters["cluster/joined"] += sum(1 for i in new if assignments[i] != i)
@@ -250,6 +254,9 @@ class Pipeline:
 
     def _prose(self, run: RunSummary, issue: Issue) -> dict[str, prose.SectionText]:
         """publication.prose = "section": each section's prose, cached; failures keep story paragraphs."""
+        # With the enrichment backends it calls: only a draft that writes section prose loads it.
+        from curator import prose
+
         texts, notes, counters = prose.write_sections(self.settings, self.store, issue, run.run_id, self._backend)
         run.counters.update(counters)
         run.notes.extend(notes)

@@ -179,6 +179,19 @@ def test_the_index_follows_re_enrichment_and_new_articles(store):
     assert store.search_pending() == 0
 
 
+def test_a_feed_read_again_queues_nothing_to_re_index_but_a_new_source_does(store):
+    fill(store)
+    url = "https://site1.example/post/1"
+    item = add(store, 1, "一周见闻", "正文说的是光刻机。", summary="摘要。", source="feed-a")
+    assert ids(store, "光刻机") == [item] and store.search_pending() == 0
+    # The next run reads the feed again (a host that ignores validators): the same entry, new points.
+    store.add_candidate(Candidate(url=url, title="一周见闻", source="feed-a", points=12), url)
+    assert store.search_pending() == 0  # nothing indexed changed: no re-cut of its text on the next run
+    store.add_candidate(Candidate(url=url, title="一周见闻", source="hn-front"), url)
+    assert store.search_pending() == 1
+    assert ids(store, "hn") == [item]
+
+
 def test_the_index_follows_a_row_deleted_by_another_writer(store):
     fill(store)
     item = add(store, 1, "要删除的条目", "正文")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 
 from curator.models import (
@@ -214,14 +214,21 @@ class ItemQueries(StoreBase):
         found = self.items(ids=[item_id])
         return found[0] if found else None
 
-    def cluster_pool(self, since: datetime) -> list[Item]:
-        """Items with an article that are not skipped or failed, and are either not in a story yet or
-        dated (published, else discovered) on or after `since`: the pool clustering works on."""
-        return self._select_items(
-            "i.article IS NOT NULL AND i.state NOT IN ('skipped', 'failed') "
-            "AND (i.story_id IS NULL OR COALESCE(i.published_at, i.discovered_at) >= ?)",
-            [since.isoformat(timespec="seconds")],
-        )
+    def cluster_pool(self, since: datetime) -> dict[int, int | None]:
+        """Item id -> story id (None: not in a story yet) of the pool clustering works on: items with an
+        article that are not skipped or failed, and are either not in a story yet or dated (published,
+        else discovered) on or after `since`. Ids only: `cluster_items` reads their articles a slice at a time."""
+        return {r[0]: r[1] for r in self.db.execute(
+            "SELECT i.id, i.story_id FROM items i WHERE i.article IS NOT NULL AND i.state NOT IN ('skipped', 'failed') "
+            "AND (i.story_id IS NULL OR COALESCE(i.published_at, i.discovered_at) >= ?) ORDER BY i.id",
+            [since.isoformat(timespec="seconds")])}
+
+    def cluster_items(self, ids: Iterable[int], *, slice_size: int = 200) -> Iterator[Item]:
+        """The items of `ids` (as `cluster_pool` gave them), read `slice_size` at a time: a run's memory
+        holds one slice of articles, not the whole window's."""
+        given = list(ids)
+        for start in range(0, len(given), slice_size):
+            yield from self.items(ids=given[start:start + slice_size])
 
     def enriched_story_ids(self) -> set[int]:
         """Stories with an enriched member (an extracted item's own enrichment is stale: not counted)."""

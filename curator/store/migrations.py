@@ -323,6 +323,17 @@ MIGRATIONS: list[Migration] = [
     CREATE INDEX IF NOT EXISTS items_story ON items(story_id);
     CREATE INDEX IF NOT EXISTS items_state_reason ON items(state, reason)
     """),
+    # A feed read again touches each entry's source row (`points`, which the index does not hold): only a
+    # change of what is indexed (the source's name) queues the item, so an unchanged run re-indexes nothing.
+    Migration("search_source_trigger", """
+    DROP TRIGGER search_src_upd;
+    CREATE TRIGGER search_src_upd AFTER UPDATE OF item_id, source ON item_sources BEGIN
+        INSERT INTO search_dirty(item_id) VALUES (old.item_id), (new.item_id); END
+    """, postgres="""
+    DROP TRIGGER search_src ON item_sources;
+    CREATE TRIGGER search_src AFTER INSERT OR DELETE OR UPDATE OF item_id, source ON item_sources
+        FOR EACH ROW EXECUTE FUNCTION search_queue()
+    """),
 ]
 
 

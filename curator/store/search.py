@@ -15,13 +15,15 @@ from __future__ import annotations
 import json
 import logging
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from curator.errors import StoreError
 from curator.models import Article, Enrichment, ItemState
 from curator.models.search import RanIn, SearchFilters, SearchHit
-from curator.search import Query, fts5_expression, index_tokens, tsquery_expression
 from curator.store.base import StoreBase, marks, parse_ts
+
+if TYPE_CHECKING:  # curator.search (the tokeniser, its regexes) loads on the first search or index write,
+    from curator.search import Query  # not with every Store (`status` never needs it)
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +125,8 @@ class SearchQueries(StoreBase):
     def _search_doc(self, item_id: int) -> tuple[str, str, str, str]:
         """(title, summary, body, meta) tokens of one item (a negative id: an archive link, by its title);
         all empty for one that is gone."""
+        from curator.search import index_tokens
+
         if item_id < 0:
             link = self.db.execute("SELECT title FROM archive WHERE id = ?", (-item_id,)).fetchone()
             return (index_tokens(link["title"]), "", "", "") if link else ("", "", "", "")
@@ -144,6 +148,8 @@ class SearchQueries(StoreBase):
 
     def search(self, query: Query, filters: SearchFilters | None = None) -> list[SearchHit]:
         """Items matching `query` and `filters`, best first (bm25, title and summary weighted above text)."""
+        from curator.search import fts5_expression
+
         self._refresh_if_free()
         filters = filters or SearchFilters()
         ran = f"COALESCE({_RAN}, {_RAN_OURS})"
@@ -184,6 +190,8 @@ class SearchQueries(StoreBase):
         """Links of past issues (`archive import`, our own published issues) that no stored item carries:
         what ran before curator collected anything. Filters about items (section, source, a state but
         published, never published) leave them out."""
+        from curator.search import fts5_expression
+
         if (filters.section or filters.source or filters.published is False
                 or (filters.states is not None and ItemState.PUBLISHED not in filters.states)):
             return []
@@ -267,6 +275,8 @@ def postgres_search_sql(query: Query, filters: SearchFilters) -> tuple[str, list
     """The ranking step of the search as Postgres SQL (`%s` placeholders) and its parameters: rows of
     (id, rank), best first, as SQLite's first step returns them; the hits' texts are then read by id.
     Weights {D, C, B, A} mirror WEIGHTS' order of importance."""
+    from curator.search import tsquery_expression
+
     ran = ("COALESCE((SELECT json_build_array(a.issue_number, a.issue_date)::text FROM archive a "
            "WHERE a.canonical_url = i.canonical_url AND a.issue_number IS NOT NULL ORDER BY a.issue_number LIMIT 1), "
            "(SELECT json_build_array(s.number, substr(s.published_at, 1, 10))::text FROM issue_items ii "

@@ -23,10 +23,8 @@ from curator.similarity import (
     DEFAULT_THRESHOLD,
     SHARED_FACTS_MIN,
     SHINGLE_UNITS,
-    UNIT_RE,
     ClusterInput,
     ItemFeatures,
-    distinctive_numbers,
     explain,
     item_features,
     score_pair,
@@ -70,12 +68,13 @@ class _UnitHashes(dict[str, int]):
 _UNIT_HASHES = _UnitHashes()
 
 
-def _minhash_input(units: list[str]) -> np.ndarray:
+def _minhash_input(units: np.ndarray) -> np.ndarray:
     """32-bit hashes of the shingles whose hash is ≡ 0 (mod SAMPLE_MOD): a consistent sample, so
-    MinHash estimates the resemblance at a quarter of the cost. Short texts keep every shingle."""
+    MinHash estimates the resemblance at a quarter of the cost. Short texts keep every shingle.
+    `units`: the units' keys (`similarity.ItemFeatures.units`), whose high half is the unit's crc32."""
     if len(units) < SHINGLE_UNITS:
         return np.empty(0, dtype=np.uint64)
-    hs = np.fromiter(map(_UNIT_HASHES.__getitem__, units), dtype=np.uint64, count=len(units))
+    hs = units >> np.uint64(32)
     mix, mask = np.uint64(_MIX), np.uint64(_MASK32)
     out = (((hs[:-2] * mix + hs[1:-1]) & mask) * mix + hs[2:]) & mask
     out = np.unique(out)
@@ -100,10 +99,11 @@ class StoryIndex:
         threshold: float = DEFAULT_THRESHOLD,
         num_perm: int = 128,
         *,
-        boilerplate: Iterable[str] = (),
+        boilerplate: Iterable[int] = (),
         common_links: Iterable[str] = (),
     ) -> None:
-        """`boilerplate`: normalised paragraphs known to repeat across items (see `assign_stories`);
+        """`boilerplate`: keys (`similarity.paragraph_key`) of normalised paragraphs known to repeat
+        across items (see `assign_stories`);
         paragraphs seen in BOILERPLATE_DF items are added as items arrive. `common_links`: the same
         for outbound links (a site's "follow us" links are no shared original)."""
         if not 0.0 < threshold <= 1.0:
@@ -119,8 +119,8 @@ class StoryIndex:
         self._parent: dict[int, int] = {}
         self._story: dict[int, tuple[bool, int]] = {}  # root item -> (not pinned, story id)
         self._pinned: dict[int, int] = {}  # pinned story id -> an item of it
-        self._boilerplate: set[str] = set(boilerplate)
-        self._paragraph_df: Counter[str] = Counter()
+        self._boilerplate: set[int] = set(boilerplate)
+        self._paragraph_df: Counter[int] = Counter()
         self._common_links = frozenset(common_links)
         self._link_df: Counter[str] = Counter()
         # figure / link -> items stating it: cross-language candidates (no shingle can match there)
@@ -153,12 +153,12 @@ class StoryIndex:
 
         # Boilerplate stays out of the MinHashes (it would make every item of a site a candidate of
         # every other); verification still sees the whole text.
-        self._paragraph_df.update(set(doc.paragraphs))
-        self._boilerplate.update(p for p in doc.paragraphs if self._paragraph_df[p] >= BOILERPLATE_DF)
-        clean = "\n".join(p for p in doc.paragraphs if p not in self._boilerplate)
-        body_mh = self._minhash(_minhash_input(UNIT_RE.findall(clean)))
+        self._paragraph_df.update(set(doc.para_keys))
+        self._boilerplate.update(p for p in doc.para_keys if self._paragraph_df[p] >= BOILERPLATE_DF)
+        clean = [i for i, p in enumerate(doc.para_keys) if p not in self._boilerplate]
+        body_mh = self._minhash(_minhash_input(doc.para_units(clean)))
         title_mh = self._minhash(np.fromiter(map(_UNIT_HASHES.__getitem__, doc.title), dtype=np.uint64))
-        facts = distinctive_numbers(clean)
+        facts = doc.facts_in(clean)
         facts_mh = None
         if len(facts) >= SHARED_FACTS_MIN:
             facts_mh = self._minhash(np.fromiter(map(_UNIT_HASHES.__getitem__, facts), dtype=np.uint64))
@@ -266,7 +266,7 @@ def assign_stories(
     """
     existing = existing or {}
     docs = sorted((item_features(item) for item in items), key=lambda d: d.item_id)
-    df = Counter(p for doc in docs for p in set(doc.paragraphs))
+    df = Counter(p for doc in docs for p in set(doc.para_keys))
     link_df = Counter(link for doc in docs for link in doc.cross.links)
     index = StoryIndex(
         DEFAULT_THRESHOLD if threshold is None else threshold,

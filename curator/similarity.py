@@ -29,13 +29,18 @@ the threshold tightens all rules together. `curator.cluster` decides which pairs
 
 from __future__ import annotations
 
-import functools
+import hashlib
 import itertools
 import operator
 import re
 import unicodedata
-from dataclasses import dataclass
+import zlib
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+
+import numpy as np
 
 from curator import xlang
 from curator.text import HAN, has_traditional, to_simplified
@@ -49,6 +54,7 @@ __all__ = [
     "distinctive_numbers",
     "explain",
     "item_features",
+    "paragraph_key",
     "score_pair",
     "similarity",
 ]
@@ -116,22 +122,57 @@ class ClusterInput:
     title_en: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class _Body:
-    shingles: frozenset[tuple[str, ...]]  # runs of 3 units
-    bag: frozenset[str]  # vocabulary: Han bigrams, Latin content words
+    """A text as the pair test compares it: every feature is a 64-bit key, in a sorted array (a set
+    of ~8 bytes per element, where a set of string tuples costs ~170)."""
+
+    shingles: np.ndarray  # keys of the runs of 3 units, sorted, unique
+    bag: np.ndarray  # keys of the vocabulary (Han bigrams, Latin content words), sorted, unique
     facts: frozenset[str]  # distinctive numbers: "6710", "81.2", "128k", "5nm"
 
 
-@dataclass(frozen=True)
+_SERIAL = itertools.count()
+_ParaFacts = tuple[tuple[int, frozenset[str], frozenset[str]], ...]
+
+
+@dataclass(frozen=True, eq=False)
 class ItemFeatures:
+    """An item reduced to what clustering compares; the text itself is not kept.
+
+    The body's units are kept as keys (`units`, see `_UnitKeys`) with the paragraph each ends
+    (`para_ends`) and a key per paragraph (`para_keys`), so a body without the paragraphs two texts
+    share (a site's header, footer) is rebuilt exactly from them."""
+
     item_id: int
     published_at: datetime | None
     body: _Body
-    paragraphs: tuple[str, ...]  # normalised, to find a header/footer two texts share
+    units: np.ndarray  # uint64 key of each unit of the normalised text, in order
+    para_keys: tuple[int, ...]  # `paragraph_key` of each normalised paragraph, in order
+    para_ends: tuple[int, ...]  # index in `units` where each paragraph ends
+    # (paragraph index, its distinctive numbers, its years) for the paragraphs stating numbers
+    para_facts: _ParaFacts
     title: frozenset[str]  # Han bigrams, Latin content words and word pairs of the title
     versions: frozenset[str]  # version numbers named in the title
     cross: xlang.CrossFeatures  # figures, names, links: evidence across languages
+    serial: int = field(default_factory=lambda: next(_SERIAL))  # memo key, never reused
+
+    def para_units(self, indices: Iterable[int]) -> np.ndarray:
+        """The unit keys of the paragraphs at `indices` (ascending), as if their text were joined."""
+        ends = self.para_ends
+        parts = [self.units[(ends[i - 1] if i else 0) : ends[i]] for i in indices]
+        return np.concatenate(parts) if parts else self.units[:0]
+
+    def facts_in(self, indices: Iterable[int]) -> frozenset[str]:
+        """`distinctive_numbers` of the paragraphs at `indices` joined (years anywhere in them are out)."""
+        return _facts(self.para_facts, set(indices))
+
+
+def _facts(para_facts: _ParaFacts, keep: set[int] | range) -> frozenset[str]:
+    found = [(n, y) for i, n, y in para_facts if i in keep]
+    if not found:
+        return frozenset()
+    return frozenset().union(*(n for n, _ in found)) - frozenset().union(*(y for _, y in found))
 
 
 # ---- features ---------------------------------------------------------------------------------
@@ -149,15 +190,62 @@ def _units(text: str) -> list[str]:
     return UNIT_RE.findall(_normalise(text))
 
 
-def _shingles(units: list[str]) -> set[tuple[str, ...]]:
-    """Every run of SHINGLE_UNITS units (a shorter text is one shingle)."""
+# A unit's key: its crc32 (what `curator.cluster` feeds MinHash) in the high 32 bits, 30 bits of
+# blake2b, and two flag bits. Two independent hashes make 62 bits: distinct units get distinct keys.
+_FLAG_HAN = 1  # a Han character (Han bigrams enter the bag)
+_FLAG_WORD = 2  # a Latin content word: not a stop word, longer than one letter or a digit
+_P1 = np.uint64(0x9E3779B97F4A7C15)  # odd multipliers: the key of a run depends on its order
+_P2 = np.uint64(0xC2B2AE3D27D4EB4F)
+_P3 = np.uint64(0x165667B19E3779F9)
+
+
+class _UnitKeys(dict[str, int]):
+    """A process-wide memo of unit -> key (deterministic, unlike `hash()`), read at C speed."""
+
+    def __missing__(self, unit: str) -> int:
+        if len(self) > 500_000:
+            self.clear()
+        flags = _FLAG_HAN if len(unit) == 1 and unit >= "\u3400" else 0
+        if unit < "\u3400" and unit not in _STOPWORDS and (len(unit) > 1 or unit.isdigit()):
+            flags |= _FLAG_WORD
+        data = unit.encode("utf-8")
+        digest = int.from_bytes(hashlib.blake2b(data, digest_size=4).digest(), "little")
+        key = self[unit] = (zlib.crc32(data) << 32) | (digest & ~3 & 0xFFFFFFFF) | flags
+        return key
+
+
+_UNIT_KEYS = _UnitKeys()
+
+
+def paragraph_key(paragraph: str) -> int:
+    """A 64-bit key of a normalised paragraph (equal paragraphs, equal keys)."""
+    return int.from_bytes(hashlib.blake2b(paragraph.encode("utf-8"), digest_size=8).digest(), "little")
+
+
+def _unit_keys(units: list[str]) -> np.ndarray:
+    return np.fromiter(map(_UNIT_KEYS.__getitem__, units), dtype=np.uint64, count=len(units))
+
+
+def _shingle_keys(units: np.ndarray) -> np.ndarray:
+    """Keys of every run of SHINGLE_UNITS units (a shorter text is one shingle)."""
     if len(units) < SHINGLE_UNITS:
-        return {tuple(units)} if units else set()
-    return set(zip(units, units[1:], units[2:], strict=False))
+        return np.unique(units[:1] * _P1)  # one shingle (or none): too few to count either way
+    with np.errstate(over="ignore"):
+        return np.unique((units[:-2] * _P1 + units[1:-1]) * _P2 + units[2:])
+
+
+def _bag_keys(units: np.ndarray) -> np.ndarray:
+    """Keys of the Han-character bigrams and of the Latin words other than stop words."""
+    han = (units & np.uint64(_FLAG_HAN)) != 0
+    pairs = han[:-1] & han[1:]
+    with np.errstate(over="ignore"):
+        bigrams = units[:-1][pairs] * _P3 + units[1:][pairs]
+    words = units[(units & np.uint64(_FLAG_WORD)) != 0]
+    return np.unique(np.concatenate((bigrams, words)))
 
 
 def _bag(units: list[str]) -> set[str]:
-    """Han-character bigrams and Latin words other than stop words."""
+    """Han-character bigrams and Latin words other than stop words (of a title)."""
     pairs = set(map(operator.add, units, units[1:]))  # every unit pair; only Han ones are kept
     bag = {b for b in pairs if len(b) == 2 and b[0] >= "\u3400" and b[1] >= "\u3400"}
     latin = {u for u in set(units) if u < "\u3400"} - _STOPWORDS
@@ -177,9 +265,8 @@ def distinctive_numbers(text: str) -> set[str]:
     return {u for u in _NUMBERUNIT_RE.findall(text) if len(u) >= 3 or "." in u} - set(_YEAR_RE.findall(text))
 
 
-def _body(text: str) -> _Body:
-    units = UNIT_RE.findall(text)
-    return _Body(frozenset(_shingles(units)), frozenset(_bag(units)), frozenset(distinctive_numbers(text)))
+def _body(units: np.ndarray, facts: frozenset[str]) -> _Body:
+    return _Body(_shingle_keys(units), _bag_keys(units), facts)
 
 
 def _versions(title: str) -> frozenset[str]:
@@ -189,16 +276,28 @@ def _versions(title: str) -> frozenset[str]:
 
 def item_features(item: ClusterInput) -> ItemFeatures:
     text = _normalise(item.text)
-    body = _body(text)
-    cross = xlang.features(item.title, item.text, links=item.links, title_en=item.title_en)
+    paragraphs = [p for p in _PARA_RE.split(text) if p]
+    units: list[str] = []
+    ends: list[int] = []
+    para_facts: list[tuple[int, frozenset[str], frozenset[str]]] = []
+    for i, p in enumerate(paragraphs):
+        units += UNIT_RE.findall(p)
+        ends.append(len(units))
+        numbers = {u for u in _NUMBERUNIT_RE.findall(p) if len(u) >= 3 or "." in u}
+        if numbers:
+            para_facts.append((i, frozenset(numbers), frozenset(_YEAR_RE.findall(p))))
+    keys = _unit_keys(units)
     return ItemFeatures(
         item_id=item.item_id,
         published_at=_aware(item.published_at),
-        body=body,
-        paragraphs=tuple(p for p in _PARA_RE.split(text) if p),
+        body=_body(keys, _facts(tuple(para_facts), range(len(paragraphs)))),
+        units=keys,
+        para_keys=tuple(map(paragraph_key, paragraphs)),
+        para_ends=tuple(ends),
+        para_facts=tuple(para_facts),
         title=frozenset(_title_features(_units(item.title))),
         versions=_versions(item.title),
-        cross=cross,
+        cross=xlang.features(item.title, item.text, links=item.links, title_en=item.title_en),
     )
 
 
@@ -209,18 +308,35 @@ def _aware(dt: datetime | None) -> datetime | None:
 # ---- scoring ----------------------------------------------------------------------------------
 
 
-def _jaccard(a: frozenset[object], b: frozenset[object]) -> float:
+def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     if not a or not b:
         return 0.0
     inter = len(a & b)
     return inter / (len(a) + len(b) - inter)
 
 
-def _resemblance(a: frozenset[tuple[str, ...]], b: frozenset[tuple[str, ...]]) -> float:
+def _common(a: np.ndarray, b: np.ndarray) -> int:
+    """How many keys two sorted unique key arrays share."""
+    small, large = (a, b) if len(a) <= len(b) else (b, a)
+    if not len(small):
+        return 0
+    at = np.searchsorted(large, small)
+    at[at == len(large)] = 0
+    return int(np.count_nonzero(large[at] == small))
+
+
+def _key_jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    if not len(a) or not len(b):
+        return 0.0
+    inter = _common(a, b)
+    return inter / (len(a) + len(b) - inter)
+
+
+def _resemblance(a: np.ndarray, b: np.ndarray) -> float:
     """Shingle Jaccard, or — for a trimmed copy inside a longer text — weighted containment."""
     if len(a) < MIN_FEATURES or len(b) < MIN_FEATURES:
         return 0.0
-    inter = len(a & b)
+    inter = _common(a, b)
     jac = inter / (len(a) + len(b) - inter)
     small, large = sorted((len(a), len(b)))
     if small / large >= CONTAINMENT_MIN_RATIO:
@@ -231,7 +347,7 @@ def _resemblance(a: frozenset[tuple[str, ...]], b: frozenset[tuple[str, ...]]) -
 def _strip_shared_edges(a: ItemFeatures, b: ItemFeatures) -> tuple[_Body, _Body]:
     """Bodies without the leading/trailing paragraphs both texts share verbatim (a site's header,
     footer, "About us" or info box) — unless that is all of one text: then it is a copy."""
-    pa, pb = a.paragraphs, b.paragraphs
+    pa, pb = a.para_keys, b.para_keys
     n = min(len(pa), len(pb))
     head = next((i for i in range(n) if pa[i] != pb[i]), n)
     tail = next((i for i in range(n - head) if pa[-1 - i] != pb[-1 - i]), n - head)
@@ -239,13 +355,26 @@ def _strip_shared_edges(a: ItemFeatures, b: ItemFeatures) -> tuple[_Body, _Body]
         return a.body, b.body
     if len(pa) - head - tail < 1 or len(pb) - head - tail < 1:
         return a.body, b.body
-    return _kept_body(pa, head, tail), _kept_body(pb, head, tail)
+    return _kept_body(a, head, tail), _kept_body(b, head, tail)
 
 
-@functools.lru_cache(maxsize=4096)
-def _kept_body(paragraphs: tuple[str, ...], head: int, tail: int) -> _Body:
-    """Memoised: an item shares the same footer with every other item of its site."""
-    return _body("\n".join(paragraphs[head : len(paragraphs) - tail]))
+_KEPT: OrderedDict[tuple[int, int, int], _Body] = OrderedDict()
+_KEPT_MAX = 256
+
+
+def _kept_body(doc: ItemFeatures, head: int, tail: int) -> _Body:
+    """`doc`'s body without its first `head` and last `tail` paragraphs; memoised: an item shares the
+    same footer with every other item of its site."""
+    key = (doc.serial, head, tail)
+    if (body := _KEPT.get(key)) is not None:
+        _KEPT.move_to_end(key)
+        return body
+    kept = range(head, len(doc.para_keys) - tail)
+    start = doc.para_ends[head - 1] if head else 0
+    body = _KEPT[key] = _body(doc.units[start : doc.para_ends[kept[-1]]], doc.facts_in(kept))
+    if len(_KEPT) > _KEPT_MAX:
+        _KEPT.popitem(last=False)
+    return body
 
 
 @dataclass(frozen=True)
@@ -271,7 +400,7 @@ def score_pair(
     ba, bb = _strip_shared_edges(a, b) if strip else (a.body, b.body)
     body = _resemblance(ba.shingles, bb.shingles)
     title = _jaccard(a.title, b.title)
-    bag = _jaccard(ba.bag, bb.bag) if min(len(ba.bag), len(bb.bag)) >= MIN_FEATURES else 0.0
+    bag = _key_jaccard(ba.bag, bb.bag) if min(len(ba.bag), len(bb.bag)) >= MIN_FEATURES else 0.0
     shared = len(ba.facts & bb.facts)
     facts = _jaccard(ba.facts, bb.facts)
     near = min(1.0, 0.5 * body / NEAR_DUP)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import timedelta
 
@@ -32,6 +33,8 @@ from curator.store import now_utc
 from curator.urls import redact
 
 log = logging.getLogger(__name__)
+
+READ_SLICE = 200  # items read at a time: the stage holds a slice of articles, not every extracted item's
 
 # The model answered, but the answer is unusable after the re-ask: the offline backend writes this one.
 FALLBACK_REASONS = frozenset({"llm_invalid", "llm_length", "llm_chatter", "llm_filtered", "llm_refusal",
@@ -67,7 +70,7 @@ class EnrichStage:
         self._backend = backend
         self.redactor = ctx.redactor
         self._offline: Backend | None = None
-        self._leads: dict[int, Item] = {}  # this run's story leads, and each story's items (second pass)
+        self._leads: dict[int, Item] = {}  # the triaged leads, and each story's items (second pass)
         self._members: dict[int, list[int]] = {}
 
     def redacted(self, enr: Enrichment) -> Enrichment:
@@ -82,28 +85,37 @@ class EnrichStage:
     def run(self) -> None:
         self._enrich(self.ctx.run)
 
-    def _story_leads(self, run: RunSummary, items: list[Item]) -> list[Item]:
+    def _story_leads(self, run: RunSummary, ids: list[int]) -> list[int]:
         """A story is enriched once: its lead (in the publication's language, then heaviest source,
         then longest text). The other items, and items joining a story that already has an enriched
-        member, are cited under it."""
+        member, are cited under it. Reads the items a slice at a time and keeps only their ranks."""
         enriched_stories = self.store.enriched_story_ids()  # an extracted item's old one is stale
-        groups: dict[int, list[Item]] = {}
-        for item in items:
-            groups.setdefault(item.story_id or item.id, []).append(item)
         pub_lang = self.settings.publication.language.split("-")[0].lower()
+        groups: dict[int, list[tuple[tuple[bool, float, int, int], int]]] = {}
+        for item in self.store.cluster_items(ids, slice_size=READ_SLICE):
+            story = item.story_id or item.id
+            self._members.setdefault(story, []).append(item.id)
+            # No request building (and no hashing of the text) just to rank the members.
+            # A story with a Chinese and an English report: the publication's language leads.
+            rank = (not _in_language(item, pub_lang), -self.settings.source_weight(r.source for r in item.sources),
+                    -len(item.article.text if item.article else ""), item.id)
+            groups.setdefault(story, []).append((rank, item.id))
         leads = []
         for story_id, members in groups.items():
             if story_id not in enriched_stories:
-                # No request building (and no hashing of the text) just to rank the members.
-                # A story with a Chinese and an English report: the publication's language leads.
-                members.sort(key=lambda i: (not _in_language(i, pub_lang),
-                                            -self.settings.source_weight(r.source for r in i.sources),
-                                            -len(i.article.text if i.article else ""), i.id))
-                leads.append(members.pop(0))
-            for follower in members:
-                self.store.set_state(follower.id, ItemState.ENRICHED, "same_story")
+                members.sort()
+                leads.append(members.pop(0)[1])
+            for _, follower in members:
+                self.store.set_state(follower, ItemState.ENRICHED, "same_story")
                 run.counters["enrich/same_story"] += 1
         return leads
+
+    def _read(self, ids: list[int]) -> Iterator[Item]:
+        """The items of `ids`, in that order, READ_SLICE at a time."""
+        for start in range(0, len(ids), READ_SLICE):
+            part = ids[start : start + READ_SLICE]
+            got = {item.id: item for item in self.store.items(ids=part)}
+            yield from (got[i] for i in part if i in got)
 
     def backend(self, budgets: list[Budget] | None = None) -> tuple[Backend, str]:
         if self._backend is not None:
@@ -138,20 +150,17 @@ class EnrichStage:
         return budgets
 
     def _enrich(self, run: RunSummary) -> None:
-        items = self.store.items(states=[ItemState.EXTRACTED])
-        if not items or self.stopping.is_set():
+        ids = [w.id for w in self.store.waiting(ItemState.EXTRACTED)]
+        if not ids or self.stopping.is_set():
             return
-        for item in items:
-            self._members.setdefault(item.story_id or item.id, []).append(item.id)
-        items = self._story_leads(run, items)
-        self._leads = {item.id: item for item in items}
+        leads = self._story_leads(run, ids)
         budgets = self._budgets()
         backend, note = self.backend(budgets)
         run.notes.append(note)
         self.reporter.info(note)
         model_key = backend.model or backend.name
         todo: list[EnrichRequest] = []
-        for item in items:
+        for item in self._read(leads):  # a slice of articles at a time; a request keeps the text's head
             req = self.request_for(item)
             if not req.text.strip():
                 # Page chrome only (a video page without notes) and no description: never summarised.
@@ -196,6 +205,8 @@ class EnrichStage:
             else:
                 uncached.append(req)
         self._triage_batches(run, backend, uncached, scores)
+        if any(v.title_en for v in scores.values()):  # the second pass reads the leads' articles again
+            self._leads = {item.id: item for item in self.store.items(ids=[r.item_id for r in todo])}
         todo = merge_translated_stories(self.store, self.settings, run, todo, self._leads, self._members, scores)
         return self._triaged(run, todo, scores)
 

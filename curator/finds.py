@@ -54,7 +54,12 @@ _CHALLENGE_BODY = re.compile(
 # A page that answers 200 to say the article is gone (WeChat: deleted by its author, or blocked).
 _GONE_BODY = re.compile(r"该内容已被发布者删除|此内容因违规无法查看|此内容因涉嫌违反相关法律法规|该公众号已迁移")
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
-_TAGS = re.compile(r"<script.*?</script>|<style.*?</style>|<[^>]+>", re.IGNORECASE | re.DOTALL)
+# Tags, and scripts and styles whole: as `<script.*?</script>|<style.*?</style>|<[^>]+>` reads them (up
+# to the first closing tag), written so the engine runs through a script at C speed, not a step a character.
+_TAGS = re.compile(
+    r"<script[^<]*+(?:<(?!/script>)[^<]*+)*+</script>|<style[^<]*+(?:<(?!/style>)[^<]*+)*+</style>|<[^>]+>",
+    re.IGNORECASE,
+)
 
 
 def is_editor_find(item: Item) -> bool:
@@ -65,7 +70,7 @@ def challenge_page(html: str) -> str | None:
     """Why a 200 answer is not the page asked for: "anti_bot" (a verification wall), "page_gone"
     (a notice that the article was deleted or blocked), else None."""
     head = html[:200_000]
-    visible = re.sub(r"\s+", " ", _TAGS.sub(" ", head)).strip()
+    visible = " ".join(_TAGS.sub(" ", head).split())  # whitespace runs collapsed, as `\s+` reads them
     if len(visible) > 3000:  # a wall says little; an article that discusses captchas says a lot
         return None
     if len(visible) < 1500 and _GONE_BODY.search(visible):

@@ -228,3 +228,16 @@ def test_adding_an_unfetched_find_again_fetches_it_anew(web):
     assert "开源" in item.article.text  # the real page now, not the editor's stand-in
     known = runner.invoke(app, ["add", "http://flaky.example/p", "--home", home])
     assert known.exit_code == 0 and "trying again" not in known.output  # a fetched find is simply known
+
+
+def test_scripts_and_styles_are_not_visible_text_however_written():
+    """A wall whose page is mostly script (code full of "<" and "</div>") is still a wall; text inside
+    a script that is never closed is read as text, as a browser-less reader sees it."""
+    code = "<SCRIPT type='text/javascript'>" + "if (a<b) { el.innerHTML = '<div>x</div>'; }\n" * 3000 + "</Script>"
+    style = "<style>" + "p < a { color: red }\n" * 500 + "</STYLE>"
+    wall = f"<html><head><title>Just a moment...</title>{style}</head><body>{code}<p>Checking…</p></body></html>"
+    assert challenge_page(wall) == "anti_bot"
+    article = "<p>" + "A long article about browser checks and what a captcha costs its readers. " * 60 + "</p>"
+    assert challenge_page(f"<html><head><title>Just a moment</title></head><body>{code}{article}</body></html>") is None
+    unclosed = "<html><head><title>Security check</title></head><body><script>" + article * 2 + "</body></html>"
+    assert challenge_page(unclosed) is None  # no </script>: the text after <script> counts, the page is an article

@@ -27,6 +27,7 @@ from curator.similarity import (
     ItemFeatures,
     explain,
     item_features,
+    release_memos,
     score_pair,
     similarity,
 )
@@ -276,6 +277,8 @@ def assign_stories(
     for doc in docs:
         if doc.item_id not in index:
             index._add(doc, existing.get(doc.item_id))
+    release_memos()
+    _UNIT_HASHES.clear()
     return {doc.item_id: index.story_of(doc.item_id) for doc in docs}
 
 

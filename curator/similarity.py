@@ -55,6 +55,7 @@ __all__ = [
     "explain",
     "item_features",
     "paragraph_key",
+    "release_memos",
     "score_pair",
     "similarity",
 ]
@@ -375,6 +376,12 @@ def _kept_body(doc: ItemFeatures, head: int, tail: int) -> _Body:
     if len(_KEPT) > _KEPT_MAX:
         _KEPT.popitem(last=False)
     return body
+
+
+def release_memos() -> None:
+    """Forget the bodies and unit keys memoised for a clustering run (a long-lived process keeps none)."""
+    _KEPT.clear()
+    _UNIT_KEYS.clear()
 
 
 @dataclass(frozen=True)

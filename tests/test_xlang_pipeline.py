@@ -120,7 +120,9 @@ def drafted(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, An
     (home / "config" / "zz-tests.toml").write_text(
         "[run]\nmax_age_days = 0\n\n[drafts]\nmax_per_domain = 20\n"
     )
-    with XlangWeb() as web:
+    # The enrich stage reads one item at a time: the story's lead is picked across slices.
+    with XlangWeb() as web, pytest.MonkeyPatch.context() as mp:
+        mp.setattr("curator.enrich.stage.READ_SLICE", 1)
         (home / "config" / "sources.toml").write_text(
             f'[[sources]]\nname = "双语"\nurl = "{web.origin}/feed.xml"\n'
         )

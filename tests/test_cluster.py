@@ -236,3 +236,23 @@ def test_copies_hidden_among_distinct_articles_are_found() -> None:
     stories = assign_stories(items)
     assert stories[1002] == 1001
     assert len(set(stories.values())) == 201
+
+
+def test_a_body_without_shared_edges_is_the_body_of_the_text_without_them() -> None:
+    """The pair test drops a site's shared header/footer by rebuilding the body from kept unit keys:
+    the result is what the text without those paragraphs gives (its numbers too: the header's year
+    no longer hides the body's "2025.")."""
+    import numpy as np
+
+    from curator import similarity
+
+    core = ["Helios 发布 v2 芯片，功耗降低 37.5%，售价 $1,299，上市时间为 2025.",
+            "The Helios v2 chip ships with 128GB memory and 6710 cores, the company said on Monday.",
+            "分析师认为这款芯片将改变数据中心的格局，首批客户包括三家云厂商。"]
+    framed = "\n".join(["本站 2025 年度声明：转载请注明出处", *core, "About us: Example Media, since 2019."])
+    whole = similarity.item_features(ClusterInput(1, "Helios v2", framed))
+    bare = similarity.item_features(ClusterInput(2, "Helios v2", "\n".join(core)))
+    kept = similarity._kept_body(whole, 1, 1)
+    assert np.array_equal(kept.shingles, bare.body.shingles) and np.array_equal(kept.bag, bare.body.bag)
+    assert kept.facts == bare.body.facts and "2025" in kept.facts and "2025" not in whole.body.facts
+    assert len(whole.body.shingles) > len(kept.shingles)

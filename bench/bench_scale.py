@@ -245,7 +245,8 @@ def markdown(res: dict[str, Any]) -> str:
         cost.append(f"| {r['engine']} | {r.get('workers', '')} | {c['collect_ms']} | "
                     f"{c['workers_ms'] if 'workers_cpu_s' in r else ''} | {shared} |")
     return (f"# Scale: {res['pages']} pages, {res['cores']} cores, latency {res['latency_ms']} ms, "
-            f"load average {' / '.join(map(str, res['loadavg']))} at the end\n\n"
+            f"load average {' / '.join(map(str, res['loadavg']))} at the end"
+            f"{' (partial: the run goes on)' if res.get('partial') else ''}\n\n"
             + "\n".join(rows) + "\n"
             + ("\n## Serial share (measured)\n\n" + "\n".join(share) + "\n" if cel else "")
             + "\n## Cost per page fetched (CPU and round trips)\n\n" + "\n".join(cost) + "\n")
@@ -262,6 +263,16 @@ def start_postgres() -> Any:
     pg = PostgresServer(bindir, Path(tempfile.mkdtemp(prefix="curator-scale-pg-")))
     pg.start()
     return pg
+
+
+def write(args: argparse.Namespace, corpus: Any, runs: list[dict[str, Any]], *, final: bool) -> str:
+    """scale.json and scale.md in --out-dir, after each configuration (`"partial": true` until the last)."""
+    res = {"pages": corpus.pages, "cores": os.cpu_count(), "latency_ms": args.latency_ms,
+           "loadavg": loadavg(), "partial": not final, "runs": runs}
+    out = Path(args.out_dir)
+    (out / "scale.json").write_text(json.dumps(res, indent=2) + "\n")
+    (out / "scale.md").write_text(text := markdown(res))
+    return text
 
 
 def run(args: argparse.Namespace) -> int:
@@ -294,6 +305,7 @@ def run(args: argparse.Namespace) -> int:
             server.reset()
             runs.append({"engine": "local", **collect(_env(workspace(workdir / "ws-local", corpus, server), None))})
             print(f"[scale] local: {runs[-1]}", file=sys.stderr)
+            write(args, corpus, runs, final=False)
             for n in args.workers:
                 server.reset()
                 db = servers.database()
@@ -301,18 +313,14 @@ def run(args: argparse.Namespace) -> int:
                 runs.append({"engine": "celery", "store": store, "workers": n,
                              **with_workers(ws, servers, db, n, logs)})
                 print(f"[scale] celery x{n}: {runs[-1]}", file=sys.stderr)
+                write(args, corpus, runs, final=False)  # a run stopped later keeps what was measured
         finally:
             broker.stop()
             if pg is not None:
                 pg.stop()
                 shutil.rmtree(pg.root, ignore_errors=True)
             server.close()
-        res = {"pages": corpus.pages, "cores": os.cpu_count(), "latency_ms": args.latency_ms,
-               "loadavg": loadavg(), "runs": runs}
-        out = Path(args.out_dir)
-        (out / "scale.json").write_text(json.dumps(res, indent=2) + "\n")
-        (out / "scale.md").write_text(markdown(res))
-        print(markdown(res))
+        print(write(args, corpus, runs, final=True))
         short = [r for r in runs if r["pages_fetched"] < runs[0]["pages_fetched"]]
         return 1 if short else 0
     finally:

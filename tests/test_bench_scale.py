@@ -45,3 +45,21 @@ def test_offline_enrichment_on_the_workers_with_a_parser_pool(workspace, redis_u
     got, want = snapshot(celery_ws)["items"], snapshot(local_ws)["items"]
     assert len(want) == N_PAGES and all(state == "enriched" for state, *_ in want.values())
     assert got == want
+
+
+def test_the_bench_fails_a_configuration_that_did_less_than_the_local_engine():
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from bench_scale import disagreements, outcome
+
+    local = {"engine": "local", "status": "ok",
+             "outcome": outcome({"fetch/ok": 10, "enrich/ok": 4, "enrich/same_story": 6, "http/ok": 12})}
+    same = {"engine": "celery", "workers": 2, "status": "ok",
+            "outcome": outcome({"fetch/ok": 10, "enrich/ok": 4, "enrich/same_story": 6, "http/ok": 14})}
+    failed = {"engine": "celery", "workers": 4, "status": "degraded",
+              "outcome": outcome({"fetch/ok": 10, "enrich/internal_error": 4, "enrich/same_story": 6})}
+    assert disagreements([local, same]) == []
+    [line] = disagreements([local, same, failed])
+    assert line.startswith("celery x4: status degraded (local ok)")
+    assert "'enrich/internal_error': (0, 4)" in line and "'enrich/ok': (4, 0)" in line

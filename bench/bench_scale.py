@@ -40,7 +40,7 @@ sys.path.insert(0, str(BENCH))
 if str(REPO) not in sys.path:
     sys.path.append(str(REPO))
 
-from bench_collect import ServerProcess, fetch_overrides, make_workspace
+from bench_collect import EXCLUDE_PIDS, DescendantSampler, ServerProcess, fetch_overrides, make_workspace
 from corpus import DEFAULT_DATA, DatasetMissing, build_corpus
 
 READY_S = 180.0
@@ -144,13 +144,17 @@ def loadavg() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
-def collect(env: dict[str, str]) -> dict[str, Any]:
+def collect(env: dict[str, str], others: set[int] | None = None) -> dict[str, Any]:
+    """One `curator collect --json`; its CPU is the larger of the reaped children's and the /proc sampler's
+    (only the sampler sees a forkserver pool's parser processes); `others`: pids that are not collect's
+    (the workers, Redis), besides the corpus server."""
     load0, cpu0 = loadavg(), children_cpu()
     t0 = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "curator.cli", "-q", "collect", "--json"], env=env,
-                          capture_output=True, text=True, cwd=REPO, check=False)
+    with DescendantSampler(EXCLUDE_PIDS | (others or set())) as sampler:
+        done = subprocess.run([sys.executable, "-m", "curator.cli", "-q", "collect", "--json"], env=env,
+                              capture_output=True, text=True, cwd=REPO, check=False)
     wall = time.perf_counter() - t0
-    cpu = children_cpu() - cpu0
+    cpu = max(children_cpu() - cpu0, sampler.cpu_s)
     if done.returncode != 0:
         raise RuntimeError(f"collect exited {done.returncode}: {done.stderr[-2000:]}")
     summary = json.loads(done.stdout)
@@ -227,7 +231,7 @@ def with_workers(ws: Path, servers: Servers, db: str | None, n: int, logs: Path)
             if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
                 raise RuntimeError(f"{n} workers did not come up (logs in {logs})")
         before = servers.sample(db)
-        out = collect(env)
+        out = collect(env, {p.pid for p in procs} | {servers.redis.proc.pid})
         after = servers.sample(db)
         out["servers"] = {k: round(after[k] - before[k], 2) for k in after}
     finally:
@@ -332,7 +336,8 @@ def run(args: argparse.Namespace) -> int:
         runs: list[dict[str, Any]] = []
         try:
             server.reset()
-            runs.append({"engine": "local", **collect(_env(workspace(workdir / "ws-local", corpus, server), None))})
+            local_ws = workspace(workdir / "ws-local", corpus, server)
+            runs.append({"engine": "local", **collect(_env(local_ws, None), {servers.redis.proc.pid})})
             print(f"[scale] local: {runs[-1]}", file=sys.stderr)
             write(args, corpus, runs, final=False)
             for n in args.workers:

@@ -293,8 +293,13 @@ def start_postgres() -> Any:
     bindir = _pg_bindir()
     if bindir is None:
         return None
-    pg = PostgresServer(bindir, Path(tempfile.mkdtemp(prefix="curator-scale-pg-")))
-    pg.start()
+    root = Path(tempfile.mkdtemp(prefix="curator-scale-pg-"))
+    try:
+        pg = PostgresServer(bindir, root)
+        pg.start()
+    except BaseException:
+        shutil.rmtree(root, ignore_errors=True)
+        raise
     return pg
 
 
@@ -326,15 +331,16 @@ def run(args: argparse.Namespace) -> int:
         redis_root.mkdir()
         broker = RedisServer(redis_root)
         broker.start()
-        pg = start_postgres() if args.store == "postgres" else None
-        if args.store == "postgres" and pg is None:
-            print("Postgres (initdb) is not installed: the Celery runs use the SQLite store", file=sys.stderr)
-        servers = Servers(broker, pg)
-        store = "postgres" if pg is not None else "sqlite"
-        logs = workdir / "logs"
-        logs.mkdir()
+        pg = None
         runs: list[dict[str, Any]] = []
-        try:
+        try:  # whatever fails, the servers started here stop
+            pg = start_postgres() if args.store == "postgres" else None
+            if args.store == "postgres" and pg is None:
+                print("Postgres (initdb) is not installed: the Celery runs use the SQLite store", file=sys.stderr)
+            servers = Servers(broker, pg)
+            store = "postgres" if pg is not None else "sqlite"
+            logs = workdir / "logs"
+            logs.mkdir()
             server.reset()
             local_ws = workspace(workdir / "ws-local", corpus, server)
             runs.append({"engine": "local", **collect(_env(local_ws, None), {servers.redis.proc.pid})})

@@ -63,7 +63,11 @@ def _workspace(job: Job) -> _Workspace:
     if key not in _OPEN:
         for old in [k for k in _OPEN if k[:3] == key[:3]]:
             _OPEN.pop(old).store.close()
-        overrides = {"llm": {"provider": job["provider"]}} if job.get("provider") else {}
+        # A task runs in a Celery pool child, a daemonic process that may not start processes of its own:
+        # parsing and offline enrichment run in it (extract.workers = 0); the worker's -c is the parallelism.
+        overrides: dict[str, dict[str, Any]] = {"extract": {"workers": 0}}
+        if job.get("provider"):
+            overrides["llm"] = {"provider": job["provider"]}
         settings = load_settings(Path(job["home"]), env=os.environ, overrides=overrides, kinds=known_kinds())
         store = Store(settings.store_target, clock=settings.now)
         _OPEN[key] = _Workspace(settings, store, redis_client(settings), {})
@@ -190,9 +194,10 @@ def extract_item(fetched: Result | None, job: Job, item_id: int) -> Result:
     if isinstance(taken, str):
         return _result(ctx, taken, fetched)
     row, token = taken
-    # In this process: the task's time limit is the deadline, and Celery replaces a child that dies.
+    # In this process (extract.workers = 0, see _workspace): the task's time limit is the deadline, and
+    # Celery replaces a child that dies.
     with flags.holding(f"extract:{item_id}", token, ws.settings.celery.lease_s), _Timed(ctx), \
-            ParsePool(ws.settings.extract.model_copy(update={"workers": 0})) as pool:
+            ParsePool(ws.settings.extract) as pool:
         asyncio.run(extract_page(ctx, pool, row, ctx.store.load_page(item_id)))
     return _result(ctx, "done", fetched)
 

@@ -120,7 +120,8 @@ class PgConnection:
             import psycopg
         except ImportError:
             raise StoreError("store.url names a Postgres database, but psycopg is not installed: "
-                             "pip install 'curator[postgres]' (or psycopg[binary]>=3.2)", reason="no_driver") from None
+                             "pip install 'curator-weekly[postgres]' (or psycopg[binary]>=3.2)",
+                             reason="no_driver") from None
         try:
             conn = psycopg.connect(self.url, autocommit=True, cursor_factory=psycopg.ClientCursor,
                                    row_factory=_row_factory, connect_timeout=CONNECT_TIMEOUT_S,

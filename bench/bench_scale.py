@@ -1,4 +1,4 @@
-"""`make bench-scale` (an optional extra step of `make bench`): the bench's loopback corpus collected by the
+"""`make bench SCALE=1` (an optional extra step of `make bench`): the bench's loopback corpus collected by the
 local engine and by the Celery engine with 1, 2 and 4 `curator worker` processes on this machine.
 
     .venv/bin/python bench/bench_scale.py [--pages 5000] [--workers 1,2,4] [--latency-ms 50] [--quick]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from curator.fetch import page_lanes
-from curator.models import ItemState, Page, WorkItem
+from curator.models import Candidate, ItemState, Page, WorkItem
 from curator.pipeline import Pipeline
 from curator.settings import load_settings
 from curator.store import Store
@@ -64,3 +64,39 @@ def test_pages_held_never_outnumber_the_lanes(workspace, httpserver, monkeypatch
     # ... and no page beyond them was fetched meanwhile; every page got through in the end
     assert counts.get(ItemState.DISCOVERED.value, 0) == 0 and counts.get(ItemState.FETCHED.value, 0) == 0
     assert sum(counts.values()) == PAGES
+
+
+def test_fetching_takes_hosts_in_turn_so_one_slow_host_does_not_hold_every_slot(workspace, httpserver) -> None:
+    # Items are stored feed by feed, so a host's pages sit together. With one request per host at a time
+    # (the politeness default), fetching them in that order leaves every slot but one waiting on that host;
+    # the run takes the hosts in turn instead, keeping each host's own order.
+    served: list[tuple[str, str]] = []
+
+    def page(request):  # type: ignore[no-untyped-def]
+        from werkzeug import Response
+        served.append((request.host.split(":")[0], request.path))
+        n = request.path.rsplit("/", 1)[1]
+        body = "".join(f"<p>Paragraph {k} of story {n}: the compiler team shipped a release with faster builds "
+                       "and a new borrow checker that developers have requested for years.</p>" for k in range(6))
+        return Response(f"<html><head><title>Story {n}</title></head><body><article>{body}</article></body></html>",
+                        content_type="text/html; charset=utf-8")
+
+    import re
+    httpserver.expect_request(re.compile(r"^/[ab]/\d+$")).respond_with_handler(page)
+    port = httpserver.port
+    settings = load_settings(workspace, env={}, overrides={
+        "fetch": {"allowed_hosts": ["127.0.0.1", "localhost"], "max_concurrency": 2, "per_host_concurrency": 1,
+                  "per_host_delay_s": 0.0, "respect_robots": False},
+        "extract": {"workers": 0}, "llm": {"provider": "offline", "triage": False}, "run": {"max_age_days": 0}})
+    with Store(settings.db_path) as store:
+        pipe = Pipeline(settings, store)
+        for host, path in [("127.0.0.1", "a"), ("localhost", "b")]:  # all of the first host's items, then the other's
+            for i in range(6):
+                pipe.add_candidate(Candidate(url=f"http://{host}:{port}/{path}/{i}", title=f"{path}{i}", source="pages"))
+        run = pipe.collect(discover=False)
+        counts = store.state_counts()
+    assert run.status == "ok", run.notes
+    assert len(served) == 12 and sum(counts.values()) == 12  # every page fetched once, none lost
+    assert {host for host, _ in served[:4]} == {"127.0.0.1", "localhost"}  # both hosts from the start ...
+    for prefix in ("/a/", "/b/"):  # ... each host's pages in their stored order
+        assert [p for _, p in served if p.startswith(prefix)] == [f"{prefix}{i}" for i in range(6)]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import zlib
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 from datasketch import MinHash, MinHashLSH
@@ -257,16 +257,19 @@ class StoryIndex:
 
 
 def assign_stories(
-    items: Iterable[ClusterInput], existing: dict[int, int] | None = None, *, threshold: float | None = None
+    items: Iterable[ClusterInput], existing: dict[int, int] | None = None, *, threshold: float | None = None,
+    featurize: Callable[[Iterable[ClusterInput]], Iterable[ItemFeatures]] | None = None,
 ) -> dict[int, int]:
     """item id -> story id for `items`.
 
     `existing` holds stored assignments (item id -> story id) of items among `items`: those stories
     keep their ids and a new item that matches one takes its id. A new story is named after its
-    smallest item id. The result does not depend on the order of `items`.
+    smallest item id. The result does not depend on the order of `items`. `featurize` makes the items'
+    features elsewhere (`Pipeline._cluster`: in worker processes); the result is the same.
     """
     existing = existing or {}
-    docs = sorted((item_features(item) for item in items), key=lambda d: d.item_id)
+    made = featurize(items) if featurize is not None else map(item_features, items)
+    docs = sorted(made, key=lambda d: d.item_id)
     df = Counter(p for doc in docs for p in set(doc.para_keys))
     link_df = Counter(link for doc in docs for link in doc.cross.links)
     index = StoryIndex(

@@ -37,7 +37,7 @@ import unicodedata
 import zlib
 from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -51,8 +51,10 @@ __all__ = [
     "ClusterInput",
     "Explanation",
     "ItemFeatures",
+    "adopted",
     "distinctive_numbers",
     "explain",
+    "features_batch",
     "item_features",
     "paragraph_key",
     "release_memos",
@@ -376,6 +378,21 @@ def _kept_body(doc: ItemFeatures, head: int, tail: int) -> _Body:
     if len(_KEPT) > _KEPT_MAX:
         _KEPT.popitem(last=False)
     return body
+
+
+def features_batch(items: list[ClusterInput]) -> list[ItemFeatures]:
+    """The features of a batch, made in a worker process (`Pipeline._cluster`); the memos it filled go with it.
+    The receiving process gives each result one of its own serials (`adopted`)."""
+    try:
+        return [item_features(item) for item in items]
+    finally:
+        release_memos()
+
+
+def adopted(doc: ItemFeatures) -> ItemFeatures:
+    """Features made in another process, under a serial of this one: serials key this process's memos, and
+    two workers count from the same start."""
+    return replace(doc, serial=next(_SERIAL))
 
 
 def release_memos() -> None:

@@ -14,8 +14,9 @@ import os
 import resource
 import threading
 import time
-from collections.abc import Callable
-from concurrent.futures import Executor, ProcessPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Self, TypeVar
 
@@ -25,6 +26,7 @@ from curator.settings import ExtractSettings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+A = TypeVar("A")
 JOBS_PER_WORKER = 500
 
 
@@ -50,7 +52,7 @@ class ParsePool:
     """`await pool.run(fn, *args)` runs `fn` in a worker process (or inline when workers == 0)."""
 
     def __init__(self, settings: ExtractSettings) -> None:
-        self.workers = settings.workers if settings.workers >= 0 else (os.cpu_count() or 1)
+        self.workers = pool_size(settings.workers)
         self.timeout_s = settings.timeout_s
         self.max_bytes = settings.worker_max_mb * 1024 * 1024
         self._pool: ProcessPoolExecutor | None = None
@@ -132,6 +134,47 @@ class ParsePool:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+
+
+def pool_size(workers: int) -> int:
+    """Parser processes for an `extract.workers` setting (-1: one per core, 0: none, in-process)."""
+    return workers if workers >= 0 else (os.cpu_count() or 1)
+
+
+def map_batches(fn: Callable[[list[A]], T], batches: Iterable[list[A]], *, workers: int, max_bytes: int) -> Iterator[T]:
+    """`fn` of each batch in `workers` processes, the results in the batches' order, with at most two batches
+    per worker in flight (the batches are read as the results are taken, never all at once).
+
+    `fn` must give the same result wherever it runs: a worker that dies leaves its batch, and the rest, to
+    this process, so the results are the same, only slower (and a warning says so)."""
+    pool: ProcessPoolExecutor | None = ProcessPoolExecutor(
+        max_workers=workers, mp_context=multiprocessing.get_context("forkserver"),
+        initializer=_init_worker, initargs=(max_bytes, os.getpid()))
+    pending: deque[tuple[list[A], Future[T] | None]] = deque()  # None: to run here, in its turn
+
+    def take() -> T:
+        nonlocal pool
+        batch, future = pending.popleft()
+        if future is not None:
+            try:
+                return future.result()
+            except BrokenProcessPool:
+                if pool is not None:
+                    log.warning("a worker process died; the rest of this work runs in this process")
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    pool = None
+        return fn(batch)
+
+    try:
+        for batch in batches:
+            pending.append((batch, None if pool is None else pool.submit(fn, batch)))
+            if len(pending) >= 2 * workers or pool is None:
+                yield take()
+        while pending:
+            yield take()
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _too_deep() -> ExtractionError:

@@ -256,3 +256,42 @@ def test_a_body_without_shared_edges_is_the_body_of_the_text_without_them() -> N
     assert np.array_equal(kept.shingles, bare.body.shingles) and np.array_equal(kept.bag, bare.body.bag)
     assert kept.facts == bare.body.facts and "2025" in kept.facts and "2025" not in whole.body.facts
     assert len(whole.body.shingles) > len(kept.shingles)
+
+
+def test_features_made_in_worker_processes_give_the_same_stories(workspace, monkeypatch) -> None:
+    """A large pool's features are made in the parser processes (pipeline._featurize); the stories are
+    the ones this process finds, pinned stories and the copies among boilerplate included."""
+    from curator import pipeline
+    from curator.settings import load_settings
+    from curator.similarity import item_features as similarity_features
+    from curator.store import Store
+
+    items = _synthetic(120, seed=7)
+    for offset, pid in ((2001, "zh-syndicated-trimmed"), (2011, "en-shared-footer")):
+        pair = next(p for p in PAIRS if p["id"] == pid)
+        items += [_input(offset, pair["a"]), _input(offset + 1, pair["b"])]
+    existing = {3: 3, 5: 3}  # a stored story of two items stays whole
+    settings = load_settings(workspace, env={}, overrides={"extract": {"workers": 2}})
+    monkeypatch.setattr(pipeline, "PARALLEL_FEATURES_MIN", 10)
+    monkeypatch.setattr(pipeline, "FEATURES_BATCH", 7)  # batches spread over both workers, the last one short
+    with Store(settings.db_path) as store:
+        featurize = pipeline.Pipeline(settings, store)._featurize(len(items))
+    assert featurize is not None
+    here = assign_stories(items, existing)
+    there = assign_stories(items, existing, featurize=featurize)
+    assert there == here
+    assert there[2002] == 2001 and there[2012] != 2011 and there[5] == 3
+    # Serials key this process's memos of kept bodies: made in two workers, they must still be distinct.
+    made = list(featurize(items)) + [similarity_features(items[0])]
+    assert len({doc.serial for doc in made}) == len(made)
+
+
+def test_features_stay_in_process_for_a_small_pool_or_in_process_parsers(workspace) -> None:
+    from curator import pipeline
+    from curator.settings import load_settings
+    from curator.store import Store
+
+    for workers, items in ((2, pipeline.PARALLEL_FEATURES_MIN - 1), (0, 10_000), (1, 10_000)):
+        settings = load_settings(workspace, env={}, overrides={"extract": {"workers": workers}})
+        with Store(settings.db_path) as store:
+            assert pipeline.Pipeline(settings, store)._featurize(items) is None, (workers, items)

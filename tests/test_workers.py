@@ -63,3 +63,26 @@ def test_default_is_one_worker_per_core(workers_setting):
     import os
 
     assert workers.ParsePool(ExtractSettings(workers=workers_setting)).workers == (os.cpu_count() or 1)
+
+
+def _doubled_or_die(batch: list[tuple[int, int]]) -> list[int]:
+    """Doubles the batch; a batch marked with the parent's pid ends any worker process it runs in."""
+    import os
+
+    if any(v < 0 for v, _ in batch) and os.getpid() != batch[0][1]:
+        os._exit(3)  # a worker's death (out of memory, killed), not an exception
+    return [abs(v) * 2 for v, _ in batch]
+
+
+def test_map_batches_keeps_order_and_a_dead_worker_loses_no_batch(caplog):
+    import os
+
+    me = os.getpid()
+    batches = [[(b * 10 + i, me) for i in range(5)] for b in range(12)]
+    assert list(workers.map_batches(_doubled_or_die, batches, workers=2, max_bytes=0)) == [
+        [v * 2 for v, _ in b] for b in batches]
+    batches[4] = [(-v, me) for v, _ in batches[4]]  # this batch kills the worker that takes it
+    with caplog.at_level("WARNING", logger="curator.workers"):
+        got = list(workers.map_batches(_doubled_or_die, batches, workers=2, max_bytes=0))
+    assert got == [[abs(v) * 2 for v, _ in b] for b in batches]  # every batch, in order, the same results
+    assert "a worker process died" in caplog.text

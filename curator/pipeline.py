@@ -117,7 +117,10 @@ class Pipeline:
             self._cluster(run)
             self._enrich(run)
             if not self.stopping.is_set():  # so the editor's first search after a run answers at once
-                self.store.refresh_search_index()
+                from curator.workers import pool_size
+
+                self.store.refresh_search_index(workers=pool_size(self.settings.extract.workers),
+                                                max_bytes=self.settings.extract.worker_max_mb * 1024 * 1024)
             if self.stopping.is_set():
                 waiting = sum(n for k, n in self.store.state_counts().items()
                               if k in ("discovered", "fetched", "extracted"))

@@ -326,3 +326,36 @@ def test_a_search_while_a_run_holds_the_write_lock_answers_from_the_index_as_it_
             run.execute("ROLLBACK")
             run.close()
         assert set(ids(store, "向量数据库")) == {indexed, later}
+
+
+def test_a_collects_refresh_cut_in_worker_processes_indexes_the_same_words(tmp_path, monkeypatch):
+    """The end of a collect cuts a long queue into words in its worker processes: every queued item is
+    indexed, with the rows the in-process refresh makes, and the searches find the same items."""
+    from curator import workers as worker_pools
+    from curator.store import search as store_search
+
+    in_workers = []
+
+    def spied(fn, batches, **kw):  # type: ignore[no-untyped-def]
+        for made in real(fn, batches, **kw):
+            in_workers.append(len(made))
+            yield made
+
+    real = worker_pools.map_batches
+    monkeypatch.setattr(worker_pools, "map_batches", spied)
+    monkeypatch.setattr(store_search, "PARALLEL_REFRESH_MIN", 5)
+    monkeypatch.setattr(store_search, "REFRESH_BATCH", 3)  # several batches over both workers, the last short
+    rows = {}
+    for workers in (0, 2):
+        with Store(tmp_path / f"w{workers}.db", clock=lambda: NOW) as s:
+            fill(s)
+            add(s, 1, "向量数据库的索引原理", "HNSW 与 IVF 的取舍。", summary="讲清楚近邻检索。", tags=["数据库"])
+            add(s, 2, "Rust 编译器发布新版本", "The borrow checker got faster.", summary="编译更快了。")
+            assert s.search_pending() == 7
+            assert s.refresh_search_index(workers=workers) == 7
+            assert s.search_pending() == 0
+            rows[workers] = s.db.execute("SELECT rowid, title, summary, body, meta FROM search_fts ORDER BY rowid").fetchall()
+            found = (ids(s, "向量数据库"), ids(s, "borrow checker"), ids(s, "编译"))
+            assert all(found), found
+    assert [tuple(r) for r in rows[2]] == [tuple(r) for r in rows[0]] and len(rows[0]) == 7
+    assert in_workers == [3, 3, 1]  # the second store's refresh went through the worker processes

@@ -16,7 +16,7 @@ from curator.models import Enrichment
 from curator.models.search import SearchFilters
 from curator.search import parse_query
 from curator.store import Store
-from curator.store.search import POSTGRES_INDEX_DDL, POSTGRES_UPSERT, postgres_search_sql
+from curator.store.search import POSTGRES_INDEX_DDL, POSTGRES_UPSERT, postgres_search_sql, search_docs
 from tests.test_search import FILLER, add, fill
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -61,7 +61,7 @@ def copy_to_postgres(store: Store, url: str) -> None:
     for r in store.db.execute("SELECT id, canonical_url, url, title, snippet, state, published_at, discovered_at, "
                               "article FROM items"):
         statements.append(bind("INSERT INTO items VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)", list(r)))
-        statements.append(bind(POSTGRES_UPSERT, [r["id"], *store._search_doc(r["id"])]))
+        statements.append(bind(POSTGRES_UPSERT, [r["id"], *search_docs([(r["id"], *store._search_texts(r["id"]))])[0][1:]]))
     for table, cols in (("enrichments", "item_id, fields"), ("item_sources", "item_id, source"),
                         ("archive", "canonical_url, issue_number, issue_date"),
                         ("issues", "id, number, state, published_at"), ("issue_items", "issue_id, item_id, section")):

@@ -23,12 +23,24 @@ from curator.models.search import RanIn, SearchFilters, SearchHit
 from curator.store.base import StoreBase, marks, parse_ts
 
 if TYPE_CHECKING:  # curator.search (the tokeniser, its regexes) loads on the first search or index write,
+    from collections.abc import Iterator
+
     from curator.search import Query  # not with every Store (`status` never needs it)
 
 log = logging.getLogger(__name__)
 
 BODY_CHARS = 20_000  # an article's first this many characters are indexed (a long one is still found)
 REFRESH_BATCH = 200
+PARALLEL_REFRESH_MIN = 1000  # from this many queued items a collect's refresh cuts words in its worker processes
+_Doc = tuple[int, str, str, str, str]  # item id, then the tokens of title, summary, body, meta
+
+
+def search_docs(batch: list[_Doc]) -> list[_Doc]:
+    """The index's rows for a batch of (item id, title, summary, body, meta) texts: each text as its tokens
+    (jieba's cut, in whichever process runs this)."""
+    from curator.search import index_tokens
+
+    return [(item_id, *map(index_tokens, texts)) for item_id, *texts in batch]  # type: ignore[misc]
 BUSY_WAIT_S = 0.5  # how long a search waits for a run's write lock before searching the index as it stands
 # Column weights: a word in the title counts most, then the summary, the source / tags / section, the text.
 WEIGHTS = {"title": 10.0, "summary": 5.0, "body": 1.0, "meta": 3.0}
@@ -82,18 +94,26 @@ class SearchQueries(StoreBase):
         """Items whose indexed text changed since the index was last brought up to date."""
         return int(self.db.execute("SELECT COUNT(DISTINCT item_id) FROM search_dirty").fetchone()[0])
 
-    def refresh_search_index(self) -> int:
+    def refresh_search_index(self, *, workers: int = 0, max_bytes: int = 0) -> int:
         """Re-index the items the triggers queued; returns how many. Safe beside writers: an item written
-        again while this runs is queued again (a later seq) and indexed on the next refresh."""
+        again while this runs is queued again (a later seq) and indexed on the next refresh. With `workers`
+        (2 or more: the end of a collect) a long queue is cut into words in that many processes."""
         top = self.db.execute("SELECT MAX(seq) FROM search_dirty").fetchone()[0]
         if top is None:
             return 0
         ids = [int(r[0]) for r in self.db.execute("SELECT DISTINCT item_id FROM search_dirty WHERE seq <= ?", (top,))]
         if len(ids) > 1000:
             log.info("indexing %d items for search (once; later searches are quick)", len(ids))
-        for start in range(0, len(ids), REFRESH_BATCH):
-            batch = ids[start:start + REFRESH_BATCH]
-            docs = [(item_id, *self._search_doc(item_id)) for item_id in batch]
+        texts = ([(item_id, *self._search_texts(item_id)) for item_id in ids[start:start + REFRESH_BATCH]]
+                 for start in range(0, len(ids), REFRESH_BATCH))
+        if workers >= 2 and len(ids) >= PARALLEL_REFRESH_MIN:
+            from curator.workers import map_batches
+
+            made: Iterator[list[_Doc]] = map_batches(search_docs, texts, workers=workers, max_bytes=max_bytes)
+        else:
+            made = map(search_docs, texts)
+        for docs in made:
+            batch = [d[0] for d in docs]
             with self.transaction():
                 if self.dialect.name == "postgres":  # a tsvector per item, weighted A title … D text
                     self.db.executemany("DELETE FROM search_docs WHERE item_id = ?", [(i,) for i in batch])
@@ -122,14 +142,12 @@ class SearchQueries(StoreBase):
         finally:
             self.db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_s * 1000)}")
 
-    def _search_doc(self, item_id: int) -> tuple[str, str, str, str]:
-        """(title, summary, body, meta) tokens of one item (a negative id: an archive link, by its title);
-        all empty for one that is gone."""
-        from curator.search import index_tokens
-
+    def _search_texts(self, item_id: int) -> tuple[str, str, str, str]:
+        """(title, summary, body, meta) texts of one item, to be cut into words (`search_docs`); a negative id
+        is an archive link, by its title; all empty for one that is gone."""
         if item_id < 0:
             link = self.db.execute("SELECT title FROM archive WHERE id = ?", (-item_id,)).fetchone()
-            return (index_tokens(link["title"]), "", "", "") if link else ("", "", "", "")
+            return (link["title"], "", "", "") if link else ("", "", "", "")
         row = self.db.execute("SELECT i.title, i.snippet, i.article, e.fields FROM items i LEFT JOIN enrichments e "
                               "ON e.item_id = i.id WHERE i.id = ?", (item_id,)).fetchone()
         if row is None:
@@ -142,9 +160,8 @@ class SearchQueries(StoreBase):
         meta = [*sources, *(enrichment.tags if enrichment else []), enrichment.section if enrichment else "",
                 article.sitename or "" if article else "", article.author or "" if article else ""]
         body = article.text[:BODY_CHARS] if article else ""
-        return (index_tokens("\n".join(dict.fromkeys(t for t in titles if t))),
-                index_tokens("\n".join(dict.fromkeys(s for s in summary if s))),
-                index_tokens(body), index_tokens("\n".join(m for m in meta if m)))
+        return ("\n".join(dict.fromkeys(t for t in titles if t)), "\n".join(dict.fromkeys(s for s in summary if s)),
+                body, "\n".join(m for m in meta if m))
 
     def search(self, query: Query, filters: SearchFilters | None = None) -> list[SearchHit]:
         """Items matching `query` and `filters`, best first (bm25, title and summary weighted above text)."""

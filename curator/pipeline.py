@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import replace
 from datetime import datetime, timedelta
 from itertools import islice
 from pathlib import Path
@@ -224,23 +225,23 @@ class Pipeline:
                 yield cluster.ClusterInput(
                     item_id=i.id,
                     title=i.article.title or i.title,
-                    # Page chrome (player notices, next-up lists) must not make two videos one story.
-                    text=cleanup.clean_for_summary(i.article.text).text,
+                    text=i.article.text,  # its page chrome taken out where its features are made
                     lang=i.article.lang,
                     published_at=i.published_at or i.article.date or i.discovered_at,
                     links=tuple(i.article.links),  # cited originals: evidence across languages
                 )
 
         existing = {i: story for i, story in pool.items() if story is not None}
-        assignments = cluster.assign_stories(inputs(), existing, featurize=self._featurize(len(pool)))
+        featurize = self._featurize(len(pool)) or _features_here
+        assignments = cluster.assign_stories(inputs(), existing, featurize=featurize)
         self.store.set_story_ids(assignments)
         run.counters["cluster/new"] += len(new)
         run.counters["cluster/joined"] += sum(1 for i in new if assignments[i] != i)
 
     def _featurize(self, items: int) -> Callable[[Iterable[cluster.ClusterInput]], Iterator[ItemFeatures]] | None:
-        """Clustering's features made in the parser processes when the pool is large (its serial cost was
-        the run's longest step after fetching: ~4 ms an item); None (in this process) when small or when
-        the settings run the parsers in-process."""
+        """Clustering's features made in the parser processes when the pool is large (made here, cleaning
+        included, they were the run's longest step after fetching: ~5 ms an item); None (made here,
+        `_features_here`) when small or when the settings run the parsers in-process."""
         from curator import similarity
         from curator.workers import map_batches, pool_size
 
@@ -250,7 +251,7 @@ class Pipeline:
         max_bytes = self.settings.extract.worker_max_mb * 1024 * 1024
 
         def featurize(inputs: Iterable[cluster.ClusterInput]) -> Iterator[ItemFeatures]:
-            for made in map_batches(similarity.features_batch, _batched(inputs, FEATURES_BATCH), workers=workers,
+            for made in map_batches(cluster_features, _batched(inputs, FEATURES_BATCH), workers=workers,
                                     max_bytes=max_bytes):
                 yield from map(similarity.adopted, made)
 
@@ -393,3 +394,21 @@ def _batched(items: Iterable[T], n: int) -> Iterator[list[T]]:
     it = iter(items)
     while batch := list(islice(it, n)):
         yield batch
+
+
+def _chrome_free(item: cluster.ClusterInput) -> cluster.ClusterInput:
+    """The item with its page chrome (player notices, next-up lists) out: it must not make two videos one story."""
+    return replace(item, text=cleanup.clean_for_summary(item.text).text)
+
+
+def _features_here(items: Iterable[cluster.ClusterInput]) -> Iterator[ItemFeatures]:
+    from curator import similarity
+
+    return (similarity.item_features(_chrome_free(item)) for item in items)
+
+
+def cluster_features(batch: list[cluster.ClusterInput]) -> list[ItemFeatures]:
+    """A batch's clustering features, in a worker process (`Pipeline._featurize`), as `_features_here` makes them."""
+    from curator import similarity
+
+    return similarity.features_batch([_chrome_free(item) for item in batch])

@@ -277,7 +277,7 @@ def test_features_made_in_worker_processes_give_the_same_stories(workspace, monk
     with Store(settings.db_path) as store:
         featurize = pipeline.Pipeline(settings, store)._featurize(len(items))
     assert featurize is not None
-    here = assign_stories(items, existing)
+    here = assign_stories(items, existing, featurize=pipeline._features_here)
     there = assign_stories(items, existing, featurize=featurize)
     assert there == here
     assert there[2002] == 2001 and there[2012] != 2011 and there[5] == 3

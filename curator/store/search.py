@@ -33,14 +33,6 @@ BODY_CHARS = 20_000  # an article's first this many characters are indexed (a lo
 REFRESH_BATCH = 200
 PARALLEL_REFRESH_MIN = 1000  # from this many queued items a collect's refresh cuts words in its worker processes
 _Doc = tuple[int, str, str, str, str]  # item id, then the tokens of title, summary, body, meta
-
-
-def search_docs(batch: list[_Doc]) -> list[_Doc]:
-    """The index's rows for a batch of (item id, title, summary, body, meta) texts: each text as its tokens
-    (jieba's cut, in whichever process runs this)."""
-    from curator.search import index_tokens
-
-    return [(item_id, *map(index_tokens, texts)) for item_id, *texts in batch]  # type: ignore[misc]
 BUSY_WAIT_S = 0.5  # how long a search waits for a run's write lock before searching the index as it stands
 # Column weights: a word in the title counts most, then the summary, the source / tags / section, the text.
 WEIGHTS = {"title": 10.0, "summary": 5.0, "body": 1.0, "meta": 3.0}
@@ -85,6 +77,14 @@ def _filter_sql(filters: SearchFilters, ran: str, section: str) -> tuple[list[st
     if filters.published is not None:
         where.append(f"({ran} IS {'NOT ' if filters.published else ''}NULL)")
     return where, params
+
+
+def search_docs(batch: list[_Doc]) -> list[_Doc]:
+    """The index's rows for a batch of (item id, title, summary, body, meta) texts: each text as its tokens
+    (jieba's cut, in whichever process runs this)."""
+    from curator.search import index_tokens
+
+    return [(item_id, *map(index_tokens, texts)) for item_id, *texts in batch]  # type: ignore[misc]
 
 
 class SearchQueries(StoreBase):

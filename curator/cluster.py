@@ -285,6 +285,15 @@ def assign_stories(
     return {doc.item_id: index.story_of(doc.item_id) for doc in docs}
 
 
+def features_batch(items: list[ClusterInput]) -> list[ItemFeatures]:
+    """The features of a batch, made in a worker process (`Pipeline._featurize`); the memos it filled go with
+    it. Unpickled in the collect process, each takes a serial of that process (`ItemFeatures.__setstate__`)."""
+    try:
+        return [item_features(item) for item in items]
+    finally:
+        release_memos()
+
+
 def merge_translated(leads: Iterable[ClusterInput], stories: dict[int, int]) -> dict[int, int]:
     """The second pass, after triage: story leads carrying triage's translated titles (`title_en`), each
     standing for its stored story (`stories`: lead id -> story id, pinned). Returns lead id -> story id

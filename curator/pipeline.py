@@ -242,7 +242,6 @@ class Pipeline:
         """Clustering's features made in the parser processes when the pool is large (made here, cleaning
         included, they were the run's longest step after fetching: ~5 ms an item); None (made here,
         `_features_here`) when small or when the settings run the parsers in-process."""
-        from curator import similarity
         from curator.workers import map_batches, pool_size
 
         workers = pool_size(self.settings.extract.workers)
@@ -253,7 +252,7 @@ class Pipeline:
         def featurize(inputs: Iterable[cluster.ClusterInput]) -> Iterator[ItemFeatures]:
             for made in map_batches(cluster_features, _batched(inputs, FEATURES_BATCH), workers=workers,
                                     max_bytes=max_bytes):
-                yield from map(similarity.adopted, made)
+                yield from made
 
         return featurize
 
@@ -409,6 +408,6 @@ def _features_here(items: Iterable[cluster.ClusterInput]) -> Iterator[ItemFeatur
 
 def cluster_features(batch: list[cluster.ClusterInput]) -> list[ItemFeatures]:
     """A batch's clustering features, in a worker process (`Pipeline._featurize`), as `_features_here` makes them."""
-    from curator import similarity
+    from curator import cluster
 
-    return similarity.features_batch([_chrome_free(item) for item in batch])
+    return cluster.features_batch([_chrome_free(item) for item in batch])

@@ -13,18 +13,17 @@ Two items are one story when
   billion`) or a cited original agree, and another kind of evidence too (Latin-script names, the
   headline's figure or product, a translated title) — see `curator.xlang`.
 
-Guards keep look-alikes apart: items published more than MAX_GAP apart, or whose titles name
-different versions ("FlowDB 3.1" / "FlowDB 3.2"), are one story only when their bodies are
-near-identical; paragraphs two texts share verbatim at their start or end (a site's header,
-footer, "About us" box) are dropped before comparing them, so a site's boilerplate does not merge.
+Guards keep look-alikes apart: items published more than MAX_GAP apart, or whose titles name different
+versions ("FlowDB 3.1" / "FlowDB 3.2"), are one story only when their bodies are near-identical; paragraphs
+two texts share verbatim at their start or end (a site's header, footer, "About us" box) are dropped before
+comparing them, so a site's boilerplate does not merge.
 
-Text is cut into *units*: a Han character or a Latin/digit word. Shingles are 3 consecutive units
-(three words in English, three characters in Chinese, mixed text handled alike), so one scheme
-serves both languages without a segmenter.
+Text is cut into *units*: a Han character or a Latin/digit word. Shingles are 3 consecutive units (three
+words in English, three characters in Chinese, mixed text handled alike): one scheme, no segmenter.
 
-`similarity()` is a score in [0, 1]; two items are one story when it reaches the threshold
-(`DEFAULT_THRESHOLD`, 0.5). Each rule is scaled so that its own cut-off lands on 0.5, so raising
-the threshold tightens all rules together. `curator.cluster` decides which pairs are compared.
+`similarity()` is a score in [0, 1]; two items are one story when it reaches the threshold (`DEFAULT_THRESHOLD`,
+0.5). Each rule is scaled so that its own cut-off lands on 0.5, so raising the threshold tightens all rules
+together. `curator.cluster` decides which pairs are compared.
 """
 
 from __future__ import annotations
@@ -37,7 +36,7 @@ import unicodedata
 import zlib
 from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -51,10 +50,8 @@ __all__ = [
     "ClusterInput",
     "Explanation",
     "ItemFeatures",
-    "adopted",
     "distinctive_numbers",
     "explain",
-    "features_batch",
     "item_features",
     "paragraph_key",
     "release_memos",
@@ -159,6 +156,9 @@ class ItemFeatures:
     versions: frozenset[str]  # version numbers named in the title
     cross: xlang.CrossFeatures  # figures, names, links: evidence across languages
     serial: int = field(default_factory=lambda: next(_SERIAL))  # memo key, never reused
+
+    def __setstate__(self, state: dict[str, object]) -> None:  # unpickled, as made in a worker process:
+        self.__dict__.update(state, serial=next(_SERIAL))  # a serial of this process, which keys its memos
 
     def para_units(self, indices: Iterable[int]) -> np.ndarray:
         """The unit keys of the paragraphs at `indices` (ascending), as if their text were joined."""
@@ -378,21 +378,6 @@ def _kept_body(doc: ItemFeatures, head: int, tail: int) -> _Body:
     if len(_KEPT) > _KEPT_MAX:
         _KEPT.popitem(last=False)
     return body
-
-
-def features_batch(items: list[ClusterInput]) -> list[ItemFeatures]:
-    """The features of a batch, made in a worker process (`Pipeline._cluster`); the memos it filled go with it.
-    The receiving process gives each result one of its own serials (`adopted`)."""
-    try:
-        return [item_features(item) for item in items]
-    finally:
-        release_memos()
-
-
-def adopted(doc: ItemFeatures) -> ItemFeatures:
-    """Features made in another process, under a serial of this one: serials key this process's memos, and
-    two workers count from the same start."""
-    return replace(doc, serial=next(_SERIAL))
 
 
 def release_memos() -> None:

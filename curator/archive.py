@@ -17,8 +17,6 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
-import yaml
-
 from curator.errors import CuratorError
 from curator.markdown import FOOTNOTE_DEF, FOOTNOTE_REF, Document, Line, Link, scan
 from curator.models import ArchiveLink
@@ -101,6 +99,8 @@ def _front_matter(doc: Document) -> dict[str, Any]:
     if len(front) < 2:
         return {}
     body = "\n".join(front[1:-1])
+    import yaml  # only reading a past issue's front matter needs the YAML parser: `draft` matches titles, never parses
+
     try:
         meta = yaml.safe_load(body)
     except (yaml.YAMLError, ValueError) as exc:  # ValueError: a date like 2026-13-45

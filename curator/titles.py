@@ -69,13 +69,20 @@ def _choose_segment(parts: list[str]) -> str:
 def fullwidth_punct(text: str) -> str:
     """Half-width , ; : ! ? ( ) touching a Han character become their full-width forms (the way a
     Chinese headline is set); between Latin letters or digits they stay ("GPT-4o: 2:1")."""
-    out = re.sub(rf"\(([^()]*[{textutil.HAN}][^()]*)\)", r"（\1）", text)
+    # Each pattern runs only when its mark is in the text: most headlines hold none, and compiling these
+    # patterns (each a Han class or two) costs ~9 ms of a draft.
+    out = re.sub(rf"\(([^()]*[{textutil.HAN}][^()]*)\)", r"（\1）", text) if "(" in text else text
     han = f"[{textutil.HAN}）」”]"
-    out = re.sub(rf"(?<={han})\s*,\s*|\s*,\s*(?={han})", "，", out)
-    out = re.sub(rf"(?<={han})\s*;\s*|\s*;\s*(?={han})", "；", out)
-    out = re.sub(rf"(?<={han})\s*:\s*|(?<![0-9])\s*:\s*(?={han})", "：", out)
-    out = re.sub(rf"(?<={han})\s*!(?![A-Za-z0-9])\s*", "！", out)
-    out = re.sub(rf"(?<={han})\s*\?(?![A-Za-z0-9=&])\s*", "？", out)
+    if "," in out:
+        out = re.sub(rf"(?<={han})\s*,\s*|\s*,\s*(?={han})", "，", out)
+    if ";" in out:
+        out = re.sub(rf"(?<={han})\s*;\s*|\s*;\s*(?={han})", "；", out)
+    if ":" in out:
+        out = re.sub(rf"(?<={han})\s*:\s*|(?<![0-9])\s*:\s*(?={han})", "：", out)
+    if "!" in out:
+        out = re.sub(rf"(?<={han})\s*!(?![A-Za-z0-9])\s*", "！", out)
+    if "?" in out:
+        out = re.sub(rf"(?<={han})\s*\?(?![A-Za-z0-9=&])\s*", "？", out)
     return out
 
 

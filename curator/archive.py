@@ -17,8 +17,6 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
-import yaml
-
 from curator.errors import CuratorError
 from curator.markdown import FOOTNOTE_DEF, FOOTNOTE_REF, Document, Line, Link, scan
 from curator.models import ArchiveLink
@@ -101,6 +99,8 @@ def _front_matter(doc: Document) -> dict[str, Any]:
     if len(front) < 2:
         return {}
     body = "\n".join(front[1:-1])
+    import yaml  # only reading a past issue's front matter needs the YAML parser: `draft` matches titles, never parses
+
     try:
         meta = yaml.safe_load(body)
     except (yaml.YAMLError, ValueError) as exc:  # ValueError: a date like 2026-13-45
@@ -273,8 +273,19 @@ def survey(directory: Path | str) -> tuple[list[Path], list[tuple[Path, str]]]:
 def normalise_title(title: str) -> str:
     """A key for near-identical titles: Simplified, NFKC, lower-case, no （英文） label, no
     punctuation, symbols or whitespace ("OpenAI 發布 GPT-6（英文）" → "openai发布gpt6")."""
-    text = _LABEL.sub("", normalise_for_match(title))
-    return "".join(ch for ch in text if unicodedata.category(ch)[0] not in "PSZC")
+    return _LABEL.sub("", normalise_for_match(title)).translate(_TITLE_DROPS)
+
+
+class _Drops(dict[int, int | None]):
+    """str.translate table dropping punctuation, symbols, separators and other (control) characters,
+    filled as characters are met: one C-level pass a title instead of a category look-up per character."""
+
+    def __missing__(self, code: int) -> int | None:
+        self[code] = None if unicodedata.category(chr(code))[0] in "PSZC" else code
+        return self[code]
+
+
+_TITLE_DROPS = _Drops()
 
 
 # ---- importing past issues into the store (`curator archive import`, and `publish`) ---------------

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import errno
+import hashlib
 import logging
 import os
+import pickle
 import re
 import secrets
 from dataclasses import dataclass
@@ -13,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import jinja2
+import jinja2.bccache
 
 from curator import sitepaths
 from curator.errors import ComposeError, ConfigError
@@ -32,6 +35,36 @@ if TYPE_CHECKING:  # section prose (curator/prose.py, the enrichment backends) l
 log = logging.getLogger(__name__)
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
+
+
+class TemplateCache(jinja2.FileSystemBytecodeCache):
+    """Compiled templates kept beside the store (in data/, which git ignores): Jinja compiling the
+    template and its partials is ~15 ms of every draft. Jinja checks each entry against its template's
+    source; a cache that cannot be read or written is a miss, never an error."""
+
+    def __init__(self, folder: Path, env: jinja2.Environment) -> None:
+        # Jinja keys an entry by the template's name and source only: the options that shape the
+        # compiled code, and Jinja's version, go into the file names.
+        shape = (jinja2.__version__, env.block_start_string, env.block_end_string, env.variable_start_string,
+                 env.variable_end_string, env.comment_start_string, env.comment_end_string,
+                 env.line_statement_prefix, env.line_comment_prefix, env.trim_blocks, env.lstrip_blocks,
+                 env.newline_sequence, env.keep_trailing_newline, env.autoescape, env.finalize is not None,
+                 env.optimized, sorted(env.extensions))
+        key = hashlib.sha256(repr(shape).encode()).hexdigest()[:16]
+        super().__init__(str(folder), f"{key}-%s.cache")
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except (OSError, EOFError, ValueError, TypeError, pickle.UnpicklingError):  # a damaged entry: compile
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            Path(self.directory).mkdir(parents=True, exist_ok=True)
+            super().dump_bytecode(bucket)
+        except OSError as exc:  # a read-only workspace still drafts, compiling each time
+            log.debug("template cache not written (%s)", exc)
 
 
 @dataclass
@@ -110,14 +143,17 @@ class Renderer:
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(search),
             undefined=jinja2.StrictUndefined,
+            # Autoescape for Markdown: every printed string is escaped unless the composer marked it
+            # `Markdown` (custom templates get this too; see curator/mdsafe.py).
             autoescape=False,
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,
-            # Autoescape for Markdown: every printed string is escaped unless the composer marked it
-            # `Markdown` (custom templates get this too; see curator/mdsafe.py).
             finalize=finalize,
         )
+        store_dir = settings.db_path.parent
+        if store_dir.is_dir():  # a workspace's data/ (git ignores it); no folder is made for the cache alone
+            self.env.bytecode_cache = TemplateCache(store_dir / "cache" / "templates", self.env)
         self.env.filters["yaml_str"] = yaml_str
         self.env.filters["link_url"] = self._link
         self.env.filters["md"] = escape_text

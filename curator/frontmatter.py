@@ -9,8 +9,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import yaml
-
 from curator.errors import ConfigError
 
 __all__ = ["KEY", "merge_extra"]
@@ -19,6 +17,8 @@ KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
 
 def _yaml_line(key: str, value: Any) -> str:
+    import yaml  # only a config with extras needs the YAML writer (~10 ms to import): not every draft
+
     try:
         dumped = yaml.safe_dump({key: value}, allow_unicode=True, default_flow_style=False, sort_keys=False, width=10_000)
     except yaml.YAMLError as exc:

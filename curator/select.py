@@ -122,7 +122,8 @@ def already_ran(store: Store, items: list[Item]) -> dict[int, int | None]:
     for item in items:
         titles = (item.article.title if item.article else "", item.enrichment.title if item.enrichment else "",
                   item.title)
-        norms_of[item.id] = [n for n in dict.fromkeys(archive.normalise_title(t) for t in titles if t)
+        # A title written alike in two places (the feed's and the page's, mostly) is normalised once.
+        norms_of[item.id] = [n for n in dict.fromkeys(archive.normalise_title(t) for t in dict.fromkeys(titles) if t)
                              if len(n) >= MIN_TITLE_MATCH]
     by_url, by_title = store.archive_issue_numbers([i.canonical_url for i in items],
                                                    [n for norms in norms_of.values() for n in norms])

@@ -7,9 +7,11 @@ lazily on first use, so importing this module costs nothing.
 from __future__ import annotations
 
 import functools
+import json
 import re
 import threading
 import unicodedata
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -89,17 +91,55 @@ def _converter() -> Any:
     return conv
 
 
+# Tables derived from OpenCC's dictionaries (their pure-Python build costs ~25 ms of every draft and lint):
+# a copy ships in opencc_tables.json, used while the installed dictionaries are the ones it was derived
+# from (else each table is derived as below). `python tools/opencc_tables.py` writes it again; a test
+# holds it equal to a fresh derivation.
+TABLES_FILE = Path(__file__).with_name("opencc_tables.json")
+_TABLE_SOURCES = ("dictionary/STCharacters.txt", "dictionary/TSCharacters.txt", "dictionary/TSPhrases.txt",
+                  "dictionary/TWPhrases.txt", "dictionary/TWPhrasesRev.txt", "config/t2s.json")
+
+
+def _opencc_dir() -> Path:
+    import opencc
+
+    return Path(opencc.__file__).parent
+
+
+def opencc_fingerprint() -> dict[str, str]:
+    """Size and CRC-32 of each OpenCC file the tables are derived from."""
+    folder = _opencc_dir()
+    out = {}
+    for name in _TABLE_SOURCES:
+        data = (folder / name).read_bytes()
+        out[name] = f"{len(data)}:{zlib.crc32(data):08x}"
+    return out
+
+
+@functools.cache
+def shipped_tables() -> dict[str, Any]:
+    """The shipped tables, or {} when they are missing or were derived from other dictionaries."""
+    try:
+        data = json.loads(TABLES_FILE.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) and data.get("fingerprint") == opencc_fingerprint() else {}
+
+
 @functools.cache
 def _traditional_table() -> dict[str, str]:
+    shipped = shipped_tables().get("traditional")
+    return dict(shipped) if shipped is not None else derive_traditional_table()
+
+
+def derive_traditional_table() -> dict[str, str]:
     """Traditional-only character → its first Simplified candidate.
 
     From OpenCC's TSCharacters, minus characters that are also standard Simplified: those that
     list themselves as a candidate (乾 → "干 乾", 於 → "于 於", 瞭, 藉, 夥 …) and those that are
     themselves keys of STCharacters. So 乾坤 or 於 (a surname) never count as Traditional.
     """
-    import opencc
-
-    folder = Path(opencc.__file__).parent / "dictionary"
+    folder = _opencc_dir() / "dictionary"
     simplified = set(read_opencc_dict(folder / "STCharacters.txt"))
     table = {}
     for key, candidates in read_opencc_dict(folder / "TSCharacters.txt").items():
@@ -122,21 +162,22 @@ def read_opencc_dict(path: Path) -> dict[str, list[str]]:
 @functools.cache
 def _kept_phrases() -> tuple[str, ...]:
     """Simplified phrases OpenCC keeps although they hold a Traditional-only character (哪吒, 毕昇)."""
-    import opencc
-
     table = _traditional_table()
-    phrases = read_opencc_dict(Path(opencc.__file__).parent / "dictionary" / "TSPhrases.txt")
+    phrases = read_opencc_dict(_opencc_dir() / "dictionary" / "TSPhrases.txt")
     kept = {v[0] for v in phrases.values() if any(ch in table for ch in v[0])}
     return tuple(sorted(kept, key=lambda p: (-len(p), p)))
 
 
 @functools.cache
 def _changeable() -> frozenset[str]:
+    shipped = shipped_tables().get("changeable")
+    return frozenset(shipped) if shipped is not None else derive_changeable()
+
+
+def derive_changeable() -> frozenset[str]:
     """Every character t2s could change: the keys of TSCharacters, and the characters of each TSPhrases
     entry that differs from its key. A text holding none of them comes out of t2s as it went in."""
-    import opencc
-
-    folder = Path(opencc.__file__).parent / "dictionary"
+    folder = _opencc_dir() / "dictionary"
     out = set(read_opencc_dict(folder / "TSCharacters.txt"))
     for key, values in read_opencc_dict(folder / "TSPhrases.txt").items():
         if values[0] != key:

@@ -112,3 +112,35 @@ def test_collect_json_summary_is_machine_readable(workspace):
     summary = json.loads(result.output[result.output.index("{"):])
     assert summary["status"] == "ok" and summary["counters"]["enrich/ok"] == 3
     assert any("OFFLINE" in n for n in summary["notes"])
+
+
+def test_a_line_naming_a_command_is_run_by_an_app_of_that_command_alone():
+    """`curator` (main) hands a line that names a command to an app holding that command only (typer
+    builds every command's options before parsing); anything else goes to the whole app."""
+    from curator.cli.app import COMMANDS, command_named, make_app
+
+    assert command_named(["status", "--home", "x"]) == "status"
+    assert command_named(["-v", "sources", "list"]) == "sources"
+    assert command_named(["-q", "--verbose", "draft", "--json"]) == "draft"
+    for line in ([], ["-v"], ["--help"], ["-V", "status"], ["stauts"], ["--", "status"], ["--home", "status"]):
+        assert command_named(line) is None, line
+    full = CliRunner().invoke(app, ["--help"]).output
+    assert [name for name, _ in COMMANDS] == [n for n, _ in COMMANDS if f"\n  {n} " in full]  # all listed
+    for name, _ in COMMANDS:
+        for line in ([name, "--help"], ["-v", name, "--bogus-option"]):
+            one, whole = CliRunner().invoke(make_app(name), line), CliRunner().invoke(app, line)
+            assert (one.exit_code, one.output) == (whole.exit_code, whole.output), line
+
+
+def test_main_runs_the_named_command_as_the_whole_app_does(tmp_path):
+    import subprocess
+    import sys
+
+    home = tmp_path / "ws"
+    assert CliRunner().invoke(app, ["init", "--home", str(home)]).exit_code == 0
+    CliRunner().invoke(app, ["status", "--home", str(home)])  # makes the store (its migrations log on stderr)
+    whole = CliRunner().invoke(app, ["status", "--home", str(home)])
+    one = subprocess.run([sys.executable, "-m", "curator.cli", "status", "--home", str(home)], capture_output=True,
+                         text=True, timeout=120, check=False)
+    assert whole.exit_code == one.returncode == 0 and "items by state:" in whole.output
+    assert one.stdout == whole.output

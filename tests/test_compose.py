@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
-from curator.compose import cover_image
+import jinja2
+import pytest
+
+from curator.compose import Renderer, cover_image
 from curator.models import Issue, IssueSection, Story
 from curator.select import select
 from curator.settings import SectionSettings, Settings
-from tests.test_templates import _item, _src, render, renderer_for
+from tests.test_templates import _item, _src, render, renderer_for, sample_issue
 
 
 def _with_image(item, image):
@@ -68,3 +72,37 @@ def test_one_headline_rule_for_the_title_the_list_heading_and_a_retitle():
     assert retitled.title == issue.title
     heading = next(line for line in render(renderer_for("list"), issue).splitlines() if line.startswith("# "))
     assert heading.endswith("：OpenAI提案矛头直指DeepSeek"), heading
+
+
+def test_compiled_templates_are_cached_beside_the_store_and_a_damaged_entry_is_recompiled(tmp_path: Path) -> None:
+    """The second Renderer of a workspace loads the compiled template from data/cache/templates (Jinja
+    compiles nothing), with the same bytes; a damaged entry or an edited template is compiled again."""
+    (tmp_path / "data").mkdir()
+    settings = Settings(home=tmp_path)
+    issue = sample_issue()
+    first = render(Renderer(settings), issue)
+    cached = sorted((tmp_path / "data" / "cache" / "templates").glob("*.cache"))
+    assert len(cached) == 3  # the template and its two partials
+    compiled: list[str] = []
+    real = jinja2.Environment.compile
+
+    def counting(self: jinja2.Environment, source: str, name: str | None = None, *args: object, **kw: object) -> object:
+        compiled.append(name or "")
+        return real(self, source, name, *args, **kw)  # type: ignore[arg-type]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(jinja2.Environment, "compile", counting)
+        assert render(Renderer(settings), issue) == first
+        assert compiled == []
+        cached[0].write_bytes(cached[0].read_bytes()[:20])  # truncated mid-entry
+        assert render(Renderer(settings), issue) == first
+        assert len(compiled) == 1
+
+
+def test_a_workspace_without_a_store_folder_or_a_writable_one_still_renders(tmp_path: Path) -> None:
+    issue = sample_issue()
+    expected = render(Renderer(Settings(home=tmp_path)), issue)
+    assert not (tmp_path / "data").exists()  # no folder made for a cache alone
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "cache").write_text("not a folder", encoding="utf-8")
+    assert render(Renderer(Settings(home=tmp_path)), issue) == expected

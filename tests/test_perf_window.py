@@ -138,6 +138,23 @@ def test_status_counts_read_through_the_window_match_the_pool_wide_ones(
             assert store.window_stories_per_section(start, end, 60)
 
 
+def test_state_counts_are_per_state_and_reason_in_key_order(filled: tuple[Settings, list[int]]) -> None:
+    """`status`'s items-by-state, grouped on the indexed columns: the same keys and order as joining
+    state and reason in SQL gave."""
+    settings, ids = filled
+    with Store(settings.db_path) as store:
+        store.set_state(ids[0], ItemState.FAILED, "http_404")
+        store.set_state(ids[1], ItemState.FAILED, "http_404")
+        store.set_state(ids[2], ItemState.SKIPPED, "robots")
+        store.set_state(ids[3], ItemState.FAILED, None)
+        joined = {r[0]: r[1] for r in store.db.execute(
+            "SELECT state || COALESCE(':' || reason, '') AS k, COUNT(*) FROM items GROUP BY k ORDER BY k")}
+        counts = store.state_counts()
+    assert list(counts.items()) == list(joined.items())
+    assert counts["failed:http_404"] == 2 and counts["failed"] == 1 and counts["skipped:robots"] == 1
+    assert sum(counts.values()) == len(ids)
+
+
 def _queries(settings: Settings, action: str) -> int:
     with Store(settings.db_path) as store, counting(store) as seen:
         if action == "draft":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -64,3 +65,57 @@ def test_offline_backend_writes_mainland_vocabulary() -> None:
     for tw in ("软体", "人工智慧", "记忆体", "演算法", "影片"):
         assert tw not in out, out
     assert "人工智能" in enr.title
+
+
+# ---- the tables derived from OpenCC: a shipped copy, used only while it matches the dictionaries -------
+
+
+def _derived() -> dict[str, object]:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+    try:
+        import opencc_tables
+    finally:
+        sys.path.pop(0)
+    return opencc_tables.derive()  # type: ignore[no-any-return]
+
+
+def test_the_shipped_opencc_tables_are_what_the_installed_dictionaries_give() -> None:
+    """curator/opencc_tables.json equals a fresh derivation (after an OpenCC upgrade: run
+    tools/opencc_tables.py), and it is the copy in use: nothing is derived at start-up."""
+    from curator import text
+
+    shipped = json.loads(text.TABLES_FILE.read_text(encoding="utf-8"))
+    assert shipped == _derived()
+    assert text.shipped_tables() == shipped
+    assert len(shipped["taiwan_phrases"]) > 300 and shipped["taiwan_phrases"]["软体"] == "软件"
+
+
+def test_tables_from_other_dictionaries_are_not_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A shipped copy whose fingerprint is not the installed dictionaries' is ignored: the tables are
+    derived, and a Taiwan word is still found and converted."""
+    from curator import text
+
+    stale = json.loads(text.TABLES_FILE.read_text(encoding="utf-8"))
+    stale["fingerprint"]["dictionary/TWPhrasesRev.txt"] = "0:00000000"
+    stale["taiwan_phrases"] = {}  # would find no Taiwan word at all, were it used
+    stale["changeable"] = ""  # would convert no Traditional text
+    path = tmp_path / "opencc_tables.json"
+    path.write_text(json.dumps(stale, ensure_ascii=False), encoding="utf-8")
+    monkeypatch.setattr(text, "TABLES_FILE", path)
+    for cached in (text.shipped_tables, text._changeable, text._traditional_table, vocab._phrases, vocab._tables):
+        cached.cache_clear()
+    try:
+        assert text.shipped_tables() == {}
+        assert vocab.regional_words("这款软体很好用") == ["软体"]
+        assert vocab.to_mainland("這款軟體很好用") == "这款软件很好用"
+    finally:
+        for cached in (text.shipped_tables, text._changeable, text._traditional_table, vocab._phrases, vocab._tables):
+            cached.cache_clear()
+
+
+@pytest.mark.parametrize("text", ["", "软", "这款软体", "软体。", "程式设计", "记忆体和演算法", "abc 软 体", "模型推理"])
+def test_the_phrase_finder_says_what_a_search_of_every_phrase_says(text: str) -> None:
+    table, finder = vocab._phrases()
+    assert finder.search(text) == any(phrase in text for phrase in table)

@@ -10,6 +10,8 @@ workspace (before any network I/O) · 130 stopped by Ctrl-C · 143 stopped by SI
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
@@ -65,18 +67,6 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-app = typer.Typer(
-    cls=CuratorGroup,
-    help="curator: collect a week of links, clean and summarise them, and draft a tech weekly for review.",
-    no_args_is_help=True,
-    pretty_exceptions_show_locals=False,  # locals can hold secrets
-    add_completion=False,
-    rich_markup_mode=None,  # plain help, as ruff and uv print it: `--open / --no-open`, no `<bool>` columns
-    context_settings=CONTEXT,
-)
-
-
-@app.callback()
 def _main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging (anywhere on the line).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Warnings and errors only (anywhere on the line).")] = False,
@@ -86,24 +76,50 @@ def _main(
     setup_logging(verbose, quiet=quiet)
 
 
-app.command()(init)
-app.command()(collect)
-app.command()(add)
-app.command()(draft)
-app.add_typer(archive_app, name="archive")
-app.command()(publish)
-app.command()(lint)
-app.command()(status)
-app.command()(search)
-app.command()(doctor)
-app.command()(review)
-app.command()(demo)
-app.command()(worker)
-app.add_typer(sources_app, name="sources")
-app.add_typer(config_app, name="config")
-app.add_typer(notify_app, name="notify")
-app.add_typer(store_app, name="store")
+# The commands, in the order `curator --help` lists them: a function, or a sub-app of its own commands.
+COMMANDS: tuple[tuple[str, Callable[..., None] | typer.Typer], ...] = (
+    ("init", init), ("collect", collect), ("add", add), ("draft", draft), ("archive", archive_app),
+    ("publish", publish), ("lint", lint), ("status", status), ("search", search), ("doctor", doctor),
+    ("review", review), ("demo", demo), ("worker", worker), ("sources", sources_app), ("config", config_app),
+    ("notify", notify_app), ("store", store_app),
+)
+
+
+def make_app(only: str | None = None) -> typer.Typer:
+    """The `curator` app with every command, or with the one named `only` (see `main`)."""
+    made = typer.Typer(
+        cls=CuratorGroup,
+        help="curator: collect a week of links, clean and summarise them, and draft a tech weekly for review.",
+        no_args_is_help=True,
+        pretty_exceptions_show_locals=False,  # locals can hold secrets
+        add_completion=False,
+        rich_markup_mode=None,  # plain help, as ruff and uv print it: `--open / --no-open`, no `<bool>` columns
+        context_settings=CONTEXT,
+    )
+    made.callback()(_main)
+    for name, target in COMMANDS:
+        if only is None or name == only:
+            if isinstance(target, typer.Typer):
+                made.add_typer(target, name=name)
+            else:
+                made.command(name)(target)
+    return made
+
+
+app = make_app()
+
+
+def command_named(args: list[str]) -> str | None:
+    """The command a command line runs, when its first argument other than a global flag names one;
+    None for anything else (no command, `--help`, `--version`, a typo), which the whole app answers."""
+    for arg in args:
+        if arg in _GLOBAL_FLAGS:
+            continue
+        return arg if any(arg == name for name, _ in COMMANDS) else None
+    return None
 
 
 def main() -> None:
-    app()
+    # Typer builds the options of every command before it parses a line (~12 ms of each start-up): a line
+    # that names a command is run by an app holding that command alone, which parses and runs it alike.
+    make_app(command_named(sys.argv[1:]))()

@@ -284,10 +284,11 @@ class ItemQueries(StoreBase):
         return refs
 
     def state_counts(self) -> dict[str, int]:
-        rows = self.db.execute(
-            "SELECT state || COALESCE(':' || reason, '') AS k, COUNT(*) AS n FROM items GROUP BY k ORDER BY k"
-        ).fetchall()
-        return {r["k"]: r["n"] for r in rows}
+        """{"state" or "state:reason": items}, in key order. Grouped by the columns, so the plan reads the
+        (state, reason) index alone, not every row of the pool; the keys are joined here."""
+        rows = self.db.execute("SELECT state, reason, COUNT(*) AS n FROM items GROUP BY state, reason").fetchall()
+        counts = {r["state"] + (f":{r['reason']}" if r["reason"] is not None else ""): r["n"] for r in rows}
+        return dict(sorted(counts.items()))
 
     def count_items(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM items").fetchone()[0])

@@ -14,11 +14,12 @@ from __future__ import annotations
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 import numpy as np
-from datasketch import MinHash, MinHashLSH
 
 from curator import xlang
+from curator.shelf import FeatureShelf
 from curator.similarity import (
     DEFAULT_THRESHOLD,
     SHARED_FACTS_MIN,
@@ -31,6 +32,9 @@ from curator.similarity import (
     score_pair,
     similarity,
 )
+
+if TYPE_CHECKING:
+    from datasketch import MinHash
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -102,13 +106,18 @@ class StoryIndex:
         *,
         boilerplate: Iterable[int] = (),
         common_links: Iterable[str] = (),
+        shelf: FeatureShelf | None = None,
     ) -> None:
         """`boilerplate`: keys (`similarity.paragraph_key`) of normalised paragraphs known to repeat
         across items (see `assign_stories`);
         paragraphs seen in BOILERPLATE_DF items are added as items arrive. `common_links`: the same
-        for outbound links (a site's "follow us" links are no shared original)."""
+        for outbound links (a site's "follow us" links are no shared original). `shelf`: where the
+        features are kept (`assign_stories` passes the one it filled; an item counts once added)."""
         if not 0.0 < threshold <= 1.0:
             raise ValueError(f"threshold must be in (0, 1], got {threshold}")
+        # datasketch imports scipy (~50 MB, 0.3 s): only an index pays for it, not the processes making features
+        from datasketch import MinHash, MinHashLSH
+
         self.threshold = threshold
         self.num_perm = num_perm
         self._body = MinHashLSH(num_perm=num_perm, params=(num_perm // BODY_ROWS, BODY_ROWS))
@@ -116,7 +125,8 @@ class StoryIndex:
         self._facts = MinHashLSH(num_perm=num_perm, params=(num_perm // TITLE_ROWS, TITLE_ROWS))
         # Built once: MinHash would otherwise draw its permutations again for every item.
         self._permutations = MinHash(num_perm=num_perm, seed=SEED, scheme="affine32").permutations
-        self._docs: dict[int, ItemFeatures] = {}
+        # every item's features, on disk: memory stays bounded by the shelf's cache (curator.shelf)
+        self._docs = shelf if shelf is not None else FeatureShelf()
         self._parent: dict[int, int] = {}
         self._story: dict[int, tuple[bool, int]] = {}  # root item -> (not pinned, story id)
         self._pinned: dict[int, int] = {}  # pinned story id -> an item of it
@@ -128,10 +138,10 @@ class StoryIndex:
         self._postings: dict[str, list[int]] = {}
 
     def __len__(self) -> int:
-        return len(self._docs)
+        return len(self._parent)
 
     def __contains__(self, item_id: object) -> bool:
-        return item_id in self._docs
+        return item_id in self._parent
 
     def add(self, item: ClusterInput, *, story_id: int | None = None) -> int:
         """Index `item`, merge it with every story it matches; returns its story id.
@@ -139,7 +149,7 @@ class StoryIndex:
         `story_id` pins the story the item is already stored in (from a previous run).
         Adding an item id twice changes nothing.
         """
-        if item.item_id in self._docs:
+        if item.item_id in self._parent:
             return self.story_of(item.item_id)
         return self._add(item_features(item), story_id)
 
@@ -176,7 +186,7 @@ class StoryIndex:
             if self._find(other) != self._find(key) and self._matches(doc, self._docs[other]):
                 self._union(key, other)
 
-        self._docs[key] = doc
+        self._docs.put(doc)
         for lsh, mh in lookups:
             if mh is not None:
                 lsh.insert(key, mh)
@@ -210,14 +220,14 @@ class StoryIndex:
                 linked.update(posting)
         found = linked | {i for i, n in shared.items() if n >= xlang.QTY_SHARED_MIN}
         found |= {i for i, n in titled.items() if n >= xlang.TITLE_EN_ALONE_WORDS}
-        return {i for i in found if self._docs[i].cross.han != doc.cross.han}
+        return {i for i in found if self._docs.han(i) != doc.cross.han}
 
     def story_of(self, item_id: int) -> int:
         return self._story[self._find(item_id)][1]
 
     def assignments(self) -> dict[int, int]:
         """item id -> story id for every indexed item."""
-        return {i: self.story_of(i) for i in self._docs}
+        return {i: self.story_of(i) for i in self._parent}
 
     def _matches(self, a: ItemFeatures, b: ItemFeatures) -> bool:
         links = self._common_links
@@ -226,6 +236,8 @@ class StoryIndex:
         return score_pair(a, b, common_links=links).score >= self.threshold
 
     def _minhash(self, hashes: np.ndarray) -> MinHash | None:
+        from datasketch import MinHash
+
         if len(hashes) == 0:
             return None
         mh = MinHash(
@@ -269,20 +281,28 @@ def assign_stories(
     """
     existing = existing or {}
     made = featurize(items) if featurize is not None else map(item_features, items)
-    docs = sorted(made, key=lambda d: d.item_id)
-    df = Counter(p for doc in docs for p in set(doc.para_keys))
-    link_df = Counter(link for doc in docs for link in doc.cross.links)
+    # Two passes: the first shelves each item's features as it is made (memory holds counts, not
+    # features) and counts the paragraphs and links repeated across items; the second indexes them.
+    shelf, df, link_df = FeatureShelf(), Counter[int](), Counter[str]()
+    for doc in made:
+        if doc.item_id not in shelf:
+            shelf.put(doc)
+            df.update(set(doc.para_keys))
+            link_df.update(doc.cross.links)
     index = StoryIndex(
         DEFAULT_THRESHOLD if threshold is None else threshold,
         boilerplate=(p for p, n in df.items() if n >= BOILERPLATE_DF),
         common_links=(link for link, n in link_df.items() if n >= BOILERPLATE_DF),
+        shelf=shelf,
     )
-    for doc in docs:
-        if doc.item_id not in index:
-            index._add(doc, existing.get(doc.item_id))
-    release_memos()
-    _UNIT_HASHES.clear()
-    return {doc.item_id: index.story_of(doc.item_id) for doc in docs}
+    try:
+        for item_id in sorted(shelf):
+            index._add(shelf[item_id], existing.get(item_id))
+        return index.assignments()
+    finally:
+        shelf.close()
+        release_memos()
+        _UNIT_HASHES.clear()
 
 
 def features_batch(items: list[ClusterInput]) -> list[ItemFeatures]:

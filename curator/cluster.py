@@ -2,9 +2,9 @@
 
 Whether two items are one story is `curator.similarity`'s exact pair test (near-duplicate bodies,
 a rewrite, a rewrite under another headline, a Chinese and an English report of one event). This
-module decides which pairs are compared: candidates come from three `datasketch.MinHashLSH`
-indexes (body shingles, title features, distinctive numbers — one per rule) and from exact look-ups
-of figures and links for the cross-language rule; every candidate is verified exactly, so LSH only
+module decides which pairs are compared: candidates come from three MinHash LSH indexes (body
+shingles, title features, distinctive numbers — one per rule; datasketch's MinHashes in `curator.lsh`'s
+compact band tables) and from exact look-ups of figures and links for the cross-language rule; every candidate is verified exactly, so LSH only
 decides what is compared, never what is merged. Paragraphs repeated across many items are kept out
 of the MinHashes, so a site's boilerplate neither merges nor slows anything.
 """
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from curator import xlang
+from curator.lsh import BandIndex
 from curator.shelf import FeatureShelf
 from curator.similarity import (
     DEFAULT_THRESHOLD,
@@ -116,13 +117,13 @@ class StoryIndex:
         if not 0.0 < threshold <= 1.0:
             raise ValueError(f"threshold must be in (0, 1], got {threshold}")
         # datasketch imports scipy (~50 MB, 0.3 s): only an index pays for it, not the processes making features
-        from datasketch import MinHash, MinHashLSH
+        from datasketch import MinHash
 
         self.threshold = threshold
         self.num_perm = num_perm
-        self._body = MinHashLSH(num_perm=num_perm, params=(num_perm // BODY_ROWS, BODY_ROWS))
-        self._titles = MinHashLSH(num_perm=num_perm, params=(num_perm // TITLE_ROWS, TITLE_ROWS))
-        self._facts = MinHashLSH(num_perm=num_perm, params=(num_perm // TITLE_ROWS, TITLE_ROWS))
+        self._body = BandIndex(num_perm // BODY_ROWS, BODY_ROWS)
+        self._titles = BandIndex(num_perm // TITLE_ROWS, TITLE_ROWS)
+        self._facts = BandIndex(num_perm // TITLE_ROWS, TITLE_ROWS)
         # Built once: MinHash would otherwise draw its permutations again for every item.
         self._permutations = MinHash(num_perm=num_perm, seed=SEED, scheme="affine32").permutations
         # every item's features, on disk: memory stays bounded by the shelf's cache (curator.shelf)
@@ -177,7 +178,7 @@ class StoryIndex:
         candidates: set[int] = set()
         for lsh, mh in lookups:
             if mh is not None:
-                candidates.update(lsh.query(mh))
+                candidates.update(lsh.query(mh.hashvalues))
         self._link_df.update(doc.cross.links)
         if any(self._link_df[link] >= BOILERPLATE_DF for link in doc.cross.links):
             self._common_links |= {link for link in doc.cross.links if self._link_df[link] >= BOILERPLATE_DF}
@@ -189,7 +190,7 @@ class StoryIndex:
         self._docs.put(doc)
         for lsh, mh in lookups:
             if mh is not None:
-                lsh.insert(key, mh)
+                lsh.insert(key, mh.hashvalues)
         for feature in self._cross_keys(doc):
             self._postings.setdefault(feature, []).append(key)
         return self.story_of(key)

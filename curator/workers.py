@@ -8,6 +8,7 @@ jobs). The event loop keeps fetching while the workers parse.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
 import multiprocessing
 import os
@@ -28,6 +29,37 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 A = TypeVar("A")
 JOBS_PER_WORKER = 500
+TRIM_EVERY = 8  # jobs between two `malloc_trim` calls in a worker (~0.5 ms each; gives back ~10 MB)
+PRELOAD = ["curator.preload"]  # imported once in the fork server, shared by every worker (see the module)
+
+
+def _context() -> multiprocessing.context.ForkServerContext:
+    """The `forkserver` context with curator's preload (it applies when the fork server starts)."""
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(PRELOAD)
+    return ctx
+
+
+_done = 0  # jobs this worker has run
+
+
+def _trim() -> None:
+    """Give the heap's free pages back to the system (glibc keeps them after a large page is freed)."""
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (AttributeError, OSError):  # not glibc (musl, macOS): nothing to give back this way
+        pass
+
+
+def _job(fn: Callable[..., T], *args: Any) -> T:
+    """Runs `fn(*args)` in a worker, trimming the heap every TRIM_EVERY jobs."""
+    global _done
+    try:
+        return fn(*args)
+    finally:
+        _done += 1
+        if _done % TRIM_EVERY == 0:
+            _trim()
 
 
 def _init_worker(max_bytes: int, owner_pid: int) -> None:
@@ -76,7 +108,7 @@ class ParsePool:
             self._jobs = 0
             self._pool = ProcessPoolExecutor(
                 max_workers=self.workers,
-                mp_context=multiprocessing.get_context("forkserver"),
+                mp_context=_context(),
                 initializer=_init_worker,
                 initargs=(self.max_bytes, os.getpid()),
             )
@@ -98,7 +130,7 @@ class ParsePool:
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         for attempt in (1, 2):
             executor = self._executor()
-            future = asyncio.get_running_loop().run_in_executor(executor, fn, *args)
+            future = asyncio.get_running_loop().run_in_executor(executor, _job, fn, *args)
             try:
                 return await asyncio.wait_for(future, self.timeout_s)
             except TimeoutError:
@@ -148,8 +180,7 @@ def map_batches(fn: Callable[[list[A]], T], batches: Iterable[list[A]], *, worke
     `fn` must give the same result wherever it runs: a worker that dies leaves its batch, and the rest, to
     this process, so the results are the same, only slower (and a warning says so)."""
     pool: ProcessPoolExecutor | None = ProcessPoolExecutor(
-        max_workers=workers, mp_context=multiprocessing.get_context("forkserver"),
-        initializer=_init_worker, initargs=(max_bytes, os.getpid()))
+        max_workers=workers, mp_context=_context(), initializer=_init_worker, initargs=(max_bytes, os.getpid()))
     pending: deque[tuple[list[A], Future[T] | None]] = deque()  # None: to run here, in its turn
 
     def take() -> T:
@@ -167,7 +198,7 @@ def map_batches(fn: Callable[[list[A]], T], batches: Iterable[list[A]], *, worke
 
     try:
         for batch in batches:
-            pending.append((batch, None if pool is None else pool.submit(fn, batch)))
+            pending.append((batch, None if pool is None else pool.submit(_job, fn, batch)))
             if len(pending) >= 2 * workers or pool is None:
                 yield take()
         while pending:
@@ -214,7 +245,7 @@ class CallPool:
             if self._pool is None:
                 self._jobs = 0
                 self._pool = ProcessPoolExecutor(
-                    max_workers=self.workers, mp_context=multiprocessing.get_context("forkserver"),
+                    max_workers=self.workers, mp_context=_context(),
                     initializer=_init_call_worker,
                     initargs=(self.max_bytes, os.getpid(), self.factory, self.args))
             self._jobs += 1
@@ -223,7 +254,7 @@ class CallPool:
     def call(self, method: str, *args: Any) -> Any:
         executor = self._executor()
         try:
-            return executor.submit(_call_held, method, *args).result()
+            return executor.submit(_job, _call_held, method, *args).result()
         except BrokenProcessPool:
             with self._lock:
                 if self._pool is executor:

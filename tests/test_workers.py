@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 
 import pytest
@@ -86,3 +87,37 @@ def test_map_batches_keeps_order_and_a_dead_worker_loses_no_batch(caplog):
         got = list(workers.map_batches(_doubled_or_die, batches, workers=2, max_bytes=0))
     assert got == [[abs(v) * 2 for v, _ in b] for b in batches]  # every batch, in order, the same results
     assert "a worker process died" in caplog.text
+
+
+def _preloaded() -> tuple[bool, bool, int]:
+    """In a worker: were trafilatura's all-language stop list and the extraction modules there before any job?"""
+    import sys
+
+    from trafilatura import external
+
+    return external.JT_STOPLIST is not None, "curator.extract" in sys.modules, os.getpid()
+
+
+def test_workers_start_with_the_parsers_loaded_once_in_the_fork_server():
+    # The fork server imports curator.preload before it forks: each worker shares those pages instead of
+    # importing (and holding) its own copy, and a recycled worker starts without importing anything again.
+    pool = workers.ParsePool(ExtractSettings(workers=2, timeout_s=60))
+
+    async def main() -> list[tuple[bool, bool, int]]:
+        return list(await asyncio.gather(*(pool.run(_preloaded) for _ in range(4))))
+
+    with pool:
+        found = asyncio.run(main())
+    assert all(stoplist and extract for stoplist, extract, _ in found)
+    assert os.getpid() not in {pid for *_, pid in found}
+
+
+def test_jobs_run_through_the_trimming_wrapper_keep_their_results_and_errors(monkeypatch):
+    trims: list[int] = []
+    monkeypatch.setattr(workers, "_trim", lambda: trims.append(1))
+    monkeypatch.setattr(workers, "_done", 0)
+    assert [workers._job(_square, n) for n in range(workers.TRIM_EVERY * 2)] == [n * n for n in range(workers.TRIM_EVERY * 2)]
+    with pytest.raises(ZeroDivisionError):
+        workers._job(divmod, 1, 0)
+    assert len(trims) == 2
+    workers._trim()  # the real call: glibc gives pages back, elsewhere a no-op, never an error

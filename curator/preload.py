@@ -1,0 +1,32 @@
+"""Imported once in the fork server that starts every worker process (`curator.workers`), so the workers
+share these pages instead of each importing its own copy.
+
+A parser process needs trafilatura, lxml, numpy, the extraction and feed modules, and — when a page
+falls back to jusText — trafilatura's stop list of every language (~150,000 words, ~30 MB built). Loaded
+here, before the fork, a worker starts with them (copy-on-write: nothing is copied until written), and a
+recycled worker is a fork, not a fresh import (~0.5 s of CPU each). `gc.freeze()` moves what was loaded
+out of the collector's view, so a worker's collections do not write to, and so copy, those pages.
+
+Only the fork server imports this module; an import error here leaves the workers to import what they
+need themselves (multiprocessing ignores a preload that fails to import), so nothing depends on it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+
+from trafilatura import external
+
+# feature workers (similarity, numpy); parser workers (trafilatura, lxml, rs-trafilatura, readability); feeds
+import curator.cluster
+import curator.extract
+import curator.sources
+
+__all__ = ["curator"]
+
+# (should it fail, a worker that needs it builds it itself, as it would without this module)
+with contextlib.suppress(Exception):
+    if external.JT_STOPLIST is None:
+        external.jt_stoplist_init()
+gc.freeze()

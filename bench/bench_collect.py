@@ -166,6 +166,18 @@ def _proc_table() -> dict[int, tuple[int, float, int]]:
     return table
 
 
+def _pss(pid: int) -> int:
+    """Proportional set size in bytes (Linux smaps_rollup): a page shared by n processes counts 1/n in each,
+    so the PSS of a process tree sums to the memory it holds, where summed RSS counts a shared page n times."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
 class DescendantSampler:
     """CPU time and RSS of this process's descendants, sampled from /proc every `interval` seconds.
 
@@ -179,6 +191,7 @@ class DescendantSampler:
         self.last: dict[int, float] = {}
         self.base: dict[int, float] = {}
         self.peak_rss = 0
+        self.peak_pss = 0
         self.own_cpu_s = 0.0  # this sampler's own CPU (reading /proc): the bench's, taken out of curator's
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
@@ -198,6 +211,7 @@ class DescendantSampler:
             stack += [p for p in kids.get(pid, []) if p not in self.exclude]
         me = table.get(os.getpid())
         self.peak_rss = max(self.peak_rss, sum(r for _, r in out.values()) + (me[2] if me else 0))
+        self.peak_pss = max(self.peak_pss, sum(map(_pss, [*out, os.getpid()])))
         return out
 
     def _loop(self) -> None:
@@ -258,7 +272,8 @@ def measured() -> Iterator[dict[str, float]]:
                    sampler_cpu_s=round(sampler.own_cpu_s, 3),
                    cpu_children_reaped_s=round(c1 - c0, 3), cpu_children_sampled_s=round(sampler.cpu_s, 3),
                    child_processes=sampler.processes, cpu_s=round(s1 - s0 + kids, 3),
-                   peak_rss_sampled_mb=round(sampler.peak_rss / 2**20, 1))
+                   peak_rss_sampled_mb=round(sampler.peak_rss / 2**20, 1),
+                   peak_pss_sampled_mb=round(sampler.peak_pss / 2**20, 1))
 
 
 def _reporter_cls() -> type:
@@ -650,7 +665,8 @@ def markdown(res: dict[str, Any]) -> str:
          f"(children {_f(fc['cpu_children_s'])} s)")),
         ("first collect: peak RSS", f"{_f(fc['peak_rss_mb'], 0)} MB",
          (f"ru_maxrss of the bench process; with its worker processes (sampled): "
-         f"{_f(fc.get('peak_rss_sampled_mb'), 0)} MB")),
+         f"{_f(fc.get('peak_rss_sampled_mb'), 0)} MB summed RSS, {_f(fc.get('peak_pss_sampled_mb'), 0)} MB PSS "
+         "(shared pages counted once)")),
     ]
     for name in ("discover", "fetch", "extract", "enrich"):
         if name in st:

@@ -290,6 +290,9 @@ def assign_stories(
             shelf.put(doc)
             df.update(set(doc.para_keys))
             link_df.update(doc.cross.links)
+    from curator.workers import trim
+
+    trim()  # the features came pickled from the workers: the heap they passed through goes back
     index = StoryIndex(
         DEFAULT_THRESHOLD if threshold is None else threshold,
         boilerplate=(p for p, n in df.items() if n >= BOILERPLATE_DF),

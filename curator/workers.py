@@ -43,7 +43,7 @@ def _context() -> multiprocessing.context.ForkServerContext:
 _done = 0  # jobs this worker has run
 
 
-def _trim() -> None:
+def trim() -> None:
     """Give the heap's free pages back to the system (glibc keeps them after a large page is freed)."""
     try:
         ctypes.CDLL(None).malloc_trim(0)
@@ -59,7 +59,7 @@ def _job(fn: Callable[..., T], *args: Any) -> T:
     finally:
         _done += 1
         if _done % TRIM_EVERY == 0:
-            _trim()
+            trim()
 
 
 def _init_worker(max_bytes: int, owner_pid: int) -> None:

@@ -114,10 +114,10 @@ def test_workers_start_with_the_parsers_loaded_once_in_the_fork_server():
 
 def test_jobs_run_through_the_trimming_wrapper_keep_their_results_and_errors(monkeypatch):
     trims: list[int] = []
-    monkeypatch.setattr(workers, "_trim", lambda: trims.append(1))
+    monkeypatch.setattr(workers, "trim", lambda: trims.append(1))
     monkeypatch.setattr(workers, "_done", 0)
     assert [workers._job(_square, n) for n in range(workers.TRIM_EVERY * 2)] == [n * n for n in range(workers.TRIM_EVERY * 2)]
     with pytest.raises(ZeroDivisionError):
         workers._job(divmod, 1, 0)
     assert len(trims) == 2
-    workers._trim()  # the real call: glibc gives pages back, elsewhere a no-op, never an error
+    workers.trim()  # the real call: glibc gives pages back, elsewhere a no-op, never an error

@@ -307,6 +307,7 @@ def assign_stories(
         shelf.close()
         release_memos()
         _UNIT_HASHES.clear()
+        trim()  # the index, its memos and the features read back are gone: so is the heap they took
 
 
 def features_batch(items: list[ClusterInput]) -> list[ItemFeatures]:

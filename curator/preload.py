@@ -2,7 +2,8 @@
 share these pages instead of each importing its own copy.
 
 A parser process needs trafilatura, lxml, numpy, the extraction and feed modules, and — when a page
-falls back to jusText — trafilatura's stop list of every language (~150,000 words, ~30 MB built). Loaded
+falls back to jusText — trafilatura's stop list of every language (~150,000 words, ~30 MB built); the
+search index's and offline enrichment's workers need jieba's dictionary (~60 MB). Loaded
 here, before the fork, a worker starts with them (copy-on-write: nothing is copied until written), and a
 recycled worker is a fork, not a fresh import (~0.5 s of CPU each). `gc.freeze()` moves what was loaded
 out of the collector's view, so a worker's collections do not write to, and so copy, those pages.
@@ -22,11 +23,14 @@ from trafilatura import external
 import curator.cluster
 import curator.extract
 import curator.sources
+from curator import segment
 
 __all__ = ["curator"]
 
-# (should it fail, a worker that needs it builds it itself, as it would without this module)
+# (should one fail, a worker that needs it builds it itself, as it would without this module)
 with contextlib.suppress(Exception):
     if external.JT_STOPLIST is None:
         external.jt_stoplist_init()
+with contextlib.suppress(Exception):  # jieba's dictionary (~60 MB): the search index's and offline enrichment's workers
+    segment.jieba()
 gc.freeze()

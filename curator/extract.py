@@ -19,7 +19,9 @@ adds metadata from the same pass):
    under `min_chars` gets the balanced mode; on discussion pages, resiliparse's text wins when it is
    THREAD_GAIN times longer (trafilatura kept one post of the thread);
    large pages (`LARGE_PAGE_ELEMENTS`) get one trafilatura pass at most, a fast one, and
-   resiliparse's text as the second: their cost stays bounded by the page's size.
+   resiliparse's text as the second: their cost stays bounded by the page's size; on a CJK
+   article, readability's block (milliseconds) replaces trafilatura's text when it is a clearly
+   shorter part of it (trafilatura kept an infobox, a story stream: `extract_cjk.tighter`).
 6. a video page whose text is only player chrome: the transcript it carries is the text (transcript.py).
 """
 
@@ -38,7 +40,7 @@ from lxml.html import HtmlElement
 
 from curator import extract_rs, outlinks, transcript
 from curator.errors import ExtractionError
-from curator.extract_cjk import strip_legal_lines, thread_chars, thread_wins
+from curator.extract_cjk import readable_text, strip_legal_lines, thread_chars, thread_wins, tighter
 from curator.htmlclean import NEVER_TEXT, main_block, remove_boilerplate, remove_hidden
 from curator.models import Article, Page
 from curator.settings import ExtractSettings
@@ -281,6 +283,8 @@ def _extract(
                 links.extend(_cited(root, url))
             return rs_doc.text, rs_doc, "rs-trafilatura"
     mode = MODES[kind]
+    # a CJK article: readability's block of the page before class/id cleanup, to compare (extract_cjk)
+    block = readable_text(root) if kind == "cjk" else ""
     if mode.cleanup:
         remove_boilerplate(root, discussion=kind.endswith("discussion"))
     if links is not None:
@@ -310,6 +314,8 @@ def _extract(
             other = _text(_bare(root, url, LAST_RESORT, with_metadata=False), LAST_RESORT)
         if len(other) > len(text):
             text = other
+    if block and tighter(text, block, min_chars):
+        text = block  # trafilatura kept the blocks around the article (extract_cjk.tighter)
     if kind.startswith("cjk"):
         text = strip_legal_lines(text)
     return text, (rs_doc if rs_doc is not None else doc), "trafilatura"

@@ -107,3 +107,17 @@ def test_a_page_with_notes_keeps_its_notes_over_a_transcript() -> None:
     assert "转写里的第10句话" in found and "0:10" not in found
     text = "\n".join(f"这是视频的第{i}段说明文字，介绍了本期节目讨论的主要内容和背景信息。" for i in range(6))
     assert not transcript.stands_for(text, "节目", 120, found)
+
+
+@pytest.mark.parametrize("name", ["class='transcript'", "class='Transcript-panel'", "id='VIDEO_TRANSCRIPT'"])
+def test_a_transcript_block_is_found_whatever_the_case_of_its_name(name: str) -> None:
+    spoken = "".join(f"<p>0:{i:02d} 这是转写里的第{i}句话，内容和说明不同。</p>" for i in range(10, 20))
+    found = transcript.find(f"<html><body><h1>节目</h1><div {name}>{spoken}</div></body></html>")
+    assert "转写里的第10句话" in found and "0:10" not in found
+
+
+def test_a_page_without_transcript_words_or_cue_keys_is_not_parsed_again() -> None:
+    plain = "<html><body><p>No captions here.</p><script>var t = {\"StartTime\": \"1970-01-01\"};</script></body></html>"
+    assert not transcript.sniff(plain)
+    assert transcript.sniff(plain.replace("No captions", "Read the Transcript"))
+    assert transcript.sniff('<script>var s = [{"from": 0.5, "to": 2.0, "content": "hi"}]</script>')

@@ -1,11 +1,12 @@
 """CJK extraction rules (curator/extract_cjk.py) on small pages built here: a thread without forum
-markup keeps its replies; a portal article keeps its reader-comment block (网友跟帖) out."""
+markup keeps its replies; a portal article keeps its reader-comment block (网友跟帖) out; a short
+article followed by a stream of other stories keeps the stream out."""
 
 from __future__ import annotations
 
 from curator.charset import decode_html
 from curator.extract import extract_article, extract_text, page_kind, prepared_tree
-from curator.extract_cjk import thread_chars, thread_wins
+from curator.extract_cjk import readable_text, thread_chars, thread_wins, tighter
 from curator.models import Page
 from curator.settings import ExtractSettings
 
@@ -155,3 +156,48 @@ def test_legal_footer_lines_inside_the_article_container_are_dropped() -> None:
     assert "须保留版权所有声明" in text  # a paragraph of the article that mentions copyright stays
     for line in ("All Rights Reserved", "制作单位", "ICP备"):
         assert line not in text
+
+
+STREAM = [
+    f"第{i}条：{place}今天发生了一起引人关注的{what}，当地有关部门已经介入调查，具体情况仍在进一步核实，"
+    f"本网记者将持续跟进报道事件的最新进展，请读者留意{place}发布的官方通报。据现场目击者介绍，"
+    f"事发时周围有不少市民，{what}发生后救援人员很快赶到，目前现场秩序已经基本恢复正常，交通也已恢复。"
+    for i, (place, what) in enumerate(
+        [("北京", "交通事故"), ("上海", "火灾"), ("广州", "暴雨内涝"), ("深圳", "停电事件"),
+         ("杭州", "食品安全事件"), ("成都", "山体滑坡"), ("武汉", "管道爆裂"), ("西安", "文物盗窃案")]
+    )
+]  # fmt: skip
+
+
+def stream_page() -> str:
+    # a short article, then the site's endless stream of other stories: no class/id says "related"
+    body = "".join(f"<p>{p}</p>" for p in ARTICLE_PARAS[:2])
+    feed = "".join(
+        f"<div class='item'><h3><a href='/n/{i}'>第{i}条新闻</a></h3><p>{s}</p></div>" for i, s in enumerate(STREAM)
+    )
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'><title>开源大模型发布</title></head><body>"
+        f"<div class='wrap'><h1>开源大模型发布</h1><div class='body'>{body}</div>{feed}</div></body></html>"
+    )
+
+
+def test_short_article_keeps_the_story_stream_after_it_out() -> None:
+    html = stream_page()
+    assert page_kind(prepared_tree(html), html) == "cjk"
+    text = extract_text(html, "https://news.example.cn/a/1.html")
+    assert all(p[:20] in text for p in ARTICLE_PARAS[:2])
+    for story in STREAM:
+        assert story[:12] not in text
+    # readability's block is the article, one line per paragraph
+    assert readable_text(prepared_tree(html)).split("\n")[-2:] == ARTICLE_PARAS[:2]
+
+
+def test_readability_block_replaces_the_text_only_when_it_is_inside_it_and_shorter() -> None:
+    article = "\n".join(ARTICLE_PARAS)
+    with_stream = article + "\n" + "\n".join(STREAM)
+    assert tighter(with_stream, article, 120)
+    assert not tighter(article, article, 120)  # the same text: nothing to trim
+    assert not tighter(with_stream, article, len(article) + 1)  # under the length collect needs
+    # readability picked another block (a teaser list, a sidebar): not inside the text, it loses
+    assert not tighter(article + "\n" + STREAM[0], "\n".join(STREAM[1:]), 120)
+    assert not tighter(with_stream, ARTICLE_PARAS[0] + "\n" + COMMENTS[0] * 10, 40)

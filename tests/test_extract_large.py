@@ -1,6 +1,7 @@
 """Large pages (issue 13, "no page over 0.5 s"): above LARGE_PAGE_ELEMENTS elements a page gets at
-most one trafilatura pass, a fast one; a fragment's second pass is resiliparse's; rs-trafilatura
-reads the page with <span> tags unwrapped; after rs-trafilatura the trafilatura pass is text-only."""
+most one trafilatura pass, a fast recall one (trafilatura's extractor runs once); a fragment's second
+pass is resiliparse's; rs-trafilatura reads the page with <span> tags unwrapped; after rs-trafilatura
+the trafilatura pass is text-only."""
 
 from __future__ import annotations
 
@@ -74,6 +75,29 @@ def test_large_page_gets_one_fast_trafilatura_pass(passes: list[dict[str, Any]])
                                 engine="trafilatura")  # fmt: skip
     assert used == "trafilatura"
     assert [c["fast"] for c in passes] == [True]
+    assert "Paragraph 0 adds" in text and "Paragraph 5 adds" in text
+    assert "Category 7" not in text
+
+
+def test_large_page_pass_runs_trafilatura_s_extractor_once(
+    passes: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a balanced pass whose text covers little of the page (here: the article beside a big menu)
+    # re-runs trafilatura's extractor in recall mode; on a large page the one pass is the recall one
+    import trafilatura.core
+
+    runs: list[int] = []
+    real = trafilatura.core.extract_content
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        runs.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(trafilatura.core, "extract_content", counting)
+    text, _ = extract_routed(large(f"<article><h1>Open model notes</h1>{paragraphs(6)}</article>"),
+                             engine="trafilatura")  # fmt: skip
+    assert [(c["fast"], c["favor_recall"]) for c in passes] == [(True, True)]
+    assert len(runs) == 1
     assert "Paragraph 0 adds" in text and "Paragraph 5 adds" in text
     assert "Category 7" not in text
 

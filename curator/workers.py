@@ -62,9 +62,22 @@ def _job(fn: Callable[..., T], *args: Any) -> T:
             trim()
 
 
+def _address_space() -> int:
+    """This process's virtual memory size in bytes (what RLIMIT_AS caps); 0 where /proc is missing."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[0]) * resource.getpagesize()
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
 def _init_worker(max_bytes: int, owner_pid: int) -> None:
     """Cap the worker's memory, and end it when the run that owns it is gone (even after kill -9)."""
     if max_bytes > 0:
+        if _address_space() > max_bytes:
+            # Forked with the parsers already loaded (curator.preload), it is over the cap before any job:
+            # end now, as a worker that cannot load its code would (the pool reports it broken), not hang.
+            os._exit(70)
         resource.setrlimit(resource.RLIMIT_AS, (max_bytes, max_bytes))
 
     def watch() -> None:

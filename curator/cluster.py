@@ -3,9 +3,10 @@
 Whether two items are one story is `curator.similarity`'s exact pair test (near-duplicate bodies,
 a rewrite, a rewrite under another headline, a Chinese and an English report of one event). This
 module decides which pairs are compared: candidates come from three MinHash LSH indexes (body
-shingles, title features, distinctive numbers — one per rule; datasketch's MinHashes in `curator.lsh`'s
-compact band tables) and from exact look-ups of figures and links for the cross-language rule; every candidate is verified exactly, so LSH only
-decides what is compared, never what is merged. Paragraphs repeated across many items are kept out
+shingles, title features, distinctive numbers — one per rule; datasketch's MinHashes in
+`curator.lsh`'s compact band tables) and from exact look-ups of figures and links for the
+cross-language rule; every candidate is verified exactly, so LSH only decides what is compared,
+never what is merged. Paragraphs repeated across many items are kept out
 of the MinHashes, so a site's boilerplate neither merges nor slows anything.
 """
 
@@ -126,7 +127,7 @@ class StoryIndex:
         self._facts = BandIndex(num_perm // TITLE_ROWS, TITLE_ROWS)
         # Built once: MinHash would otherwise draw its permutations again for every item.
         self._permutations = MinHash(num_perm=num_perm, seed=SEED, scheme="affine32").permutations
-        # every item's features, on disk: memory stays bounded by the shelf's cache (curator.shelf)
+        # every item's features; their key arrays in a temporary file (curator.shelf)
         self._docs = shelf if shelf is not None else FeatureShelf()
         self._parent: dict[int, int] = {}
         self._story: dict[int, tuple[bool, int]] = {}  # root item -> (not pinned, story id)

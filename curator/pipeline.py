@@ -48,7 +48,6 @@ CLUSTER_WINDOW_DAYS = 14  # new items join stories of items published in the las
 # the processes costs more than it saves), in batches of FEATURES_BATCH.
 PARALLEL_FEATURES_MIN = 400
 FEATURES_BATCH = 50
-TRIM_EVERY_PAGES = 128  # pages between two `malloc_trim`s of this process (~1 ms each; ~20 MB given back)
 __all__ = ["Pipeline", "TooFewStories", "vet_find_url"]
 
 
@@ -83,7 +82,6 @@ class Pipeline:
         self.stopping = threading.Event()
         self.stop_reason = ""
         self._pool: ParsePool | None = None  # the parser processes, while a collect runs
-        self._extracted = 0  # pages handed to the parser processes by this pipeline
         # A page or feed can quote a configured secret (a token from a source URL): masked before it is stored.
         self.redactor = Redactor.for_settings(settings)
 
@@ -207,14 +205,7 @@ class Pipeline:
 
     async def _extract_one(self, ctx: StageContext, row: WorkItem, page: Page) -> None:
         assert self._pool is not None, "extracting outside a collect"
-        try:
-            await extract_item(ctx, self._pool, row, page)
-        finally:
-            self._extracted += 1
-            if self._extracted % TRIM_EVERY_PAGES == 0:
-                from curator.workers import trim
-
-                trim()  # the pages and articles this process passed on are freed; give their pages back
+        await extract_item(ctx, self._pool, row, page)
 
     # ---- cluster -----------------------------------------------------------------------------
     def _cluster(self, run: RunSummary) -> None:

@@ -121,3 +121,17 @@ def test_jobs_run_through_the_trimming_wrapper_keep_their_results_and_errors(mon
         workers._job(divmod, 1, 0)
     assert len(trims) == 2
     workers.trim()  # the real call: glibc gives pages back, elsewhere a no-op, never an error
+
+
+def test_the_process_handing_out_jobs_trims_its_heap_on_schedule(monkeypatch):
+    trims: list[int] = []
+    monkeypatch.setattr(workers, "trim", lambda: trims.append(1))  # this process's; the workers keep theirs
+    monkeypatch.setattr(workers, "TRIM_PARENT_EVERY", 2)
+    pool = workers.ParsePool(ExtractSettings(workers=1, timeout_s=60))
+
+    async def main() -> list[int]:
+        return [await pool.run(_square, n) for n in range(5)]
+
+    with pool:
+        assert asyncio.run(main()) == [0, 1, 4, 9, 16]
+    assert len(trims) == 2

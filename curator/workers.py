@@ -205,22 +205,34 @@ def map_batches(fn: Callable[[list[A]], T], batches: Iterable[list[A]], *, worke
         max_workers=workers, mp_context=_context(), initializer=_init_worker, initargs=(max_bytes, os.getpid()))
     pending: deque[tuple[list[A], Future[T] | None]] = deque()  # None: to run here, in its turn
 
-    def take() -> T:
+    def broken() -> None:
         nonlocal pool
+        if pool is not None:
+            log.warning("a worker process died; the rest of this work runs in this process")
+            pool.shutdown(wait=False, cancel_futures=True)
+            pool = None
+
+    def submit(batch: list[A]) -> Future[T] | None:
+        if pool is None:
+            return None
+        try:
+            return pool.submit(_job, fn, batch)
+        except BrokenProcessPool:  # a worker died since the last result was taken: this batch runs here too
+            broken()
+            return None
+
+    def take() -> T:
         batch, future = pending.popleft()
         if future is not None:
             try:
                 return future.result()
             except BrokenProcessPool:
-                if pool is not None:
-                    log.warning("a worker process died; the rest of this work runs in this process")
-                    pool.shutdown(wait=False, cancel_futures=True)
-                    pool = None
+                broken()
         return fn(batch)
 
     try:
         for batch in batches:
-            pending.append((batch, None if pool is None else pool.submit(_job, fn, batch)))
+            pending.append((batch, submit(batch)))
             if len(pending) >= 2 * workers or pool is None:
                 yield take()
         while pending:

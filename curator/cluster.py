@@ -3,8 +3,8 @@
 Whether two items are one story is `curator.similarity`'s exact pair test (near-duplicate bodies,
 a rewrite, a rewrite under another headline, a Chinese and an English report of one event). This
 module decides which pairs are compared: candidates come from three MinHash LSH indexes (body
-shingles, title features, distinctive numbers — one per rule; datasketch's MinHashes in
-`curator.lsh`'s compact band tables) and from exact look-ups of figures and links for the
+shingles, title features, distinctive numbers — one per rule; datasketch's MinHash values, made
+by `curator.lsh.MinHasher`, in its compact band tables) and from exact look-ups of figures and links for the
 cross-language rule; every candidate is verified exactly, so LSH only decides what is compared,
 never what is merged. Paragraphs repeated across many items are kept out
 of the MinHashes, so a site's boilerplate neither merges nor slows anything.
@@ -15,12 +15,11 @@ from __future__ import annotations
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from curator import xlang
-from curator.lsh import BandIndex
+from curator.lsh import BandIndex, MinHasher
 from curator.shelf import FeatureShelf
 from curator.similarity import (
     DEFAULT_THRESHOLD,
@@ -34,9 +33,6 @@ from curator.similarity import (
     score_pair,
     similarity,
 )
-
-if TYPE_CHECKING:
-    from datasketch import MinHash
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -117,16 +113,12 @@ class StoryIndex:
         features are kept (`assign_stories` passes the one it filled; an item counts once added)."""
         if not 0.0 < threshold <= 1.0:
             raise ValueError(f"threshold must be in (0, 1], got {threshold}")
-        # datasketch imports scipy (~50 MB, 0.3 s): only an index pays for it, not the processes making features
-        from datasketch import MinHash
-
         self.threshold = threshold
         self.num_perm = num_perm
         self._body = BandIndex(num_perm // BODY_ROWS, BODY_ROWS)
         self._titles = BandIndex(num_perm // TITLE_ROWS, TITLE_ROWS)
         self._facts = BandIndex(num_perm // TITLE_ROWS, TITLE_ROWS)
-        # Built once: MinHash would otherwise draw its permutations again for every item.
-        self._permutations = MinHash(num_perm=num_perm, seed=SEED, scheme="affine32").permutations
+        self._hasher = MinHasher(num_perm, SEED)  # its permutations drawn once
         # every item's features; their key arrays in a temporary file (curator.shelf)
         self._docs = shelf if shelf is not None else FeatureShelf()
         self._parent: dict[int, int] = {}
@@ -179,7 +171,7 @@ class StoryIndex:
         candidates: set[int] = set()
         for lsh, mh in lookups:
             if mh is not None:
-                candidates.update(lsh.query(mh.hashvalues))
+                candidates.update(lsh.query(mh))
         self._link_df.update(doc.cross.links)
         if any(self._link_df[link] >= BOILERPLATE_DF for link in doc.cross.links):
             self._common_links |= {link for link in doc.cross.links if self._link_df[link] >= BOILERPLATE_DF}
@@ -191,7 +183,7 @@ class StoryIndex:
         self._docs.put(doc)
         for lsh, mh in lookups:
             if mh is not None:
-                lsh.insert(key, mh.hashvalues)
+                lsh.insert(key, mh)
         for feature in self._cross_keys(doc):
             self._postings.setdefault(feature, []).append(key)
         return self.story_of(key)
@@ -237,20 +229,8 @@ class StoryIndex:
             return False
         return score_pair(a, b, common_links=links).score >= self.threshold
 
-    def _minhash(self, hashes: np.ndarray) -> MinHash | None:
-        from datasketch import MinHash
-
-        if len(hashes) == 0:
-            return None
-        mh = MinHash(
-            num_perm=self.num_perm,
-            seed=SEED,
-            hashfunc=int,
-            scheme="affine32",
-            permutations=self._permutations,
-        )
-        mh.update_batch(hashes.tolist())
-        return mh
+    def _minhash(self, hashes: np.ndarray) -> np.ndarray | None:
+        return self._hasher.hashvalues(hashes) if len(hashes) else None
 
     def _find(self, key: int) -> int:
         root = key

@@ -1,5 +1,5 @@
 """MinHash LSH band tables in sorted numpy arrays: the candidates `datasketch.MinHashLSH` gives, in a sixth
-of its memory.
+of its memory; and the MinHash values themselves (`MinHasher`: datasketch's, without importing datasketch).
 
 `datasketch.MinHashLSH` keeps, for every item and band, a bytes key in a dict of Python sets and again in
 a per-item list: ~13 KB an item for clustering's three indexes (66 MB of a 5,000-page collect's peak).
@@ -23,6 +23,42 @@ def _mix(x: np.ndarray) -> np.ndarray:
         x = (x ^ (x >> np.uint64(30))) * _M1
         x = (x ^ (x >> np.uint64(27))) * _M2
         out: np.ndarray = x ^ (x >> np.uint64(31))
+        return out
+
+
+# MurmurHash3's 32-bit finalizer: datasketch's pre-mix of the input hashes in its "affine32" scheme
+_FMIX32 = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35), np.uint32(16))
+
+
+class MinHasher:
+    """The MinHash values datasketch's `MinHash(num_perm, seed, hashfunc=int, scheme="affine32")` gives
+    after `update_batch(hashes)` (tests/test_lsh.py holds them equal), for 32-bit input hashes.
+
+    datasketch's package imports scipy on the way in (~50 MB of a collect's memory, for 0.3 s); what
+    clustering needs of it is these few lines: the permutations drawn once from the seed, then, per
+    set, every input pre-mixed, permuted `a * h + b` (mod 2**32, `a` odd) and the minimum per permutation."""
+
+    def __init__(self, num_perm: int, seed: int) -> None:
+        gen = np.random.RandomState(seed)
+        dt = np.uint32
+        self.a = gen.randint(0, 1 << 31, num_perm, dtype=dt) * dt(2) + dt(1)
+        self.b = gen.randint(0, 1 << 32, num_perm, dtype=dt)
+
+    def hashvalues(self, hashes: np.ndarray) -> np.ndarray:
+        """The MinHash (uint32, one value per permutation) of a non-empty array of 32-bit hashes."""
+        if len(hashes) == 0:
+            raise ValueError("no hashes: an empty set has no MinHash")
+        if int(hashes.max()) >> 32:
+            raise ValueError("MinHasher takes 32-bit hashes")
+        s1, m1, s2, m2, s3 = _FMIX32
+        hv = hashes.astype(np.uint32).reshape(-1, 1)
+        with np.errstate(over="ignore"):
+            hv = hv ^ (hv >> s1)
+            hv = hv * m1
+            hv = hv ^ (hv >> s2)
+            hv = hv * m2
+            hv = hv ^ (hv >> s3)
+            out: np.ndarray = (hv * self.a + self.b).min(axis=0)
         return out
 
 

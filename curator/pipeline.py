@@ -215,7 +215,7 @@ class Pipeline:
         new = [i for i, story in pool.items() if story is None]
         if not new or self.stopping.is_set():
             return
-        # MinHash and scipy: only a run that clusters pays for importing them (`draft` does not).
+        # numpy and the pair test: only a run that clusters pays for importing them (`draft` does not).
         from curator import cluster
 
         def inputs() -> Iterator[cluster.ClusterInput]:

@@ -20,8 +20,9 @@ try:
 except SystemExit as exc:
     code = exc.code
 print("EXIT", code)
-# redis-py itself is not in the list: datasketch (clustering) probes for it at import when it is installed.
-print("LOADED", sorted({m.split(".")[0] for m in sys.modules} & {"celery", "kombu", "billiard", "amqp", "vine"}
+# datasketch and scipy too: clustering makes its MinHashes itself (curator.lsh), ~50 MB less in a collect.
+print("LOADED", sorted({m.split(".")[0] for m in sys.modules}
+                       & {"celery", "kombu", "billiard", "amqp", "vine", "redis", "datasketch", "scipy"}
                        | {m for m in sys.modules if m.startswith("curator.engine")}))
 """
 

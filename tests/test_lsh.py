@@ -1,4 +1,5 @@
-"""curator.lsh's band tables give the candidates datasketch's MinHashLSH gives, for any insert order."""
+"""curator.lsh's band tables give the candidates datasketch's MinHashLSH gives, for any insert order; its MinHasher
+gives datasketch's MinHash values."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import numpy as np
 import pytest
 from datasketch import MinHash, MinHashLSH
 
-from curator.lsh import BandIndex
+from curator.lsh import BandIndex, MinHasher
 
 
 def _minhash(words: set[str]) -> MinHash:
@@ -45,3 +46,27 @@ def test_an_item_shares_no_band_with_an_unrelated_one() -> None:
     assert index.query(_minhash({f"a{i}" for i in range(50)}).hashvalues) == {1}
     assert isinstance(next(iter(index.query(_minhash({f"a{i}" for i in range(50)}).hashvalues))), int)
     assert np.array_equal(index.keys(np.arange(128, dtype=np.uint64)), index.keys(np.arange(128, dtype=np.uint64)))
+
+
+@pytest.mark.parametrize(("num_perm", "seed"), [(128, 1), (64, 7)])
+def test_minhasher_gives_datasketch_s_values(num_perm: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    hasher = MinHasher(num_perm, seed)
+    for size in (1, 2, 50, 3000):
+        hashes = rng.integers(0, 2**32, size, dtype=np.uint64)
+        mh = MinHash(num_perm=num_perm, seed=seed, hashfunc=int, scheme="affine32")
+        mh.update_batch(hashes.tolist())
+        assert np.array_equal(hasher.hashvalues(hashes), mh.hashvalues)
+    # the extremes of the 32-bit range
+    edge = np.array([0, 1, 2**31, 2**32 - 1], dtype=np.uint64)
+    mh = MinHash(num_perm=num_perm, seed=seed, hashfunc=int, scheme="affine32")
+    mh.update_batch(edge.tolist())
+    assert np.array_equal(hasher.hashvalues(edge), mh.hashvalues)
+
+
+def test_minhasher_refuses_what_it_cannot_hash() -> None:
+    hasher = MinHasher(16, 1)
+    with pytest.raises(ValueError, match="empty"):
+        hasher.hashvalues(np.empty(0, dtype=np.uint64))
+    with pytest.raises(ValueError, match="32-bit"):
+        hasher.hashvalues(np.array([2**40], dtype=np.uint64))

@@ -1,4 +1,4 @@
-"""The feature shelf: clustering's key arrays in an unlinked temporary file, read back unchanged."""
+"""The feature shelf: clustering's features in an unlinked temporary file, read back unchanged."""
 
 from __future__ import annotations
 
@@ -35,13 +35,26 @@ def test_features_read_back_after_eviction_are_the_features_put() -> None:
         assert np.array_equal(back.units, doc.units)
         assert np.array_equal(back.body.shingles, doc.body.shingles)
         assert np.array_equal(back.body.bag, doc.body.bag)
-        assert (back.title, back.body.facts, back.para_keys, back.serial) == (doc.title, doc.body.facts,
-                                                                              doc.para_keys, doc.serial)  # fmt: skip
+        fields = ("published_at", "para_keys", "para_ends", "para_facts", "title", "versions", "cross", "serial")
+        assert [getattr(back, f) for f in fields] == [getattr(doc, f) for f in fields]
+        assert back.body.facts == doc.body.facts
+        assert shelf.han(doc.item_id) is False
         assert score_pair(back, doc).score == score_pair(doc, doc).score
     shelf.close()
     assert len(shelf) == 0
     with pytest.raises(KeyError):
         shelf[1]
+    with pytest.raises(KeyError):
+        shelf.han(1)
+
+
+def test_a_chinese_item_reads_back_as_chinese() -> None:
+    shelf = FeatureShelf(cache_items=1)
+    zh = item_features(ClusterInput(1, "开源编译器发布新版本", "编译器团队今天发布了新版本，性能提升百分之三十。" * 8, "zh", WHEN))
+    shelf.put(zh)
+    shelf.put(item_features(_item(2, "Rust")))
+    assert shelf.han(1) and not shelf.han(2)
+    assert shelf[1].cross == zh.cross and shelf[1].title == zh.title  # read from the file (cache of one)
 
 
 def test_the_shelf_file_has_no_name_on_disk() -> None:

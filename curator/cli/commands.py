@@ -82,7 +82,7 @@ def collect(home: HomeOpt = None, provider: ProviderOpt = None, as_json: JsonOpt
 
 def _engine(settings: Settings) -> type[Pipeline]:
     """run.engine: the local pipeline, or the Celery one (only then are Celery and Redis imported)."""
-    # The pipeline imports clustering and extraction (scipy, trafilatura): only the commands that run it do.
+    # The pipeline imports clustering and extraction (numpy, trafilatura): only the commands that run it do.
     from curator.pipeline import Pipeline
 
     if settings.run.engine == "celery":

@@ -21,7 +21,7 @@ from curator.models import EnrichRequest, Item, ItemState, RunSummary
 from curator.settings import Settings
 from curator.store import Store
 
-if TYPE_CHECKING:  # MinHash and scipy: only a run that clusters pays for importing them (`draft` does not)
+if TYPE_CHECKING:  # clustering's numpy: only a run that clusters pays for importing it (`draft` does not)
     from curator import cluster
 
 log = logging.getLogger(__name__)

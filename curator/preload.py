@@ -3,8 +3,8 @@ share these pages instead of each importing its own copy.
 
 A parser process needs trafilatura, lxml, numpy, the extraction and feed modules, and — when a page
 falls back to jusText — trafilatura's stop list of every language (~150,000 words, ~30 MB built); the
-search index's and offline enrichment's workers need jieba's dictionary (~60 MB). Loaded
-here, before the fork, a worker starts with them (copy-on-write: nothing is copied until written), and a
+search index's and offline enrichment's workers need jieba's dictionary too (~60 MB: `preload_words`, in
+their own fork server, `workers._context`). Loaded here, before the fork, a worker starts with them (copy-on-write: nothing is copied until written), and a
 recycled worker is a fork, not a fresh import (~0.5 s of CPU each). `gc.freeze()` moves what was loaded
 out of the collector's view, so a worker's collections do not write to, and so copy, those pages.
 
@@ -23,7 +23,6 @@ from trafilatura import external
 import curator.cluster
 import curator.extract
 import curator.sources
-from curator import segment
 
 __all__ = ["curator"]
 
@@ -31,6 +30,4 @@ __all__ = ["curator"]
 with contextlib.suppress(Exception):
     if external.JT_STOPLIST is None:
         external.jt_stoplist_init()
-with contextlib.suppress(Exception):  # jieba's dictionary (~60 MB): the search index's and offline enrichment's workers
-    segment.jieba()
 gc.freeze()

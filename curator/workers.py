@@ -33,14 +33,42 @@ TRIM_EVERY = 8  # jobs between two `malloc_trim` calls in a worker (~0.5 ms each
 # Jobs between two trims of the process handing them out: the pages it sent and the results it got back
 # are freed, but glibc keeps their pages (~1 ms a call; ~20 MB given back in a 5,000-page collect).
 TRIM_PARENT_EVERY = 128
-PRELOAD = ["curator.preload"]  # imported once in the fork server, shared by every worker (see the module)
+# Imported once in the fork server, shared by every worker (see the modules). The parsers' server holds no
+# word dictionary; the word-cutting workers' (`words=True`: search index, offline enrichment) adds jieba's.
+PRELOAD = ["curator.preload"]
+PRELOAD_WORDS = [*PRELOAD, "curator.preload_words"]
+_server_lock = threading.Lock()
+_server_preload: list[str] | None = None  # what the running fork server was started with
 
 
-def _context() -> multiprocessing.context.ForkServerContext:
-    """The `forkserver` context with curator's preload (it applies when the fork server starts)."""
+def _context(*, words: bool = False) -> multiprocessing.context.ForkServerContext:
+    """The `forkserver` context with the preload the pool's jobs need.
+
+    The fork server stays loaded for the next pool; when a pool wants the other preload and no worker of
+    this process is alive (a fork server's workers report their exit through it), the server is restarted
+    with it: a collect's parsers share no 60 MB of jieba they never read, and the word-cutting workers that
+    follow them still start with it. Were a worker still alive, the running server stays: workers import
+    what they lack themselves, only slower."""
+    global _server_preload
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(PRELOAD)
+    wanted = PRELOAD_WORDS if words else PRELOAD
+    with _server_lock:
+        if _server_preload is not None and _server_preload != wanted:
+            if multiprocessing.active_children():
+                return ctx
+            _stop_fork_server()
+        ctx.set_forkserver_preload(wanted)
+        _server_preload = wanted
     return ctx
+
+
+def _stop_fork_server() -> None:
+    """Stop this process's fork server, if one runs (the next pool starts a new one with its preload)."""
+    from multiprocessing import forkserver
+
+    stop = getattr(getattr(forkserver, "_forkserver", None), "_stop", None)  # CPython's, 3.8 to 3.14
+    if stop is not None:
+        stop()
 
 
 _done = 0  # jobs this worker has run
@@ -195,14 +223,17 @@ def pool_size(workers: int) -> int:
     return workers if workers >= 0 else (os.cpu_count() or 1)
 
 
-def map_batches(fn: Callable[[list[A]], T], batches: Iterable[list[A]], *, workers: int, max_bytes: int) -> Iterator[T]:
+def map_batches(fn: Callable[[list[A]], T], batches: Iterable[list[A]], *, workers: int, max_bytes: int,
+                words: bool = False) -> Iterator[T]:
     """`fn` of each batch in `workers` processes, the results in the batches' order, with at most two batches
-    per worker in flight (the batches are read as the results are taken, never all at once).
+    per worker in flight (the batches are read as the results are taken, never all at once). `words`: `fn`
+    cuts Chinese words (the workers start with jieba's dictionary loaded).
 
     `fn` must give the same result wherever it runs: a worker that dies leaves its batch, and the rest, to
     this process, so the results are the same, only slower (and a warning says so)."""
     pool: ProcessPoolExecutor | None = ProcessPoolExecutor(
-        max_workers=workers, mp_context=_context(), initializer=_init_worker, initargs=(max_bytes, os.getpid()))
+        max_workers=workers, mp_context=_context(words=words), initializer=_init_worker,
+        initargs=(max_bytes, os.getpid()))
     pending: deque[tuple[list[A], Future[T] | None]] = deque()  # None: to run here, in its turn
 
     def broken() -> None:
@@ -263,10 +294,13 @@ class CallPool:
     """Worker processes each holding one object, `factory(*args)`, built once per worker (its dictionaries
     and keyword tables loaded once, not per job); `call(method, *args)` runs `obj.method(*args)` in one of
     them and blocks the calling thread (many threads may call at once, one job per worker runs). Workers
-    have the parser pool's address-space cap and are recycled after JOBS_PER_WORKER jobs each."""
+    have the parser pool's address-space cap and are recycled after JOBS_PER_WORKER jobs each. `words`: the
+    object cuts Chinese words (as in `map_batches`)."""
 
-    def __init__(self, factory: Callable[..., Any], args: tuple[Any, ...], *, workers: int, max_bytes: int) -> None:
+    def __init__(self, factory: Callable[..., Any], args: tuple[Any, ...], *, workers: int, max_bytes: int,
+                 words: bool = False) -> None:
         self.factory, self.args, self.workers, self.max_bytes = factory, args, max(1, workers), max_bytes
+        self.words = words
         self._pool: ProcessPoolExecutor | None = None
         self._jobs = 0
         self._lock = threading.Lock()
@@ -279,7 +313,7 @@ class CallPool:
             if self._pool is None:
                 self._jobs = 0
                 self._pool = ProcessPoolExecutor(
-                    max_workers=self.workers, mp_context=_context(),
+                    max_workers=self.workers, mp_context=_context(words=self.words),
                     initializer=_init_call_worker,
                     initargs=(self.max_bytes, os.getpid(), self.factory, self.args))
             self._jobs += 1

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -135,3 +139,42 @@ def test_the_process_handing_out_jobs_trims_its_heap_on_schedule(monkeypatch):
     with pool:
         assert asyncio.run(main()) == [0, 1, 4, 9, 16]
     assert len(trims) == 2
+
+
+def _words_loaded(batch: list[int]) -> list[tuple[bool, int]]:
+    """In a worker: is jieba's dictionary loaded (before any job asked for it)? And the fork server's pid."""
+    from curator import segment
+
+    return [(segment.jieba.cache_info().currsize == 1, os.getppid())]
+
+
+SWITCH_PROBE = """
+import asyncio, json
+from curator import workers
+from curator.settings import ExtractSettings
+from tests.test_workers import _words_loaded as words_loaded
+
+async def parse(pool):
+    return await pool.run(words_loaded, [0])
+
+def parsers():
+    with workers.ParsePool(ExtractSettings(workers=2, timeout_s=60)) as pool:
+        return asyncio.run(parse(pool))[0]
+
+first = parsers()
+cutters = next(workers.map_batches(words_loaded, [[0]], workers=2, max_bytes=0, words=True))[0]
+again = parsers()
+print(json.dumps([first, cutters, again]))
+"""
+
+
+def test_the_parsers_fork_server_holds_no_word_dictionary_and_the_word_cutters_one_does():
+    # In a fresh interpreter, so no other test's live worker keeps the fork server from being switched.
+    done = subprocess.run([sys.executable, "-c", SWITCH_PROBE], capture_output=True, text=True, timeout=300,
+                          check=False, cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 0, done.stderr
+    (parse_words, parse_server), (cut_words, cut_server), (again_words, again_server) = json.loads(
+        done.stdout.strip().splitlines()[-1])
+    assert not parse_words and not again_words  # a collect's parsers: no 60 MB of jieba in their server
+    assert cut_words  # the search index's and offline enrichment's workers start with it loaded
+    assert len({parse_server, cut_server, again_server}) == 3  # a fork server each time the preload changed

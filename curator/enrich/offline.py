@@ -272,8 +272,8 @@ class OfflineBackend:
     def __init__(self, settings: Settings, *, pooled: bool = False) -> None:
         self.settings = settings
         n = settings.extract.workers if settings.extract.workers >= 0 else (os.cpu_count() or 1)
-        self._pool = CallPool(OfflineBackend, (settings,), workers=n, max_bytes=settings.extract.worker_max_mb << 20
-                              ) if pooled and n > 0 else None
+        self._pool = CallPool(OfflineBackend, (settings,), workers=n, max_bytes=settings.extract.worker_max_mb << 20,
+                              words=True) if pooled and n > 0 else None
         self.workers = n if self._pool is not None else 1
         pub = settings.publication.language.strip().lower()
         self.simplified = pub in _SIMPLIFIED_LANGS

@@ -109,7 +109,8 @@ class SearchQueries(StoreBase):
         if workers >= 2 and len(ids) >= PARALLEL_REFRESH_MIN:
             from curator.workers import map_batches
 
-            made: Iterator[list[_Doc]] = map_batches(search_docs, texts, workers=workers, max_bytes=max_bytes)
+            made: Iterator[list[_Doc]] = map_batches(search_docs, texts, workers=workers, max_bytes=max_bytes,
+                                                     words=True)
         else:
             made = map(search_docs, texts)
         for docs in made:

@@ -23,6 +23,7 @@ from trafilatura import external
 import curator.cluster
 import curator.extract
 import curator.sources
+from curator.workers import tune_malloc
 
 __all__ = ["curator"]
 
@@ -30,4 +31,5 @@ __all__ = ["curator"]
 with contextlib.suppress(Exception):
     if external.JT_STOPLIST is None:
         external.jt_stoplist_init()
+tune_malloc()  # every worker forked from here inherits it (see there)
 gc.freeze()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import platform
 import subprocess
 import sys
 import time
@@ -178,3 +179,35 @@ def test_the_parsers_fork_server_holds_no_word_dictionary_and_the_word_cutters_o
     assert not parse_words and not again_words  # a collect's parsers: no 60 MB of jieba in their server
     assert cut_words  # the search index's and offline enrichment's workers start with it loaded
     assert len({parse_server, cut_server, again_server}) == 3  # a fork server each time the preload changed
+
+
+MALLOC_PROBE = """
+from curator.workers import tune_malloc
+tune_malloc()
+
+def rss():
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * 4096
+
+big = b"z" * (20 << 20)  # freed, it would raise glibc's own threshold to 20 MB
+del big
+blocks, pins = [], []
+for i in range(64):  # page-sized buffers, each followed by a small block that stays
+    blocks.append(b"x" * (1 << 20))
+    pins.append(b"y" * 2000 + bytes([i]))
+before = rss()
+del blocks
+print((before - rss()) >> 20)
+"""
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc" or not Path("/proc/self/statm").exists(),
+                    reason="glibc's allocator and /proc only")
+def test_page_sized_buffers_go_back_to_the_system_when_freed():
+    # After one large block, glibc would serve 1 MB buffers from its heap and keep their pages when they are
+    # freed among blocks still in use (39 of 64 MB came back here); with tune_malloc they are their own
+    # mappings: a collect's decoded pages stop holding memory once the parsers have them.
+    done = subprocess.run([sys.executable, "-c", MALLOC_PROBE], capture_output=True, text=True, timeout=120,
+                          check=False, cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout.strip()) >= 60

@@ -21,7 +21,9 @@ adds metadata from the same pass):
    large pages (`LARGE_PAGE_ELEMENTS`) get one trafilatura pass at most, a fast recall one, and
    resiliparse's text as the second: their cost stays bounded by the page's size; on a CJK
    article, readability's block (milliseconds) replaces trafilatura's text when it is a clearly
-   shorter part of it (trafilatura kept an infobox, a story stream: `extract_cjk.tighter`).
+   shorter part of it (trafilatura kept an infobox, a story stream: `extract_cjk.tighter`);
+   when every pass kept a fragment (collect would drop the page), a text already made that is long
+   enough stands: readability's block, or rs-trafilatura's text its quality estimate turned down.
 6. a video page whose text is only player chrome: the transcript it carries is the text (transcript.py).
 """
 
@@ -41,7 +43,15 @@ from lxml.html import HtmlElement
 from curator import extract_rs, outlinks, transcript
 from curator.errors import ExtractionError
 from curator.extract_cjk import readable_text, strip_legal_lines, thread_chars, thread_wins, tighter
-from curator.htmlclean import NEVER_TEXT, main_block, remove_boilerplate, remove_hidden
+from curator.htmlclean import (
+    NEVER_TEXT,
+    REVEAL_MIN_CHARS,
+    REVEAL_PAGE_SHARE,
+    main_block,
+    remove_boilerplate,
+    remove_hidden,
+    text_len,
+)
 from curator.models import Article, Page
 from curator.settings import ExtractSettings
 
@@ -81,14 +91,32 @@ def parse_html(html: str) -> HtmlElement:
 
 
 def _strip_non_text(root: HtmlElement) -> str:
-    """Remove elements that never hold article text; returns the inline scripts' text."""
+    """Remove elements that never hold article text; returns the inline scripts' text.
+
+    A `<noscript>` holding most of the page's text is the page as a reader without script sees it
+    (a forum or app that renders its posts server-side there, Flarum's `#flarum-content`): it stays,
+    as a `<div>`, by the rule that keeps a hidden block that is most of the page (`htmlclean`)."""
     scripts: list[str] = []
+    fallbacks: list[HtmlElement] = []
     for el in list(root.iter(*NEVER_TEXT)):
         if el.get("type") == "application/ld+json" or el.getparent() is None:
             continue  # structured data feeds trafilatura's metadata
+        if el.tag == "noscript":
+            fallbacks.append(el)
+            continue
         if el.tag == "script" and el.text and not el.get("src"):
             scripts.append(el.text)
         el.drop_tree()
+    if fallbacks:
+        total = text_len(root)
+        for el in fallbacks:
+            if any(a.tag == "noscript" for a in el.iterancestors()):
+                continue  # inside one already dropped or kept
+            n = text_len(el)
+            if n >= REVEAL_MIN_CHARS and n >= REVEAL_PAGE_SHARE * total:
+                el.tag = "div"
+            else:
+                el.drop_tree()
     return "\n".join(scripts)
 
 
@@ -320,6 +348,13 @@ def _extract(
             other = _text(_bare(root, url, LAST_RESORT, with_metadata=False), LAST_RESORT)
         if len(other) > len(text):
             text = other
+    if len(text) < min_chars:
+        # Every pass kept a fragment, and collect would drop the page: a text already made that holds an
+        # article's length stands instead (readability's block of a CJK article; rs-trafilatura's text that
+        # its own quality estimate turned down).
+        spare = max((block, rs_doc.text if rs_doc is not None else ""), key=len)
+        if len(spare) >= min_chars:
+            text = spare
     if block and tighter(text, block, min_chars):
         text = block  # trafilatura kept the blocks around the article (extract_cjk.tighter)
     if kind.startswith("cjk"):

@@ -128,3 +128,21 @@ def test_a_store_with_a_step_this_curator_does_not_know_is_refused(store_target)
         s.db.execute("INSERT INTO schema_migrations(name, applied_at) VALUES ('from_the_future', '2030-01-01')")
     with pytest.raises(StoreError, match="upgrade curator"):
         Store(path)
+
+
+def test_pages_are_stored_with_zstd_and_pages_stored_with_zlib_before_still_load(tmp_path):
+    import zlib
+
+    text = "<html><body><p>页面正文，第一段。</p>" + "<p>Open model release notes.</p>" * 200 + "</body></html>"
+    with Store(tmp_path / "c.db") as s:
+        new_id, _ = s.add_candidate(cand("https://ex.com/new"), "https://ex.com/new")
+        old_id, _ = s.add_candidate(cand("https://ex.com/old"), "https://ex.com/old")
+        for item_id in (new_id, old_id):
+            s.save_page(item_id, Page(url="https://ex.com/p", final_url="https://ex.com/p", status=200, text=text))
+        # what a curator before this change stored: the page's UTF-8 bytes, zlib at level 1
+        with s.transaction():
+            s.db.execute("UPDATE items SET html=? WHERE id=?", (zlib.compress(text.encode("utf-8"), 1), old_id))
+        stored = s.db.execute("SELECT html FROM items WHERE id=?", (new_id,)).fetchone()["html"]
+        assert bytes(stored).startswith(b"\x28\xb5\x2f\xfd") and len(stored) < len(text.encode("utf-8")) / 5
+        assert s.load_page(new_id).text == text
+        assert s.load_page(old_id).text == text

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 import zlib
 from collections.abc import Iterable, Iterator
 from datetime import datetime
+
+import zstandard
 
 from curator.models import (
     Article,
@@ -33,6 +36,31 @@ def _work_item(row: sqlite3.Row, stand_in: str | None = None) -> WorkItem:
                     snippet=row["snippet"],
                     stand_in=Enrichment.model_validate_json(stand_in) if stand_in else None)
 
+
+
+# A fetched page is stored compressed with zstd at level 1: on the dev pages 0.6 ms a page against zlib level 1's
+# 1.6 ms, and 17% of the page's size against 20% (the collect process compresses every page it fetches).
+# Pages stored by earlier versions, as zlib, still read back: the two formats' first bytes differ.
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+_local = threading.local()  # a compressor is not safe to share between threads: one per thread
+
+
+def pack_html(text: str) -> bytes:
+    """The stored form of a page's text."""
+    packer = getattr(_local, "packer", None)
+    if packer is None:
+        packer = _local.packer = zstandard.ZstdCompressor(level=1)
+    data: bytes = packer.compress(text.encode("utf-8"))
+    return data
+
+
+def unpack_html(blob: bytes) -> str:
+    """A page's text from its stored form (zstd, or zlib as curator stored it before)."""
+    data = bytes(blob)
+    if data.startswith(_ZSTD_MAGIC):
+        text: str = zstandard.ZstdDecompressor().decompress(data).decode("utf-8")
+        return text
+    return zlib.decompress(data).decode("utf-8")
 
 class ItemQueries(StoreBase):
     # ---- writing ---------------------------------------------------------------------------
@@ -99,7 +127,7 @@ class ItemQueries(StoreBase):
                     page.validators.etag,
                     page.validators.last_modified,
                     page.encoding,
-                    zlib.compress(page.text.encode("utf-8"), 1),
+                    pack_html(page.text),
                     ts(now_utc()),
                     item_id,
                 ),
@@ -109,7 +137,7 @@ class ItemQueries(StoreBase):
         """The stored page of a fetched item (empty text if none is stored)."""
         row = self.db.execute("SELECT url, final_url, encoding, etag, last_modified, html FROM items WHERE id=?",
                               (item_id,)).fetchone()
-        text = zlib.decompress(row["html"]).decode("utf-8") if row["html"] else ""
+        text = unpack_html(row["html"]) if row["html"] else ""
         return Page(
             url=row["url"],
             final_url=row["final_url"] or row["url"],

@@ -295,6 +295,29 @@ def _cited(root: HtmlElement, url: str | None) -> list[str]:
     return outlinks.cited_links(main_block(body if body is not None else root), url)
 
 
+def _past_fragment(text: str, root: HtmlElement, html: str, url: str | None, *, large: bool, min_chars: int,
+                   spares: tuple[str, ...]) -> str:
+    """The text when the passes so far kept a fragment (under `min_chars`).
+
+    A thread without thread markup keeps its posts in what trafilatura calls comments: only here, where the
+    main text failed the length collect needs, do comments count as content (on articles the comment section
+    is reader chatter). On a large page the second pass is resiliparse's (milliseconds, its own parser), not
+    another trafilatura pass. If every pass kept a fragment, collect would drop the page: a text already made
+    that holds an article's length stands instead (`spares`: readability's block of a CJK article,
+    rs-trafilatura's text that its own quality estimate turned down)."""
+    if large:
+        other = _thread_text(html)
+    else:
+        other = _text(_bare(root, url, LAST_RESORT, with_metadata=False), LAST_RESORT)
+    if len(other) > len(text):
+        text = other
+    if len(text) < min_chars:
+        spare = max(spares, key=len)
+        if len(spare) >= min_chars:
+            text = spare
+    return text
+
+
 def _extract(
     html: str, url: str | None, *, with_metadata: bool = False, min_chars: int = DEFAULT_MIN_CHARS,
     links: list[str] | None = None, engine: str = "auto",
@@ -338,23 +361,8 @@ def _extract(
         if thread_wins(text, thread, posts, THREAD_GAIN, cjk=kind == "cjk-discussion"):
             text = thread
     if len(text) < min_chars:
-        # Still a fragment: a thread without thread markup keeps its posts in what trafilatura calls
-        # comments. Only here, where the main text failed the length collect needs, do comments
-        # count as content (on articles the comment section is reader chatter). On a large page the
-        # second pass is resiliparse's (milliseconds, its own parser), not another trafilatura pass.
-        if large:
-            other = _thread_text(html)
-        else:
-            other = _text(_bare(root, url, LAST_RESORT, with_metadata=False), LAST_RESORT)
-        if len(other) > len(text):
-            text = other
-    if len(text) < min_chars:
-        # Every pass kept a fragment, and collect would drop the page: a text already made that holds an
-        # article's length stands instead (readability's block of a CJK article; rs-trafilatura's text that
-        # its own quality estimate turned down).
-        spare = max((block, rs_doc.text if rs_doc is not None else ""), key=len)
-        if len(spare) >= min_chars:
-            text = spare
+        text = _past_fragment(text, root, html, url, large=large, min_chars=min_chars,
+                              spares=(block, rs_doc.text if rs_doc is not None else ""))
     if block and tighter(text, block, min_chars):
         text = block  # trafilatura kept the blocks around the article (extract_cjk.tighter)
     if kind.startswith("cjk"):

@@ -381,9 +381,13 @@ def test_a_page_over_the_parse_deadline_fails_retryable_and_the_others_are_extra
 def test_a_feed_over_the_parse_deadline_fails_its_source_not_the_run(workspace, httpserver):
     """Feeds are parsed in the same pool under the same deadline: a timeout is that source's failure."""
     base = httpserver.url_for("").rstrip("/")
-    httpserver.expect_request("/feed.xml").respond_with_data(rss(item("一条", f"{base}/gone/1")),
-                                                             content_type="application/rss+xml")
-    settings = settings_for(workspace, source_toml("慢源", f"{base}/feed.xml"), timeout_s=0.05)
+    # A feed that takes seconds to parse (20,000 items, ~7 MB: ~0.17 ms an item on a 2-core CI machine), so
+    # the 0.5 s deadline cuts it whatever a worker's start-up costs; a one-item feed under a 0.05 s deadline
+    # parsed in time once the workers were forked from a warm fork server.
+    entries = "".join(item(f"条目 {i}", f"{base}/gone/{i}", "说明文字 " * 20) for i in range(20_000))
+    httpserver.expect_request("/feed.xml").respond_with_data(rss(entries), content_type="application/rss+xml")
+    settings = settings_for(workspace, source_toml("慢源", f"{base}/feed.xml"), timeout_s=0.5)
+    settings.fetch.max_bytes = SLOW_PAGE_MAX_BYTES  # fetched whole, so it reaches the parser
     with Store(settings.db_path) as store:
         run = Pipeline(settings, store).collect()
         assert run.status == "ok"

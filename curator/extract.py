@@ -45,8 +45,7 @@ from curator.errors import ExtractionError
 from curator.extract_cjk import readable_text, strip_legal_lines, thread_chars, thread_wins, tighter
 from curator.htmlclean import (
     NEVER_TEXT,
-    REVEAL_MIN_CHARS,
-    REVEAL_PAGE_SHARE,
+    holds_the_page,
     main_block,
     remove_boilerplate,
     remove_hidden,
@@ -112,8 +111,7 @@ def _strip_non_text(root: HtmlElement) -> str:
         for el in fallbacks:
             if any(a.tag == "noscript" for a in el.iterancestors()):
                 continue  # inside one already dropped or kept
-            n = text_len(el)
-            if n >= REVEAL_MIN_CHARS and n >= REVEAL_PAGE_SHARE * total:
+            if holds_the_page(text_len(el), total):
                 el.tag = "div"
             else:
                 el.drop_tree()

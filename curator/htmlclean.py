@@ -93,6 +93,12 @@ def script_ids(scripts: str) -> Callable[[str], bool]:
 _MAY_HIDE = etree.XPath(".//*[@hidden or @aria-hidden or @style]")
 
 
+def holds_the_page(chars: int, page_chars: int) -> bool:
+    """Whether a block a reader may not see (hidden, or a `<noscript>`) with `chars` of text is the page
+    itself: long, and most of the page's `page_chars` (extract.py keeps such a `<noscript>` too)."""
+    return chars >= REVEAL_MIN_CHARS and chars >= REVEAL_PAGE_SHARE * page_chars
+
+
 def remove_hidden(root: HtmlElement, scripts: str = "") -> int:
     """Drop hidden elements (see above); `scripts` is the page's inline script text."""
     total = max(1, text_len(root))
@@ -104,7 +110,7 @@ def remove_hidden(root: HtmlElement, scripts: str = "") -> int:
         if reason is None or any(a in dropped for a in el.iterancestors()):
             continue
         n = text_len(el)
-        if n >= REVEAL_MIN_CHARS and n >= REVEAL_PAGE_SHARE * total:
+        if holds_the_page(n, total):
             continue  # most of the page: it is the page (a modal-style or script-sized container)
         el_id = el.get("id")
         if reason in _REVEALABLE and n >= REVEAL_MIN_CHARS and el_id and named(el_id):

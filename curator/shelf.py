@@ -9,8 +9,9 @@ temporary file as they are made, the arrays as their bytes and the rest pickled,
 read in a small cache; memory keeps where each item is and whether it is Chinese. Measured on 5,000
 dev texts (3.4 copies each): clustering's peak 579 -> 473 MB for 12% more CPU with the arrays on the
 shelf; on the bench's 5,000 pages, the rest moved there too took the collect process at the end of
-clustering from 162 to 85 MB (PSS; 48 MB before it) for 13% more of clustering's CPU. The file is unlinked from the start (`tempfile.TemporaryFile`):
-nothing is left behind, even after kill -9; the operating system's page cache keeps reads cheap.
+clustering from 162 to 85 MB (PSS; 48 MB before it) for 13% more of clustering's CPU. The file is
+unlinked from the start (`tempfile.TemporaryFile`): nothing is left behind, even after kill -9; the
+operating system's page cache keeps reads cheap.
 """
 
 from __future__ import annotations

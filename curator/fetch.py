@@ -20,6 +20,7 @@ from curator.context import RUN_LEVEL, StageContext
 from curator.errors import FetchError
 from curator.http import Fetcher, Response
 from curator.models import ItemState, Page, WorkItem
+from curator.packing import PackedPage
 from curator.robots import RobotsCache
 from curator.urls import redact
 
@@ -28,32 +29,37 @@ log = logging.getLogger(__name__)
 PAGE_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
 HTML_TYPES = ("text/html", "application/xhtml", "text/plain", "")
 
-# A stored item waiting for its page, as `Store.waiting()` / `finds.due_for_retry()` return it.
-OnPage = Callable[[WorkItem, Page], Awaitable[None]]
+# A stored item waiting for its page, as `Store.waiting()` / `finds.due_for_retry()` return it, and the page
+# fetched for it, packed as it was stored (curator/packing.py): a page waiting for a parser holds no decoded text.
+OnPage = Callable[[WorkItem, PackedPage], Awaitable[None]]
 
 
 async def fetch_waiting(ctx: StageContext, fetcher: Fetcher, parsers: int, on_page: OnPage) -> None:
     """Fetch what waits, handing each stored page to `on_page` (the extractor) while the others download."""
     # The editor's finds kept as stand-ins after a failure that may pass are tried again each run
     # (bounded by RETRY_CAP); they stay drafted-able stand-ins until a fetch succeeds.
-    due = finds.due_for_retry(ctx.store)
-    retrying = {row.id for row in due}
-    rows = [*ctx.store.waiting(ItemState.DISCOVERED), *due]
-    if retrying:
-        ctx.run.counters["retry/editor_finds"] += len(retrying)
+    due = {row.id: row for row in finds.due_for_retry(ctx.store)}
+    if due:
+        ctx.run.counters["retry/editor_finds"] += len(due)
+    # Only (id, URL) of every waiting item is held; an item is read whole when its turn comes.
+    rows = [*ctx.store.waiting_urls(ItemState.DISCOVERED), *((row.id, row.url) for row in due.values())]
     # Admit items only as fast as the fetcher can take them, so a stop leaves the rest untouched.
     admit = asyncio.Semaphore(ctx.settings.fetch.max_concurrency)
     robots = RobotsCache(fetcher, ctx.settings.fetch.user_agent) if ctx.settings.fetch.respect_robots else None
-    pages = PageFetcher(ctx, fetcher, robots, retrying)
+    pages = PageFetcher(ctx, fetcher, robots, set(due))
     waiting = across_hosts(rows)
     with ctx.reporter.stage("fetch", len(rows)) as advance:
 
         async def lane() -> None:
             """Fetch the next waiting item, hand its page to the parsers, repeat: a lane holds at most one
             page, so the pages in memory never outnumber the lanes, however many items wait."""
-            for row in waiting:
+            for item_id, _ in waiting:
                 async with admit:
-                    if ctx.stopping.is_set():  # the item stays `discovered` for the next run
+                    # a stop leaves the item `discovered` for the next run; one no longer `discovered` when its
+                    # turn comes (its state changed since the list was read) is not fetched twice
+                    row = None if ctx.stopping.is_set() else (
+                        due.get(item_id) or ctx.store.work_item_at(item_id, ItemState.DISCOVERED))
+                    if row is None:
                         advance()
                         continue
                     try:
@@ -70,15 +76,15 @@ async def fetch_waiting(ctx: StageContext, fetcher: Fetcher, parsers: int, on_pa
         ctx.run.counters["fetch/robots_unavailable"] += robots.unavailable
 
 
-def across_hosts(rows: list[WorkItem]) -> Iterator[WorkItem]:
-    """The rows taken one host at a time in turn (h1, h2, h3, h1, h2, …), each host's own in their order.
+def across_hosts(rows: list[tuple[int, str]]) -> Iterator[tuple[int, str]]:
+    """The (id, URL) rows taken one host at a time in turn (h1, h2, h3, h1, h2, …), each host's own in their order.
 
     A feed's items share its host and are stored together; fetched in that order, every download slot would
     wait on the one host the politeness limit (`per_host_concurrency`) lets serve a request at a time,
     and a run of many feeds would fetch about as fast as a single host answers."""
-    by_host: dict[str, list[WorkItem]] = {}
+    by_host: dict[str, list[tuple[int, str]]] = {}
     for row in rows:
-        by_host.setdefault((urlsplit(row.url).hostname or "").lower(), []).append(row)
+        by_host.setdefault((urlsplit(row[1]).hostname or "").lower(), []).append(row)
     turns = zip_longest(*by_host.values())
     return (row for row in chain.from_iterable(turns) if row is not None)
 
@@ -94,7 +100,7 @@ class PageFetcher:
     def __init__(self, ctx: StageContext, fetcher: Fetcher, robots: RobotsCache | None, retrying: set[int]) -> None:
         self.ctx, self.fetcher, self.robots, self.retrying = ctx, fetcher, robots, retrying
 
-    async def fetch_one(self, row: WorkItem) -> Page | None:
+    async def fetch_one(self, row: WorkItem) -> PackedPage | None:
         ctx = self.ctx
         try:
             resp = await self._get(row)
@@ -146,8 +152,8 @@ class PageFetcher:
         self.ctx.run.counters["fetch/captions"] += 1
         return transcript.cues_text(track.body.decode("utf-8", "replace"))
 
-    def _page(self, row: WorkItem, resp: Response, captions: str = "") -> Page | None:
-        """The decoded page, stored; None when it is a wall or a removal notice, not the page asked for."""
+    def _page(self, row: WorkItem, resp: Response, captions: str = "") -> PackedPage | None:
+        """The decoded page, stored (packed); None when it is a wall or a removal notice, not the page asked for."""
         ctx, run = self.ctx, self.ctx.run
         text, encoding = charset.decode_html(resp.body, resp.headers.get("content-type"))
         if captions:  # stored with the page, so a later extraction (an interrupted run's) reads it too
@@ -155,9 +161,9 @@ class PageFetcher:
         if (wall := finds.challenge_page(text)) and keep_find(ctx, row, wall):
             run.counters[f"fetch/{wall}"] += 1
             return None
-        page = Page(url=resp.url, final_url=resp.final_url, status=resp.status, text=text,
-                    encoding=encoding, content_type=_content_type(resp), validators=resp.validators,
-                    fetched_at=ctx.clock())
+        page = PackedPage.of(Page(url=resp.url, final_url=resp.final_url, status=resp.status, text=text,
+                                  encoding=encoding, content_type=_content_type(resp), validators=resp.validators,
+                                  fetched_at=ctx.clock()))
         ctx.store.save_page(row.id, page)
         if row.id in self.retrying:  # read at last: clustered anew with the week's items
             ctx.store.release_story(row.id)

@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # the collect stages (network client, feed parsers, worker pr
     from curator import cluster, prose
     from curator.enrich.backends import Backend
     from curator.enrich.stage import EnrichStage
+    from curator.packing import PackedPage
     from curator.similarity import ItemFeatures
     from curator.workers import ParsePool
 
@@ -198,12 +199,12 @@ class Pipeline:
             async def one(row: WorkItem) -> None:
                 async with admit:
                     if not self.stopping.is_set():
-                        await self._extract_one(ctx, row, self.store.load_page(row.id))
+                        await self._extract_one(ctx, row, self.store.load_packed(row.id))
                     advance()
 
             await asyncio.gather(*(one(r) for r in rows))
 
-    async def _extract_one(self, ctx: StageContext, row: WorkItem, page: Page) -> None:
+    async def _extract_one(self, ctx: StageContext, row: WorkItem, page: Page | PackedPage) -> None:
         assert self._pool is not None, "extracting outside a collect"
         await extract_item(ctx, self._pool, row, page)
 
@@ -359,7 +360,7 @@ class Pipeline:
         return run
 
 
-async def extract_item(ctx: StageContext, pool: ParsePool, row: WorkItem, page: Page) -> None:
+async def extract_item(ctx: StageContext, pool: ParsePool, row: WorkItem, page: Page | PackedPage) -> None:
     """Page -> Article in a parser process (extract.py, or the watched page's own entry), stored masked
     (the local engine's extract stage and the Celery engine's extract task both call this)."""
     from curator.fetch import keep_find

@@ -19,8 +19,7 @@ import gc
 
 from trafilatura import external
 
-# feature workers (similarity, numpy); parser workers (trafilatura, lxml, rs-trafilatura, readability); feeds
-import curator.cluster
+# parser workers (trafilatura, lxml, rs-trafilatura, readability); feeds
 import curator.extract
 import curator.sources
 from curator.workers import tune_malloc

@@ -23,6 +23,7 @@ from typing import Any, Self, TypeVar
 
 from curator.errors import ExtractionError
 from curator.models import Article, Page
+from curator.packing import PackedPage, unpacked
 from curator.settings import ExtractSettings
 
 log = logging.getLogger(__name__)
@@ -356,11 +357,13 @@ class CallPool:
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-def extract_job(page: Page, anchor: str, settings: ExtractSettings) -> Article:
-    """Runs in a worker: a `watch` entry on the page itself is its own article; else extract the page."""
+def extract_job(page: Page | PackedPage, anchor: str, settings: ExtractSettings) -> Article:
+    """Runs in a worker: a `watch` entry on the page itself is its own article; else extract the page
+    (a packed page is unpacked here, in the worker, not in the process that fetched it)."""
     from curator import extract
     from curator.sources import anchored_article
 
+    page = unpacked(page)
     if anchor:
         article = anchored_article(page, anchor, settings.max_chars)
         if article is None:  # never the whole page's text under one entry's title

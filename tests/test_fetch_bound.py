@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 
 from curator.fetch import page_lanes
-from curator.models import Candidate, ItemState, Page, WorkItem
+from curator.models import Candidate, ItemState, WorkItem
+from curator.packing import PackedPage
 from curator.pipeline import Pipeline
 from curator.settings import load_settings
 from curator.store import Store
@@ -42,9 +43,11 @@ def test_pages_held_never_outnumber_the_lanes(workspace, httpserver, monkeypatch
     held, peak = 0, 0
     release = asyncio.Event()
     original = Pipeline._extract_one
+    waiting: list[PackedPage] = []
 
-    async def slow_parser(self: Pipeline, ctx, row: WorkItem, page: Page) -> None:
+    async def slow_parser(self: Pipeline, ctx, row: WorkItem, page: PackedPage) -> None:
         nonlocal held, peak
+        waiting.append(page)
         held += 1
         peak = max(peak, held)
         if held >= lanes:
@@ -64,6 +67,40 @@ def test_pages_held_never_outnumber_the_lanes(workspace, httpserver, monkeypatch
     # ... and no page beyond them was fetched meanwhile; every page got through in the end
     assert counts.get(ItemState.DISCOVERED.value, 0) == 0 and counts.get(ItemState.FETCHED.value, 0) == 0
     assert sum(counts.values()) == PAGES
+    # a page waiting for a parser holds its packed form only (the stored bytes), not its decoded text
+    assert len(waiting) == PAGES and all(isinstance(p, PackedPage) and p.page.text == "" for p in waiting)
+    assert all(f"Story {i}" in p.unpack().text for i, p in enumerate(sorted(waiting, key=lambda p: int(p.url.rsplit("/", 1)[1]))))
+
+
+def test_an_item_that_left_discovered_before_its_turn_is_not_fetched(workspace, httpserver, monkeypatch) -> None:
+    # The run reads only (id, URL) of what waits and each item whole when its turn comes: an item whose
+    # state changed in between (here: skipped while the first page was being parsed) is left as it is.
+    base = _site(httpserver)
+    (workspace / "config" / "sources.toml").write_text(
+        f'[[sources]]\nname = "s"\nurl = "{base}/feed.xml"\nmax_entries = {PAGES}\n', encoding="utf-8")
+    settings = load_settings(workspace, env={}, overrides={
+        "fetch": {"allowed_hosts": ["127.0.0.1", "localhost"], "max_concurrency": 1, "per_host_concurrency": 1,
+                  "per_host_delay_s": 0.0},
+        "extract": {"workers": 0}, "llm": {"provider": "offline", "triage": False}, "run": {"max_age_days": 0}})
+    original = Pipeline._extract_one
+    last = f"{base}/a/{PAGES - 1}"
+    skipped: list[int] = []
+
+    async def first_page_skips_the_last(self: Pipeline, ctx, row: WorkItem, page: PackedPage) -> None:
+        if not skipped:
+            (item,) = [i for i in ctx.store.items() if i.url == last]
+            assert item.state == ItemState.DISCOVERED  # its turn has not come yet
+            ctx.store.set_state(item.id, ItemState.SKIPPED, "editor")
+            skipped.append(item.id)
+        await original(self, ctx, row, page)
+
+    monkeypatch.setattr(Pipeline, "_extract_one", first_page_skips_the_last)
+    with Store(settings.db_path) as store:
+        run = Pipeline(settings, store).collect()
+        (item,) = store.items(ids=skipped)
+    assert item.state == ItemState.SKIPPED and item.reason == "editor"
+    assert not [r for r, _ in httpserver.log if r.path == f"/a/{PAGES - 1}"]
+    assert run.counters["fetch/ok"] == PAGES - 1
 
 
 def test_fetching_takes_hosts_in_turn_so_one_slow_host_does_not_hold_every_slot(workspace, httpserver) -> None:

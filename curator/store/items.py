@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
-import threading
-import zlib
 from collections.abc import Iterable, Iterator
 from datetime import datetime
-
-import zstandard
 
 from curator.models import (
     Article,
@@ -21,6 +17,7 @@ from curator.models import (
     Validators,
     WorkItem,
 )
+from curator.packing import PackedPage, pack_html
 from curator.store.base import RETRY_CAP, StoreBase, marks, now_utc, parse_ts, ts
 
 # An item that moves on is no longer any worker's (curator/store/claims.py).
@@ -38,29 +35,7 @@ def _work_item(row: sqlite3.Row, stand_in: str | None = None) -> WorkItem:
 
 
 
-# A fetched page is stored compressed with zstd at level 1: on the dev pages 0.6 ms a page against zlib level 1's
-# 1.6 ms, and 17% of the page's size against 20% (the collect process compresses every page it fetches).
-# Pages stored by earlier versions, as zlib, still read back: the two formats' first bytes differ.
-_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
-_local = threading.local()  # a compressor is not safe to share between threads: one per thread
-
-
-def pack_html(text: str) -> bytes:
-    """The stored form of a page's text."""
-    packer = getattr(_local, "packer", None)
-    if packer is None:
-        packer = _local.packer = zstandard.ZstdCompressor(level=1)
-    data: bytes = packer.compress(text.encode("utf-8"))
-    return data
-
-
-def unpack_html(blob: bytes) -> str:
-    """A page's text from its stored form (zstd, or zlib as curator stored it before)."""
-    data = bytes(blob)
-    if data.startswith(_ZSTD_MAGIC):
-        text: str = zstandard.ZstdDecompressor().decompress(data).decode("utf-8")
-        return text
-    return zlib.decompress(data).decode("utf-8")
+# A page's text is stored packed (curator/packing.py: zstd, level 1).
 
 class ItemQueries(StoreBase):
     # ---- writing ---------------------------------------------------------------------------
@@ -87,6 +62,12 @@ class ItemQueries(StoreBase):
         """Items at `state` (retryable failures come back here through `requeue_retryable`)."""
         rows = self.db.execute(f"SELECT {_WORK_COLUMNS} FROM items i WHERE i.state=? ORDER BY i.id", (state.value,))
         return [_work_item(r) for r in rows]
+
+    def waiting_urls(self, state: ItemState) -> list[tuple[int, str]]:
+        """(id, URL) of the items at `state`, in id order: what the fetch stage orders its work by; it reads
+        each item whole (`work_item_at`) when its turn comes, so a run holds no snippet of every item."""
+        rows = self.db.execute("SELECT id, url FROM items WHERE state=? ORDER BY id", (state.value,))
+        return [(int(r["id"]), str(r["url"])) for r in rows]
 
     def requeue_retryable(self) -> int:
         """Failed items whose reason is retryable go back to the input of the stage that failed, told by what
@@ -117,7 +98,10 @@ class ItemQueries(StoreBase):
         row = self.db.execute("SELECT etag, last_modified FROM items WHERE id=?", (item_id,)).fetchone()
         return Validators(etag=row["etag"], last_modified=row["last_modified"])
 
-    def save_page(self, item_id: int, page: Page) -> None:
+    def save_page(self, item_id: int, page: Page | PackedPage) -> None:
+        """Store the fetched page (a packed one as it is: the fetcher packed it once, for the parser too)."""
+        html = page.html if isinstance(page, PackedPage) else pack_html(page.text)
+        page = page.page if isinstance(page, PackedPage) else page
         with self.transaction():
             self.db.execute(
                 "UPDATE items SET state='fetched', reason=NULL, final_url=?, etag=?, last_modified=?, encoding=?, "
@@ -127,7 +111,7 @@ class ItemQueries(StoreBase):
                     page.validators.etag,
                     page.validators.last_modified,
                     page.encoding,
-                    pack_html(page.text),
+                    html,
                     ts(now_utc()),
                     item_id,
                 ),
@@ -135,17 +119,20 @@ class ItemQueries(StoreBase):
 
     def load_page(self, item_id: int) -> Page:
         """The stored page of a fetched item (empty text if none is stored)."""
+        return self.load_packed(item_id).unpack()
+
+    def load_packed(self, item_id: int) -> PackedPage:
+        """The stored page of a fetched item, its text still packed (it is unpacked by the parser that reads it)."""
         row = self.db.execute("SELECT url, final_url, encoding, etag, last_modified, html FROM items WHERE id=?",
                               (item_id,)).fetchone()
-        text = unpack_html(row["html"]) if row["html"] else ""
-        return Page(
+        page = Page(
             url=row["url"],
             final_url=row["final_url"] or row["url"],
             status=200,
-            text=text,
             encoding=row["encoding"],
             validators=Validators(etag=row["etag"], last_modified=row["last_modified"]),
         )
+        return PackedPage(page, bytes(row["html"]) if row["html"] else pack_html(""))
 
     def save_article(self, item_id: int, article: Article, content_hash: str) -> None:
         with self.transaction():

@@ -27,7 +27,8 @@ try:
     app(sys.argv[1:])
 except SystemExit as exc:
     code = exc.code or 0
-loaded = sorted({m.split(".")[0] for m in sys.modules} | {m for m in sys.modules if m.startswith("curator.")})
+real = [m for m, mod in sys.modules.items() if mod is not None]  # None: an import blocked, nothing loaded
+loaded = sorted({m.split(".")[0] for m in real} | {m for m in real if m.startswith("curator.")})
 print("@@" + json.dumps({"code": code, "loaded": loaded}))
 """
 
@@ -41,7 +42,8 @@ def _run(*args: str, cwd: Path | None = None) -> tuple[int, set[str], str]:
 
 
 def test_importing_the_cli_imports_nothing_heavy() -> None:
-    probe = "import sys, json, curator.cli.app; print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))"
+    probe = ("import sys, json, curator.cli.app; "
+             "print(json.dumps(sorted({m.split('.')[0] for m, mod in sys.modules.items() if mod is not None})))")
     proc = subprocess.run([sys.executable, "-c", probe],
                           capture_output=True, text=True, timeout=120, check=True)
     loaded = set(json.loads(proc.stdout))
@@ -109,3 +111,11 @@ def test_the_copy_lint_segments_only_a_line_holding_a_taiwan_phrase(tmp_path: Pa
     _, loaded, out = _run("lint", str(draft), "--home", str(home))
     assert ("jieba" in loaded) is segments
     assert ("regional_vocab" in out) is segments
+
+
+def test_a_process_that_imports_httpx_does_not_import_its_command_line_client() -> None:
+    # httpx imports its CLI (click, rich, pygments) whenever they are installed; curator never runs it.
+    probe = "import sys, json, curator, httpx; print(json.dumps(sorted(m for m, mod in sys.modules.items() if mod)))"
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True)
+    loaded = set(json.loads(proc.stdout))
+    assert "httpx" in loaded and not loaded & {"rich", "pygments", "httpx._main"}

@@ -4,7 +4,8 @@ Two kinds of removal, both on the lxml tree curator parsed once:
 
 - hidden text (`remove_hidden`): elements a reader cannot see are a prompt-injection hiding place
   (RELIABILITY.md row 28), so they go — except blocks that are the page's content and that script
-  reveals (WeChat's `visibility:hidden` body, React/Next.js streamed segments `<div hidden id="S:0">`);
+  reveals (WeChat's `visibility:hidden` body, React/Next.js streamed segments `<div hidden id="S:0">`)
+  and panels the reader opens with one click (tabs, accordions, `<details>`: `user_revealable`);
 - boilerplate (`remove_boilerplate`): blocks whose class/id say related / recommend / comment /
   share / tags … and link-dense teaser lists, unless they hold the page's main text.
 """
@@ -99,6 +100,39 @@ def holds_the_page(chars: int, page_chars: int) -> bool:
     return chars >= REVEAL_MIN_CHARS and chars >= REVEAL_PAGE_SHARE * page_chars
 
 
+# Panels a reader opens with one click: tab panels, accordion / collapse bodies, expanders, the body
+# of a `<details>`. Widget libraries hide the closed ones inline (`hidden`, `aria-hidden="true"`,
+# display / visibility / opacity / zero height) until the click, but their text is on the page as
+# the reader sees it, so it stays. A panel is known by its ARIA role (WAI-ARIA's tab and accordion
+# patterns: role="tabpanel", role="region" labelled by its header) or by the class/id words of the
+# widget (Bootstrap's `tab-pane` / `collapse`, `accordion__content`, `expander-content` …). Popups
+# (dialogs, menus, navigation, tooltips) are not panels: their words and roles veto. Text hidden
+# in ways no click undoes (zero font size, off-screen, white on white) always goes, panel or not.
+_PANEL_REASONS = {"hidden", "aria-hidden", "display", "visibility", "opacity", "zero-size"}
+_PANEL_ROLES = {"tabpanel"}
+_PANEL_WORDS = {
+    "tab", "tabs", "tabpanel", "tabcontent", "pane", "collapse", "collapsible", "accordion",
+    "expander", "expandable", "toggle", "disclosure",
+}  # fmt: skip
+_POPUP_ROLES = {"dialog", "alertdialog", "menu", "menubar", "navigation", "tooltip", "listbox", "banner"}
+_POPUP_WORDS = {
+    "modal", "dialog", "popup", "popover", "tooltip", "dropdown", "menu", "submenu", "megamenu", "nav",
+    "navbar", "navigation", "drawer", "offcanvas", "overlay", "lightbox", "flyout", "cookie", "banner",
+}  # fmt: skip
+
+
+def user_revealable(el: HtmlElement) -> bool:
+    """Whether a hidden element is a panel the reader opens with one click (see above)."""
+    role = (el.get("role") or "").strip().lower()
+    words = _words(el)
+    if el.tag == "nav" or role in _POPUP_ROLES or words & _POPUP_WORDS:
+        return False
+    if role in _PANEL_ROLES or (role == "region" and el.get("aria-labelledby")):
+        return True
+    parent = el.getparent()
+    return bool(words & _PANEL_WORDS) or (parent is not None and parent.tag == "details")
+
+
 def remove_hidden(root: HtmlElement, scripts: str = "") -> int:
     """Drop hidden elements (see above); `scripts` is the page's inline script text."""
     total = max(1, text_len(root))
@@ -114,6 +148,8 @@ def remove_hidden(root: HtmlElement, scripts: str = "") -> int:
             continue  # most of the page: it is the page (a modal-style or script-sized container)
         el_id = el.get("id")
         if reason in _REVEALABLE and n >= REVEAL_MIN_CHARS and el_id and named(el_id):
+            continue
+        if reason in _PANEL_REASONS and user_revealable(el):
             continue
         _drop(el)
         dropped.add(el)

@@ -31,14 +31,19 @@ def _site(httpserver) -> str:
     return base
 
 
-def test_pages_held_never_outnumber_the_lanes(workspace, httpserver, monkeypatch) -> None:
+def _settings(workspace, httpserver, concurrency: int):  # type: ignore[no-untyped-def]
+    """The one feed of `_site`, fetched `concurrency` at a time, parsed in this process, enriched offline."""
     base = _site(httpserver)
     (workspace / "config" / "sources.toml").write_text(
         f'[[sources]]\nname = "s"\nurl = "{base}/feed.xml"\nmax_entries = {PAGES}\n', encoding="utf-8")
-    settings = load_settings(workspace, env={}, overrides={
-        "fetch": {"allowed_hosts": ["127.0.0.1", "localhost"], "max_concurrency": 2, "per_host_concurrency": 2,
-                  "per_host_delay_s": 0.0},
+    return base, load_settings(workspace, env={}, overrides={
+        "fetch": {"allowed_hosts": ["127.0.0.1", "localhost"], "max_concurrency": concurrency,
+                  "per_host_concurrency": concurrency, "per_host_delay_s": 0.0},
         "extract": {"workers": 0}, "llm": {"provider": "offline", "triage": False}, "run": {"max_age_days": 0}})
+
+
+def test_pages_held_never_outnumber_the_lanes(workspace, httpserver, monkeypatch) -> None:
+    _, settings = _settings(workspace, httpserver, 2)
     lanes = page_lanes(2, 0)
     held, peak = 0, 0
     release = asyncio.Event()
@@ -75,13 +80,7 @@ def test_pages_held_never_outnumber_the_lanes(workspace, httpserver, monkeypatch
 def test_an_item_that_left_discovered_before_its_turn_is_not_fetched(workspace, httpserver, monkeypatch) -> None:
     # The run reads only (id, URL) of what waits and each item whole when its turn comes: an item whose
     # state changed in between (here: skipped while the first page was being parsed) is left as it is.
-    base = _site(httpserver)
-    (workspace / "config" / "sources.toml").write_text(
-        f'[[sources]]\nname = "s"\nurl = "{base}/feed.xml"\nmax_entries = {PAGES}\n', encoding="utf-8")
-    settings = load_settings(workspace, env={}, overrides={
-        "fetch": {"allowed_hosts": ["127.0.0.1", "localhost"], "max_concurrency": 1, "per_host_concurrency": 1,
-                  "per_host_delay_s": 0.0},
-        "extract": {"workers": 0}, "llm": {"provider": "offline", "triage": False}, "run": {"max_age_days": 0}})
+    base, settings = _settings(workspace, httpserver, 1)
     original = Pipeline._extract_one
     last = f"{base}/a/{PAGES - 1}"
     skipped: list[int] = []

@@ -9,9 +9,9 @@ adds metadata from the same pass):
 3. profile the page from cheap signals (`page_kind`): a discussion (forum / Q&A thread markup), a
    CJK-language page, or any other page (article, service, product, listing, documentation …);
 4. on non-CJK pages, where rs-trafilatura is installed (`extract_rs`, engine "auto"): its text and
-   metadata, unless its result failed (text under `min_chars`, or its own predicted quality under
-   `extract_rs.MIN_QUALITY`); then (its metadata still stands), and on CJK pages, the trafilatura
-   path below;
+   metadata, unless its result failed (text under `min_chars`, its own predicted quality under
+   `extract_rs.MIN_QUALITY`, or an article flattened into a few long lines: `extract_rs.flat`);
+   then (its metadata still stands), and on CJK pages, the trafilatura path below;
    run trafilatura once, in the mode the profile calls for (`MODES`), metadata included when
    rs-trafilatura did not run, with htmldate's cheap date search (meta and structured-data dates;
    the feed's date wins upstream);

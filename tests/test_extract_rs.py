@@ -126,3 +126,30 @@ def test_date_search_when_rs_finds_no_date() -> None:
     assert extract_routed(html)[1] == "rs-trafilatura"
     art = extract_article(page(html), ExtractSettings())
     assert art.date is not None and art.date.date().isoformat() == "2026-11-18"
+
+
+def rs_doc(text: str, page_type: str = "article") -> extract_rs.RsDoc:
+    return extract_rs.RsDoc(text=text, title=None, author=None, date=None, sitename=None, description=None,
+                            language=None, image=None, page_type=page_type, quality=1.0)  # fmt: skip
+
+
+def test_flat_is_an_article_text_without_paragraphs() -> None:
+    long_line = EN * 7  # over FLAT_LINE_CHARS on one line
+    assert len(long_line) >= extract_rs.FLAT_LINE_CHARS
+    assert extract_rs.flat(rs_doc(long_line))
+    assert extract_rs.flat(rs_doc(f"{long_line}\n\n{long_line}"))  # blank lines are not paragraphs
+    assert not extract_rs.flat(rs_doc("\n".join([EN] * 7)))  # the same text in paragraphs
+    assert not extract_rs.flat(rs_doc(long_line, page_type="listing"))  # a listing's items may run on
+    assert extract_rs.failed(rs_doc(long_line), ExtractSettings().min_chars)
+
+
+@needs_rs
+def test_article_rs_flattens_into_one_line_goes_to_the_trafilatura_path() -> None:
+    # rs-trafilatura returns a container's text as one line on some news pages (the story run into
+    # the site's story rails); one long paragraph is the small page that shows the routing.
+    html = doc(f"<article><h1>Open model notes</h1><p>{EN * 10}</p></article>", HEAD)
+    rs_doc_ = extract_rs.extract(prepared_tree(html), None)
+    assert rs_doc_ is not None and rs_doc_.quality >= extract_rs.MIN_QUALITY and extract_rs.flat(rs_doc_)
+    text, used = extract_routed(html)
+    assert used == "trafilatura"
+    assert EN.strip() in text

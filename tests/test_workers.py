@@ -59,6 +59,21 @@ def test_a_stuck_job_is_cut_off_and_the_others_still_finish():
     assert results.count("done") == 6  # a slow neighbour never times out the jobs queued behind it
 
 
+def test_a_jobs_deadline_starts_when_its_turn_comes_not_when_it_was_handed_out():
+    # One worker, two jobs handed out at once (IN_FLIGHT): the second waits in the pool's queue while the
+    # first runs. Each takes 4 s, under the 6 s deadline; timed from when it was handed out, the second
+    # would have run over (8 s). The pool is warmed first, so no worker's start-up counts.
+    assert workers.IN_FLIGHT >= 2
+    pool = workers.ParsePool(ExtractSettings(workers=1, timeout_s=6.0))
+
+    async def main() -> list[object]:
+        await pool.run(_square, 2)  # the worker is up
+        return await asyncio.gather(pool.run(_slow, 4.0), pool.run(_slow, 4.0), return_exceptions=True)
+
+    with pool:
+        assert asyncio.run(main()) == ["done", "done"]
+
+
 def test_inline_mode_runs_in_process():
     pool = workers.ParsePool(ExtractSettings(workers=0))
     assert asyncio.run(pool.run(_square, 7)) == 49

@@ -33,7 +33,7 @@ JOBS_PER_WORKER = 500
 # Jobs handed to the pool per worker: one running, the next one waiting in the pool's queue, so a worker
 # that finishes a page starts the next at once instead of waiting for this process to hand it over (which
 # waits its turn with the fetching on this process's one thread). Measured on the bench's 2,000 pages:
-# cores busy while fetching 1.89 -> 1.99, the fetch stage 40.4 -> 38.6 s. A job's deadline starts when its
+# cores busy while fetching 1.89 -> 1.99, the fetch stage 40.4 -> 38.6-39.2 s. A job's deadline starts when its
 # turn comes (`ParsePool._next_turns`), not when it is handed out.
 IN_FLIGHT = 2
 TRIM_EVERY = 8  # jobs between two `malloc_trim` calls in a worker (~0.5 ms each; gives back ~10 MB)

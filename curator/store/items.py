@@ -100,8 +100,8 @@ class ItemQueries(StoreBase):
 
     def save_page(self, item_id: int, page: Page | PackedPage) -> None:
         """Store the fetched page (a packed one as it is: the fetcher packed it once, for the parser too)."""
-        html = page.html if isinstance(page, PackedPage) else pack_html(page.text)
-        page = page.page if isinstance(page, PackedPage) else page
+        packed = page if isinstance(page, PackedPage) else PackedPage.of(page)
+        page, html = packed.page, packed.html
         with self.transaction():
             self.db.execute(
                 "UPDATE items SET state='fetched', reason=NULL, final_url=?, etag=?, last_modified=?, encoding=?, "
